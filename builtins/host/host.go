@@ -1,0 +1,155 @@
+// Package host defines how hvfctl talks to a Mac: the Host interface that
+// both the real macOS backend (builtins/darwin) and the fake macOS
+// (builtins/fakemac) implement, and the request and result types that cross
+// it.
+//
+// Every command is an argv run as a named principal. There is no shell and
+// no command string anywhere in this interface. Secrets travel only in
+// EnvVar values or Stdin marked Secret; a Host never logs them and the
+// Recorder scrubs them from everything it keeps.
+//
+// Besides commands, a Host offers four in-process primitives that hvfctl
+// performs itself rather than through a macOS tool. They appear in
+// transcripts with a pseudo argv whose first element is in angle brackets,
+// so that fixtures can script or fault them like any command:
+//
+//	<read> PATH                       ReadFile
+//	<write> PATH MODE OWNER:GROUP     WriteFile (atomic)
+//	<download> URL DEST               Download (size and SHA-256 verified)
+//	<sha256> PATH                     Hash
+package host
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"time"
+)
+
+// Root is the principal name of the superuser.
+const Root = "root"
+
+// Pseudo argv[0] values of the in-process primitives (see the package doc).
+const (
+	OpRead     = "<read>"
+	OpWrite    = "<write>"
+	OpDownload = "<download>"
+	OpHash     = "<sha256>"
+)
+
+// EnvVar is one environment variable set for a command. A Secret value is
+// never shown, logged or recorded.
+type EnvVar struct {
+	Name   string
+	Value  string
+	Secret bool
+}
+
+// Command is one argv to run on the host.
+type Command struct {
+	// Argv is the program (an absolute path) and its arguments. It is
+	// passed to the program exactly, never through a shell.
+	Argv []string
+	// User is the principal that runs the command: Root or an account name.
+	// An empty User means Root.
+	User string
+	// Dir is the working directory; empty means the principal's home.
+	Dir string
+	// Env is the environment set for the command on top of the minimal
+	// one the backend builds for the principal (HOME, USER, LOGNAME, PATH,
+	// LANG). A variable named here replaces the backend's.
+	Env []EnvVar
+	// Stdin is fed to the command's standard input.
+	Stdin []byte
+	// StdinSecret marks Stdin as secret.
+	StdinSecret bool
+	// TTY runs the command on a pseudo-terminal (for tools that only read
+	// a password from a terminal, such as `sysadminctl -password -`).
+	TTY bool
+	// Timeout bounds the command; zero means the backend's default.
+	Timeout time.Duration
+}
+
+// Principal returns the principal name, with the empty name meaning Root.
+func (c Command) Principal() string {
+	if c.User == "" {
+		return Root
+	}
+	return c.User
+}
+
+// Secrets returns every secret value the command carries.
+func (c Command) Secrets() []string {
+	var out []string
+	for _, e := range c.Env {
+		if e.Secret && e.Value != "" {
+			out = append(out, e.Value)
+		}
+	}
+	if c.StdinSecret && len(c.Stdin) > 0 {
+		out = append(out, string(c.Stdin))
+	}
+	return out
+}
+
+// Result is what a command did. A non-zero Exit is not an error of Run:
+// the caller judges the result (several macOS tools exit 0 on failure).
+type Result struct {
+	Stdout string
+	Stderr string
+	Exit   int
+}
+
+// WriteRequest asks for a file to be replaced atomically: written to a
+// temporary file in the same directory, given its mode and owner, synced,
+// then renamed over Path. A reader never sees a partial file.
+type WriteRequest struct {
+	Path  string
+	Data  []byte
+	Mode  fs.FileMode // permission bits only, always explicit
+	Owner string      // user name
+	Group string      // group name
+}
+
+// DownloadRequest asks for URL to be fetched to Dest. The bytes land in a
+// temporary file, their size and SHA-256 are checked against the pins, and
+// only then is the file given its mode and owner and renamed to Dest. On
+// any mismatch nothing is left at Dest.
+type DownloadRequest struct {
+	URL    string
+	Dest   string
+	SHA256 string // 64 lower-case hex digits, required
+	Size   int64  // expected size in bytes; 0 means not pinned
+	Mode   fs.FileMode
+	Owner  string
+	Group  string
+}
+
+// Host is a Mac that hvfctl can observe and change.
+type Host interface {
+	// Name identifies the backend ("darwin", "fake").
+	Name() string
+	// Run executes cmd and returns its result. The error is non-nil only
+	// when the command could not be run at all (unknown program, refused
+	// principal, cancelled context, timeout).
+	Run(ctx context.Context, cmd Command) (Result, error)
+	// ReadFile reads at most max bytes of path as root.
+	// A missing file gives an error satisfying errors.Is(err, fs.ErrNotExist);
+	// an unreadable one errors.Is(err, fs.ErrPermission).
+	ReadFile(ctx context.Context, path string, max int64) ([]byte, error)
+	// WriteFile atomically replaces a file (see WriteRequest).
+	WriteFile(ctx context.Context, req WriteRequest) error
+	// Download fetches and verifies a file (see DownloadRequest).
+	Download(ctx context.Context, req DownloadRequest) error
+	// Hash returns the lower-case hex SHA-256 and size of a file, computed
+	// with shasum -a 256 semantics (the bytes of the file, binary mode).
+	Hash(ctx context.Context, path string) (sum string, size int64, err error)
+}
+
+// ErrChecksum is wrapped by Download errors when the fetched bytes do not
+// match the pinned size or SHA-256.
+var ErrChecksum = errors.New("checksum mismatch")
+
+// ErrUnsupported is wrapped by errors for commands or flags a backend does
+// not know how to run (the fake macOS uses it for unemulated argv).
+var ErrUnsupported = errors.New("unsupported command")

@@ -1,0 +1,199 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Redactor knows every secret value revealed during a run and removes them
+// from text before it is shown, logged or stored. It is safe for
+// concurrent use.
+type Redactor struct {
+	mu      sync.Mutex
+	secrets map[string]string // value -> name
+}
+
+// NewRedactor returns an empty Redactor.
+func NewRedactor() *Redactor { return &Redactor{secrets: map[string]string{}} }
+
+// Add registers a secret value under a name. Empty values are ignored.
+func (r *Redactor) Add(name, value string) {
+	if value == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets[value] = name
+	// A value fed through stdin usually ends in a newline; scrub the
+	// bare value too.
+	if t := strings.TrimRight(value, "\r\n"); t != value && t != "" {
+		r.secrets[t] = name
+	}
+}
+
+// Scrub returns s with every registered secret replaced by
+// "<secret NAME>". Longer secrets are replaced first, so a secret that
+// contains another is removed whole.
+func (r *Redactor) Scrub(s string) string {
+	if r == nil || s == "" {
+		return s
+	}
+	r.mu.Lock()
+	values := make([]string, 0, len(r.secrets))
+	for v := range r.secrets {
+		values = append(values, v)
+	}
+	names := make(map[string]string, len(r.secrets))
+	for v, n := range r.secrets {
+		names[v] = n
+	}
+	r.mu.Unlock()
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for _, v := range values {
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, "<secret "+names[v]+">")
+		}
+	}
+	return s
+}
+
+// Entry is one command a run executed on the host, as kept in the
+// transcript and in the host_commands list of a JSON report. Secrets are
+// already scrubbed.
+type Entry struct {
+	Argv   []string `json:"argv"`
+	User   string   `json:"user"`
+	Exit   int      `json:"exit"`
+	Stderr string   `json:"-"`
+}
+
+// Recorder wraps a Host, keeps the ordered transcript of everything run
+// through it and scrubs secrets from every result it returns.
+type Recorder struct {
+	inner    Host
+	redactor *Redactor
+
+	mu      sync.Mutex
+	entries []Entry
+}
+
+// NewRecorder wraps inner. Secrets found in commands are added to red.
+func NewRecorder(inner Host, red *Redactor) *Recorder {
+	if red == nil {
+		red = NewRedactor()
+	}
+	return &Recorder{inner: inner, redactor: red}
+}
+
+// Inner returns the wrapped host.
+func (r *Recorder) Inner() Host { return r.inner }
+
+// Redactor returns the redactor that scrubs this recorder's output.
+func (r *Recorder) Redactor() *Redactor { return r.redactor }
+
+// Transcript returns a copy of the commands run so far.
+func (r *Recorder) Transcript() []Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Entry, len(r.entries))
+	copy(out, r.entries)
+	return out
+}
+
+// Reset forgets the transcript.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	r.entries = nil
+	r.mu.Unlock()
+}
+
+func (r *Recorder) record(argv []string, user string, exit int, stderr string) {
+	scrubbed := make([]string, len(argv))
+	for i, a := range argv {
+		scrubbed[i] = r.redactor.Scrub(a)
+	}
+	if user == "" {
+		user = Root
+	}
+	r.mu.Lock()
+	r.entries = append(r.entries, Entry{Argv: scrubbed, User: user, Exit: exit, Stderr: r.redactor.Scrub(stderr)})
+	r.mu.Unlock()
+}
+
+// Name implements Host.
+func (r *Recorder) Name() string { return r.inner.Name() }
+
+// Run implements Host: it records the command and scrubs its output.
+func (r *Recorder) Run(ctx context.Context, cmd Command) (Result, error) {
+	for _, e := range cmd.Env {
+		if e.Secret {
+			r.redactor.Add(e.Name, e.Value)
+		}
+	}
+	if cmd.StdinSecret {
+		r.redactor.Add("stdin", string(cmd.Stdin))
+	}
+	res, err := r.inner.Run(ctx, cmd)
+	res.Stdout = r.redactor.Scrub(res.Stdout)
+	res.Stderr = r.redactor.Scrub(res.Stderr)
+	exit := res.Exit
+	if err != nil {
+		exit = -1
+		err = &scrubbedError{msg: r.redactor.Scrub(err.Error()), cause: err}
+	}
+	r.record(cmd.Argv, cmd.Principal(), exit, res.Stderr)
+	return res, err
+}
+
+func (r *Recorder) done(argv []string, err error) error {
+	exit := 0
+	msg := ""
+	if err != nil {
+		exit = 1
+		msg = r.redactor.Scrub(err.Error())
+		err = &scrubbedError{msg: msg, cause: err}
+	}
+	r.record(argv, Root, exit, msg)
+	return err
+}
+
+// ReadFile implements Host.
+func (r *Recorder) ReadFile(ctx context.Context, path string, max int64) ([]byte, error) {
+	b, err := r.inner.ReadFile(ctx, path, max)
+	return b, r.done([]string{OpRead, path}, err)
+}
+
+// WriteFile implements Host.
+func (r *Recorder) WriteFile(ctx context.Context, req WriteRequest) error {
+	err := r.inner.WriteFile(ctx, req)
+	return r.done(WriteArgv(req), err)
+}
+
+// Download implements Host.
+func (r *Recorder) Download(ctx context.Context, req DownloadRequest) error {
+	err := r.inner.Download(ctx, req)
+	return r.done([]string{OpDownload, req.URL, req.Dest}, err)
+}
+
+// Hash implements Host.
+func (r *Recorder) Hash(ctx context.Context, path string) (string, int64, error) {
+	sum, size, err := r.inner.Hash(ctx, path)
+	return sum, size, r.done([]string{OpHash, path}, err)
+}
+
+// WriteArgv is the pseudo argv under which a write is shown and recorded.
+func WriteArgv(req WriteRequest) []string {
+	return []string{OpWrite, req.Path, fmt.Sprintf("%04o", req.Mode.Perm()), req.Owner + ":" + req.Group}
+}
+
+// scrubbedError keeps the cause for errors.Is while showing scrubbed text.
+type scrubbedError struct {
+	msg   string
+	cause error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.cause }
