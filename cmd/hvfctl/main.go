@@ -1,0 +1,109 @@
+// Command hvfctl provisions and audits the self-hosted Apple Silicon runner
+// of the elfuse project. See README.md.
+//
+// This file holds only the command tree and the mapping from errors to exit
+// codes; each command lives in its own file.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// cli is the whole command tree.
+type cli struct {
+	Plan     planCmd     `cmd:"" help:"Show what a recipe would change on the target."`
+	Check    checkCmd    `cmd:"" help:"Detect drift: exit 0 when converged, 2 on drift or a failed assertion."`
+	Run      runCmd      `cmd:"" help:"Apply a recipe, then verify it converged."`
+	Facts    factsCmd    `cmd:"" help:"Print the host facts hvfctl sees."`
+	Test     testCmd     `cmd:"" help:"Run *_test.star recipe tests against the fake macOS."`
+	Doc      docCmd      `cmd:"" help:"Print the reference of every builtin and stdlib function (Markdown)."`
+	Fmt      fmtCmd      `cmd:"" help:"Format recipe files."`
+	Lint     lintCmd     `cmd:"" help:"Lint recipe files."`
+	Workflow workflowCmd `cmd:"" help:"Audit and render GitHub Actions workflows that reach the runner."`
+	Fixtures fixturesCmd `cmd:"" help:"Lock and verify the elfuse test-fixture tree by SHA-256."`
+	Prune    pruneCmd    `cmd:"" help:"Delete old entries inside a runner work directory."`
+	Version  versionCmd  `cmd:"" help:"Print the hvfctl version."`
+}
+
+// env carries what every command needs from the process, so that commands
+// can be run in tests without touching the real one.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// exitError carries the exit code a command wants.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// exit returns an error that makes hvfctl exit with code. A nil err exits
+// with code silently (the command already printed its report).
+func exit(code int, err error) error { return &exitError{code: code, err: err} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// run parses args, runs the command and returns the process exit code.
+func run(ctx context.Context, args []string, e env) int {
+	var c cli
+	exitCode := -1
+	parser, err := kong.New(&c,
+		kong.Name("hvfctl"),
+		kong.Description("Provision and audit the elfuse self-hosted M4 Mac mini runner."),
+		kong.UsageOnError(),
+		kong.Writers(e.stdout, e.stderr),
+		kong.Exit(func(code int) { exitCode = code }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "hvfctl: %v\n", err)
+		return 1
+	}
+	kctx, err := parser.Parse(args)
+	if exitCode >= 0 {
+		return exitCode
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "hvfctl: %v\n", err)
+		return 2
+	}
+	err = kctx.Run(&e)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(e.stderr, "hvfctl: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(e.stderr, "hvfctl: %v\n", err)
+	return 1
+}
