@@ -2,7 +2,7 @@
 
 GO        ?= go
 BIN       ?= bin/hvfctl
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME  ?= 30s
 DEMO_DIR  ?= $(CURDIR)/.demo
 # A token of the real shape (29 upper-case letters and digits) that the
