@@ -135,7 +135,19 @@ func (s *Session) Recorder() *host.Recorder { return s.rec }
 func (s *Session) Redactor() *host.Redactor { return s.rec.Redactor() }
 
 // Principals returns the accounts actions run as.
-func (s *Session) Principals() Principals { return s.principals }
+func (s *Session) Principals() Principals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.principals
+}
+
+// SetPrincipals replaces the accounts actions run as (the engine applies
+// a recipe's declare("brew", owner = ...) with it).
+func (s *Session) SetPrincipals(p Principals) {
+	s.mu.Lock()
+	s.principals = p
+	s.mu.Unlock()
+}
 
 // Var returns a recipe variable set with --var NAME=VALUE.
 func (s *Session) Var(name string) (string, bool) {

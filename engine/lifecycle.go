@@ -1,0 +1,333 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+)
+
+// Status is the state of one resource in a report.
+type Status string
+
+// The statuses of a resource. StatusFailed appears when a check or fix
+// function fails, or (in apply) when actions fail or do not converge.
+const (
+	StatusOK           Status = "ok"
+	StatusChange       Status = "change"
+	StatusAssertFailed Status = "assert-failed"
+	StatusUnknown      Status = "unknown"
+	StatusSkipped      Status = "skipped"
+	StatusFailed       Status = "failed"
+)
+
+// planned is one resource's outcome with the actions behind its report.
+type planned struct {
+	res     *Resource
+	have    *starlark.Dict
+	rep     ResourceReport
+	actions []*Action
+}
+
+// Plan checks every resource and computes the actions that would bring
+// the host to the wanted state. It changes nothing.
+func (r *Recipe) Plan(ctx context.Context) *Report {
+	return r.report(ModePlan, r.plan(ctx), nil)
+}
+
+// Check is Plan for drift detection: the same checks and actions, with
+// the exit code of `hvfctl check` (2 on drift or a failed assertion).
+func (r *Recipe) Check(ctx context.Context) *Report {
+	return r.report(ModeCheck, r.plan(ctx), nil)
+}
+
+func (r *Recipe) plan(ctx context.Context) []*planned {
+	out := make([]*planned, 0, len(r.resources))
+	status := map[string]Status{}
+	for _, res := range r.resources {
+		p := &planned{res: res, rep: newResourceReport(res)}
+		out = append(out, p)
+		if why := r.blocked(ctx, res, status, false); why != "" {
+			p.rep.Status, p.rep.Error = StatusSkipped, why
+			status[res.ID] = StatusSkipped
+			continue
+		}
+		r.checkAndFix(p)
+		status[res.ID] = p.rep.Status
+	}
+	return out
+}
+
+// blocked says why a resource cannot be handled now, or "".
+func (r *Recipe) blocked(ctx context.Context, res *Resource, status map[string]Status, strict bool) string {
+	if ctx.Err() != nil {
+		return "interrupted"
+	}
+	for _, dep := range res.Requires {
+		switch st := status[dep]; {
+		case st == StatusFailed || st == StatusSkipped:
+			return fmt.Sprintf("requires %s, which %s", dep, pastTense(st))
+		case strict && st == StatusAssertFailed:
+			return fmt.Sprintf("requires %s, whose assertion failed", dep)
+		}
+	}
+	return ""
+}
+
+func pastTense(s Status) string {
+	if s == StatusSkipped {
+		return "was skipped"
+	}
+	return "failed"
+}
+
+// checkAndFix runs a resource's check, compares, and for a change runs
+// its fix to get the actions.
+func (r *Recipe) checkAndFix(p *planned) {
+	have, changes, status, err := r.checkOne(p.res)
+	p.have, p.rep.Changes, p.rep.Status = have, changes, status
+	if err != nil {
+		p.rep.Status, p.rep.Error = StatusFailed, r.scrub(err.Error())
+		return
+	}
+	if status != StatusChange {
+		return
+	}
+	actions, err := r.fixOne(p.res, have, changes)
+	if err != nil {
+		p.rep.Status, p.rep.Error = StatusFailed, r.scrub(err.Error())
+		return
+	}
+	p.actions = actions
+	p.rep.Actions = r.actionReports(actions)
+}
+
+// checkOne calls the resource's check function and compares the result
+// with the wanted properties.
+func (r *Recipe) checkOne(res *Resource) (*starlark.Dict, []Change, Status, error) {
+	r.sess.SetPhase(PhaseCheck)
+	defer r.sess.SetPhase(PhaseEval)
+	v, err := starlark.Call(r.thread, res.Check, nil, nil)
+	if err != nil {
+		return nil, nil, StatusFailed, fmt.Errorf("check of %s: %w", res.ID, joinErrors(starlarkErrors(err)))
+	}
+	have, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, nil, StatusFailed, fmt.Errorf("%s: check of %s returned %s, want a dict of property → current value", res.Pos, res.ID, v.Type())
+	}
+	var changes []Change
+	mismatch, unknown := false, false
+	for _, item := range res.Want.Items() {
+		prop, _ := starlark.AsString(item[0])
+		want := item[1]
+		cur, found, err := have.Get(item[0])
+		if err != nil {
+			return nil, nil, StatusFailed, fmt.Errorf("check of %s: property %s: %w", res.ID, prop, err)
+		}
+		if !found {
+			cur = starlark.None
+		}
+		if _, isUnknown := cur.(*Unknown); isUnknown {
+			unknown = true
+			changes = append(changes, Change{Property: prop, Before: cur, After: want})
+			continue
+		}
+		if !satisfied(want, cur) {
+			mismatch = true
+			changes = append(changes, Change{Property: prop, Before: cur, After: want})
+		}
+	}
+	switch {
+	case mismatch && res.IsAssertion():
+		return have, changes, StatusAssertFailed, nil
+	case mismatch:
+		return have, changes, StatusChange, nil
+	case unknown:
+		return have, changes, StatusUnknown, nil
+	}
+	return have, changes, StatusOK, nil
+}
+
+// fixOne calls the resource's fix function and flattens its result.
+func (r *Recipe) fixOne(res *Resource, have *starlark.Dict, changes []Change) ([]*Action, error) {
+	r.sess.SetPhase(PhaseFix)
+	defer r.sess.SetPhase(PhaseEval)
+	v, err := starlark.Call(r.thread, res.Fix, starlark.Tuple{have, res.Want}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fix of %s: %w", res.ID, joinErrors(starlarkErrors(err)))
+	}
+	var actions []*Action
+	if err := flattenActions(v, &actions, 0); err != nil {
+		return nil, fmt.Errorf("%s: fix of %s: %w", res.Pos, res.ID, err)
+	}
+	reason := changeReason(changes)
+	for i, a := range actions {
+		if a.Reason == "" {
+			c := *a
+			c.Reason = reason
+			actions[i] = &c
+		}
+	}
+	return actions, nil
+}
+
+func flattenActions(v starlark.Value, out *[]*Action, depth int) error {
+	if depth > 8 {
+		return fmt.Errorf("actions nested too deeply")
+	}
+	switch x := v.(type) {
+	case starlark.NoneType:
+	case *Action:
+		*out = append(*out, x)
+	case *starlark.List:
+		for i := 0; i < x.Len(); i++ {
+			if err := flattenActions(x.Index(i), out, depth+1); err != nil {
+				return err
+			}
+		}
+	case starlark.Tuple:
+		for _, e := range x {
+			if err := flattenActions(e, out, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("returned a %s; a fix returns actions (an action, a list of them, or None)", v.Type())
+	}
+	return nil
+}
+
+// changeReason is the default reason of an action: the changes it makes.
+func changeReason(changes []Change) string {
+	var parts []string
+	for _, c := range changes {
+		if _, unknown := c.Before.(*Unknown); unknown {
+			continue
+		}
+		if isMultiline(c.Before) || isMultiline(c.After) {
+			parts = append(parts, c.Property+" differs")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s → %s", c.Property, Display(c.Before), Display(c.After)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (r *Recipe) actionReports(actions []*Action) []ActionReport {
+	out := make([]ActionReport, len(actions))
+	for i, a := range actions {
+		argv := make([]string, len(a.Argv))
+		for j, s := range a.Argv {
+			argv[j] = r.scrub(s)
+		}
+		out[i] = ActionReport{Argv: argv, User: a.User, Reason: r.scrub(a.Reason)}
+	}
+	return out
+}
+
+func (r *Recipe) scrub(s string) string { return r.sess.Redactor().Scrub(s) }
+
+// Apply plans, refuses the whole run when an action would write outside
+// the recipe's allow_writes, then handles each resource in order:
+// re-check, run its actions, re-check. A resource that fails (or does not
+// converge) makes its dependents skipped; independent resources continue.
+func (r *Recipe) Apply(ctx context.Context) *Report {
+	plan := r.plan(ctx)
+	var refusals []string
+	for _, p := range plan {
+		for _, a := range p.actions {
+			for _, w := range a.Writes {
+				if err := r.sess.CheckWrite(w); err != nil {
+					refusals = append(refusals, fmt.Sprintf("resource %s: %v", p.res.ID, err))
+				}
+			}
+		}
+	}
+	if len(refusals) > 0 {
+		return r.report(ModeApply, plan, append([]string{"nothing was run: an action would write outside allow_writes"}, refusals...))
+	}
+	r.sess.ForgetFacts()
+	out := make([]*planned, 0, len(r.resources))
+	status := map[string]Status{}
+	for _, res := range r.resources {
+		p := &planned{res: res, rep: newResourceReport(res)}
+		out = append(out, p)
+		if why := r.blocked(ctx, res, status, true); why != "" {
+			p.rep.Status, p.rep.Error = StatusSkipped, why
+		} else {
+			r.applyOne(ctx, p)
+		}
+		status[res.ID] = p.rep.Status
+	}
+	return r.report(ModeApply, out, nil)
+}
+
+func (r *Recipe) applyOne(ctx context.Context, p *planned) {
+	r.checkAndFix(p)
+	if p.rep.Status != StatusChange {
+		return
+	}
+	for _, a := range p.actions {
+		for _, w := range a.Writes {
+			if err := r.sess.CheckWrite(w); err != nil {
+				p.rep.Status, p.rep.Error = StatusFailed, r.scrub(err.Error())
+				return
+			}
+		}
+	}
+	var last *Action
+	mark := 0
+	for _, a := range p.actions {
+		if err := ctx.Err(); err != nil {
+			p.rep.Status, p.rep.Error = StatusFailed, "interrupted before "+strings.Join(a.Argv, " ")
+			return
+		}
+		last = a
+		mark = len(r.sess.Recorder().Transcript())
+		r.sess.Logf("%s: running %s (as %s)", p.res.ID, strings.Join(a.Argv, " "), a.User)
+		err := a.Run(ctx, r.sess)
+		r.sess.ForgetFacts()
+		if err != nil {
+			p.rep.Status, p.rep.Error = StatusFailed, r.scrub(describeActionError(a, err))
+			return
+		}
+	}
+	_, after, status, err := r.checkOne(p.res)
+	if err != nil {
+		p.rep.Status, p.rep.Error = StatusFailed, r.scrub("re-check after the actions: "+err.Error())
+		return
+	}
+	if status == StatusOK || status == StatusUnknown {
+		return // converged; the report keeps the changes made and actions run
+	}
+	var b strings.Builder
+	b.WriteString("did not converge after its actions:")
+	for _, c := range after {
+		if isMultiline(c.Before) || isMultiline(c.After) {
+			fmt.Fprintf(&b, "\n  %s still differs", c.Property)
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s: %s, want %s", c.Property, Display(c.Before), Display(c.After))
+	}
+	if last != nil {
+		entries := r.sess.Recorder().Transcript()
+		if len(entries) > mark {
+			e := entries[len(entries)-1]
+			fmt.Fprintf(&b, "\nlast command: %s (as %s) exited %d", strings.Join(e.Argv, " "), e.User, e.Exit)
+			if t := strings.TrimSpace(Tail(e.Stderr, 5)); t != "" {
+				fmt.Fprintf(&b, "\nstderr: %s", t)
+			}
+		}
+	}
+	p.rep.Status, p.rep.Error = StatusFailed, r.scrub(b.String())
+}
+
+func describeActionError(a *Action, err error) string {
+	var ae *ActionError
+	if errors.As(err, &ae) {
+		return "action failed: " + ae.Error()
+	}
+	return fmt.Sprintf("action failed: %s (as %s): %v", strings.Join(a.Argv, " "), a.User, err)
+}

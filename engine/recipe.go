@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+
+	"go.starlark.net/lib/json"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+)
+
+// DefaultMaxSteps is the default execution-step budget of one run: far
+// more than any recipe needs, small enough to stop a runaway loop in
+// seconds.
+const DefaultMaxSteps = 100_000_000
+
+// Options configures Load.
+type Options struct {
+	// Host is the Mac the recipe is checked against and applied to. It is
+	// wrapped in a host.Recorder unless it already is one.
+	Host host.Host
+	// Redactor collects the run's secret values; nil means a new one.
+	Redactor *host.Redactor
+	// Modules are the builtin modules (builtins.Modules()).
+	Modules []Module
+	// Stdlib serves "@stdlib//NAME.star" loads (stdlib.FS).
+	Stdlib fs.FS
+	// Vars are recipe variables (--var NAME=VALUE), read with var().
+	Vars map[string]string
+	// Secrets supplies secret() values when an action needs them.
+	Secrets SecretSource
+	// Principals are the accounts actions run as. A recipe may override
+	// BrewOwner with declare("brew", owner = NAME).
+	Principals Principals
+	// MaxSteps bounds Starlark execution (0 means DefaultMaxSteps).
+	MaxSteps uint64
+	// Log receives print() output and progress lines, already scrubbed.
+	Log func(string)
+	// Rand is the randomness of random_password (nil means crypto/rand).
+	Rand io.Reader
+}
+
+// Recipe is an evaluated recipe: its resources in declaration order and
+// the session they run in. A Recipe is used by one goroutine at a time.
+type Recipe struct {
+	path      string
+	sess      *Session
+	thread    *starlark.Thread
+	resources []*Resource
+	globals   starlark.StringDict
+	stop      func() bool
+}
+
+// Path returns the recipe file as given to Load.
+func (r *Recipe) Path() string { return r.path }
+
+// Session returns the recipe's session (host, facts, declarations).
+func (r *Recipe) Session() *Session { return r.sess }
+
+// Resources returns the declared resources in order.
+func (r *Recipe) Resources() []*Resource { return append([]*Resource(nil), r.resources...) }
+
+// Globals returns the recipe's top-level names.
+func (r *Recipe) Globals() starlark.StringDict { return r.globals }
+
+// Thread returns the recipe's Starlark thread (for callers that call
+// recipe functions, such as the recipe-test runner).
+func (r *Recipe) Thread() *starlark.Thread { return r.thread }
+
+// Close releases the recipe's cancellation watcher.
+func (r *Recipe) Close() {
+	if r.stop != nil {
+		r.stop()
+	}
+}
+
+// evaluator is the per-evaluation state behind the predeclared builtins.
+type evaluator struct {
+	sess      *Session
+	opts      Options
+	resources []*Resource
+	byID      map[string]*Resource
+	secrets   map[string]*Secret
+	usedVars  map[string]bool
+}
+
+// Load evaluates the recipe at path once, in a sandboxed thread, and
+// returns its resources. All recipe errors (syntax, evaluation, schema,
+// duplicate ids …) come back together as one *multierror.Error whose
+// entries are positioned ("file:line:col: message"). ctx cancels the
+// evaluation and every later check, fix and action of the recipe.
+func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
+	if o.Host == nil {
+		return nil, fmt.Errorf("loading %s: no host", path)
+	}
+	sess := NewSession(ctx, SessionOptions{
+		Host: o.Host, Redactor: o.Redactor, Principals: o.Principals,
+		Secrets: o.Secrets, Vars: o.Vars, Log: o.Log,
+	})
+	ev := &evaluator{
+		sess: sess, opts: o, byID: map[string]*Resource{},
+		secrets: map[string]*Secret{}, usedVars: map[string]bool{},
+	}
+	predeclared, err := ev.predeclared()
+	if err != nil {
+		return nil, err
+	}
+	ld, err := newLoader(path, o.Stdlib, predeclared)
+	if err != nil {
+		return nil, err
+	}
+	thread := NewThread("recipe "+path, sess, o.MaxSteps)
+	thread.Load = ld.load
+	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
+	rec := &Recipe{path: path, sess: sess, thread: thread, stop: stop}
+
+	if err := ctx.Err(); err != nil {
+		rec.Close()
+		return nil, fmt.Errorf("loading %s: %w", path, err)
+	}
+	globals, execErr := ld.execTop(thread, path)
+	var errs []error
+	if execErr != nil {
+		errs = append(errs, starlarkErrors(execErr)...)
+	}
+	for _, e := range sess.Errors() {
+		errs = append(errs, e)
+	}
+	if execErr == nil {
+		var unused []string
+		for name := range o.Vars {
+			if !ev.usedVars[name] {
+				unused = append(unused, name)
+			}
+		}
+		sort.Strings(unused)
+		for _, name := range unused {
+			errs = append(errs, fmt.Errorf("%s: --var %s: the recipe has no var(%q)", path, name, name))
+		}
+	}
+	if len(errs) > 0 {
+		rec.Close()
+		return nil, joinErrors(errs)
+	}
+	for _, d := range sess.Declarations("brew") {
+		if v, found, _ := d.Fields.Get(starlark.String("owner")); found {
+			if s, ok := starlark.AsString(v); ok && s != "" {
+				p := sess.Principals()
+				p.BrewOwner = s
+				sess.SetPrincipals(p)
+			}
+		}
+	}
+	rec.resources = ev.resources
+	rec.globals = globals
+	return rec, nil
+}
+
+// NewThread returns a sandboxed Starlark thread bound to sess: print()
+// goes to the session log, execution is bounded by maxSteps (0 means
+// DefaultMaxSteps) and builtins reach sess through SessionOf.
+func NewThread(name string, sess *Session, maxSteps uint64) *starlark.Thread {
+	if maxSteps == 0 {
+		maxSteps = DefaultMaxSteps
+	}
+	t := &starlark.Thread{
+		Name:  name,
+		Print: func(_ *starlark.Thread, msg string) { sess.Logf("%s", msg) },
+		OnMaxSteps: func(t *starlark.Thread) {
+			t.Cancel(fmt.Sprintf("execution step budget of %d exceeded (raise it with --max-steps)", maxSteps))
+		},
+	}
+	t.SetMaxExecutionSteps(maxSteps)
+	sess.Attach(t)
+	return t
+}
+
+// predeclared builds the names every recipe and stdlib module sees.
+func (ev *evaluator) predeclared() (starlark.StringDict, error) {
+	d := starlark.StringDict{
+		"struct": starlark.NewBuiltin("struct", starlarkstruct.Make),
+		"json":   json.Module,
+	}
+	for _, b := range ev.engineBuiltins() {
+		if b.Fn == nil {
+			continue // documented here, provided by go.starlark.net
+		}
+		d[b.Name] = Wrap(b.Name, b)
+	}
+	for _, m := range ev.opts.Modules {
+		if _, dup := d[m.Name]; dup {
+			return nil, fmt.Errorf("builtin module %q clashes with another predeclared name", m.Name)
+		}
+		members := starlark.StringDict{}
+		for _, b := range m.Builtins {
+			if _, dup := members[b.Name]; dup {
+				return nil, fmt.Errorf("builtin %s.%s is registered twice", m.Name, b.Name)
+			}
+			members[b.Name] = Wrap(m.Name+"."+b.Name, b)
+		}
+		d[m.Name] = &starlarkstruct.Module{Name: m.Name, Members: members}
+	}
+	return d, nil
+}
+
+// Wrap turns a Builtin into its Starlark value, with the hook every
+// builtin call goes through: it stops at once when the run is cancelled,
+// refuses queries outside a resource's check or fix, and refuses
+// declarations inside them.
+func Wrap(qualified string, b Builtin) *starlark.Builtin {
+	return starlark.NewBuiltin(qualified, func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		s, err := SessionOf(t)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Context().Err(); err != nil {
+			return nil, fmt.Errorf("%s: interrupted: %w", qualified, err)
+		}
+		switch phase := s.Phase(); {
+		case b.Kind == KindQuery && phase == PhaseEval:
+			return nil, fmt.Errorf("%s is a query of the host: call it only inside a resource's check or fix function, not while the recipe is evaluated", qualified)
+		case b.Kind == KindDecl && phase != PhaseEval:
+			return nil, fmt.Errorf("%s declares part of the recipe: call it while the recipe is evaluated, not inside a check or fix function", qualified)
+		}
+		return b.Fn(t, fn, args, kwargs)
+	})
+}
+
+// randomPassword returns n characters drawn uniformly from letters and
+// digits.
+func randomPassword(r io.Reader, n int) (string, error) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	if r == nil {
+		r = rand.Reader
+	}
+	out := make([]byte, 0, n)
+	buf := make([]byte, 64)
+	for len(out) < n {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", fmt.Errorf("generating a password: %w", err)
+		}
+		for _, c := range buf {
+			// 248 = 4*62: reject the tail to keep the draw uniform.
+			if c < 248 && len(out) < n {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}

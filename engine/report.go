@@ -1,0 +1,345 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+)
+
+// Mode is what produced a report.
+type Mode string
+
+// The report modes.
+const (
+	ModePlan  Mode = "plan"
+	ModeCheck Mode = "check"
+	ModeApply Mode = "apply"
+)
+
+// Report is the outcome of a plan, check or apply. Every string in it has
+// had the run's secrets scrubbed.
+type Report struct {
+	// Recipe is the recipe file.
+	Recipe string
+	// Target names the host ("fake", "darwin" …).
+	Target string
+	// Mode says what produced the report.
+	Mode Mode
+	// Resources are in declaration order.
+	Resources []ResourceReport
+	// Summary counts resources by status.
+	Summary Summary
+	// HostCommands are the commands the run executed, in order.
+	HostCommands []host.Entry
+	// Errors are run-level problems (an apply refused by allow_writes).
+	Errors []string
+
+	redactor *host.Redactor
+}
+
+// ResourceReport is one resource in a report.
+type ResourceReport struct {
+	ID      string
+	Kind    string
+	Status  Status
+	Changes []Change
+	Actions []ActionReport
+	// Remediation is what a person must do about a failed assertion.
+	Remediation string
+	// Error says why the resource failed or was skipped.
+	Error string
+}
+
+// Change is one property whose current value differs from the wanted
+// one (or cannot be read: Before is then an *Unknown).
+type Change struct {
+	Property string
+	Before   starlark.Value
+	After    starlark.Value
+}
+
+// ActionReport is an action as a report shows it.
+type ActionReport struct {
+	Argv   []string `json:"argv"`
+	User   string   `json:"user"`
+	Reason string   `json:"reason"`
+}
+
+// Summary counts the resources of a report by status.
+type Summary struct {
+	OK           int `json:"ok"`
+	Change       int `json:"change"`
+	AssertFailed int `json:"assert_failed"`
+	Unknown      int `json:"unknown"`
+	Skipped      int `json:"skipped"`
+	Failed       int `json:"failed"`
+	Total        int `json:"total"`
+}
+
+func newResourceReport(res *Resource) ResourceReport {
+	return ResourceReport{ID: res.ID, Kind: res.Kind, Remediation: res.Remediation}
+}
+
+func (r *Recipe) report(mode Mode, ps []*planned, errs []string) *Report {
+	rep := &Report{
+		Recipe: r.path, Target: r.sess.Host().Name(), Mode: mode,
+		HostCommands: r.sess.Recorder().Transcript(), redactor: r.sess.Redactor(),
+	}
+	for _, e := range errs {
+		rep.Errors = append(rep.Errors, r.scrub(e))
+	}
+	for _, p := range ps {
+		rep.Resources = append(rep.Resources, p.rep)
+		rep.Summary.add(p.rep.Status)
+	}
+	return rep
+}
+
+func (s *Summary) add(st Status) {
+	s.Total++
+	switch st {
+	case StatusOK:
+		s.OK++
+	case StatusChange:
+		s.Change++
+	case StatusAssertFailed:
+		s.AssertFailed++
+	case StatusUnknown:
+		s.Unknown++
+	case StatusSkipped:
+		s.Skipped++
+	case StatusFailed:
+		s.Failed++
+	}
+}
+
+// Resource returns the report of the resource with the given id, or nil.
+func (r *Report) Resource(id string) *ResourceReport {
+	for i := range r.Resources {
+		if r.Resources[i].ID == id {
+			return &r.Resources[i]
+		}
+	}
+	return nil
+}
+
+// Converged reports whether an apply left every resource as wanted: no
+// failure, no failed assertion, nothing skipped, no run-level error.
+func (r *Report) Converged() bool {
+	s := r.Summary
+	return len(r.Errors) == 0 && s.Failed == 0 && s.AssertFailed == 0 && s.Skipped == 0
+}
+
+// ExitCode is the process exit code of the command that produced the
+// report (DESIGN.md): plan 0, or 1 on errors; check 0 converged, 2 drift
+// or a failed assertion, 1 errors; apply 0 converged, else 1.
+func (r *Report) ExitCode() int {
+	s := r.Summary
+	switch r.Mode {
+	case ModeApply:
+		if r.Converged() {
+			return 0
+		}
+		return 1
+	case ModeCheck:
+		if len(r.Errors) > 0 || s.Failed > 0 {
+			return 1
+		}
+		if s.Change > 0 || s.AssertFailed > 0 {
+			return 2
+		}
+		return 0
+	default:
+		if len(r.Errors) > 0 || s.Failed > 0 {
+			return 1
+		}
+		return 0
+	}
+}
+
+// jsonReport is the DESIGN.md shape of `plan --json` / `check --json`.
+type jsonReport struct {
+	Resources    []jsonResource `json:"resources"`
+	Summary      Summary        `json:"summary"`
+	HostCommands []jsonCommand  `json:"host_commands"`
+}
+
+type jsonResource struct {
+	ID      string         `json:"id"`
+	Kind    string         `json:"kind"`
+	Status  Status         `json:"status"`
+	Changes []jsonChange   `json:"changes"`
+	Actions []ActionReport `json:"actions"`
+}
+
+type jsonChange struct {
+	Property string `json:"property"`
+	Before   any    `json:"before"`
+	After    any    `json:"after"`
+}
+
+type jsonCommand struct {
+	Argv []string `json:"argv"`
+	User string   `json:"user"`
+}
+
+// WriteJSON writes the report as one indented JSON object, exactly the
+// shape DESIGN.md fixes for `plan --json` and `check --json`.
+func (r *Report) WriteJSON(w io.Writer) error {
+	out := jsonReport{Resources: []jsonResource{}, Summary: r.Summary, HostCommands: []jsonCommand{}}
+	for _, res := range r.Resources {
+		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Changes: []jsonChange{}, Actions: []ActionReport{}}
+		for _, c := range res.Changes {
+			jr.Changes = append(jr.Changes, jsonChange{Property: c.Property, Before: r.jsonValue(c.Before), After: r.jsonValue(c.After)})
+		}
+		for _, a := range res.Actions {
+			jr.Actions = append(jr.Actions, ActionReport{Argv: r.scrubAll(a.Argv), User: a.User, Reason: r.redactor.Scrub(a.Reason)})
+		}
+		out.Resources = append(out.Resources, jr)
+	}
+	for _, e := range r.HostCommands {
+		out.HostCommands = append(out.HostCommands, jsonCommand{Argv: r.scrubAll(e.Argv), User: e.User})
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("encoding the report: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func (r *Report) scrubAll(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = r.redactor.Scrub(s)
+	}
+	return out
+}
+
+// jsonValue converts a Starlark value to plain JSON data, scrubbing
+// strings. Matchers, unknowns and secrets become their display strings.
+func (r *Report) jsonValue(v starlark.Value) any {
+	return ToJSON(v, r.redactor.Scrub)
+}
+
+// ToJSON converts a Starlark value into data encoding/json can marshal:
+// None → null, numbers, strings (passed through scrub), lists, dicts
+// with string keys, structs → objects; anything else → its str().
+func ToJSON(v starlark.Value, scrub func(string) string) any {
+	if scrub == nil {
+		scrub = func(s string) string { return s }
+	}
+	switch x := v.(type) {
+	case nil, starlark.NoneType:
+		return nil
+	case starlark.Bool:
+		return bool(x)
+	case starlark.Int:
+		if n, ok := x.Int64(); ok {
+			return n
+		}
+		return json.Number(x.BigInt().Text(10))
+	case starlark.Float:
+		return float64(x)
+	case starlark.String:
+		return scrub(string(x))
+	case *starlark.List:
+		out := make([]any, x.Len())
+		for i := range out {
+			out[i] = ToJSON(x.Index(i), scrub)
+		}
+		return out
+	case starlark.Tuple:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = ToJSON(e, scrub)
+		}
+		return out
+	case *starlark.Dict:
+		out := make(map[string]any, x.Len())
+		for _, item := range x.Items() {
+			k, ok := starlark.AsString(item[0])
+			if !ok {
+				k = item[0].String()
+			}
+			out[scrub(k)] = ToJSON(item[1], scrub)
+		}
+		return out
+	case starlark.HasAttrs:
+		if _, isSecret := v.(*Secret); !isSecret {
+			if _, isUnknown := v.(*Unknown); !isUnknown {
+				if _, isAction := v.(*Action); !isAction {
+					out := map[string]any{}
+					for _, name := range x.AttrNames() {
+						if av, err := x.Attr(name); err == nil && av != nil {
+							if _, fn := av.(starlark.Callable); !fn {
+								out[name] = ToJSON(av, scrub)
+							}
+						}
+					}
+					return out
+				}
+			}
+		}
+	}
+	return scrub(Display(v))
+}
+
+// Display renders a value for `property: before → after`: None as
+// "absent", unknown values as "unknown (why)", strings quoted.
+func Display(v starlark.Value) string {
+	switch x := v.(type) {
+	case nil, starlark.NoneType:
+		return "absent"
+	case *Unknown:
+		return "unknown (" + x.Reason + ")"
+	case starlark.String:
+		return strconv.Quote(string(x))
+	case starlark.Int:
+		if n, ok := x.Int64(); ok {
+			return strconv.FormatInt(n, 10)
+		}
+		return new(big.Int).Set(x.BigInt()).String()
+	}
+	return v.String()
+}
+
+func isMultiline(v starlark.Value) bool {
+	s, ok := v.(starlark.String)
+	return ok && strings.Contains(strings.TrimRight(string(s), "\n"), "\n")
+}
+
+// Verdict is the one-line outcome of a report for people.
+func (r *Report) Verdict() string {
+	s := r.Summary
+	switch r.Mode {
+	case ModeApply:
+		if r.Converged() {
+			return "converged"
+		}
+		return "not converged"
+	case ModeCheck:
+		switch r.ExitCode() {
+		case 0:
+			return "no drift"
+		case 2:
+			return "drift detected"
+		}
+		return "errors"
+	}
+	if s.Change == 0 && s.Failed == 0 {
+		return "no changes"
+	}
+	return fmt.Sprintf("%d to change", s.Change)
+}
