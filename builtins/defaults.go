@@ -1,0 +1,139 @@
+package builtins
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// defaultsRead is one cached `defaults read` result.
+type defaultsRead struct {
+	Exit   int
+	Stdout string
+	Stderr string
+}
+
+func gatherDefaults(user, domain, key string) func(ctx context.Context, h host.Host) (defaultsRead, error) {
+	return func(ctx context.Context, h host.Host) (defaultsRead, error) {
+		res, err := run(ctx, h, user, "/usr/bin/defaults", "read", domain, key)
+		if err != nil {
+			return defaultsRead{}, err
+		}
+		return defaultsRead{res.Exit, res.Stdout, res.Stderr}, nil
+	}
+}
+
+var emptyArray = regexp.MustCompile(`^\(\s*\)$`)
+
+// ParseICloud reads `defaults read MobileMeAccounts Accounts` run as the
+// user: signed in when the output holds an `AccountID = ` entry; signed
+// out for an empty `( )` array or a "does not exist" failure. ok is false
+// when the output says neither.
+func ParseICloud(exit int, stdout, stderr string) (signedIn, ok bool) {
+	if exit != 0 {
+		if strings.Contains(strings.ToLower(stderr+stdout), "does not exist") {
+			return false, true
+		}
+		return false, false
+	}
+	if strings.Contains(stdout, "AccountID") {
+		return true, true
+	}
+	if emptyArray.MatchString(strings.TrimSpace(stdout)) {
+		return false, true
+	}
+	return false, false
+}
+
+func checkDomain(d string) error {
+	if strings.HasPrefix(d, "/") {
+		return checkPath("defaults domain", d)
+	}
+	return checkPattern("defaults domain", d, domainPattern)
+}
+
+func defaultsModule() engine.Module {
+	return engine.Module{
+		Name: "defaults",
+		Doc:  "Preference reads (`defaults read`). hvfctl never writes preferences.",
+		Builtins: []engine.Builtin{
+			newBuiltin("defaults", "read", "domain, key, user=None", engine.KindQuery, `
+Runs `+"`/usr/bin/defaults read DOMAIN KEY`"+` as USER (root when None) and
+returns its output, trimmed, as a string, or None when the pair does not
+exist (non-zero exit). DOMAIN is a reverse-DNS name or an absolute path.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var domain, key string
+					var userV starlark.Value = starlark.None
+					if err := c.unpack(args, kwargs, "domain", &domain, "key", &key, "user?", &userV); err != nil {
+						return nil, err
+					}
+					user, err := optUser(userV)
+					if err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := checkDomain(domain); err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := checkPattern("defaults key", key, defaultsKeyPat); err != nil {
+						return nil, c.wrap(err)
+					}
+					r, err := cached(c.s, "defaults:"+user+":"+domain+":"+key, gatherDefaults(user, domain, key))
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if r.Exit != 0 {
+						return starlark.None, nil
+					}
+					return starlark.String(strings.TrimSpace(r.Stdout)), nil
+				}),
+		},
+	}
+}
+
+func icloudModule() engine.Module {
+	return engine.Module{
+		Name: "icloud",
+		Doc:  "Whether an account is signed in to iCloud (report only).",
+		Builtins: []engine.Builtin{
+			newBuiltin("icloud", "signed_in", "user", engine.KindQuery, `
+Runs `+"`/usr/bin/defaults read MobileMeAccounts Accounts`"+` as USER and returns
+True when an account (an `+"`AccountID`"+` entry) is listed, False for an empty
+list or a missing domain, and unknown otherwise.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var user string
+					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+						return nil, err
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					r, err := cached(c.s, "defaults:"+user+":MobileMeAccounts:Accounts", gatherDefaults(user, "MobileMeAccounts", "Accounts"))
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					in, ok := ParseICloud(r.Exit, r.Stdout, r.Stderr)
+					if !ok {
+						return unknown("defaults read MobileMeAccounts as %s: %s", user, engine.Tail(r.Stderr+r.Stdout, 1)), nil
+					}
+					return starlark.Bool(in), nil
+				}),
+		},
+	}
+}
+
+// optUser converts an optional user argument; None means root.
+func optUser(v starlark.Value) (string, error) {
+	if v == nil || v == starlark.None {
+		return host.Root, nil
+	}
+	s, ok := starlark.AsString(v)
+	if !ok {
+		return "", errorf("user must be a string or None, not %s", v.Type())
+	}
+	return s, checkUser(s)
+}

@@ -1,0 +1,98 @@
+package builtins
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// FileVault is the state `fdesetup status` reports.
+type FileVault struct {
+	// State is on, off, encrypting, decrypting or unknown.
+	State string
+	// Percent is the conversion progress, when a progress line gives one.
+	Percent *float64
+}
+
+var (
+	fvOnOff    = regexp.MustCompile(`(?i)^FileVault is (On|Off)\b`)
+	fvProgress = regexp.MustCompile(`(?i)^(Encryption|Decryption) in progress:\s*(.*)$`)
+	fvPercent  = regexp.MustCompile(`(?i)percent completed\s*=\s*([0-9]+(?:\.[0-9]+)?)`)
+)
+
+// ParseFdesetup parses `fdesetup status`. Lines are read independently: a
+// progress line (`Encryption in progress: Percent completed = 41.5`,
+// `Decryption in progress: …`, `… Pending`) wins over the On/Off line and
+// may appear without one; percentages may be fractional and `percent`
+// lower case. Anything else gives state "unknown".
+func ParseFdesetup(out string) FileVault {
+	fv := FileVault{State: "unknown"}
+	transition := false
+	for _, ln := range lines(out) {
+		ln = strings.TrimSpace(ln)
+		if m := fvProgress.FindStringSubmatch(ln); m != nil {
+			transition = true
+			if strings.EqualFold(m[1], "Encryption") {
+				fv.State = "encrypting"
+			} else {
+				fv.State = "decrypting"
+			}
+			if p := fvPercent.FindStringSubmatch(m[2]); p != nil {
+				if f, err := strconv.ParseFloat(p[1], 64); err == nil && f >= 0 && f <= 100 {
+					fv.Percent = &f
+				}
+			}
+			continue
+		}
+		if m := fvOnOff.FindStringSubmatch(ln); m != nil && !transition {
+			fv.State = strings.ToLower(m[1])
+		}
+	}
+	return fv
+}
+
+func gatherFileVault(ctx context.Context, h host.Host) (FileVault, error) {
+	res, err := run(ctx, h, "", "/usr/bin/fdesetup", "status")
+	if err != nil {
+		return FileVault{}, err
+	}
+	return ParseFdesetup(res.Stdout + "\n" + res.Stderr), nil
+}
+
+func fileVaultFact(s *engine.Session) (FileVault, error) {
+	return cached(s, "filevault", gatherFileVault)
+}
+
+func fdesetupModule() engine.Module {
+	return engine.Module{
+		Name: "fdesetup",
+		Doc:  "FileVault state (`fdesetup status`). hvfctl only reports it.",
+		Builtins: []engine.Builtin{
+			newBuiltin("fdesetup", "status", "", engine.KindQuery, `
+Runs `+"`/usr/bin/fdesetup status`"+` (no privilege needed) and returns
+`+"`struct(state, percent)`"+`: state is "on", "off", "encrypting",
+"decrypting" or "unknown"; percent is a float while a conversion reports
+one, else None.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					fv, err := fileVaultFact(c.s)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					var pct starlark.Value = starlark.None
+					if fv.Percent != nil {
+						pct = starlark.Float(*fv.Percent)
+					}
+					return mkstruct(map[string]starlark.Value{"state": starlark.String(fv.State), "percent": pct}), nil
+				}),
+		},
+	}
+}

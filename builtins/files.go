@@ -1,0 +1,627 @@
+package builtins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// FileStat is one path as `stat -f` reports it (without following a
+// final symlink).
+type FileStat struct {
+	Path   string
+	Exists bool
+	// Type is file, dir, symlink, or the lower-cased stat name of another
+	// type ("socket", "fifo" …).
+	Type   string
+	Mode   int // permission and special bits
+	Owner  string
+	Group  string
+	Size   int64
+	Target string // symlink target, else ""
+}
+
+// statFormat is the stat -f format of the files fact family: name, type,
+// mode, owner, group, size and symlink target, TAB-separated.
+const statFormat = "%N%t%HT%t%Mp%Lp%t%Su%t%Sg%t%z%t%Y"
+
+func statArgv(paths []string) []string {
+	return append([]string{"/usr/bin/stat", "-f", statFormat}, paths...)
+}
+
+func aclArgv(paths []string) []string { return append([]string{"/bin/ls", "-led"}, paths...) }
+
+// ParseStat parses the output of one `stat -f statFormat PATH...` call.
+// Paths missing from stdout are missing on the host when stderr says so
+// (`stat: PATH: stat: No such file or directory`); any other complaint
+// about a path is returned in errs.
+func ParseStat(stdout, stderr string, paths []string) (stats map[string]FileStat, errs map[string]error) {
+	stats = map[string]FileStat{}
+	errs = map[string]error{}
+	for _, ln := range lines(stdout) {
+		f := strings.Split(ln, "\t")
+		if len(f) != 7 {
+			continue
+		}
+		mode, err := strconv.ParseInt(f[2], 8, 32)
+		if err != nil || mode < 0 || mode > 0o7777 {
+			continue
+		}
+		size, err := strconv.ParseInt(f[5], 10, 64)
+		if err != nil {
+			continue
+		}
+		st := FileStat{Path: f[0], Exists: true, Type: statType(f[1]), Mode: int(mode), Owner: f[3], Group: f[4], Size: size}
+		if st.Type == "symlink" {
+			st.Target = strings.TrimPrefix(f[6], " -> ")
+		}
+		stats[f[0]] = st
+	}
+	for _, p := range paths {
+		if _, ok := stats[p]; ok {
+			continue
+		}
+		msg := ""
+		for _, ln := range lines(stderr) {
+			if strings.Contains(ln, p+":") {
+				msg = ln
+				break
+			}
+		}
+		low := strings.ToLower(msg)
+		switch {
+		case strings.Contains(low, "no such file") || strings.Contains(low, "not a directory"):
+			stats[p] = FileStat{Path: p}
+		case msg != "":
+			errs[p] = fmt.Errorf("stat %s: %s", p, strings.TrimSpace(msg))
+		default:
+			errs[p] = fmt.Errorf("stat %s: no output for this path", p)
+		}
+	}
+	return stats, errs
+}
+
+func statType(s string) string {
+	switch s {
+	case "Regular File":
+		return "file"
+	case "Directory":
+		return "dir"
+	case "Symbolic Link":
+		return "symlink"
+	}
+	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "_")
+}
+
+var aclLine = regexp.MustCompile(`^\s+[0-9]+: (.+?)\s*$`)
+
+// ParseLsACL parses `ls -led PATH...`: each entry's line ends with its
+// path (a symlink's with `PATH -> TARGET`), and its ACL entries follow as
+// ` N: group:everyone deny delete` lines. ls sorts its operands, so entry
+// lines are matched to the requested paths by name. Paths without ACL
+// entries map to an empty list; paths ls did not list are absent.
+func ParseLsACL(out string, paths []string) map[string][]string {
+	m := map[string][]string{}
+	// Longest paths first, so /a/b is not taken for /b.
+	byLen := append([]string(nil), paths...)
+	sort.Slice(byLen, func(i, j int) bool { return len(byLen[i]) > len(byLen[j]) })
+	cur := ""
+	for _, ln := range lines(out) {
+		if mm := aclLine.FindStringSubmatch(ln); mm != nil {
+			if cur != "" {
+				m[cur] = append(m[cur], mm[1])
+			}
+			continue
+		}
+		cur = ""
+		for _, p := range byLen {
+			if strings.HasSuffix(ln, " "+p) || strings.Contains(ln, " "+p+" -> ") {
+				cur = p
+				if _, ok := m[p]; !ok {
+					m[p] = []string{}
+				}
+				break
+			}
+		}
+	}
+	return m
+}
+
+// filesState batches the stat and ls calls of a run: files.prefetch adds
+// paths, and the first stat or acl query reads every pending path in one
+// call. It lives in the session's fact cache, so it is forgotten with the
+// other facts after an action runs.
+type filesState struct {
+	mu       sync.Mutex
+	pending  map[string]bool
+	stats    map[string]FileStat
+	statErrs map[string]error
+	acls     map[string][]string
+	aclsDone map[string]bool
+}
+
+func filesOf(s *engine.Session) (*filesState, error) {
+	return cached(s, "files", func(context.Context, host.Host) (*filesState, error) {
+		return &filesState{pending: map[string]bool{}, stats: map[string]FileStat{}, statErrs: map[string]error{}, acls: map[string][]string{}, aclsDone: map[string]bool{}}, nil
+	})
+}
+
+func (fs *filesState) prefetch(paths ...string) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, p := range paths {
+		fs.pending[p] = true
+	}
+}
+
+// batch returns the sorted set of want plus every pending path not yet
+// done.
+func (fs *filesState) batch(want []string, done func(string) bool) []string {
+	set := map[string]bool{}
+	for _, p := range want {
+		if !done(p) {
+			set[p] = true
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	for p := range fs.pending {
+		if !done(p) {
+			set[p] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+// statPaths returns the stat of every path, running at most one stat call
+// for all the paths (and pending prefetches) not yet read.
+func statPaths(ctx context.Context, s *engine.Session, paths ...string) (map[string]FileStat, error) {
+	fst, err := filesOf(s)
+	if err != nil {
+		return nil, err
+	}
+	fst.mu.Lock()
+	defer fst.mu.Unlock()
+	todo := fst.batch(paths, func(p string) bool {
+		_, ok := fst.stats[p]
+		_, bad := fst.statErrs[p]
+		return ok || bad
+	})
+	if len(todo) > 0 {
+		res, err := run(ctx, s.Host(), "", statArgv(todo)...)
+		if err != nil {
+			return nil, err
+		}
+		stats, errs := ParseStat(res.Stdout, res.Stderr, todo)
+		for p, st := range stats {
+			fst.stats[p] = st
+		}
+		for p, e := range errs {
+			fst.statErrs[p] = e
+		}
+	}
+	out := map[string]FileStat{}
+	for _, p := range paths {
+		if e, ok := fst.statErrs[p]; ok {
+			return nil, e
+		}
+		out[p] = fst.stats[p]
+	}
+	return out, nil
+}
+
+// aclPaths returns the ACL entries of every path (nil for a missing
+// path), with at most one ls call for the paths not yet read.
+func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[string][]string, error) {
+	fst, err := filesOf(s)
+	if err != nil {
+		return nil, err
+	}
+	fst.mu.Lock()
+	defer fst.mu.Unlock()
+	todo := fst.batch(paths, func(p string) bool { return fst.aclsDone[p] })
+	if len(todo) > 0 {
+		res, err := run(ctx, s.Host(), "", aclArgv(todo)...)
+		if err != nil {
+			return nil, err
+		}
+		got := ParseLsACL(res.Stdout, todo)
+		for _, p := range todo {
+			fst.aclsDone[p] = true
+			if e, ok := got[p]; ok {
+				fst.acls[p] = e
+			}
+		}
+	}
+	out := map[string][]string{}
+	for _, p := range paths {
+		out[p] = fst.acls[p]
+	}
+	return out, nil
+}
+
+// readFile reads a file once per run; a missing file gives ok=false.
+func readFile(s *engine.Session, p string, max int64) (data string, ok bool, err error) {
+	type rd struct {
+		data string
+		ok   bool
+	}
+	r, err := cached(s, fmt.Sprintf("read:%d:%s", max, p), func(ctx context.Context, h host.Host) (rd, error) {
+		b, err := h.ReadFile(ctx, p, max)
+		if errors.Is(err, fs.ErrNotExist) {
+			return rd{}, nil
+		}
+		if err != nil {
+			return rd{}, fmt.Errorf("read %s: %w", p, err)
+		}
+		return rd{string(b), true}, nil
+	})
+	return r.data, r.ok, err
+}
+
+// listDir lists a directory once per run with `ls -1`; a missing
+// directory gives ok=false.
+func listDir(s *engine.Session, dir string) (names []string, ok bool, err error) {
+	type ls struct {
+		names []string
+		ok    bool
+	}
+	r, err := cached(s, "ls:"+dir, func(ctx context.Context, h host.Host) (ls, error) {
+		res, err := run(ctx, h, "", "/bin/ls", "-1", dir)
+		if err != nil {
+			return ls{}, err
+		}
+		if res.Exit != 0 {
+			if strings.Contains(strings.ToLower(res.Stderr), "no such file") {
+				return ls{}, nil
+			}
+			return ls{}, fmt.Errorf("ls -1 %s exited %d: %s", dir, res.Exit, engine.Tail(res.Stderr, 2))
+		}
+		n := lines(res.Stdout)
+		if n == nil {
+			n = []string{}
+		}
+		return ls{n, true}, nil
+	})
+	return r.names, r.ok, err
+}
+
+func statValue(st FileStat) starlark.Value {
+	if !st.Exists {
+		return mkstruct(map[string]starlark.Value{
+			"path": starlark.String(st.Path), "exists": starlark.False, "type": starlark.None,
+			"mode": starlark.None, "owner": starlark.None, "group": starlark.None,
+			"size": starlark.None, "target": starlark.None,
+		})
+	}
+	var target starlark.Value = starlark.None
+	if st.Type == "symlink" {
+		target = starlark.String(st.Target)
+	}
+	return mkstruct(map[string]starlark.Value{
+		"path": starlark.String(st.Path), "exists": starlark.True, "type": starlark.String(st.Type),
+		"mode": starlark.MakeInt(st.Mode), "owner": starlark.String(st.Owner), "group": starlark.String(st.Group),
+		"size": starlark.MakeInt64(st.Size), "target": target,
+	})
+}
+
+// modeArg formats a mode for chmod and mkdir -m (octal, no prefix).
+func modeArg(m int) string { return strconv.FormatInt(int64(m), 8) }
+
+// checkPaths validates path arguments given as name, value pairs.
+func (c *call) checkPaths(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := checkPath(pairs[i], pairs[i+1]); err != nil {
+			return c.wrap(err)
+		}
+	}
+	return nil
+}
+
+// checkOwner validates an owner and a group.
+func checkOwner(owner, group string) error {
+	if err := checkUser(owner); err != nil {
+		return err
+	}
+	return checkPattern("group name", group, userPattern)
+}
+
+// contentArg accepts a string or bytes value as file content.
+func contentArg(v starlark.Value) ([]byte, error) {
+	switch x := v.(type) {
+	case starlark.String:
+		return []byte(string(x)), nil
+	case starlark.Bytes:
+		return []byte(string(x)), nil
+	}
+	return nil, fmt.Errorf("content must be a string or bytes, not %s", v.Type())
+}
+
+func filesModule() engine.Module {
+	const m = "files"
+	rootCmd := func(argv ...string) host.Command { return host.Command{Argv: argv, User: host.Root} }
+	return engine.Module{
+		Name: m,
+		Doc:  "Files and directories: batched `stat`/`ls -led` queries and atomic, owned, allowlisted changes.",
+		Builtins: []engine.Builtin{
+			newBuiltin(m, "stat", "path", engine.KindQuery, `
+Returns `+"`struct(path, exists, type, mode, owner, group, size, target)`"+` for PATH
+without following a final symlink. type is "file", "dir" or "symlink";
+mode is an int with the special bits (`+"`0o750`"+`); target is the symlink's
+target or None. A missing path gives exists=False and None elsewhere.
+
+Runs `+"`/usr/bin/stat -f "+statFormat+" PATH...`"+` as root, once for every path
+asked for so far plus every path given to files.prefetch, and answers
+later calls from that reading.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					if err := c.unpack(args, kwargs, "path", &p); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					st, err := statPaths(c.ctx(), c.s, p)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					return statValue(st[p]), nil
+				}),
+			newBuiltin(m, "acl", "path", engine.KindQuery, `
+Returns the list of ACL entries of PATH as strings (`+"`\"group:everyone deny delete\"`"+`),
+empty when it has none, or None when the path is missing. Runs
+`+"`/bin/ls -led PATH...`"+` as root, batched like files.stat.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					if err := c.unpack(args, kwargs, "path", &p); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					acl, err := aclPaths(c.ctx(), c.s, p)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if acl[p] == nil {
+						return starlark.None, nil
+					}
+					return stringList(acl[p]), nil
+				}),
+			newBuiltin(m, "read", "path, max=1048576", engine.KindQuery, `
+Reads at most MAX bytes of PATH in-process as root (`+"`<read> PATH`"+`) and returns
+them as a string, or None when the file is missing.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					max := 1 << 20
+					if err := c.unpack(args, kwargs, "path", &p, "max?", &max); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					if max <= 0 {
+						return nil, c.argError("max must be positive, got %d", max)
+					}
+					data, ok, err := readFile(c.s, p, int64(max))
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !ok {
+						return starlark.None, nil
+					}
+					return starlark.String(data), nil
+				}),
+			newBuiltin(m, "list", "dir", engine.KindQuery, `
+Runs `+"`/bin/ls -1 DIR`"+` as root and returns the sorted list of names in DIR,
+or None when DIR is missing.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var d string
+					if err := c.unpack(args, kwargs, "dir", &d); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("dir", d); err != nil {
+						return nil, err
+					}
+					names, ok, err := listDir(c.s, d)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !ok {
+						return starlark.None, nil
+					}
+					return stringList(names), nil
+				}),
+			newBuiltin(m, "prefetch", "paths", engine.KindQuery, `
+Adds PATHS (a list of absolute paths) to the next batched `+"`stat`"+` and
+`+"`ls -led`"+` calls, so that a recipe checking many files pays for one
+call of each. Returns None; runs nothing by itself.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var l *starlark.List
+					if err := c.unpack(args, kwargs, "paths", &l); err != nil {
+						return nil, err
+					}
+					ps, err := stringsOf(l, "paths")
+					if err != nil {
+						return nil, c.wrap(err)
+					}
+					for _, p := range ps {
+						if err := c.checkPaths("path", p); err != nil {
+							return nil, err
+						}
+					}
+					fst, err := filesOf(c.s)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					fst.prefetch(ps...)
+					return starlark.None, nil
+				}),
+			newBuiltin(m, "mkdir", `path, mode, owner, group, user="root"`, engine.KindAction, `
+Returns two actions: `+"`/bin/mkdir -p -m MODE PATH`"+` run as USER (root or
+the account that should create it), then `+"`/usr/sbin/chown OWNER:GROUP PATH`"+`
+as root. PATH must be under the recipe's allow_writes.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p, owner, group string
+					var mode int
+					user := host.Root
+					if err := c.unpack(args, kwargs, "path", &p, "mode", &mode, "owner", &owner, "group", &group, "user?", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					if err := checkMode(mode); err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := checkOwner(owner, group); err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					mk := engine.Exec(host.Command{Argv: []string{"/bin/mkdir", "-p", "-m", modeArg(mode), p}, User: user}, []string{p}, nil)
+					own := engine.Exec(rootCmd("/usr/sbin/chown", owner+":"+group, p), []string{p}, nil)
+					return starlark.NewList([]starlark.Value{mk, own}), nil
+				}),
+			newBuiltin(m, "chmod", "path, mode", engine.KindAction, `
+Returns the action `+"`/bin/chmod MODE PATH`"+` (MODE in octal), run as root.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					var mode int
+					if err := c.unpack(args, kwargs, "path", &p, "mode", &mode); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					if err := checkMode(mode); err != nil {
+						return nil, c.wrap(err)
+					}
+					return engine.Exec(rootCmd("/bin/chmod", modeArg(mode), p), []string{p}, nil), nil
+				}),
+			newBuiltin(m, "chown", "path, owner, group, recursive=False", engine.KindAction, `
+Returns the action `+"`/usr/sbin/chown [-R] OWNER:GROUP PATH`"+`, run as root;
+`+"`-R`"+` only when recursive=True.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p, owner, group string
+					recursive := false
+					if err := c.unpack(args, kwargs, "path", &p, "owner", &owner, "group", &group, "recursive?", &recursive); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					if err := checkOwner(owner, group); err != nil {
+						return nil, c.wrap(err)
+					}
+					argv := []string{"/usr/sbin/chown"}
+					if recursive {
+						argv = append(argv, "-R")
+					}
+					argv = append(argv, owner+":"+group, p)
+					return engine.Exec(rootCmd(argv...), []string{p}, nil), nil
+				}),
+			newBuiltin(m, "remove_acl", "path", engine.KindAction, `
+Returns the action `+"`/bin/chmod -N PATH`"+` (remove every ACL entry), run as root.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					if err := c.unpack(args, kwargs, "path", &p); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					return engine.Exec(rootCmd("/bin/chmod", "-N", p), []string{p}, nil), nil
+				}),
+			newBuiltin(m, "symlink", "target, link", engine.KindAction, `
+Returns the action `+"`/bin/ln -sfh TARGET LINK`"+`, run as root. Both are absolute
+paths; LINK must be under allow_writes.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var target, link string
+					if err := c.unpack(args, kwargs, "target", &target, "link", &link); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("target", target, "link", link); err != nil {
+						return nil, err
+					}
+					return engine.Exec(rootCmd("/bin/ln", "-sfh", target, link), []string{link}, nil), nil
+				}),
+			newBuiltin(m, "write", "path, content, mode, owner, group", engine.KindAction, `
+Returns an action that replaces PATH atomically with CONTENT (string or
+bytes): written to a temporary file in the same directory, given MODE and
+OWNER:GROUP, synced, renamed. Shown as `+"`<write> PATH MODE OWNER:GROUP`"+`; runs
+in-process as root.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p, owner, group string
+					var content starlark.Value
+					var mode int
+					if err := c.unpack(args, kwargs, "path", &p, "content", &content, "mode", &mode, "owner", &owner, "group", &group); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					data, err := contentArg(content)
+					if err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := checkMode(mode); err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := checkOwner(owner, group); err != nil {
+						return nil, c.wrap(err)
+					}
+					return writeAction(host.WriteRequest{Path: p, Data: data, Mode: fs.FileMode(mode), Owner: owner, Group: group}), nil
+				}),
+		},
+	}
+}
+
+// writeAction is the atomic write of req as an action.
+func writeAction(req host.WriteRequest) *engine.Action {
+	argv := host.WriteArgv(req)
+	return &engine.Action{
+		Argv:   argv,
+		User:   host.Root,
+		Writes: []string{req.Path},
+		Run: func(ctx context.Context, s *engine.Session) error {
+			if err := s.Host().WriteFile(ctx, req); err != nil {
+				return &engine.ActionError{Argv: argv, User: host.Root, Exit: -1, Err: err}
+			}
+			return nil
+		},
+	}
+}
+
+// stringsOf converts a Starlark list or tuple of strings.
+func stringsOf(v starlark.Value, what string) ([]string, error) {
+	it, ok := v.(starlark.Iterable)
+	if !ok {
+		return nil, fmt.Errorf("%s must be a list of strings, not %s", what, v.Type())
+	}
+	iter := it.Iterate()
+	defer iter.Done()
+	var out []string
+	var x starlark.Value
+	for iter.Next(&x) {
+		s, ok := starlark.AsString(x)
+		if !ok {
+			return nil, fmt.Errorf("%s must contain only strings, found %s", what, x.Type())
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,73 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// ParseIDGroups parses `id -Gn NAME`: space-separated group names.
+func ParseIDGroups(out string) []string {
+	f := strings.Fields(out)
+	if f == nil {
+		return []string{}
+	}
+	return f
+}
+
+// idGroups is the cached reading of one user's groups; Exists is false
+// for `id: NAME: no such user`.
+type idGroups struct {
+	Exists bool
+	Groups []string
+}
+
+func gatherIDGroups(user string) func(ctx context.Context, h host.Host) (idGroups, error) {
+	return func(ctx context.Context, h host.Host) (idGroups, error) {
+		res, err := run(ctx, h, "", "/usr/bin/id", "-Gn", user)
+		if err != nil {
+			return idGroups{}, err
+		}
+		if res.Exit != 0 {
+			if strings.Contains(strings.ToLower(res.Stderr), "no such user") {
+				return idGroups{}, nil
+			}
+			return idGroups{}, fmt.Errorf("id -Gn %s exited %d: %s", user, res.Exit, engine.Tail(res.Stderr, 2))
+		}
+		return idGroups{Exists: true, Groups: ParseIDGroups(res.Stdout)}, nil
+	}
+}
+
+func idModule() engine.Module {
+	return engine.Module{
+		Name: "id",
+		Doc:  "Group lists (`id -Gn`).",
+		Builtins: []engine.Builtin{
+			newBuiltin("id", "groups", "user", engine.KindQuery, `
+Runs `+"`/usr/bin/id -Gn USER`"+` (no privilege needed) and returns the list
+of the user's group names, or None when there is no such user.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var user string
+					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+						return nil, err
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					g, err := cached(c.s, "id:"+user, gatherIDGroups(user))
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !g.Exists {
+						return starlark.None, nil
+					}
+					return stringList(g.Groups), nil
+				}),
+		},
+	}
+}
