@@ -1,0 +1,304 @@
+// Package prune deletes old entries inside a directory (a runner's work
+// directory, a cache). It never deletes the directory itself, never
+// follows a symbolic link (an old link is removed as a link; its target is
+// untouched), never crosses into another file system, and keeps anything
+// modified within the window: a directory is kept while anything inside
+// it, at any depth, is recent, and only its old contents are removed.
+package prune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// ErrBadInput is wrapped by errors about the request itself (the
+// directory or the age), as opposed to failures while pruning.
+var ErrBadInput = errors.New("bad input")
+
+// ParseAge parses an age such as 7d, 36h, 90m, 45s or 1d12h: one or more
+// decimal numbers, each followed by a unit (w weeks, d days, h hours, m
+// minutes, s seconds). The age must be positive.
+func ParseAge(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, fmt.Errorf("%w: empty age (want e.g. 7d, 36h or 90m)", ErrBadInput)
+	}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(rest) {
+			return 0, fmt.Errorf("%w: age %q: want numbers each followed by a unit w, d, h, m or s (e.g. 7d, 36h, 90m)", ErrBadInput, s)
+		}
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%w: age %q: %v", ErrBadInput, s, err)
+		}
+		var unit time.Duration
+		switch rest[i] {
+		case 'w':
+			unit = 7 * 24 * time.Hour
+		case 'd':
+			unit = 24 * time.Hour
+		case 'h':
+			unit = time.Hour
+		case 'm':
+			unit = time.Minute
+		case 's':
+			unit = time.Second
+		default:
+			return 0, fmt.Errorf("%w: age %q: unknown unit %q (want w, d, h, m or s)", ErrBadInput, s, rest[i])
+		}
+		if n > int64(math.MaxInt64/unit) || total > math.MaxInt64-time.Duration(n)*unit {
+			return 0, fmt.Errorf("%w: age %q is too large", ErrBadInput, s)
+		}
+		total += time.Duration(n) * unit
+		rest = rest[i+1:]
+	}
+	if total <= 0 {
+		return 0, fmt.Errorf("%w: age %q must be more than zero", ErrBadInput, s)
+	}
+	return total, nil
+}
+
+// Options says what to prune.
+type Options struct {
+	// Dir is the directory whose contents are pruned: an absolute path
+	// to an existing directory (not a symbolic link), never "/".
+	Dir string
+	// OlderThan is the window: entries modified within it are kept.
+	OlderThan time.Duration
+	// Now is the reference time; the zero value means time.Now().
+	Now time.Time
+	// DryRun reports what would be removed and removes nothing.
+	DryRun bool
+}
+
+// Removal is one entry removed (or, in a dry run, that would be).
+type Removal struct {
+	// Path is the absolute path removed.
+	Path string
+	// Dir is true for a directory removed with everything in it.
+	Dir bool
+	// Link is true for a symbolic link (removed as a link).
+	Link bool
+	// Bytes is the size of the regular files removed with it.
+	Bytes int64
+	// Newest is the newest modification time in what was removed.
+	Newest time.Time
+}
+
+// Result sums up a prune.
+type Result struct {
+	// Removed lists what was removed, in walk order (by name within
+	// each directory, a directory's contents after it is entered).
+	Removed []Removal
+	// Bytes is the total size of the regular files removed.
+	Bytes int64
+}
+
+// CheckDir validates a directory to prune: absolute, not "/", existing,
+// a directory and not a symbolic link. Its errors wrap ErrBadInput.
+func CheckDir(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("%w: no directory given", ErrBadInput)
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("%w: %s is a relative path; give an absolute one", ErrBadInput, dir)
+	}
+	clean := filepath.Clean(dir)
+	if clean == string(filepath.Separator) {
+		return fmt.Errorf("%w: refusing to prune /", ErrBadInput)
+	}
+	info, err := os.Lstat(clean)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%w: %s is a symbolic link; give the directory it names (links are never followed)", ErrBadInput, clean)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%w: %s is not a directory", ErrBadInput, clean)
+	}
+	return nil
+}
+
+// node is one entry of the scanned tree.
+type node struct {
+	path     string
+	mode     fs.FileMode
+	newest   time.Time // the newest mtime of the entry and all it holds
+	bytes    int64     // regular file bytes in the entry
+	pinned   bool      // on another file system: never removed nor entered
+	children []*node
+}
+
+// Run prunes o.Dir. report, when not nil, is called for each removal as
+// it happens (before the removal in a dry run, after it otherwise).
+// Failures to remove one entry do not stop the others; they are joined
+// in the returned error together with the partial result.
+func Run(ctx context.Context, o Options, report func(Removal)) (Result, error) {
+	if err := CheckDir(o.Dir); err != nil {
+		return Result{}, err
+	}
+	if o.OlderThan <= 0 {
+		return Result{}, fmt.Errorf("%w: the age must be more than zero", ErrBadInput)
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	cutoff := now.Add(-o.OlderThan)
+	root := filepath.Clean(o.Dir)
+	info, err := os.Lstat(root)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	dev, _ := device(info)
+	var errs []error
+	children, err := scanDir(ctx, root, dev, &errs)
+	if err != nil {
+		return Result{}, err
+	}
+	p := &pruner{ctx: ctx, cutoff: cutoff, dry: o.DryRun, report: report}
+	for _, c := range children {
+		if err := p.decide(c); err != nil {
+			return p.res, err
+		}
+	}
+	errs = append(errs, p.errs...)
+	return p.res, errors.Join(errs...)
+}
+
+// scanDir reads dir's entries (sorted by name) with their subtrees. An
+// unreadable subdirectory is pinned (kept) and its error collected.
+func scanDir(ctx context.Context, dir string, dev uint64, errs *[]error) ([]*node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	out := make([]*node, 0, len(entries))
+	for _, de := range entries {
+		p := filepath.Join(dir, de.Name())
+		info, err := os.Lstat(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile
+			}
+			*errs = append(*errs, fmt.Errorf("stat %s: %w", p, err))
+			continue
+		}
+		n := &node{path: p, mode: info.Mode(), newest: info.ModTime()}
+		if info.Mode().IsRegular() {
+			n.bytes = info.Size()
+		}
+		if info.IsDir() {
+			if d, ok := device(info); ok && d != dev {
+				n.pinned = true
+				out = append(out, n)
+				continue
+			}
+			kids, err := scanDir(ctx, p, dev, errs)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				n.pinned = true
+				*errs = append(*errs, fmt.Errorf("kept %s: %w", p, err))
+			}
+			for _, k := range kids {
+				if k.newest.After(n.newest) {
+					n.newest = k.newest
+				}
+				n.bytes += k.bytes
+				n.pinned = n.pinned || k.pinned
+			}
+			n.children = kids
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// device returns the file system an entry is on.
+func device(info fs.FileInfo) (uint64, bool) {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return uint64(st.Dev), true
+}
+
+type pruner struct {
+	ctx    context.Context
+	cutoff time.Time
+	dry    bool
+	report func(Removal)
+	res    Result
+	errs   []error
+}
+
+// decide removes n whole when nothing in it is recent, and otherwise
+// descends into a directory to remove its old contents.
+func (p *pruner) decide(n *node) error {
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	if !n.pinned && n.newest.Before(p.cutoff) {
+		p.remove(n)
+		return nil
+	}
+	if n.mode.IsDir() {
+		for _, c := range n.children {
+			if err := p.decide(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *pruner) remove(n *node) {
+	r := Removal{Path: n.path, Dir: n.mode.IsDir(), Link: n.mode&fs.ModeSymlink != 0, Bytes: n.bytes, Newest: n.newest}
+	if !p.dry {
+		// The entry may have changed since the scan: look again at the
+		// entry itself before removing it.
+		info, err := os.Lstat(n.path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return
+		case err != nil:
+			p.errs = append(p.errs, fmt.Errorf("stat %s: %w", n.path, err))
+			return
+		case !info.ModTime().Before(p.cutoff) || info.Mode().Type() != n.mode.Type():
+			return
+		}
+		if r.Dir {
+			err = os.RemoveAll(n.path)
+		} else {
+			err = os.Remove(n.path)
+		}
+		if err != nil {
+			p.errs = append(p.errs, fmt.Errorf("remove %s: %w", n.path, err))
+			return
+		}
+	}
+	p.res.Removed = append(p.res.Removed, r)
+	p.res.Bytes += r.Bytes
+	if p.report != nil {
+		p.report(r)
+	}
+}
