@@ -20,17 +20,24 @@ type Redactor struct {
 func NewRedactor() *Redactor { return &Redactor{secrets: map[string]string{}} }
 
 // Add registers a secret value under a name. Empty values are ignored.
+// A value keeps the first name it was registered under (the secret's own
+// name from Secret.Reveal, rather than the environment variable or
+// "stdin" that carried it later).
 func (r *Redactor) Add(name, value string) {
 	if value == "" {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.secrets[value] = name
+	if _, known := r.secrets[value]; !known {
+		r.secrets[value] = name
+	}
 	// A value fed through stdin usually ends in a newline; scrub the
 	// bare value too.
 	if t := strings.TrimRight(value, "\r\n"); t != value && t != "" {
-		r.secrets[t] = name
+		if _, known := r.secrets[t]; !known {
+			r.secrets[t] = name
+		}
 	}
 }
 
