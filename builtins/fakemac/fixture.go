@@ -1,0 +1,257 @@
+package fakemac
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// New returns a fake Mac in the state of an embedded preset (see Presets).
+func New(preset string) (*Mac, error) {
+	st, err := presetState(preset)
+	if err != nil {
+		return nil, err
+	}
+	return &Mac{st: st}, nil
+}
+
+// Load reads a fixture: a JSON State, or a partial one with "base" naming
+// a preset, merged over that preset with JSON merge-patch rules (objects
+// merge key by key, null deletes a key, anything else replaces). Unknown
+// keys are errors naming the key, the file and the line.
+func Load(file string) (*Mac, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("load fake host: %w", err)
+	}
+	st, err := parseFixture(file, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &Mac{st: st}, nil
+}
+
+// Save writes the whole state to file atomically (mode 0644, owned by the
+// invoking user). Loading the file gives the same state.
+func (m *Mac) Save(file string) error {
+	b, err := m.Snapshot()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(file)
+	tmp, err := os.CreateTemp(dir, ".fakemac-*.json")
+	if err != nil {
+		return fmt.Errorf("save fake host %s: %w", file, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save fake host %s: %w", file, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save fake host %s: %w", file, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save fake host %s: %w", file, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save fake host %s: %w", file, err)
+	}
+	if err := os.Rename(name, file); err != nil {
+		return fmt.Errorf("save fake host %s: %w", file, err)
+	}
+	return nil
+}
+
+var unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
+
+// parseFixture decodes a fixture (see Load). file only labels errors.
+func parseFixture(file string, raw []byte) (*State, error) {
+	var top map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&top); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, fmt.Errorf("%s:%d: invalid JSON: %w", file, lineAt(raw, syn.Offset), err)
+		}
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return nil, fmt.Errorf("%s:%d: a fixture must be a JSON object", file, lineAt(raw, typ.Offset))
+		}
+		return nil, fmt.Errorf("%s: invalid JSON: %w", file, err)
+	}
+	merged := any(top)
+	if b, ok := top["base"]; ok {
+		name, ok := b.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: \"base\" must be a preset name (one of %s)", file, keyLine(raw, "base"), strings.Join(Presets(), ", "))
+		}
+		base, err := presetState(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", file, keyLine(raw, "base"), err)
+		}
+		baseJSON, err := encodeState(base)
+		if err != nil {
+			return nil, err
+		}
+		var baseMap any
+		d := json.NewDecoder(bytes.NewReader(baseJSON))
+		d.UseNumber()
+		if err := d.Decode(&baseMap); err != nil {
+			return nil, fmt.Errorf("preset %s: %w", name, err)
+		}
+		delete(top, "base")
+		merged = mergePatch(baseMap, top)
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var st State
+	strict := json.NewDecoder(bytes.NewReader(b))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(&st); err != nil {
+		if sm := unknownField.FindStringSubmatch(err.Error()); sm != nil {
+			return nil, fmt.Errorf("%s:%d: unknown key %q in fake host fixture", file, keyLine(raw, sm[1]), sm[1])
+		}
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			key := typ.Field
+			if i := strings.LastIndex(key, "."); i >= 0 {
+				key = key[i+1:]
+			}
+			return nil, fmt.Errorf("%s:%d: key %q: %s value where %s is expected", file, keyLine(raw, key), typ.Field, typ.Value, typ.Type)
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := st.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &st, nil
+}
+
+// mergePatch applies RFC 7386 JSON merge-patch semantics.
+func mergePatch(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	if !ok {
+		t = map[string]any{}
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(t, k)
+			continue
+		}
+		t[k] = mergePatch(t[k], v)
+	}
+	return t
+}
+
+// lineAt converts a byte offset to a 1-based line number.
+func lineAt(raw []byte, off int64) int {
+	if off > int64(len(raw)) {
+		off = int64(len(raw))
+	}
+	return bytes.Count(raw[:off], []byte("\n")) + 1
+}
+
+// keyLine finds the line of the first occurrence of "key": in raw (1 when
+// absent, e.g. for keys coming from the base preset).
+func keyLine(raw []byte, key string) int {
+	re := regexp.MustCompile(`"` + regexp.QuoteMeta(key) + `"\s*:`)
+	loc := re.FindIndex(raw)
+	if loc == nil {
+		return 1
+	}
+	return lineAt(raw, int64(loc[0]))
+}
+
+// validate checks invariants a hand-written fixture could break.
+func (st *State) validate() error {
+	if st.Files["/"] == nil || st.Files["/"].Type != TypeDir {
+		return errors.New("files: the root directory \"/\" is missing")
+	}
+	for _, p := range sortedKeys(st.Files) {
+		n := st.Files[p]
+		if n == nil {
+			return fmt.Errorf("files: %q is null", p)
+		}
+		if !strings.HasPrefix(p, "/") || (p != "/" && strings.HasSuffix(p, "/")) || filepath.Clean(p) != p {
+			return fmt.Errorf("files: %q is not a clean absolute path", p)
+		}
+		switch n.Type {
+		case TypeFile, TypeDir:
+		case TypeSymlink:
+			if n.Target == "" {
+				return fmt.Errorf("files: symlink %q has no target", p)
+			}
+		default:
+			return fmt.Errorf("files: %q has type %q (want file, dir or symlink)", p, n.Type)
+		}
+		if p != "/" {
+			parent := st.Files[filepath.Dir(p)]
+			if parent == nil || parent.Type != TypeDir {
+				return fmt.Errorf("files: %q has no parent directory", p)
+			}
+		}
+		if _, ok := st.Users[n.Owner]; !ok && !isNumber(n.Owner) {
+			return fmt.Errorf("files: %q is owned by unknown user %q", p, n.Owner)
+		}
+		if _, ok := st.Groups[n.Group]; !ok && !isNumber(n.Group) {
+			return fmt.Errorf("files: %q has unknown group %q", p, n.Group)
+		}
+	}
+	if _, ok := st.Users["root"]; !ok {
+		return errors.New("users: root is missing")
+	}
+	for _, name := range sortedKeys(st.Users) {
+		if st.Users[name] == nil {
+			return fmt.Errorf("users: %q is null", name)
+		}
+	}
+	for _, name := range sortedKeys(st.Groups) {
+		if st.Groups[name] == nil {
+			return fmt.Errorf("groups: %q is null", name)
+		}
+	}
+	for i, f := range st.Faults {
+		if len(f.ArgvPrefix) == 0 {
+			return fmt.Errorf("faults[%d]: argv_prefix is empty", i)
+		}
+		if f.Nth < 0 {
+			return fmt.Errorf("faults[%d]: nth must be at least 1", i)
+		}
+	}
+	for i, r := range st.Responses {
+		if len(r.Argv) == 0 {
+			return fmt.Errorf("responses[%d]: argv is empty", i)
+		}
+	}
+	for u, e := range st.URLs {
+		if e == nil {
+			return fmt.Errorf("urls: %q is null", u)
+		}
+		if e.Content == nil && (len(e.SHA256) != 64 || e.Size <= 0) {
+			return fmt.Errorf("urls: %q needs content, or size and a 64-digit sha256", u)
+		}
+		if e.Archive != "" && st.Archives[e.Archive] == nil {
+			return fmt.Errorf("urls: %q names unknown archive %q", u, e.Archive)
+		}
+		if e.Package != "" && st.Packages[e.Package] == nil {
+			return fmt.Errorf("urls: %q names unknown package %q", u, e.Package)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,370 @@
+package fakemac
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+// errLoop is returned when symlinks nest too deeply.
+var errLoop = errors.New("Too many levels of symbolic links")
+
+// errNotDir is returned when a path component is not a directory.
+var errNotDir = errors.New("Not a directory")
+
+// clean makes p absolute and clean, resolving it against dir when
+// relative.
+func clean(dir, p string) string {
+	if !path.IsAbs(p) {
+		if dir == "" {
+			dir = "/"
+		}
+		p = path.Join(dir, p)
+	}
+	return path.Clean(p)
+}
+
+// resolve returns the real path of p, following symlinks in every
+// component and in the last one when follow is set. The returned path may
+// not exist (only its parent was resolved). A non-root user needs search
+// permission on every directory it walks through.
+func (m *Mac) resolve(user, p string, follow bool) (string, error) {
+	p = path.Clean(p)
+	for hops := 0; hops < 32; hops++ {
+		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		cur := "/"
+		restarted := false
+		for i, part := range parts {
+			if part == "" {
+				continue
+			}
+			dirNode := m.st.Files[cur]
+			if dirNode == nil {
+				return "", fs.ErrNotExist
+			}
+			if dirNode.Type != TypeDir {
+				return "", errNotDir
+			}
+			if !m.may(user, dirNode, 1) {
+				return "", fs.ErrPermission
+			}
+			next := path.Join(cur, part)
+			n := m.st.Files[next]
+			last := i == len(parts)-1
+			if n != nil && n.Type == TypeSymlink && (!last || follow) {
+				target := n.Target
+				if !path.IsAbs(target) {
+					target = path.Join(cur, target)
+				}
+				rest := strings.Join(parts[i+1:], "/")
+				p = path.Clean(path.Join(target, rest))
+				restarted = true
+				break
+			}
+			cur = next
+		}
+		if !restarted {
+			return cur, nil
+		}
+	}
+	return "", errLoop
+}
+
+// lookup resolves p and returns its node.
+func (m *Mac) lookup(user, p string, follow bool) (string, *Node, error) {
+	real, err := m.resolve(user, p, follow)
+	if err != nil {
+		return "", nil, err
+	}
+	n := m.st.Files[real]
+	if n == nil {
+		return real, nil, fs.ErrNotExist
+	}
+	return real, n, nil
+}
+
+// groupsOf returns the names of every group user belongs to, primary
+// group first.
+func (m *Mac) groupsOf(user string) []string {
+	u := m.st.Users[user]
+	if u == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(g string) {
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	if g := m.groupName(u.GID); g != "" {
+		add(g)
+	}
+	if user != "root" {
+		add("everyone")
+		add("localaccounts")
+	}
+	names := make([]string, 0, len(m.st.Groups))
+	for name := range m.st.Groups {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		gi, gj := m.st.Groups[names[i]], m.st.Groups[names[j]]
+		if gi.GID != gj.GID {
+			return gi.GID < gj.GID
+		}
+		return names[i] < names[j]
+	})
+	for _, name := range names {
+		for _, mem := range m.st.Groups[name].Members {
+			if mem == user {
+				add(name)
+			}
+		}
+	}
+	return out
+}
+
+func (m *Mac) groupName(gid int) string {
+	best := ""
+	for name, g := range m.st.Groups {
+		if g.GID == gid && (best == "" || name < best) {
+			best = name
+		}
+	}
+	return best
+}
+
+func (m *Mac) inGroup(user, group string) bool {
+	for _, g := range m.groupsOf(user) {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// may reports whether user has the permission bit want (4 read, 2 write,
+// 1 execute/search) on n. Root may do anything except execute a file
+// without any execute bit.
+func (m *Mac) may(user string, n *Node, want Mode) bool {
+	if user == "root" {
+		if want == 1 && n.Type == TypeFile {
+			return n.Mode&0111 != 0
+		}
+		return true
+	}
+	switch {
+	case n.Owner == user:
+		return n.Mode>>6&want != 0
+	case m.inGroup(user, n.Group):
+		return n.Mode>>3&want != 0
+	default:
+		return n.Mode&want != 0
+	}
+}
+
+// canCreateIn reports whether user may create or remove entries of the
+// directory at real path dir.
+func (m *Mac) canCreateIn(user, dir string) bool {
+	n := m.st.Files[dir]
+	return n != nil && n.Type == TypeDir && m.may(user, n, 2) && m.may(user, n, 1)
+}
+
+// children returns the sorted names directly inside real directory dir.
+func (m *Mac) children(dir string) []string {
+	prefix := dir + "/"
+	if dir == "/" {
+		prefix = "/"
+	}
+	var out []string
+	for p := range m.st.Files {
+		if p == "/" || !strings.HasPrefix(p, prefix) {
+			continue
+		}
+		rest := p[len(prefix):]
+		if rest != "" && !strings.Contains(rest, "/") {
+			out = append(out, rest)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// removeTree deletes p and everything below it, returning the bytes
+// freed.
+func (m *Mac) removeTree(p string) {
+	for q, n := range m.st.Files {
+		if q == p || strings.HasPrefix(q, p+"/") {
+			m.st.Disk.FreeBytes += n.size()
+			delete(m.st.Files, q)
+		}
+	}
+}
+
+// size is the st_size of a node.
+func (n *Node) size() int64 {
+	switch n.Type {
+	case TypeSymlink:
+		return int64(len(n.Target))
+	case TypeFile:
+		if n.Content != nil {
+			return int64(len(*n.Content))
+		}
+		return n.Size
+	}
+	return 0
+}
+
+// sum returns the SHA-256 of a file's bytes.
+func (n *Node) sum() string {
+	if n.Content != nil {
+		h := sha256.Sum256([]byte(*n.Content))
+		return hex.EncodeToString(h[:])
+	}
+	return n.SHA256
+}
+
+// dirSize imitates APFS directory sizes (grows with entries).
+func (m *Mac) dirSize(p string) int64 {
+	return 64 + 32*int64(len(m.children(p)))
+}
+
+// nlink imitates link counts: directories count their subdirectories.
+func (m *Mac) nlink(p string, n *Node) int {
+	if n.Type != TypeDir {
+		return 1
+	}
+	c := 2
+	for _, name := range m.children(p) {
+		if m.st.Files[path.Join(p, name)].Type == TypeDir {
+			c++
+		}
+	}
+	return c
+}
+
+// put stores a node at real path p, charging its size to the disk.
+func (m *Mac) put(p string, n *Node) {
+	if old := m.st.Files[p]; old != nil {
+		m.st.Disk.FreeBytes += old.size()
+	}
+	if n.MTime == 0 {
+		n.MTime = m.st.Clock
+	}
+	m.st.Disk.FreeBytes -= n.size()
+	m.st.Files[p] = n
+}
+
+// mkdirAll creates missing directories of real path p (no permission
+// checks; used by installers running as root).
+func (m *Mac) mkdirAll(p string, mode Mode, owner, group string) {
+	if p == "/" || m.st.Files[p] != nil {
+		return
+	}
+	m.mkdirAll(path.Dir(p), mode, owner, group)
+	m.put(p, &Node{Type: TypeDir, Mode: mode, Owner: owner, Group: group})
+}
+
+// text returns a pointer to s for Node.Content.
+func text(s string) *string { return &s }
+
+// synthSum is a deterministic stand-in SHA-256 for bytes that are not
+// modelled.
+func synthSum(parts ...string) string {
+	h := sha256.Sum256([]byte("fakemac:" + strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:])
+}
+
+// errText renders a path error the way BSD tools print it.
+func errText(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "No such file or directory"
+	case errors.Is(err, fs.ErrPermission):
+		return "Permission denied"
+	case errors.Is(err, errNotDir):
+		return "Not a directory"
+	case errors.Is(err, errLoop):
+		return "Too many levels of symbolic links"
+	}
+	return err.Error()
+}
+
+// modeString renders ls -l permissions (10 characters).
+func modeString(n *Node) string {
+	b := []byte("----------")
+	switch n.Type {
+	case TypeDir:
+		b[0] = 'd'
+	case TypeSymlink:
+		b[0] = 'l'
+	}
+	const rwx = "rwxrwxrwx"
+	for i := 0; i < 9; i++ {
+		if n.Mode&(1<<(8-i)) != 0 {
+			b[i+1] = rwx[i]
+		}
+	}
+	special := func(pos int, bit Mode, set, unset byte) {
+		if n.Mode&bit != 0 {
+			if b[pos] == '-' {
+				b[pos] = unset
+			} else {
+				b[pos] = set
+			}
+		}
+	}
+	special(3, 04000, 's', 'S')
+	special(6, 02000, 's', 'S')
+	special(9, 01000, 't', 'T')
+	return string(b)
+}
+
+// userExists reports whether name is a known account or a numeric id.
+func (m *Mac) userExists(name string) bool {
+	if _, ok := m.st.Users[name]; ok {
+		return true
+	}
+	return isNumber(name)
+}
+
+func (m *Mac) groupExists(name string) bool {
+	if _, ok := m.st.Groups[name]; ok {
+		return true
+	}
+	return isNumber(name)
+}
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// newName gives the owner and group a new file gets when user creates it
+// in real directory dir: BSD semantics, the group of the directory.
+func (m *Mac) newOwner(user, dir string) (string, string) {
+	g := "wheel"
+	if d := m.st.Files[dir]; d != nil {
+		g = d.Group
+	}
+	return user, g
+}
+
+// describe is used in error messages about nodes.
+func describe(p string, n *Node) string {
+	return fmt.Sprintf("%s (%s %04o %s:%s)", p, n.Type, uint32(n.Mode), n.Owner, n.Group)
+}
