@@ -1,0 +1,375 @@
+package audit
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// optLabel is the label a maintainer adds after reading a pull request.
+const optLabel = "ci-hvf"
+
+// forkRepo is the head repository of a fork pull request.
+const forkRepo = "octo-fork/elfuse"
+
+// variant is one concrete run of a scenario: a github context with every
+// field the scenario fixes. A key absent from a map is unknown (anything,
+// chosen by whoever starts the run); a key present with a nil value is
+// known to be null.
+type variant struct {
+	desc string
+	ctx  map[string]any
+}
+
+// variants returns the concrete runs of a scenario. otherLabels are label
+// names other than ci-hvf that the expressions compare with (so that a
+// guard on another label is tried with that label present).
+func (s *Scenario) variants(otherLabels []string, inputsUnknown bool) []variant {
+	var out []variant
+	events := []string{s.Event}
+	if s.ID == "pr-review-fork" {
+		events = nil
+		for _, v := range s.sortedVia() {
+			if v == "workflow_call" {
+				v = "pull_request_review"
+			}
+			if !containsStr(events, v) {
+				events = append(events, v)
+			}
+		}
+	}
+	actions := s.actions
+	if len(actions) == 0 {
+		actions = []string{""}
+	}
+	if len(otherLabels) == 0 {
+		otherLabels = []string{"documentation"}
+	}
+	for _, ev := range events {
+		for _, a := range actions {
+			for _, lv := range s.labelVariants(a, otherLabels) {
+				g := s.github(ev, a, lv)
+				desc := []string{}
+				if ev != s.Event {
+					desc = append(desc, "event="+ev)
+				}
+				if a != "" {
+					desc = append(desc, "action="+a)
+				}
+				if s.head != "" {
+					desc = append(desc, "labels=["+strings.Join(lv.labels, ",")+"]")
+					if lv.label != nil {
+						desc = append(desc, "label="+*lv.label)
+					}
+				}
+				ctx := map[string]any{"github": g}
+				if !(inputsUnknown || s.inputsUnknown) {
+					ctx["inputs"] = map[string]any{closedKey: true}
+				}
+				out = append(out, variant{desc: strings.Join(desc, " "), ctx: ctx})
+			}
+		}
+	}
+	return out
+}
+
+type labelVariant struct {
+	labels []string
+	label  *string
+}
+
+func (s *Scenario) labelVariants(action string, others []string) []labelVariant {
+	if s.head == "" {
+		return []labelVariant{{}}
+	}
+	str := func(x string) *string { return &x }
+	with := func() []labelVariant {
+		switch action {
+		case "labeled":
+			out := []labelVariant{{labels: []string{optLabel}, label: str(optLabel)}}
+			for _, o := range others {
+				out = append(out, labelVariant{labels: []string{optLabel, o}, label: str(o)})
+			}
+			return out
+		case "unlabeled":
+			var out []labelVariant
+			for _, o := range others {
+				out = append(out, labelVariant{labels: []string{optLabel}, label: str(o)})
+			}
+			return out
+		}
+		return []labelVariant{{labels: []string{optLabel}}}
+	}
+	without := func() []labelVariant {
+		switch action {
+		case "labeled":
+			var out []labelVariant
+			for _, o := range others {
+				out = append(out, labelVariant{labels: []string{o}, label: str(o)})
+			}
+			return out
+		case "unlabeled":
+			return []labelVariant{{labels: []string{}, label: str(optLabel)}}
+		}
+		out := []labelVariant{{labels: []string{}}}
+		for _, o := range others {
+			out = append(out, labelVariant{labels: []string{o}})
+		}
+		return out
+	}
+	switch {
+	case s.ID == "pr-review-fork" || strings.HasPrefix(s.ID, "prt-"):
+		return append(with(), without()...)
+	case s.labelled:
+		return with()
+	default:
+		return without()
+	}
+}
+
+// eventRoots are the payload keys of other events; they are null unless
+// the scenario's event carries them.
+var eventRoots = []string{"pull_request", "issue", "comment", "review", "label", "workflow_run", "inputs", "merge_group", "release", "schedule", "action", "number", "forkee", "discussion"}
+
+func (s *Scenario) github(event, action string, lv labelVariant) map[string]any {
+	owner := strings.SplitN(s.repo, "/", 2)[0]
+	name := s.repo[len(owner)+1:]
+	g := map[string]any{
+		"event_name":       event,
+		"ref":              s.ref,
+		"repository":       s.repo,
+		"repository_owner": owner,
+		"base_ref":         "",
+		"head_ref":         "",
+		"server_url":       "https://github.com",
+	}
+	switch {
+	case strings.HasPrefix(s.ref, "refs/heads/"):
+		g["ref_name"], g["ref_type"] = strings.TrimPrefix(s.ref, "refs/heads/"), "branch"
+	case strings.HasPrefix(s.ref, "refs/tags/"):
+		g["ref_name"], g["ref_type"] = strings.TrimPrefix(s.ref, "refs/tags/"), "tag"
+	default:
+		g["ref_name"], g["ref_type"] = strings.TrimPrefix(s.ref, "refs/"), "branch"
+	}
+	ev := map[string]any{
+		"repository": map[string]any{
+			"full_name": s.repo, "name": name, "fork": false,
+			"owner": map[string]any{"login": owner},
+		},
+	}
+	for _, r := range eventRoots {
+		ev[r] = nil
+	}
+	if action != "" {
+		ev["action"] = action
+	}
+	g["event"] = ev
+	switch event {
+	case "push":
+		ev["ref"] = s.ref
+	case "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment":
+		headRepo, fork, headOwner := s.repo, false, owner
+		if s.head == "fork" {
+			headRepo, fork, headOwner = forkRepo, true, strings.SplitN(forkRepo, "/", 2)[0]
+		}
+		labels := []any{}
+		for _, l := range lv.labels {
+			labels = append(labels, map[string]any{"name": l})
+		}
+		ev["number"] = 7.0
+		ev["pull_request"] = map[string]any{
+			"number": 7.0,
+			"labels": labels,
+			"head": map[string]any{
+				"repo": map[string]any{
+					"full_name": headRepo, "fork": fork, "name": "elfuse",
+					"owner": map[string]any{"login": headOwner},
+				},
+			},
+			"base": map[string]any{
+				"ref": s.baseRef,
+				"repo": map[string]any{
+					"full_name": s.repo, "fork": false, "name": name,
+					"owner": map[string]any{"login": owner},
+				},
+			},
+		}
+		if lv.label != nil {
+			ev["label"] = map[string]any{"name": *lv.label}
+		}
+		if strings.HasPrefix(event, "pull_request_review") {
+			delete(ev, "review")
+			if event == "pull_request_review_comment" {
+				delete(ev, "comment")
+			}
+		}
+		g["base_ref"] = s.baseRef
+		// The head branch name is chosen by the pull request's author.
+		delete(g, "head_ref")
+	case "issue_comment":
+		delete(ev, "issue")
+		delete(ev, "comment")
+	case "workflow_run":
+		delete(ev, "workflow_run")
+	case "workflow_dispatch":
+		delete(ev, "inputs")
+	case "schedule":
+		ev["schedule"] = "0 3 * * *"
+	case "merge_group":
+		ev["merge_group"] = map[string]any{"head_ref": s.ref, "base_ref": "refs/heads/main"}
+	}
+	return g
+}
+
+// closedKey marks a map whose absent keys are known to be null rather
+// than unknown (the inputs of a run that has none).
+const closedKey = "\x00closed"
+
+// stripClosed returns a copy of v without closedKey markers, for the
+// evaluator.
+func stripClosed(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			if k != closedKey {
+				m[k] = stripClosed(e)
+			}
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = stripClosed(e)
+		}
+		return a
+	}
+	return v
+}
+
+// lookup resolves a lower-case path in a context. found is false when a
+// map on the way lacks the key (the value is unknown); a nil on the way
+// makes the whole path null. A "*" segment maps over arrays and objects.
+func lookup(ctx map[string]any, path []string) (val any, found bool) {
+	var cur any = ctx
+	for i, seg := range path {
+		switch c := cur.(type) {
+		case nil:
+			return nil, true
+		case map[string]any:
+			if seg == "*" {
+				var out []any
+				keys := make([]string, 0, len(c))
+				for k := range c {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					v, ok := lookup(map[string]any{"x": c[k]}, append([]string{"x"}, path[i+1:]...))
+					if !ok {
+						return nil, false
+					}
+					out = append(out, v)
+				}
+				return out, true
+			}
+			v, ok := getFold(c, seg)
+			if !ok {
+				return nil, c[closedKey] == true
+			}
+			cur = v
+		case []any:
+			if seg != "*" {
+				return nil, true
+			}
+			out := []any{}
+			for _, e := range c {
+				v, ok := lookup(map[string]any{"x": e}, append([]string{"x"}, path[i+1:]...))
+				if !ok {
+					return nil, false
+				}
+				out = append(out, v)
+			}
+			return out, true
+		default:
+			return nil, true
+		}
+	}
+	return cur, true
+}
+
+func getFold(m map[string]any, k string) (any, bool) {
+	if v, ok := m[k]; ok {
+		return v, true
+	}
+	for kk, v := range m {
+		if strings.EqualFold(kk, k) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// assign sets a path in a deep copy of ctx, creating maps on the way.
+// Star segments are not assignable; the path is cut before the first one.
+func assign(ctx map[string]any, path []string, v any) map[string]any {
+	out := deepCopy(ctx).(map[string]any)
+	cur := out
+	for i, seg := range path {
+		if seg == "*" {
+			return out
+		}
+		if i == len(path)-1 {
+			cur[seg] = v
+			return out
+		}
+		next, ok := getFold(cur, seg)
+		m, isMap := next.(map[string]any)
+		if !ok || !isMap {
+			if ok && next == nil {
+				// A known null cannot hold an unknown field.
+				return out
+			}
+			m = map[string]any{}
+			cur[seg] = m
+		}
+		cur = m
+	}
+	return out
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = deepCopy(e)
+		}
+		return a
+	}
+	return v
+}
+
+// describe renders a value for a witness.
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if x == anyValue {
+			return "<any non-empty string>"
+		}
+		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+	case bool:
+		return fmt.Sprint(x)
+	case float64:
+		return fmt.Sprint(x)
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,162 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ResidualRisk is what no YAML can show and every report states.
+const ResidualRisk = "Residual risk (not visible in YAML): a fork pull request runs the workflow file of its own merge commit, so it can rewrite or delete any if: guard. " +
+	"What stops it is the repository setting \"Require approval for all outside collaborators\" (Settings > Actions > General), " +
+	"or an organisation runner group restricted to a workflow pinned at @refs/heads/main; a runner registered on a single repository cannot be restricted per workflow. " +
+	"Keep that setting on, and never approve a fork run that changes .github/workflows/."
+
+// Levels of findings.
+const (
+	// LevelFail makes the job and the audit fail (exit 1).
+	LevelFail = "fail"
+	// LevelWarn is reported but does not fail the audit.
+	LevelWarn = "warn"
+)
+
+// Report is the result of auditing a set of workflow files.
+type Report struct {
+	// Verdict is "pass" or "fail".
+	Verdict string      `json:"verdict"`
+	Jobs    []JobReport `json:"jobs"`
+	// ResidualRisk is the ResidualRisk text.
+	ResidualRisk string `json:"residual_risk"`
+}
+
+// JobReport is the audit of one job.
+type JobReport struct {
+	File          string `json:"file"`
+	ID            string `json:"id"`
+	Line          int    `json:"line"`
+	LandsOnRunner bool   `json:"lands_on_runner"`
+	// Verdict is "pass" or "fail".
+	Verdict   string           `json:"verdict"`
+	Scenarios []ScenarioResult `json:"scenarios"`
+	Findings  []Finding        `json:"findings"`
+	// RunsOn is the runs-on value as written.
+	RunsOn string `json:"runs_on,omitempty"`
+}
+
+// ScenarioResult is one row of a job's truth table.
+type ScenarioResult struct {
+	ID    string `json:"id"`
+	Event string `json:"event"`
+	// Trust is the row's class (trusted, allowed, not-allowed, untrusted,
+	// forbidden); Trusted is true for trusted and allowed.
+	Trust    string `json:"trust"`
+	Trusted  bool   `json:"trusted"`
+	Admitted bool   `json:"admitted"`
+	// Lands is whether runs-on selects the runner in this kind of run.
+	Lands bool `json:"lands"`
+	// Reachable is admitted, landing and the if: can be true.
+	Reachable bool   `json:"reachable"`
+	Via       string `json:"via,omitempty"`
+	Witness   string `json:"witness,omitempty"`
+}
+
+// Finding is one rule violation.
+type Finding struct {
+	Rule    string `json:"rule"`
+	Level   string `json:"level"`
+	Message string `json:"message"`
+	Witness string `json:"witness"`
+	Line    int    `json:"line,omitempty"`
+}
+
+// Failed reports whether any job failed.
+func (r *Report) Failed() bool { return r.Verdict == "fail" }
+
+// WriteJSON writes the report as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("writing the audit report: %w", err)
+	}
+	return nil
+}
+
+// WriteText writes the report for people: a truth table per landing job,
+// its findings, a line per other job, the residual risk and the verdict.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for _, j := range r.Jobs {
+		if !j.LandsOnRunner {
+			fmt.Fprintf(&b, "%s: job %s: does not land on the runner (runs-on %s)\n", j.File, j.ID, orDash(j.RunsOn))
+			for _, f := range j.Findings {
+				writeFinding(&b, f)
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s:%d: job %s lands on the runner (runs-on %s) — %s\n", j.File, j.Line, j.ID, j.RunsOn, strings.ToUpper(j.Verdict))
+		fmt.Fprintf(&b, "  %-16s %-20s %-11s %-8s %-5s %-9s\n", "scenario", "event", "trust", "admitted", "lands", "reachable")
+		for _, s := range j.Scenarios {
+			mark := ""
+			if s.Reachable && !s.Trusted {
+				mark = "  <-- FAIL"
+			}
+			fmt.Fprintf(&b, "  %-16s %-20s %-11s %-8s %-5s %-9s%s\n", s.ID, s.Event, s.Trust, yn(s.Admitted), yn(s.Lands), yn(s.Reachable), mark)
+		}
+		if len(j.Findings) == 0 {
+			b.WriteString("  no findings\n")
+		}
+		for _, f := range j.Findings {
+			writeFinding(&b, f)
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n\nverdict: %s\n", ResidualRisk, strings.ToUpper(r.Verdict))
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return fmt.Errorf("writing the audit report: %w", err)
+	}
+	return nil
+}
+
+func writeFinding(b *strings.Builder, f Finding) {
+	line := ""
+	if f.Line > 0 {
+		line = fmt.Sprintf(" (line %d)", f.Line)
+	}
+	fmt.Fprintf(b, "  %s %s%s: %s\n", strings.ToUpper(f.Level), f.Rule, line, f.Message)
+	if f.Witness != "" {
+		fmt.Fprintf(b, "      witness: %s\n", f.Witness)
+	}
+}
+
+func yn(v bool) string {
+	if v {
+		return "yes"
+	}
+	return "no"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// InputError is bad input: a YAML, workflow or expression syntax error.
+// The CLI exits 2 on it.
+type InputError struct {
+	File string
+	Line int
+	Col  int
+	Msg  string
+}
+
+func (e *InputError) Error() string {
+	if e.Col > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
