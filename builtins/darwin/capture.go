@@ -76,18 +76,18 @@ type namedSecret struct {
 	value string
 }
 
-// commandSecrets lists the secrets a command carries, each also without
-// its trailing newline (a password fed on stdin ends in one), longest
-// first so that a secret containing another is scrubbed whole.
+// commandSecrets lists the secrets a command carries, without their
+// trailing newline (a password fed on stdin ends in one; the newline is
+// not secret and scrubbing it would join lines), longest first so that a
+// secret containing another is scrubbed whole.
 func commandSecrets(c host.Command) []namedSecret {
 	var out []namedSecret
 	add := func(name, v string) {
-		if v == "" {
-			return
+		if t := strings.TrimRight(v, "\r\n"); t != "" {
+			v = t
 		}
-		out = append(out, namedSecret{name, v})
-		if t := strings.TrimRight(v, "\r\n"); t != v && t != "" {
-			out = append(out, namedSecret{name, t})
+		if v != "" {
+			out = append(out, namedSecret{name, v})
 		}
 	}
 	for _, e := range c.Env {

@@ -135,12 +135,16 @@ type principal struct {
 // resolve looks up the account that runs a command and decides whether
 // the child needs a credential switch. Root runs as the current process.
 func (h *Host) resolve(name string) (principal, error) {
+	return h.resolveAs(name, os.Getuid())
+}
+
+// resolveAs is resolve for a process running as uid self.
+func (h *Host) resolveAs(name string, self int) (principal, error) {
 	uid, gid, groups, home, err := h.opts.Lookup(name)
 	if err != nil {
 		return principal{}, fmt.Errorf("principal %q: %w", name, err)
 	}
 	p := principal{name: name, uid: uid, gid: gid, groups: groups, home: home}
-	self := os.Getuid()
 	switch {
 	case name == host.Root && self == 0:
 		// hvfctl runs as root: the child simply inherits that.

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,14 +20,40 @@ import (
 // input before writing it anyway.
 const ttyReadyWait = 2 * time.Second
 
+// ttyPromptQuiet is how long a program must stay quiet after printing a
+// prompt before its input is written.
+const ttyPromptQuiet = 100 * time.Millisecond
+
+// ttyWatch follows what a program prints on its terminal.
+type ttyWatch struct {
+	mu   sync.Mutex
+	last byte      // last byte printed
+	at   time.Time // when it was printed; zero before any output
+}
+
+func (w *ttyWatch) saw(p []byte) {
+	w.mu.Lock()
+	w.last = p[len(p)-1]
+	w.at = time.Now()
+	w.mu.Unlock()
+}
+
+// prompted reports whether the program printed a prompt (output whose
+// last byte is not a newline) and has been quiet since.
+func (w *ttyWatch) prompted() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.at.IsZero() && w.last != '\n' && time.Since(w.at) >= ttyPromptQuiet
+}
+
 // runTTY runs cmd on a new pseudo-terminal (its controlling terminal, in a
 // session of its own) and returns everything it printed there: stdout and
 // stderr both, with the terminal's CR LF turned back into LF.
 //
-// Stdin is written only once the program is ready for it, that is when it
-// has printed something (a prompt) or turned terminal echo off (as
-// password readers do, often flushing pending input), or after
-// ttyReadyWait. The terminal echoes what the program reads with echo on;
+// Stdin is written only once the program is ready for it: when it has
+// turned terminal echo off (as password readers do, often flushing pending
+// input with TCSAFLUSH), or printed a prompt (output not ending in a
+// newline, then quiet for ttyPromptQuiet), or after ttyReadyWait. The terminal echoes what the program reads with echo on;
 // Run scrubs secrets from the output, so an echoed secret never survives.
 func (h *Host) runTTY(ctx context.Context, cmd *exec.Cmd, attr *syscall.SysProcAttr, c host.Command) (string, error) {
 	master, tty, err := pty.Open()
@@ -47,7 +73,7 @@ func (h *Host) runTTY(ctx context.Context, cmd *exec.Cmd, attr *syscall.SysProcA
 	}
 
 	out := newTailBuffer(h.opts.OutputCap)
-	var printed atomic.Bool
+	var watch ttyWatch
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -55,7 +81,7 @@ func (h *Host) runTTY(ctx context.Context, cmd *exec.Cmd, attr *syscall.SysProcA
 		for {
 			n, err := master.Read(buf)
 			if n > 0 {
-				printed.Store(true)
+				watch.saw(buf[:n])
 				out.Write(buf[:n])
 			}
 			if err != nil {
@@ -71,7 +97,7 @@ func (h *Host) runTTY(ctx context.Context, cmd *exec.Cmd, attr *syscall.SysProcA
 	var waitErr error
 	exited := false
 	if len(c.Stdin) > 0 {
-		exited, waitErr = waitReady(ctx, master, &printed, waitDone)
+		exited, waitErr = waitReady(ctx, master, &watch, waitDone)
 		if !exited {
 			stdin := append([]byte(nil), c.Stdin...)
 			go func() {
@@ -96,13 +122,13 @@ func (h *Host) runTTY(ctx context.Context, cmd *exec.Cmd, attr *syscall.SysProcA
 
 // waitReady waits until the program on master is ready for input. It
 // returns exited=true with the wait result when the program ended first.
-func waitReady(ctx context.Context, master *os.File, printed *atomic.Bool, waitDone <-chan error) (bool, error) {
+func waitReady(ctx context.Context, master *os.File, watch *ttyWatch, waitDone <-chan error) (bool, error) {
 	deadline := time.NewTimer(ttyReadyWait)
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if printed.Load() || echoOff(master) {
+		if echoOff(master) || watch.prompted() {
 			return false, nil
 		}
 		select {
