@@ -130,6 +130,14 @@ func (r *Recorder) record(argv []string, user string, exit int, stderr string) {
 	r.mu.Unlock()
 }
 
+// Note records an operation that did not go through the Host interface
+// (an optional backend capability such as fixture-tree verification)
+// under its pseudo argv, as run by user (empty means root) with exit
+// status exit. Secrets are scrubbed from argv as for any command.
+func (r *Recorder) Note(argv []string, user string, exit int) {
+	r.record(argv, user, exit, "")
+}
+
 // Name implements Host.
 func (r *Recorder) Name() string { return r.inner.Name() }
 
