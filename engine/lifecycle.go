@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // Status is the state of one resource in a report.
@@ -210,7 +212,7 @@ func changeReason(changes []Change) string {
 			parts = append(parts, c.Property+" differs")
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s: %s → %s", c.Property, Display(c.Before), Display(c.After)))
+		parts = append(parts, fmt.Sprintf("%s: %s → %s", c.Property, DisplayProperty(c.Property, c.Before), DisplayProperty(c.Property, c.After)))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -277,21 +279,23 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 			}
 		}
 	}
-	var last *Action
-	mark := 0
+	var lastCmd *host.Entry
 	for _, a := range p.actions {
 		if err := ctx.Err(); err != nil {
 			p.rep.Status, p.rep.Error = StatusFailed, "interrupted before "+strings.Join(a.Argv, " ")
 			return
 		}
-		last = a
-		mark = len(r.sess.Recorder().Transcript())
+		mark := len(r.sess.Recorder().Transcript())
 		r.sess.Logf("%s: running %s (as %s)", p.res.ID, strings.Join(a.Argv, " "), a.User)
 		err := a.Run(ctx, r.sess)
 		r.sess.ForgetFacts()
 		if err != nil {
 			p.rep.Status, p.rep.Error = StatusFailed, r.scrub(describeActionError(a, err))
 			return
+		}
+		if entries := r.sess.Recorder().Transcript(); len(entries) > mark {
+			e := entries[len(entries)-1]
+			lastCmd = &e
 		}
 	}
 	_, after, status, err := r.checkOne(p.res)
@@ -309,16 +313,12 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 			fmt.Fprintf(&b, "\n  %s still differs", c.Property)
 			continue
 		}
-		fmt.Fprintf(&b, "\n  %s: %s, want %s", c.Property, Display(c.Before), Display(c.After))
+		fmt.Fprintf(&b, "\n  %s: %s, want %s", c.Property, DisplayProperty(c.Property, c.Before), DisplayProperty(c.Property, c.After))
 	}
-	if last != nil {
-		entries := r.sess.Recorder().Transcript()
-		if len(entries) > mark {
-			e := entries[len(entries)-1]
-			fmt.Fprintf(&b, "\nlast command: %s (as %s) exited %d", strings.Join(e.Argv, " "), e.User, e.Exit)
-			if t := strings.TrimSpace(Tail(e.Stderr, 5)); t != "" {
-				fmt.Fprintf(&b, "\nstderr: %s", t)
-			}
+	if lastCmd != nil {
+		fmt.Fprintf(&b, "\nlast command: %s (as %s) exited %d", strings.Join(lastCmd.Argv, " "), lastCmd.User, lastCmd.Exit)
+		if t := strings.TrimSpace(Tail(lastCmd.Stderr, 5)); t != "" {
+			fmt.Fprintf(&b, "\nstderr: %s", t)
 		}
 	}
 	p.rep.Status, p.rep.Error = StatusFailed, r.scrub(b.String())

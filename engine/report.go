@@ -296,6 +296,17 @@ func ToJSON(v starlark.Value, scrub func(string) string) any {
 	return scrub(Display(v))
 }
 
+// DisplayProperty is Display, except that an int property named "mode"
+// (or ending in "_mode") is shown in octal.
+func DisplayProperty(prop string, v starlark.Value) string {
+	if n, ok := v.(starlark.Int); ok && (prop == "mode" || strings.HasSuffix(prop, "_mode")) {
+		if m, ok := n.Int64(); ok && m >= 0 {
+			return fmt.Sprintf("0o%o", m)
+		}
+	}
+	return Display(v)
+}
+
 // Display renders a value for `property: before → after`: None as
 // "absent", unknown values as "unknown (why)", strings quoted.
 func Display(v starlark.Value) string {
@@ -338,8 +349,11 @@ func (r *Report) Verdict() string {
 		}
 		return "errors"
 	}
-	if s.Change == 0 && s.Failed == 0 {
+	switch {
+	case s.Failed > 0 || len(r.Errors) > 0:
+		return "errors"
+	case s.Change == 0:
 		return "no changes"
 	}
-	return fmt.Sprintf("%d to change", s.Change)
+	return "changes pending"
 }

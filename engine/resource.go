@@ -44,8 +44,9 @@ var resourcePositional = []string{"id", "kind", "want", "check", "fix", "remedia
 // is recorded on the session (so that all of a recipe's errors are
 // reported at once) and the call returns None.
 func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	pos := CallerPos(t)
-	bad := func(format string, a ...any) { ev.sess.Errorf(pos, "resource: "+format, a...) }
+	pos := declPos(t)
+	var deferred []string
+	bad := func(format string, a ...any) { deferred = append(deferred, fmt.Sprintf(format, a...)) }
 	vals := map[string]starlark.Value{}
 	if len(args) > len(resourcePositional) {
 		bad("takes at most %d positional arguments, got %d", len(resourcePositional), len(args))
@@ -68,7 +69,7 @@ func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kw
 		vals[k] = kv[1]
 	}
 	r := &Resource{Pos: pos}
-	ok := true
+	ok := len(deferred) == 0
 	str := func(name string, required bool) string {
 		v, present := vals[name]
 		if !present || v == starlark.None {
@@ -97,6 +98,9 @@ func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kw
 	label := "resource"
 	if r.ID != "" {
 		label = fmt.Sprintf("resource %q", r.ID)
+	}
+	for _, msg := range deferred {
+		ev.sess.Errorf(pos, "%s: %s", label, msg)
 	}
 	bad = func(format string, a ...any) { ev.sess.Errorf(pos, label+": "+format, a...) }
 
@@ -177,4 +181,14 @@ func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kw
 		ev.resources = append(ev.resources, r)
 	}
 	return starlark.None, nil
+}
+
+// declPos is the position a declaration is reported at: the line of the
+// top-level file whose evaluation led to it, so that a resource declared
+// by a helper function points at the recipe line that called the helper.
+func declPos(t *starlark.Thread) syntax.Position {
+	if t.CallStackDepth() > 1 {
+		return t.CallFrame(t.CallStackDepth() - 1).Pos
+	}
+	return CallerPos(t)
 }

@@ -127,7 +127,7 @@ func writeChange(b *strings.Builder, p painter, ind string, c Change) {
 		}
 		return
 	}
-	fmt.Fprintf(b, "%s%s: %s → %s\n", ind, c.Property, p.paint(ansiRed, Display(c.Before)), p.paint(ansiGreen, Display(c.After)))
+	fmt.Fprintf(b, "%s%s: %s → %s\n", ind, c.Property, p.paint(ansiRed, DisplayProperty(c.Property, c.Before)), p.paint(ansiGreen, DisplayProperty(c.Property, c.After)))
 }
 
 // diffText is the text a multi-line value is diffed as.
