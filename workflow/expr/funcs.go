@@ -138,7 +138,7 @@ func fnFormat(_ *evaluator, a []any) (any, error) {
 			for j < len(f) && f[j] >= '0' && f[j] <= '9' {
 				j++
 			}
-			if j == i+1 || j >= len(f) || f[j] != '}' || (j+1 < len(f) && f[j+1] == '}') {
+			if j == i+1 || j >= len(f) || f[j] != '}' {
 				return nil, invalid
 			}
 			n, err := strconv.Atoi(f[i+1 : j])
