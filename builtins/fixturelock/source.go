@@ -207,3 +207,30 @@ func sortNodes(src Source, nodes []Node) error {
 	}
 	return nil
 }
+
+// ListedSource is a tree whose nodes are already known, each file with its
+// SHA-256 (a simulated file system that stores digests rather than bytes).
+// Its files cannot be opened.
+type ListedSource struct {
+	// Name names the tree in messages.
+	Name string
+	// Nodes are the tree's non-directory entries.
+	Nodes []Node
+}
+
+// Root implements Source.
+func (l ListedSource) Root() string { return l.Name }
+
+// List implements Source: a copy of Nodes.
+func (l ListedSource) List(ctx context.Context) ([]Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return append([]Node(nil), l.Nodes...), nil
+}
+
+// Open implements Source. A listed file carries its digest, so it is
+// never opened; Open says so if asked.
+func (l ListedSource) Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	return nil, fmt.Errorf("%s: %s: the file's bytes are not available, only its listed SHA-256", l.Name, Escape(path))
+}
