@@ -289,7 +289,7 @@ func (ev *evaluator) binary(n *node, d int) (any, error) {
 // over a filter result, null otherwise.
 func property(recv any, name string) any {
 	if f, ok := recv.(filtered); ok {
-		out := filtered{}
+		out := newFiltered()
 		for _, el := range f {
 			if o, ok := el.(*Object); ok {
 				if v, found := o.Get(name); found {
@@ -310,7 +310,7 @@ func property(recv any, name string) any {
 // primitive index, arrays by its number form (whole, in range).
 func index(recv, idx any) any {
 	if f, ok := recv.(filtered); ok {
-		out := filtered{}
+		out := newFiltered()
 		for _, el := range f {
 			if v, found := lookupIndex(el, idx); found {
 				out = append(out, v)
@@ -347,13 +347,19 @@ func lookupIndex(recv, idx any) (any, bool) {
 // filter result; over a filter result, it flattens one level.
 func star(recv any) any {
 	if f, ok := recv.(filtered); ok {
-		out := filtered{}
+		out := newFiltered()
 		for _, el := range f {
 			out = append(out, starItems(el)...)
 		}
 		return out
 	}
-	return append(filtered{}, starItems(recv)...)
+	return append(newFiltered(), starItems(recv)...)
+}
+
+// newFiltered allocates an empty filter result with its own backing array,
+// so that two results are never the same instance for ==.
+func newFiltered() filtered {
+	return make(filtered, 0, 1)
 }
 
 func starItems(v any) []any {

@@ -191,12 +191,12 @@ func TestObject(t *testing.T) {
 }
 
 func TestNormalize(t *testing.T) {
-	got := Normalize(map[string]any{"b": 1, "a": []string{"x"}, "c": map[string]string{"k": "v"}, "d": struct{}{}})
+	got := Normalize(map[string]any{"b": 1, "a": []string{"x"}, "c": map[string]string{"k": "v"}, "d": struct{}{}, "e": []map[string]any{{"name": "ci-hvf"}}})
 	o, ok := got.(*Object)
 	if !ok {
 		t.Fatalf("Normalize(map) = %T, want *Object", got)
 	}
-	if want := "{\n  \"a\": [\n    \"x\"\n  ],\n  \"b\": 1,\n  \"c\": {\n    \"k\": \"v\"\n  },\n  \"d\": null\n}"; ToJSON(o) != want {
+	if want := "{\n  \"a\": [\n    \"x\"\n  ],\n  \"b\": 1,\n  \"c\": {\n    \"k\": \"v\"\n  },\n  \"d\": null,\n  \"e\": [\n    {\n      \"name\": \"ci-hvf\"\n    }\n  ]\n}"; ToJSON(o) != want {
 		t.Errorf("ToJSON(Normalize(...)) = %q, want %q", ToJSON(o), want)
 	}
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"sort"
@@ -116,9 +117,10 @@ func asArray(v any) ([]any, bool) {
 	return nil, false
 }
 
-// Normalize converts a Go value into an expression value: maps become
-// *Object (keys sorted, since Go maps have no order), slices become []any,
-// integers and float32 become float64. Values of other types become nil.
+// Normalize converts a Go value into an expression value: maps with string
+// keys become *Object (keys sorted, since Go maps have no order), slices
+// and arrays become []any, integers, float32 and json.Number become
+// float64, pointers are followed. Values of other types become nil.
 func Normalize(v any) any {
 	switch x := v.(type) {
 	case nil, bool, float64, string, *Object:
@@ -173,9 +175,48 @@ func Normalize(v any) any {
 		return float64(x)
 	case float32:
 		return float64(x)
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return nil
+		}
+		return f
 	default:
-		return nil
+		return normalizeReflect(reflect.ValueOf(v))
 	}
+}
+
+// normalizeReflect handles other slice and string-keyed map types
+// ([]map[string]any, map[string][]string, ...).
+func normalizeReflect(rv reflect.Value) any {
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len(), rv.Len()+1)
+		for i := range out {
+			out[i] = Normalize(rv.Index(i).Interface())
+		}
+		return out
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return nil
+		}
+		keys := make([]string, 0, rv.Len())
+		for _, k := range rv.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		o := NewObject()
+		for _, k := range keys {
+			o.Set(k, Normalize(rv.MapIndex(reflect.ValueOf(k).Convert(rv.Type().Key())).Interface()))
+		}
+		return o
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return Normalize(rv.Elem().Interface())
+	}
+	return nil
 }
 
 // Truthy reports whether v counts as true: false, 0, -0, NaN, ” and null
