@@ -1,0 +1,326 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+const (
+	// brewPrefix is Homebrew's prefix on Apple Silicon.
+	brewPrefix = "/opt/homebrew"
+	// brewBin is the brew program.
+	brewBin = brewPrefix + "/bin/brew"
+)
+
+// brewEnv is the deterministic environment of every brew command.
+var brewEnv = []host.EnvVar{
+	{Name: "HOMEBREW_NO_AUTO_UPDATE", Value: "1"},
+	{Name: "HOMEBREW_NO_INSTALL_CLEANUP", Value: "1"},
+	{Name: "HOMEBREW_NO_ANALYTICS", Value: "1"},
+	{Name: "NONINTERACTIVE", Value: "1"},
+	{Name: "PATH", Value: brewPrefix + "/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+}
+
+// ParseBrewList parses `brew list --versions` (formulae or casks): one
+// line per item, the name then one or more space-separated versions.
+func ParseBrewList(out string) map[string][]string {
+	m := map[string][]string{}
+	for _, ln := range lines(out) {
+		f := strings.Fields(ln)
+		if len(f) == 0 {
+			continue
+		}
+		m[f[0]] = append(m[f[0]], f[1:]...)
+	}
+	return m
+}
+
+// ParseBrewTaps parses `brew tap`: one tap per line.
+func ParseBrewTaps(out string) []string {
+	taps := []string{}
+	for _, ln := range lines(out) {
+		if t := strings.TrimSpace(ln); t != "" && !strings.ContainsAny(t, " \t") {
+			taps = append(taps, t)
+		}
+	}
+	return taps
+}
+
+// brewOwner returns the Homebrew owner, refusing root and an unset owner:
+// brew never runs as root.
+func brewOwner(s *engine.Session) (string, error) {
+	o := s.Principals().BrewOwner
+	if o == "" {
+		return "", fmt.Errorf("no Homebrew owner is known (run hvfctl with sudo from the administrator account, or declare(\"brew\", owner = NAME))")
+	}
+	if o == host.Root {
+		return "", fmt.Errorf("Homebrew refuses to run as root; the Homebrew owner must be an administrator account")
+	}
+	if err := checkUser(o); err != nil {
+		return "", err
+	}
+	return o, nil
+}
+
+func brewCmd(owner string, args ...string) host.Command {
+	return host.Command{Argv: append([]string{brewBin}, args...), User: owner, Env: append([]host.EnvVar(nil), brewEnv...), Timeout: 30 * time.Minute}
+}
+
+// BrewState is what the brew fact family holds.
+type BrewState struct {
+	Present  bool
+	Owner    string
+	Formulae map[string][]string
+	Casks    map[string][]string
+}
+
+func brewFact(s *engine.Session) (BrewState, error) {
+	owner, oerr := brewOwner(s)
+	return cached(s, "brew", func(ctx context.Context, h host.Host) (BrewState, error) {
+		st := BrewState{Formulae: map[string][]string{}, Casks: map[string][]string{}}
+		stats, err := statPaths(ctx, s, brewBin, brewPrefix)
+		if err != nil {
+			return st, err
+		}
+		if !stats[brewBin].Exists {
+			return st, nil
+		}
+		st.Present = true
+		st.Owner = stats[brewPrefix].Owner
+		if oerr != nil {
+			return st, oerr
+		}
+		for _, list := range []struct {
+			args []string
+			into map[string][]string
+		}{{[]string{"list", "--versions"}, st.Formulae}, {[]string{"list", "--cask", "--versions"}, st.Casks}} {
+			res, err := h.Run(ctx, brewCmd(owner, list.args...))
+			if err != nil {
+				return st, fmt.Errorf("brew %s: %w", strings.Join(list.args, " "), err)
+			}
+			if res.Exit != 0 {
+				return st, fmt.Errorf("brew %s exited %d: %s", strings.Join(list.args, " "), res.Exit, engine.Tail(res.Stderr, 2))
+			}
+			for k, v := range ParseBrewList(res.Stdout) {
+				list.into[k] = v
+			}
+		}
+		return st, nil
+	})
+}
+
+func brewTaps(ctx context.Context, h host.Host, owner string) ([]string, error) {
+	res, err := h.Run(ctx, brewCmd(owner, "tap"))
+	if err != nil {
+		return nil, fmt.Errorf("brew tap: %w", err)
+	}
+	if res.Exit != 0 {
+		return nil, fmt.Errorf("brew tap exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
+	}
+	return ParseBrewTaps(res.Stdout), nil
+}
+
+// brewAction runs a brew command as the owner and then confirms with
+// confirm (a re-read), which returns an error when the change is absent.
+func brewAction(cmd host.Command, confirm func(ctx context.Context, h host.Host, res host.Result) error) *engine.Action {
+	return &engine.Action{
+		Argv: cmd.Argv,
+		User: cmd.User,
+		Run: func(ctx context.Context, s *engine.Session) error {
+			res, err := runStep(ctx, s, cmd, engine.ExitZero)
+			if err != nil {
+				return err
+			}
+			if err := confirm(ctx, s.Host(), res); err != nil {
+				return judgeError(cmd, res, err)
+			}
+			return nil
+		},
+	}
+}
+
+// listed runs brew list --versions (args) and requires every name.
+func listed(owner string, args []string, names []string) func(ctx context.Context, h host.Host, _ host.Result) error {
+	return func(ctx context.Context, h host.Host, _ host.Result) error {
+		res, err := h.Run(ctx, brewCmd(owner, args...))
+		if err != nil {
+			return err
+		}
+		have := ParseBrewList(res.Stdout)
+		for _, n := range names {
+			short := n[strings.LastIndex(n, "/")+1:]
+			if _, ok := have[short]; !ok {
+				return fmt.Errorf("%s is not listed by brew %s: %w", n, strings.Join(args, " "), engine.ErrNotConfirmed)
+			}
+		}
+		return nil
+	}
+}
+
+func brewModule() engine.Module {
+	const m = "brew"
+	owner := func(c *call) (string, error) {
+		o, err := brewOwner(c.s)
+		if err != nil {
+			return "", c.argError("%v", err)
+		}
+		return o, nil
+	}
+	return engine.Module{
+		Name: m,
+		Doc:  "Homebrew, always run as its owner (an administrator), never as root or the runner account.",
+		Builtins: []engine.Builtin{
+			newBuiltin(m, "installed", "", engine.KindQuery, `
+Returns `+"`struct(formulae={name: [versions]}, casks={name: [versions]})`"+`, empty
+when `+"`"+brewBin+"`"+` is absent. Runs `+"`"+brewBin+" list --versions`"+` and
+`+"`"+brewBin+" list --cask --versions`"+` as the Homebrew owner, once per run;
+a formula with several versions installed lists them all.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					st, err := brewFact(c.s)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					return mkstruct(map[string]starlark.Value{"formulae": versionsDict(st.Formulae), "casks": versionsDict(st.Casks)}), nil
+				}),
+			newBuiltin(m, "taps", "", engine.KindQuery, `
+Runs `+"`"+brewBin+" tap`"+` as the Homebrew owner and returns the list of taps
+(empty when Homebrew is absent).`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					st, err := brewFact(c.s)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !st.Present {
+						return stringList(nil), nil
+					}
+					o, err := owner(c)
+					if err != nil {
+						return nil, err
+					}
+					taps, err := cached(c.s, "brew.taps", func(ctx context.Context, h host.Host) ([]string, error) { return brewTaps(ctx, h, o) })
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					return stringList(taps), nil
+				}),
+			newBuiltin(m, "install", "formulae", engine.KindAction, `
+Returns the action `+"`"+brewBin+" install --formula NAME...`"+` run as the Homebrew
+owner (FORMULAE is a name or a list of names, tap-qualified names allowed),
+judged by `+"`brew list --versions`"+` listing every one afterwards.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var v starlark.Value
+					if err := c.unpack(args, kwargs, "formulae", &v); err != nil {
+						return nil, err
+					}
+					var names []string
+					if s, ok := starlark.AsString(v); ok {
+						names = []string{s}
+					} else {
+						var err error
+						if names, err = stringsOf(v, "formulae"); err != nil {
+							return nil, c.wrap(err)
+						}
+					}
+					if len(names) == 0 {
+						return nil, c.argError("no formula given")
+					}
+					for _, n := range names {
+						if err := checkFormula(n); err != nil {
+							return nil, c.wrap(err)
+						}
+					}
+					o, err := owner(c)
+					if err != nil {
+						return nil, err
+					}
+					cmd := brewCmd(o, append([]string{"install", "--formula"}, names...)...)
+					return brewAction(cmd, listed(o, []string{"list", "--versions"}, names)), nil
+				}),
+			newBuiltin(m, "install_cask", "name", engine.KindAction, `
+Returns the action `+"`"+brewBin+" install --cask NAME`"+` run as the Homebrew owner,
+judged by `+"`brew list --cask --versions`"+` listing it afterwards.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var name string
+					if err := c.unpack(args, kwargs, "name", &name); err != nil {
+						return nil, err
+					}
+					if err := checkCask(name); err != nil {
+						return nil, c.wrap(err)
+					}
+					o, err := owner(c)
+					if err != nil {
+						return nil, err
+					}
+					cmd := brewCmd(o, "install", "--cask", name)
+					return brewAction(cmd, listed(o, []string{"list", "--cask", "--versions"}, []string{name})), nil
+				}),
+			newBuiltin(m, "tap", "name", engine.KindAction, `
+Returns the action `+"`"+brewBin+" tap USER/REPO`"+` run as the Homebrew owner,
+judged by `+"`brew tap`"+` listing it afterwards.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var name string
+					if err := c.unpack(args, kwargs, "name", &name); err != nil {
+						return nil, err
+					}
+					if err := checkTap(name); err != nil {
+						return nil, c.wrap(err)
+					}
+					o, err := owner(c)
+					if err != nil {
+						return nil, err
+					}
+					return brewAction(brewCmd(o, "tap", name), func(ctx context.Context, h host.Host, _ host.Result) error {
+						taps, err := brewTaps(ctx, h, o)
+						if err != nil {
+							return err
+						}
+						for _, t := range taps {
+							if strings.EqualFold(t, name) {
+								return nil
+							}
+						}
+						return fmt.Errorf("tap %s not listed by brew tap: %w", name, engine.ErrNotConfirmed)
+					}), nil
+				}),
+			newBuiltin(m, "trust", "formula", engine.KindAction, `
+Returns the action `+"`"+brewBin+" trust --formula TAP/FORMULA`"+` run as the Homebrew
+owner (trust is stored per user, so the installing owner must trust),
+judged by its `+"`Trusted formula:`"+` or `+"`Already trusted formula:`"+` line.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var name string
+					if err := c.unpack(args, kwargs, "formula", &name); err != nil {
+						return nil, err
+					}
+					if err := checkFormula(name); err != nil || strings.Count(name, "/") != 2 {
+						if err == nil {
+							err = fmt.Errorf("formula %q must be tap-qualified (USER/REPO/NAME)", name)
+						}
+						return nil, c.wrap(err)
+					}
+					o, err := owner(c)
+					if err != nil {
+						return nil, err
+					}
+					return brewAction(brewCmd(o, "trust", "--formula", name), func(_ context.Context, _ host.Host, res host.Result) error {
+						if strings.Contains(strings.ToLower(res.Stdout+res.Stderr), "trusted formula") {
+							return nil
+						}
+						return fmt.Errorf("brew trust did not confirm %s: %w", name, engine.ErrNotConfirmed)
+					}), nil
+				}),
+		},
+	}
+}

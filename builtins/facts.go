@@ -1,0 +1,208 @@
+package builtins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// spotlightPaths are the volumes whose indexing the facts report.
+var spotlightPaths = []string{"/", dataVolume}
+
+// launchDaemons is where hvfctl's runner daemons live.
+const launchDaemons = "/Library/LaunchDaemons"
+
+// Facts gathers the facts contract of DESIGN.md (`hvfctl facts --json`):
+// macos_version, arch, hv_support, cpu_brand, model, filevault, users,
+// spotlight, power, brew, rosetta, clt, launchd and free_bytes. Each
+// family costs one command, cached in the session, so queries made later
+// in the same run reuse them. Every key is always present; a family that
+// cannot be read is null (or its fields are) and its error is returned,
+// joined with the others, alongside the facts that could be read.
+func Facts(ctx context.Context, s *engine.Session) (map[string]any, error) {
+	var errs []error
+	fail := func(family string, err error) {
+		errs = append(errs, fmt.Errorf("%s: %w", family, err))
+	}
+	f := map[string]any{
+		"macos_version": nil, "arch": nil, "hv_support": nil, "cpu_brand": nil, "model": nil,
+		"filevault": nil, "users": nil, "spotlight": nil, "power": nil, "brew": nil,
+		"rosetta": nil, "clt": nil, "launchd": nil, "free_bytes": nil,
+	}
+	if err := ctx.Err(); err != nil {
+		return f, err
+	}
+
+	if v, err := swVersFact(s); err != nil {
+		fail("os", err)
+	} else {
+		f["macos_version"] = v.ProductVersion
+		f["build_version"] = v.BuildVersion
+	}
+
+	if m, err := sysctlFact(s); err != nil {
+		fail("sysctl", err)
+	} else {
+		str := func(k string) any {
+			if v, ok := m[k]; ok {
+				return v
+			}
+			return nil
+		}
+		f["arch"], f["cpu_brand"], f["model"] = str("hw.machine"), str("machdep.cpu.brand_string"), str("hw.model")
+		if v, ok := m["kern.hv_support"]; ok {
+			f["hv_support"] = v == "1"
+		} else {
+			f["hv_support"] = false
+		}
+		if v, ok := m["kern.hv_vmm_present"]; ok {
+			f["hv_vmm_present"] = v == "1"
+		}
+	}
+
+	if fv, err := fileVaultFact(s); err != nil {
+		fail("filevault", err)
+		f["filevault"] = map[string]any{"state": "unknown", "percent": nil}
+	} else {
+		var pct any
+		if fv.Percent != nil {
+			pct = *fv.Percent
+		}
+		f["filevault"] = map[string]any{"state": fv.State, "percent": pct}
+	}
+
+	users, uerr := usersFact(s)
+	admins, aerr := adminsFact(s)
+	if uerr != nil {
+		fail("users", uerr)
+	} else {
+		if aerr != nil {
+			fail("admins", aerr)
+		}
+		isAdmin := map[string]bool{}
+		for _, a := range admins {
+			isAdmin[a] = true
+		}
+		out := map[string]any{}
+		for name, u := range users {
+			if strings.HasPrefix(name, "_") {
+				continue
+			}
+			var admin any = isAdmin[name]
+			if aerr != nil {
+				admin = nil
+			}
+			out[name] = map[string]any{"uid": u.UID, "admin": admin, "home": u.Home, "real_name": u.RealName, "shell": u.Shell}
+		}
+		f["users"] = out
+	}
+
+	spot := map[string]any{}
+	for _, p := range spotlightPaths {
+		st, err := mdutilFact(s, p)
+		switch {
+		case err != nil:
+			fail("spotlight "+p, err)
+			spot[p] = "unknown"
+		case st.State == "":
+			spot[p] = "unknown"
+		default:
+			spot[p] = st.State
+		}
+	}
+	f["spotlight"] = spot
+
+	if pw, err := pmsetFact(s); err != nil {
+		fail("power", err)
+	} else {
+		power := map[string]any{}
+		for src, kv := range pw {
+			m := map[string]any{}
+			for k, v := range kv {
+				m[k] = v.JSON()
+			}
+			power[src] = m
+		}
+		if _, ok := power["ac"]; !ok {
+			power["ac"] = map[string]any{}
+		}
+		f["power"] = power
+	}
+
+	if b, err := brewFact(s); err != nil {
+		fail("brew", err)
+	} else {
+		var prefix, owner any
+		if b.Present {
+			prefix, owner = brewPrefix, b.Owner
+		}
+		f["brew"] = map[string]any{"prefix": prefix, "owner": owner, "formulae": b.Formulae, "casks": b.Casks}
+	}
+
+	rosetta := map[string]any{"installed": nil, "linux_translator": nil}
+	if r, err := receiptFact(s, rosettaReceipt); err != nil {
+		fail("rosetta receipt", err)
+	} else {
+		rosetta["installed"] = r.Found
+	}
+	if st, err := statPaths(ctx, s, rosettaLinux); err != nil {
+		fail("rosetta translator", err)
+	} else {
+		rl := st[rosettaLinux]
+		rosetta["linux_translator"] = rl.Exists && rl.Type == "file" && rl.Mode&0o111 != 0
+	}
+	f["rosetta"] = rosetta
+
+	if p, err := xcodeSelectFact(s); err != nil {
+		fail("clt", err)
+		f["clt"] = map[string]any{"path": nil}
+	} else {
+		var path any
+		if p != "" {
+			path = p
+		}
+		f["clt"] = map[string]any{"path": path}
+	}
+
+	launchd := map[string]any{}
+	if names, ok, err := listDir(s, launchDaemons); err != nil {
+		fail("launchd", err)
+	} else if ok {
+		for _, n := range names {
+			if !strings.HasPrefix(n, "actions.runner.") || !strings.HasSuffix(n, ".plist") {
+				continue
+			}
+			label := strings.TrimSuffix(n, ".plist")
+			if checkLabel(label) != nil {
+				continue
+			}
+			st, err := launchdFact(s, label)
+			if err != nil {
+				fail("launchd "+label, err)
+				continue
+			}
+			entry := map[string]any{"state": "not loaded", "pid": nil, "last_exit": nil}
+			if st.Loaded {
+				entry["state"] = st.Job.State
+				if st.Job.PID > 0 {
+					entry["pid"] = st.Job.PID
+				}
+				if st.Job.LastExit != nil {
+					entry["last_exit"] = *st.Job.LastExit
+				}
+			}
+			launchd[label] = entry
+		}
+	}
+	f["launchd"] = launchd
+
+	if n, err := dfFact(s, dataVolume); err != nil {
+		fail("disk", err)
+	} else {
+		f["free_bytes"] = n
+	}
+	return f, errors.Join(errs...)
+}

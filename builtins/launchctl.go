@@ -1,0 +1,322 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// launchctl exit statuses with a meaning hvfctl acts on.
+const (
+	launchctlIOError    = 5   // catch-all; the load may still have worked
+	launchctlPermission = 122 // plist ownership or permissions
+	launchctlNoService  = 113 // unknown service
+)
+
+// bootoutPolls bounds the wait for an asynchronous bootout.
+const (
+	bootoutPolls    = 40
+	bootoutInterval = 250 * time.Millisecond
+)
+
+// LaunchdJob is what `launchctl print system/LABEL` says about a job.
+type LaunchdJob struct {
+	State    string
+	PID      int  // 0 when not running
+	LastExit *int // nil for "(never exited)"
+	Path     string
+}
+
+// ParseLaunchctlPrint reads the top level of `launchctl print`: TAB-
+// indented `key = value` lines inside `{ }`, nested blocks skipped.
+// `last exit code` is `0`, `78: EX_CONFIG` or `(never exited)`.
+func ParseLaunchctlPrint(out string) LaunchdJob {
+	var j LaunchdJob
+	depth := 0
+	for _, ln := range lines(out) {
+		t := strings.TrimSpace(ln)
+		if strings.HasSuffix(t, "{") {
+			depth++
+			continue
+		}
+		if t == "}" {
+			depth--
+			continue
+		}
+		if depth != 1 {
+			continue
+		}
+		k, v, ok := strings.Cut(t, " = ")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "state":
+			j.State = v
+		case "pid":
+			j.PID, _ = strconv.Atoi(v)
+		case "path":
+			j.Path = v
+		case "last exit code":
+			num, _, _ := strings.Cut(v, ":")
+			if n, err := strconv.Atoi(strings.TrimSpace(num)); err == nil {
+				j.LastExit = &n
+			}
+		}
+	}
+	return j
+}
+
+// launchdState is a cached print; Loaded is false for exit 113.
+type launchdState struct {
+	Loaded bool
+	Job    LaunchdJob
+}
+
+func printCmd(label string) host.Command {
+	return host.Command{Argv: []string{"/bin/launchctl", "print", "system/" + label}, User: host.Root}
+}
+
+func printJob(ctx context.Context, h host.Host, label string) (launchdState, error) {
+	cmd := printCmd(label)
+	res, err := h.Run(ctx, cmd)
+	if err != nil {
+		return launchdState{}, fmt.Errorf("launchctl print system/%s: %w", label, err)
+	}
+	switch res.Exit {
+	case 0:
+		return launchdState{Loaded: true, Job: ParseLaunchctlPrint(res.Stdout)}, nil
+	case launchctlNoService:
+		return launchdState{}, nil
+	}
+	return launchdState{}, fmt.Errorf("launchctl print system/%s exited %d: %s", label, res.Exit, engine.Tail(res.Stderr, 2))
+}
+
+func launchdFact(s *engine.Session, label string) (launchdState, error) {
+	return cached(s, "launchd:"+label, func(ctx context.Context, h host.Host) (launchdState, error) { return printJob(ctx, h, label) })
+}
+
+// ExplainLaunchctl names the meaning of a launchctl exit status.
+func ExplainLaunchctl(exit int) string {
+	switch exit {
+	case launchctlIOError:
+		return "5: Input/output error (already loaded, re-bootstrapped too soon after bootout, disabled, or bad permissions)"
+	case launchctlPermission:
+		return "122: the plist has bad ownership or permissions (must be root:wheel 0644)"
+	case launchctlNoService:
+		return "113: no such service"
+	case 37:
+		return "37: operation already in progress"
+	case 112:
+		return "112: no such domain"
+	case 119:
+		return "119: service is disabled"
+	}
+	return fmt.Sprintf("exit status %d", exit)
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func bootstrapAction(plistPath, label string) *engine.Action {
+	cmd := host.Command{Argv: []string{"/bin/launchctl", "bootstrap", "system", plistPath}, User: host.Root}
+	return &engine.Action{
+		Argv: cmd.Argv,
+		User: host.Root,
+		Run: func(ctx context.Context, s *engine.Session) error {
+			res, err := runStep(ctx, s, cmd, nil)
+			if err != nil {
+				return err
+			}
+			if res.Exit == launchctlPermission {
+				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
+			}
+			// Exit 0 and even 5 are confirmed the same way: the job must be
+			// known to launchd afterwards.
+			st, err := printJob(ctx, s.Host(), label)
+			if err != nil {
+				return judgeError(cmd, res, err)
+			}
+			if !st.Loaded {
+				if res.Exit != 0 {
+					return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
+				}
+				return judgeError(cmd, res, fmt.Errorf("system/%s is not loaded after bootstrap: %w", label, engine.ErrNotConfirmed))
+			}
+			return nil
+		},
+	}
+}
+
+func bootoutAction(label string) *engine.Action {
+	cmd := host.Command{Argv: []string{"/bin/launchctl", "bootout", "system/" + label}, User: host.Root}
+	return &engine.Action{
+		Argv: cmd.Argv,
+		User: host.Root,
+		Run: func(ctx context.Context, s *engine.Session) error {
+			res, err := runStep(ctx, s, cmd, nil)
+			if err != nil {
+				return err
+			}
+			if res.Exit != 0 && res.Exit != launchctlNoService && res.Exit != launchctlIOError {
+				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
+			}
+			// bootout is asynchronous: wait until print says 113.
+			for i := 0; i < bootoutPolls; i++ {
+				st, err := printJob(ctx, s.Host(), label)
+				if err != nil {
+					return judgeError(cmd, res, err)
+				}
+				if !st.Loaded {
+					return nil
+				}
+				if err := sleepCtx(ctx, bootoutInterval); err != nil {
+					return judgeError(cmd, res, err)
+				}
+			}
+			return judgeError(cmd, res, fmt.Errorf("system/%s still loaded %s after bootout: %w", label, time.Duration(bootoutPolls)*bootoutInterval, engine.ErrNotConfirmed))
+		},
+	}
+}
+
+func kickstartAction(label string) *engine.Action {
+	cmd := host.Command{Argv: []string{"/bin/launchctl", "kickstart", "-k", "system/" + label}, User: host.Root}
+	return &engine.Action{
+		Argv: cmd.Argv,
+		User: host.Root,
+		Run: func(ctx context.Context, s *engine.Session) error {
+			res, err := runStep(ctx, s, cmd, nil)
+			if err != nil {
+				return err
+			}
+			if res.Exit != 0 {
+				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
+			}
+			for i := 0; i < bootoutPolls; i++ {
+				st, err := printJob(ctx, s.Host(), label)
+				if err != nil {
+					return judgeError(cmd, res, err)
+				}
+				if st.Loaded && st.Job.State == "running" {
+					return nil
+				}
+				if err := sleepCtx(ctx, bootoutInterval); err != nil {
+					return judgeError(cmd, res, err)
+				}
+			}
+			return judgeError(cmd, res, fmt.Errorf("system/%s is not running after kickstart: %w", label, engine.ErrNotConfirmed))
+		},
+	}
+}
+
+func launchctlModule() engine.Module {
+	const m = "launchctl"
+	labelArg := func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {
+		var label string
+		if err := c.unpack(args, kwargs, "label", &label); err != nil {
+			return "", err
+		}
+		return label, c.wrap(checkLabel(label))
+	}
+	return engine.Module{
+		Name: m,
+		Doc:  "LaunchDaemons in the system domain (`launchctl`), with its exit statuses understood (113 unknown service, 122 bad plist permissions, 5 the catch-all that may hide success).",
+		Builtins: []engine.Builtin{
+			newBuiltin(m, "print", "label", engine.KindQuery, `
+Runs `+"`/bin/launchctl print system/LABEL`"+` as root and returns
+`+"`struct(state, pid, last_exit, path)`"+` (pid and last_exit None when not
+running / never exited), or None when launchd does not know the job (113).`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					label, err := labelArg(c, args, kwargs)
+					if err != nil {
+						return nil, err
+					}
+					st, err := launchdFact(c.s, label)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !st.Loaded {
+						return starlark.None, nil
+					}
+					var pid, last starlark.Value = starlark.None, starlark.None
+					if st.Job.PID > 0 {
+						pid = starlark.MakeInt(st.Job.PID)
+					}
+					if st.Job.LastExit != nil {
+						last = starlark.MakeInt(*st.Job.LastExit)
+					}
+					return mkstruct(map[string]starlark.Value{"state": starlark.String(st.Job.State), "pid": pid, "last_exit": last, "path": starlark.String(st.Job.Path)}), nil
+				}),
+			newBuiltin(m, "bootstrap", "plist", engine.KindAction, `
+Returns the action `+"`/bin/launchctl bootstrap system PLIST`"+` (PLIST is
+`+"`/Library/LaunchDaemons/LABEL.plist`"+`), run as root. Exit 122 fails at once;
+otherwise (0, or 5 which can hide success) `+"`launchctl print system/LABEL`"+`
+must find the job.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					if err := c.unpack(args, kwargs, "plist", &p); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("plist", p); err != nil {
+						return nil, err
+					}
+					if path.Ext(p) != ".plist" {
+						return nil, c.argError("plist %q must end in .plist", p)
+					}
+					label := strings.TrimSuffix(path.Base(p), ".plist")
+					if err := checkLabel(label); err != nil {
+						return nil, c.wrap(err)
+					}
+					return bootstrapAction(p, label), nil
+				}),
+			newBuiltin(m, "bootout", "label", engine.KindAction, `
+Returns one action, run as root: `+"`/bin/launchctl bootout system/LABEL`"+` (113,
+already gone, is fine), then `+"`launchctl print system/LABEL`"+` polled until it
+exits 113 (bootout is asynchronous), for at most 10 seconds.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					label, err := labelArg(c, args, kwargs)
+					if err != nil {
+						return nil, err
+					}
+					return bootoutAction(label), nil
+				}),
+			newBuiltin(m, "enable", "label", engine.KindAction, `
+Returns the action `+"`/bin/launchctl enable system/LABEL`"+`, run as root.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					label, err := labelArg(c, args, kwargs)
+					if err != nil {
+						return nil, err
+					}
+					return engine.Exec(host.Command{Argv: []string{"/bin/launchctl", "enable", "system/" + label}, User: host.Root}, nil, nil), nil
+				}),
+			newBuiltin(m, "kickstart", "label", engine.KindAction, `
+Returns the action `+"`/bin/launchctl kickstart -k system/LABEL`"+` (restart), run as
+root, judged by `+"`launchctl print`"+` reporting state running within 10 seconds.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					label, err := labelArg(c, args, kwargs)
+					if err != nil {
+						return nil, err
+					}
+					return kickstartAction(label), nil
+				}),
+		},
+	}
+}

@@ -1,0 +1,114 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// Receipt is a package receipt as `pkgutil --pkg-info` prints it.
+type Receipt struct {
+	PackageID   string
+	Version     string
+	Volume      string
+	Location    string
+	InstallTime int64 // epoch seconds
+}
+
+// ParseReceipt parses `pkgutil --pkg-info ID` (`key: value` lines:
+// package-id, version, volume, location, install-time, optional groups).
+// ok is false when there is no package-id line.
+func ParseReceipt(out string) (Receipt, bool) {
+	var r Receipt
+	for _, ln := range lines(out) {
+		k, v, found := strings.Cut(ln, ":")
+		if !found {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "package-id":
+			r.PackageID = v
+		case "version":
+			r.Version = v
+		case "volume":
+			r.Volume = v
+		case "location":
+			r.Location = v
+		case "install-time":
+			r.InstallTime, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return r, r.PackageID != ""
+}
+
+// receiptState is a cached receipt reading; Found is false for
+// `No receipt for 'ID' found at '/'.`.
+type receiptState struct {
+	Receipt Receipt
+	Found   bool
+}
+
+func gatherReceipt(id string) func(ctx context.Context, h host.Host) (receiptState, error) {
+	return func(ctx context.Context, h host.Host) (receiptState, error) {
+		res, err := run(ctx, h, "", "/usr/sbin/pkgutil", "--pkg-info", id)
+		if err != nil {
+			return receiptState{}, err
+		}
+		if res.Exit != 0 {
+			if strings.Contains(res.Stderr+res.Stdout, "No receipt") {
+				return receiptState{}, nil
+			}
+			return receiptState{}, fmt.Errorf("pkgutil --pkg-info %s exited %d: %s", id, res.Exit, engine.Tail(res.Stderr, 2))
+		}
+		r, ok := ParseReceipt(res.Stdout)
+		if !ok {
+			return receiptState{}, fmt.Errorf("pkgutil --pkg-info %s: no package-id in output", id)
+		}
+		return receiptState{Receipt: r, Found: true}, nil
+	}
+}
+
+func receiptFact(s *engine.Session, id string) (receiptState, error) {
+	return cached(s, "receipt:"+id, gatherReceipt(id))
+}
+
+func pkgutilModule() engine.Module {
+	return engine.Module{
+		Name: "pkgutil",
+		Doc:  "Package receipts (`pkgutil --pkg-info`).",
+		Builtins: []engine.Builtin{
+			newBuiltin("pkgutil", "receipt", "id", engine.KindQuery, `
+Runs `+"`/usr/sbin/pkgutil --pkg-info ID`"+` and returns
+`+"`struct(package_id, version, volume, location, install_time)`"+` (install_time in
+epoch seconds), or None when there is no receipt.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var id string
+					if err := c.unpack(args, kwargs, "id", &id); err != nil {
+						return nil, err
+					}
+					if err := checkPkgID(id); err != nil {
+						return nil, c.wrap(err)
+					}
+					r, err := receiptFact(c.s, id)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !r.Found {
+						return starlark.None, nil
+					}
+					return mkstruct(map[string]starlark.Value{
+						"package_id": starlark.String(r.Receipt.PackageID), "version": starlark.String(r.Receipt.Version),
+						"volume": starlark.String(r.Receipt.Volume), "location": starlark.String(r.Receipt.Location),
+						"install_time": starlark.MakeInt64(r.Receipt.InstallTime),
+					}), nil
+				}),
+		},
+	}
+}

@@ -1,0 +1,352 @@
+package builtins
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// Registration is the runner's `.runner` file (camelCase JSON).
+type Registration struct {
+	AgentID     int64  `json:"agentId"`
+	AgentName   string `json:"agentName"`
+	GitHubURL   string `json:"gitHubUrl"`
+	WorkFolder  string `json:"workFolder"`
+	PoolID      int64  `json:"poolId"`
+	PoolName    string `json:"poolName"`
+	ServerURL   string `json:"serverUrl"`
+	Ephemeral   bool   `json:"ephemeral"`
+	DisableUpdt bool   `json:"disableUpdate"`
+}
+
+// ParseRunnerFile parses `.runner`, stripping the UTF-8 BOM .NET writes.
+func ParseRunnerFile(data []byte) (Registration, error) {
+	var r Registration
+	data = bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("parsing .runner: %w", err)
+	}
+	return r, nil
+}
+
+var labelUnsafe = regexp.MustCompile(`[^0-9A-Za-z._-]`)
+
+// RunnerLabel returns the launchd label of a runner:
+// `actions.runner.<owner-repo>.<name>`, where every character of OWNER/REPO
+// outside [0-9A-Za-z._-] becomes `-`. Labels over 150 characters (which
+// the runner shortens with a random suffix) are refused.
+func RunnerLabel(url, name string) (string, error) {
+	if err := checkGitHubURL(url); err != nil {
+		return "", err
+	}
+	if err := checkPattern("runner name", name, runnerNamePat); err != nil {
+		return "", err
+	}
+	scope := strings.TrimPrefix(url, "https://github.com/")
+	l := "actions.runner." + labelUnsafe.ReplaceAllString(scope, "-") + "." + name
+	if len(l) > 150 {
+		return "", fmt.Errorf("runner label %q is over 150 characters; the runner would shorten it unpredictably", l)
+	}
+	return l, nil
+}
+
+// ParseSvcStatus reads `svc.sh status`: "started", "stopped", "not
+// installed", or "" when it says none of these.
+func ParseSvcStatus(out string) string {
+	switch {
+	case strings.Contains(out, "not installed"):
+		return "not installed"
+	case strings.Contains(out, "Started:"):
+		return "started"
+	case strings.Contains(out, "Stopped"):
+		return "stopped"
+	}
+	return ""
+}
+
+// JudgeConfig accepts config.sh output only when it exits 0 and prints
+// `√ ` success lines including `Settings Saved`.
+func JudgeConfig(res host.Result) error {
+	if res.Exit != 0 {
+		return fmt.Errorf("exit status %d", res.Exit)
+	}
+	saved := false
+	for _, ln := range lines(res.Stdout) {
+		t := strings.TrimSpace(ln)
+		if strings.HasPrefix(t, "√ ") && strings.Contains(t, "Settings Saved") {
+			saved = true
+		}
+	}
+	if !saved {
+		return fmt.Errorf("config.sh printed no \"√ Settings Saved.\" line: %w", engine.ErrNotConfirmed)
+	}
+	return nil
+}
+
+func readRegistration(ctx context.Context, h host.Host, root string) (*Registration, error) {
+	b, err := h.ReadFile(ctx, root+"/.runner", 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s/.runner: %w", root, err)
+	}
+	r, err := ParseRunnerFile(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s/.runner: %w", root, err)
+	}
+	return &r, nil
+}
+
+// tokenEnv reveals the token into ACTIONS_RUNNER_INPUT_TOKEN, the only way
+// it reaches config.sh.
+func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret) (host.EnvVar, error) {
+	v, err := token.Reveal(ctx, s)
+	if err != nil {
+		return host.EnvVar{}, err
+	}
+	return host.EnvVar{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: strings.TrimSpace(v), Secret: true}, nil
+}
+
+func configureAction(root, url, name string, labels []string, work string, token *engine.Secret, pathList []string, user string) *engine.Action {
+	argv := []string{root + "/config.sh", "--unattended", "--url", url, "--name", name, "--labels", strings.Join(labels, ","), "--work", work, "--replace"}
+	return &engine.Action{
+		Argv:   argv,
+		User:   user,
+		Writes: []string{root},
+		Run: func(ctx context.Context, s *engine.Session) error {
+			tok, err := tokenEnv(ctx, s, token)
+			if err != nil {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: err}
+			}
+			cmd := host.Command{Argv: argv, User: user, Dir: root, Timeout: 5 * time.Minute,
+				Env: []host.EnvVar{tok, {Name: "PATH", Value: strings.Join(pathList, ":")}}}
+			res, err := runStep(ctx, s, cmd, JudgeConfig)
+			if err != nil {
+				return err
+			}
+			reg, err := readRegistration(ctx, s.Host(), root)
+			if err != nil {
+				return judgeError(cmd, res, err)
+			}
+			if reg == nil || reg.AgentName != name {
+				return judgeError(cmd, res, fmt.Errorf("%s/.runner does not name runner %s after config.sh: %w", root, name, engine.ErrNotConfirmed))
+			}
+			return nil
+		},
+	}
+}
+
+func removeAction(root string, token *engine.Secret, user string) *engine.Action {
+	argv := []string{root + "/config.sh", "remove"}
+	return &engine.Action{
+		Argv:   argv,
+		User:   user,
+		Writes: []string{root},
+		Run: func(ctx context.Context, s *engine.Session) error {
+			tok, err := tokenEnv(ctx, s, token)
+			if err != nil {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: err}
+			}
+			cmd := host.Command{Argv: argv, User: user, Dir: root, Env: []host.EnvVar{tok}, Timeout: 5 * time.Minute}
+			res, err := runStep(ctx, s, cmd, engine.ExitZero)
+			if err != nil {
+				return err
+			}
+			reg, err := readRegistration(ctx, s.Host(), root)
+			if err != nil {
+				return judgeError(cmd, res, err)
+			}
+			if reg != nil {
+				return judgeError(cmd, res, fmt.Errorf("%s/.runner still exists after config.sh remove: %w", root, engine.ErrNotConfirmed))
+			}
+			return nil
+		},
+	}
+}
+
+func runnerModule() engine.Module {
+	const m = "runner"
+	secretArg := func(c *call, v starlark.Value) (*engine.Secret, error) {
+		s, ok := v.(*engine.Secret)
+		if !ok {
+			return nil, c.argError("token must be a secret(), never a %s: it goes only into ACTIONS_RUNNER_INPUT_TOKEN", v.Type())
+		}
+		return s, nil
+	}
+	return engine.Module{
+		Name: m,
+		Doc:  "The GitHub Actions runner: registration file, config.sh and svc.sh. The token reaches config.sh only through ACTIONS_RUNNER_INPUT_TOKEN.",
+		Builtins: []engine.Builtin{
+			newBuiltin(m, "registration", "root", engine.KindQuery, `
+Reads `+"`ROOT/.runner`"+` in-process as root (`+"`<read>`"+`, UTF-8 BOM stripped) and
+returns `+"`struct(agent_name, github_url, work_folder, agent_id)`"+`, or None when
+the runner is not configured.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var root string
+					if err := c.unpack(args, kwargs, "root", &root); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("root", root); err != nil {
+						return nil, err
+					}
+					data, ok, err := readFile(c.s, root+"/.runner", 1<<20)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !ok {
+						return starlark.None, nil
+					}
+					r, err := ParseRunnerFile([]byte(data))
+					if err != nil {
+						return unknown("%s/.runner: %v", root, err), nil
+					}
+					return mkstruct(map[string]starlark.Value{
+						"agent_name": starlark.String(r.AgentName), "github_url": starlark.String(r.GitHubURL),
+						"work_folder": starlark.String(r.WorkFolder), "agent_id": starlark.MakeInt64(r.AgentID),
+					}), nil
+				}),
+			newBuiltin(m, "service_status", "root, user", engine.KindQuery, `
+Runs `+"`ROOT/svc.sh status`"+` as USER and returns "started", "stopped", "not
+installed", or unknown. (hvfctl runs the runner from its own LaunchDaemon;
+this reports the svc.sh LaunchAgent.)`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var root, user string
+					if err := c.unpack(args, kwargs, "root", &root, "user", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("root", root); err != nil {
+						return nil, err
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					out, err := cached(c.s, "svc:"+root, func(ctx context.Context, h host.Host) (string, error) {
+						res, err := h.Run(ctx, host.Command{Argv: []string{root + "/svc.sh", "status"}, User: user, Dir: root})
+						if err != nil {
+							return "", fmt.Errorf("%s/svc.sh status: %w", root, err)
+						}
+						return res.Stdout + "\n" + res.Stderr, nil
+					})
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if st := ParseSvcStatus(out); st != "" {
+						return starlark.String(st), nil
+					}
+					return unknown("svc.sh status printed %q", engine.Tail(out, 2)), nil
+				}),
+			newBuiltin(m, "configure", "root, url, name, labels, work, token, path, user", engine.KindAction, `
+Returns the action
+`+"`ROOT/config.sh --unattended --url URL --name NAME --labels L1,L2 --work WORK --replace`"+`
+run as USER (the runner account; config.sh refuses root) in ROOT, with the
+token (a secret()) only in `+"`ACTIONS_RUNNER_INPUT_TOKEN`"+` and `+"`PATH`"+` set to
+the PATH list (what env.sh writes to `+"`.path`"+`). Judged by the `+"`√ Settings Saved.`"+`
+line and `+"`ROOT/.runner`"+` naming the runner afterwards.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var root, url, name, work, user string
+					var labelsV, tokenV, pathV starlark.Value
+					if err := c.unpack(args, kwargs, "root", &root, "url", &url, "name", &name, "labels", &labelsV, "work", &work, "token", &tokenV, "path", &pathV, "user", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("root", root); err != nil {
+						return nil, err
+					}
+					if err := checkGitHubURL(url); err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := checkPattern("runner name", name, runnerNamePat); err != nil {
+						return nil, c.wrap(err)
+					}
+					labels, err := stringsOf(labelsV, "labels")
+					if err != nil {
+						return nil, c.wrap(err)
+					}
+					if len(labels) == 0 {
+						return nil, c.argError("labels is empty")
+					}
+					for _, l := range labels {
+						if err := checkPattern("runner label", l, runnerLabelPat); err != nil {
+							return nil, c.wrap(err)
+						}
+					}
+					if err := checkPattern("work folder", work, runnerLabelPat); err != nil {
+						return nil, c.wrap(err)
+					}
+					tok, err := secretArg(c, tokenV)
+					if err != nil {
+						return nil, err
+					}
+					pathList, err := stringsOf(pathV, "path")
+					if err != nil {
+						return nil, c.wrap(err)
+					}
+					for _, p := range pathList {
+						if err := checkPath("PATH entry", p); err != nil {
+							return nil, c.wrap(err)
+						}
+						if strings.Contains(p, ":") {
+							return nil, c.argError("PATH entry %q contains a colon", p)
+						}
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					if user == host.Root {
+						return nil, c.argError("config.sh must not run as root; give the runner account")
+					}
+					return configureAction(root, url, name, labels, work, tok, pathList, user), nil
+				}),
+			newBuiltin(m, "remove", "root, token, user", engine.KindAction, `
+Returns the action `+"`ROOT/config.sh remove`"+` run as USER in ROOT with the token
+(a secret()) only in `+"`ACTIONS_RUNNER_INPUT_TOKEN`"+`, judged by `+"`ROOT/.runner`"+` being
+gone afterwards.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var root, user string
+					var tokenV starlark.Value
+					if err := c.unpack(args, kwargs, "root", &root, "token", &tokenV, "user", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("root", root); err != nil {
+						return nil, err
+					}
+					tok, err := secretArg(c, tokenV)
+					if err != nil {
+						return nil, err
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					if user == host.Root {
+						return nil, c.argError("config.sh must not run as root; give the runner account")
+					}
+					return removeAction(root, tok, user), nil
+				}),
+			newBuiltin(m, "label", "url, name", engine.KindUtil, `
+Returns the runner's launchd label `+"`actions.runner.<owner-repo>.<name>`"+` (every
+character of OWNER/REPO outside [0-9A-Za-z._-] becomes "-"). Runs nothing.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var url, name string
+					if err := c.unpack(args, kwargs, "url", &url, "name", &name); err != nil {
+						return nil, err
+					}
+					l, err := RunnerLabel(url, name)
+					if err != nil {
+						return nil, c.wrap(err)
+					}
+					return starlark.String(l), nil
+				}),
+		},
+	}
+}

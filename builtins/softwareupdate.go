@@ -1,0 +1,197 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+const (
+	// cltMarker makes softwareupdate offer the Command Line Tools.
+	cltMarker = "/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress"
+	// rosettaReceipt is the package softwareupdate --install-rosetta installs.
+	rosettaReceipt = "com.apple.pkg.RosettaUpdateAuto"
+	// rosettaLinux is the Linux translator elfuse needs.
+	rosettaLinux = "/Library/Apple/usr/libexec/oah/RosettaLinux/rosetta"
+)
+
+var cltLabelLine = regexp.MustCompile(`^\s*\*\s*Label:\s*(Command Line Tools for Xcode-([0-9][0-9.]*))\s*$`)
+
+// PickCLTLabel returns the newest non-beta `Command Line Tools for
+// Xcode-<ver>` label of `softwareupdate -l` output, or "" when none is
+// offered. Versions compare numerically component by component.
+func PickCLTLabel(out string) string {
+	best, bestVer := "", []int(nil)
+	for _, ln := range lines(out) {
+		if strings.Contains(strings.ToLower(ln), "beta") {
+			continue
+		}
+		m := cltLabelLine.FindStringSubmatch(ln)
+		if m == nil {
+			continue
+		}
+		v := versionParts(m[2])
+		if best == "" || compareVersions(v, bestVer) > 0 {
+			best, bestVer = m[1], v
+		}
+	}
+	return best
+}
+
+func versionParts(s string) []int {
+	var out []int
+	for _, p := range strings.Split(strings.Trim(s, "."), ".") {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			n = 0
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func compareVersions(a, b []int) int {
+	for i := 0; i < len(a) || i < len(b); i++ {
+		var x, y int
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// cltInstallAction is the composite headless CLT install.
+func cltInstallAction() *engine.Action {
+	listCmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-l"}, User: host.Root, Timeout: 10 * time.Minute}
+	argv := []string{"/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-<newest>"}
+	return &engine.Action{
+		Argv: argv,
+		User: host.Root,
+		Run: func(ctx context.Context, s *engine.Session) (err error) {
+			marker := host.WriteRequest{Path: cltMarker, Mode: 0o644, Owner: "root", Group: "wheel"}
+			if werr := s.Host().WriteFile(ctx, marker); werr != nil {
+				return &engine.ActionError{Argv: host.WriteArgv(marker), User: host.Root, Exit: -1, Err: werr}
+			}
+			defer func() {
+				rm := host.Command{Argv: []string{"/bin/rm", "-f", cltMarker}, User: host.Root}
+				if _, rerr := runStep(ctx, s, rm, engine.ExitZero); rerr != nil && err == nil {
+					err = rerr
+				}
+			}()
+			res, err := runStep(ctx, s, listCmd, nil)
+			if err != nil {
+				return err
+			}
+			label := PickCLTLabel(res.Stdout + "\n" + res.Stderr)
+			if label == "" {
+				return judgeError(listCmd, res, fmt.Errorf("softwareupdate offers no non-beta Command Line Tools label"))
+			}
+			if !cltLabelPat.MatchString(label) {
+				return judgeError(listCmd, res, fmt.Errorf("unexpected label %q", label))
+			}
+			install := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-i", label}, User: host.Root, Timeout: 60 * time.Minute}
+			if _, err := runStep(ctx, s, install, engine.ExitZero); err != nil {
+				return err
+			}
+			sw := xcodeSwitchCmd(cltPath)
+			swRes, err := runStep(ctx, s, sw, engine.ExitZero)
+			if err != nil {
+				return err
+			}
+			return confirmXcodePath(ctx, s, sw, swRes, cltPath)
+		},
+	}
+}
+
+func rosettaAction() *engine.Action {
+	cmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"}, User: host.Root, Timeout: 30 * time.Minute}
+	return &engine.Action{
+		Argv: cmd.Argv,
+		User: host.Root,
+		Run: func(ctx context.Context, s *engine.Session) error {
+			res, err := runStep(ctx, s, cmd, nil)
+			if err != nil {
+				return err
+			}
+			r, err := gatherReceipt(rosettaReceipt)(ctx, s.Host())
+			if err != nil {
+				return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: res.Exit, Err: err}
+			}
+			if !r.Found {
+				return judgeError(cmd, res, fmt.Errorf("no %s receipt after install: %w", rosettaReceipt, engine.ErrNotConfirmed))
+			}
+			st, err := statNow(ctx, s.Host(), rosettaLinux)
+			if err != nil {
+				return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: res.Exit, Err: err}
+			}
+			if !st.Exists || st.Mode&0o111 == 0 {
+				return judgeError(cmd, res, fmt.Errorf("%s is not an executable after install: %w", rosettaLinux, engine.ErrNotConfirmed))
+			}
+			return nil
+		},
+	}
+}
+
+// statNow stats one path bypassing the cache (for action judges).
+func statNow(ctx context.Context, h host.Host, p string) (FileStat, error) {
+	res, err := run(ctx, h, "", statArgv([]string{p})...)
+	if err != nil {
+		return FileStat{}, err
+	}
+	st, errs := ParseStat(res.Stdout, res.Stderr, []string{p})
+	if e := errs[p]; e != nil {
+		return FileStat{}, e
+	}
+	return st[p], nil
+}
+
+func softwareupdateModule() engine.Module {
+	return engine.Module{
+		Name: "softwareupdate",
+		Doc:  "Rosetta and the Command Line Tools, installed headlessly (`softwareupdate`).",
+		Builtins: []engine.Builtin{
+			newBuiltin("softwareupdate", "install_rosetta", "", engine.KindAction, `
+Returns the action `+"`/usr/sbin/softwareupdate --install-rosetta --agree-to-license`"+`,
+run as root. Judged by the receipt `+"`com.apple.pkg.RosettaUpdateAuto`"+` and an
+executable `+"`"+rosettaLinux+"`"+` afterwards, not by its output.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					return rosettaAction(), nil
+				}),
+			newBuiltin("softwareupdate", "install_clt", "", engine.KindAction, `
+Returns one action that installs the Command Line Tools without a GUI, as
+root: writes the empty marker `+"`"+cltMarker+"`"+` (0644 root:wheel),
+runs `+"`/usr/sbin/softwareupdate -l`"+`, picks the newest non-beta
+`+"`Command Line Tools for Xcode-<ver>`"+` label, runs
+`+"`/usr/sbin/softwareupdate -i LABEL`"+` (the label one argv element), removes
+the marker (always), runs `+"`/usr/bin/xcode-select --switch "+cltPath+"`"+`,
+and requires `+"`xcode-select -p`"+` to print that path. The plan shows the
+install argv with `+"`<newest>`"+` for the version picked at apply time.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					return cltInstallAction(), nil
+				}),
+		},
+	}
+}

@@ -1,0 +1,104 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// cltPath is where the Command Line Tools install.
+const cltPath = "/Library/Developer/CommandLineTools"
+
+// ParseXcodeSelect reads `xcode-select -p`: the developer directory when
+// it exits 0 with a path; "" when none is active (exit 2, "unable to get
+// active developer directory" in any case).
+func ParseXcodeSelect(res host.Result) (string, error) {
+	if res.Exit == 0 {
+		p := strings.TrimSpace(res.Stdout)
+		if strings.HasPrefix(p, "/") && !strings.Contains(p, "\n") {
+			return p, nil
+		}
+		return "", fmt.Errorf("xcode-select -p printed %q", p)
+	}
+	if strings.Contains(strings.ToLower(res.Stderr), "unable to get active developer directory") || res.Exit == 2 {
+		return "", nil
+	}
+	return "", fmt.Errorf("xcode-select -p exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
+}
+
+func gatherXcodeSelect(ctx context.Context, h host.Host) (string, error) {
+	res, err := run(ctx, h, "", "/usr/bin/xcode-select", "-p")
+	if err != nil {
+		return "", err
+	}
+	return ParseXcodeSelect(res)
+}
+
+func xcodeSelectFact(s *engine.Session) (string, error) { return cached(s, "clt", gatherXcodeSelect) }
+
+// xcodeSwitchCmd is `xcode-select --switch DIR`.
+func xcodeSwitchCmd(dir string) host.Command {
+	return host.Command{Argv: []string{"/usr/bin/xcode-select", "--switch", dir}, User: host.Root}
+}
+
+// confirmXcodePath re-reads xcode-select -p and requires want.
+func confirmXcodePath(ctx context.Context, s *engine.Session, cmd host.Command, res host.Result, want string) error {
+	got, err := gatherXcodeSelect(ctx, s.Host())
+	if err != nil {
+		return &engine.ActionError{Argv: cmd.Argv, User: cmd.Principal(), Exit: res.Exit, Err: err}
+	}
+	if got != want {
+		return judgeError(cmd, res, fmt.Errorf("xcode-select -p is %q, want %q: %w", got, want, engine.ErrNotConfirmed))
+	}
+	return nil
+}
+
+func xcodeSelectModule() engine.Module {
+	return engine.Module{
+		Name: "xcode_select",
+		Doc:  "The active developer directory (`xcode-select`).",
+		Builtins: []engine.Builtin{
+			newBuiltin("xcode_select", "path", "", engine.KindQuery, `
+Runs `+"`/usr/bin/xcode-select -p`"+` and returns the active developer directory,
+or None when none is set (exit 2).`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					p, err := xcodeSelectFact(c.s)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if p == "" {
+						return starlark.None, nil
+					}
+					return starlark.String(p), nil
+				}),
+			newBuiltin("xcode_select", "switch", `dir="/Library/Developer/CommandLineTools"`, engine.KindAction, `
+Returns the action `+"`/usr/bin/xcode-select --switch DIR`"+`, run as root, judged by
+re-reading `+"`xcode-select -p`"+`.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					dir := cltPath
+					if err := c.unpack(args, kwargs, "dir?", &dir); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("dir", dir); err != nil {
+						return nil, err
+					}
+					cmd := xcodeSwitchCmd(dir)
+					return &engine.Action{Argv: cmd.Argv, User: host.Root, Run: func(ctx context.Context, s *engine.Session) error {
+						res, err := runStep(ctx, s, cmd, engine.ExitZero)
+						if err != nil {
+							return err
+						}
+						return confirmXcodePath(ctx, s, cmd, res, dir)
+					}}, nil
+				}),
+		},
+	}
+}
