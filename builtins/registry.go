@@ -35,5 +35,6 @@ func Modules() []engine.Module {
 		launchctlModule(),
 		runnerModule(),
 		codesignModule(),
+		fixturesModule(),
 	}
 }
