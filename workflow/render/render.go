@@ -1,0 +1,352 @@
+// Package render writes the job a recipe declares (workflow.JobSpec) into a
+// GitHub Actions workflow file. It adds the job, or replaces the lines of
+// an existing job with the same id, and leaves every other byte of the
+// file unchanged: other jobs, comments, ordering and formatting.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sysprog21/hvfctl/workflow"
+)
+
+// layout is the indentation style of the file being edited.
+type layout struct {
+	// jobIndent is the column (0-based) of job keys under jobs:.
+	jobIndent int
+	// unit is the indentation step inside a job.
+	unit int
+	// seqIndent is how far a sequence's "- " is indented from its key
+	// (0 or unit).
+	seqIndent int
+	// newline is "\n" or "\r\n".
+	newline string
+}
+
+// Job returns src with the declared job rendered into its jobs: mapping.
+// An existing job with the same id is replaced in place (its lines, from
+// its key to its last line); otherwise the job is appended after the last
+// job. Rendering the result again returns it unchanged.
+func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
+	if job == nil || job.ID == "" {
+		return nil, fmt.Errorf("the recipe declares no workflow_job to render")
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, fmt.Errorf("parsing the workflow: %w", err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("the workflow is not a YAML mapping")
+	}
+	root := doc.Content[0]
+	if root.Style&yaml.FlowStyle != 0 {
+		return nil, fmt.Errorf("line %d: a flow-style workflow ({...}) cannot be edited in place", root.Line)
+	}
+	var jobsKey, jobs *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "jobs" {
+			jobsKey, jobs = root.Content[i], root.Content[i+1]
+		}
+	}
+	if jobs == nil {
+		return nil, fmt.Errorf("the workflow has no jobs: mapping")
+	}
+	if jobs.Kind != yaml.MappingNode || jobs.Style&yaml.FlowStyle != 0 || len(jobs.Content) == 0 {
+		return nil, fmt.Errorf("line %d: jobs: must be a non-empty block mapping to be edited in place", jobsKey.Line)
+	}
+	lines := splitLines(string(src))
+	lay := detectLayout(jobs, string(src))
+	text := renderJob(job, lay)
+
+	// Find the job, and the line range each job occupies.
+	idx := -1
+	for i := 0; i+1 < len(jobs.Content); i += 2 {
+		if jobs.Content[i].Value == job.ID {
+			idx = i
+		}
+	}
+	var start, end int // 0-based line indexes, end exclusive
+	if idx >= 0 {
+		start = jobs.Content[idx].Line - 1
+		end = jobEnd(lines, jobs, idx, lay.jobIndent)
+	} else {
+		last := len(jobs.Content) - 2
+		start = jobEnd(lines, jobs, last, lay.jobIndent)
+		end = start
+		text = lay.newline + text
+	}
+	var b strings.Builder
+	for _, l := range lines[:start] {
+		b.WriteString(l)
+	}
+	if start > 0 && !strings.HasSuffix(lines[start-1], "\n") {
+		b.WriteString(lay.newline)
+	}
+	b.WriteString(text)
+	for _, l := range lines[end:] {
+		b.WriteString(l)
+	}
+	return []byte(b.String()), nil
+}
+
+// splitLines splits s after each "\n", keeping the terminators.
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			out = append(out, s)
+			break
+		}
+		out = append(out, s[:i+1])
+		s = s[i+1:]
+	}
+	return out
+}
+
+// jobEnd returns the index after the last line of the job at jobs.Content[i]:
+// the last line before the next job key (or the end of the jobs mapping)
+// that is not blank and not a comment at or left of the job keys' column
+// (such comments belong to what follows).
+func jobEnd(lines []string, jobs *yaml.Node, i, jobIndent int) int {
+	limit := len(lines)
+	if i+2 < len(jobs.Content) {
+		limit = jobs.Content[i+2].Line - 1
+	} else {
+		// The next line at or left of the job keys' column ends the
+		// mapping (a following top-level key).
+		for l := jobs.Content[i].Line; l < len(lines); l++ {
+			t := strings.TrimRight(lines[l], "\r\n")
+			trimmed := strings.TrimLeft(t, " ")
+			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+				continue
+			}
+			if len(t)-len(trimmed) <= jobIndent {
+				limit = l
+				break
+			}
+		}
+	}
+	end := jobs.Content[i].Line // the key line is always part of the job
+	for l := jobs.Content[i].Line; l < limit; l++ {
+		t := strings.TrimRight(lines[l], "\r\n")
+		trimmed := strings.TrimLeft(t, " ")
+		if trimmed == "" {
+			continue
+		}
+		if strings.HasPrefix(trimmed, "#") && len(t)-len(trimmed) <= jobIndent {
+			continue
+		}
+		end = l + 1
+	}
+	return end
+}
+
+func detectLayout(jobs *yaml.Node, src string) layout {
+	lay := layout{jobIndent: jobs.Content[0].Column - 1, unit: 2, seqIndent: 2, newline: "\n"}
+	if strings.Contains(src, "\r\n") {
+		lay.newline = "\r\n"
+	}
+	for i := 0; i+1 < len(jobs.Content); i += 2 {
+		body := jobs.Content[i+1]
+		if body.Kind != yaml.MappingNode || len(body.Content) < 2 || body.Style&yaml.FlowStyle != 0 {
+			continue
+		}
+		lay.unit = body.Content[0].Column - jobs.Content[i].Column
+		for k := 0; k+1 < len(body.Content); k += 2 {
+			v := body.Content[k+1]
+			if v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Content[0].Line > body.Content[k].Line {
+				// The item's content starts two columns after its dash.
+				lay.seqIndent = v.Content[0].Column - 2 - body.Content[k].Column
+				if lay.seqIndent < 0 {
+					lay.seqIndent = 0
+				}
+				return lay
+			}
+		}
+		lay.seqIndent = lay.unit
+		return lay
+	}
+	if lay.unit <= 0 {
+		lay.unit = 2
+	}
+	lay.seqIndent = lay.unit
+	return lay
+}
+
+// renderJob writes the job in a fixed key order: name, needs, if,
+// runs-on, timeout-minutes, concurrency, env, steps.
+func renderJob(j *workflow.JobSpec, lay layout) string {
+	var b strings.Builder
+	ind := func(n int) string { return strings.Repeat(" ", lay.jobIndent+n*lay.unit) }
+	line := func(indent, s string) {
+		b.WriteString(indent + s + lay.newline)
+	}
+	line(ind(0), scalar(j.ID)+":")
+	if j.Name != "" {
+		line(ind(1), "name: "+scalar(j.Name))
+	}
+	switch len(j.Needs) {
+	case 0:
+	case 1:
+		line(ind(1), "needs: "+scalar(j.Needs[0]))
+	default:
+		line(ind(1), "needs: "+flow(j.Needs))
+	}
+	if j.If != "" {
+		line(ind(1), "if: "+scalar(normalizeExpr(j.If)))
+	}
+	if len(j.RunsOn) > 0 {
+		line(ind(1), "runs-on: "+flow(j.RunsOn))
+	}
+	if j.TimeoutMinutes > 0 {
+		line(ind(1), "timeout-minutes: "+strconv.Itoa(j.TimeoutMinutes))
+	}
+	if c := j.Concurrency; c != nil {
+		line(ind(1), "concurrency:")
+		line(ind(2), "group: "+scalar(c.Group))
+		if c.CancelInProgress != "" {
+			v := c.CancelInProgress
+			if v != "true" && v != "false" {
+				v = scalar(v)
+			}
+			line(ind(2), "cancel-in-progress: "+v)
+		}
+	}
+	if len(j.Env) > 0 {
+		line(ind(1), "env:")
+		for _, kv := range j.Env {
+			line(ind(2), scalar(kv.Key)+": "+scalar(kv.Value))
+		}
+	}
+	if len(j.Steps) > 0 {
+		line(ind(1), "steps:")
+		dash := strings.Repeat(" ", lay.jobIndent+lay.unit+lay.seqIndent)
+		body := dash + "  "
+		for _, s := range j.Steps {
+			first := true
+			item := func(s string) {
+				if first {
+					line(dash, "- "+s)
+					first = false
+					return
+				}
+				line(body, s)
+			}
+			if s.Name != "" {
+				item("name: " + scalar(s.Name))
+			}
+			if s.ID != "" {
+				item("id: " + scalar(s.ID))
+			}
+			if s.If != "" {
+				item("if: " + scalar(normalizeExpr(s.If)))
+			}
+			if s.Uses != "" {
+				item("uses: " + usesValue(s.Uses))
+			}
+			if s.Run != "" {
+				if strings.Contains(s.Run, "\n") {
+					item("run: |")
+					for _, l := range strings.Split(strings.TrimRight(s.Run, "\n"), "\n") {
+						if l == "" {
+							b.WriteString(lay.newline)
+							continue
+						}
+						line(body+strings.Repeat(" ", lay.unit), l)
+					}
+				} else {
+					item("run: " + scalar(s.Run))
+				}
+			}
+			if s.Shell != "" {
+				item("shell: " + scalar(s.Shell))
+			}
+			for _, sec := range []struct {
+				key string
+				kv  []workflow.KV
+			}{{"with", s.With}, {"env", s.Env}} {
+				if len(sec.kv) == 0 {
+					continue
+				}
+				item(sec.key + ":")
+				for _, kv := range sec.kv {
+					line(body+strings.Repeat(" ", lay.unit), scalar(kv.Key)+": "+scalar(kv.Value))
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// usesValue keeps a trailing "# version" comment of a pinned action as a
+// YAML comment.
+func usesValue(u string) string {
+	if i := strings.Index(u, " #"); i > 0 {
+		return scalar(strings.TrimSpace(u[:i])) + " " + strings.TrimSpace(u[i+1:])
+	}
+	return scalar(u)
+}
+
+// scalar renders s as a plain YAML scalar when that reads back as the
+// same string, else as a double-quoted one.
+func scalar(s string) string {
+	if s != "" && !strings.ContainsAny(s, "\n\r\t") && s == strings.TrimSpace(s) {
+		var m map[string]any
+		if yaml.Unmarshal([]byte("k: "+s+"\n"), &m) == nil {
+			if str, ok := m["k"].(string); ok && str == s {
+				return s
+			}
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return strconv.Quote(s)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// flow renders a list as a flow sequence.
+func flow(xs []string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		p := scalar(x)
+		if strings.ContainsAny(p, ",[]{}") && !strings.HasPrefix(p, "\"") {
+			p = strconv.Quote(x)
+		}
+		parts[i] = p
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// normalizeExpr joins a multi-line expression into one line, collapsing
+// line breaks and the indentation after them outside string literals.
+func normalizeExpr(s string) string {
+	var b strings.Builder
+	inStr := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\'' {
+			inStr = !inStr
+		}
+		if !inStr && (c == '\n' || c == '\r') {
+			for i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '\t' || s[i+1] == '\n' || s[i+1] == '\r') {
+				i++
+			}
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), " ") {
+				b.WriteByte(' ')
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return strings.TrimSpace(b.String())
+}
