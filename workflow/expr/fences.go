@@ -114,7 +114,7 @@ func (c *Condition) Eval(ctx Context, opts Options) (bool, error) {
 	if c.Implicit && opts.Status != StatusSuccess {
 		return false, nil
 	}
-	if c.Expr.root == nil {
+	if c.Expr == nil || c.Expr.root == nil {
 		return true, nil
 	}
 	v, err := c.Expr.EvalWith(ctx, opts)

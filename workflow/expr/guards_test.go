@@ -115,3 +115,28 @@ func TestGuardTruthTable(t *testing.T) {
 		t.Errorf("guard truth table differs from %s (go test -update to refresh):\n%s", golden, out.String())
 	}
 }
+
+// BenchmarkGuardEval measures one evaluation of the design guard, the
+// audit's inner loop (context normalisation included).
+func BenchmarkGuardEval(b *testing.B) {
+	e, err := Parse(guards[0].src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := MapContext{"github": guardScenarios()[4].github}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Eval(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParse measures parsing the design guard.
+func BenchmarkParse(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse(guards[0].src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

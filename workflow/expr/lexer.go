@@ -72,6 +72,9 @@ func isDelimiter(r rune) bool {
 	return unicode.IsSpace(r) || strings.ContainsRune("()[],.!<>=&|", r)
 }
 
+// singleTokens maps the one-character tokens; other bytes map to tkEOF.
+var singleTokens = [256]tokKind{'(': tkLParen, ')': tkRParen, '[': tkLBracket, ']': tkRBracket, ',': tkComma, '*': tkStar}
+
 // lexer splits an expression into tokens following GitHub's rules.
 type lexer struct {
 	src  string
@@ -135,11 +138,10 @@ func (l *lexer) next() (*token, error) {
 		t.kind, t.end = tkEOF, start
 		return t, nil
 	}
-	single := map[byte]tokKind{'(': tkLParen, ')': tkRParen, '[': tkLBracket, ']': tkRBracket, ',': tkComma, '*': tkStar}
 	c := l.src[start]
 	switch {
-	case single[c] != 0:
-		t.kind, t.end = single[c], start+1
+	case singleTokens[c] != tkEOF:
+		t.kind, t.end = singleTokens[c], start+1
 	case c == '.' && !l.dotStartsNumber():
 		t.kind, t.end = tkDot, start+1
 	case c == '.' || c == '-' || c == '+' || (c >= '0' && c <= '9'):
@@ -167,8 +169,13 @@ func (l *lexer) next() (*token, error) {
 		if l.peekByte(1) != c {
 			return nil, l.unexpected(start, l.run(start, false))
 		}
-		t.kind = map[byte]tokKind{'=': tkEq, '&': tkAnd, '|': tkOr}[c]
-		t.end = start + 2
+		t.kind, t.end = tkEq, start+2
+		switch c {
+		case '&':
+			t.kind = tkAnd
+		case '|':
+			t.kind = tkOr
+		}
 	case c == '\'':
 		var b strings.Builder
 		i := start + 1

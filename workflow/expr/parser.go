@@ -37,6 +37,7 @@ type node struct {
 	args       []*node // receiver first for nProp/nIndex/nStar; operands; call arguments
 	fn         *function
 	paren      bool // written in parentheses
+	depth      int  // height of the subtree, 1 for a leaf
 }
 
 // Expr is a parsed expression.
@@ -46,7 +47,12 @@ type Expr struct {
 }
 
 // Source returns the expression text Parse was given.
-func (e *Expr) Source() string { return e.src }
+func (e *Expr) Source() string {
+	if e == nil {
+		return ""
+	}
+	return e.src
+}
 
 // Parse parses an expression (without the surrounding ${{ }}). Function
 // names and their argument counts are checked here; named values (github,
@@ -85,21 +91,25 @@ func parse(src string, names map[string]bool) (*Expr, error) {
 	if t := p.peek(); t.kind != tkEOF {
 		return nil, p.unexpected(t)
 	}
-	if depth(root) > MaxDepth {
-		return nil, &SyntaxError{Col: 1, Msg: "Exceeded max expression depth 50"}
-	}
 	e.root = root
 	return e, nil
 }
 
-func depth(n *node) int {
+// sized sets n's tree depth from its operands and enforces MaxDepth as
+// soon as a node grows too deep, so no later pass recurses over a
+// pathological tree.
+func (p *parser) sized(n *node) (*node, error) {
 	d := 0
 	for _, a := range n.args {
-		if x := depth(a); x > d {
-			d = x
+		if a.depth > d {
+			d = a.depth
 		}
 	}
-	return d + 1
+	n.depth = d + 1
+	if n.depth > MaxDepth {
+		return nil, &SyntaxError{Col: column(p.src, n.start), Msg: "Exceeded max expression depth 50"}
+	}
+	return n, nil
 }
 
 type parser struct {
@@ -173,9 +183,12 @@ func (p *parser) parseLeft(operand func() (*node, error), ops ...tokKind) (*node
 			// parser; this matters for the depth limit.
 			l.args = append(l.args, r)
 			l.end = r.end
-			continue
+		} else {
+			l = binary(t.kind, l, r)
 		}
-		l = binary(t.kind, l, r)
+		if l, err = p.sized(l); err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -211,7 +224,7 @@ func (p *parser) parseUnary() (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &node{kind: nNot, args: []*node{x}, start: t.start, end: x.end}, nil
+	return p.sized(&node{kind: nNot, args: []*node{x}, start: t.start, end: x.end})
 }
 
 func (p *parser) parsePostfix() (*node, error) {
@@ -241,7 +254,7 @@ func (p *parser) parsePostfix() (*node, error) {
 					return nil, p.unexpected(t)
 				}
 				n = &node{kind: nStar, args: []*node{n}, start: n.start, end: t.end}
-				continue
+				break
 			}
 			idx, err := p.parseOr()
 			if err != nil {
@@ -255,6 +268,9 @@ func (p *parser) parsePostfix() (*node, error) {
 		default:
 			return n, nil
 		}
+		if n, err = p.sized(n); err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -262,9 +278,9 @@ func (p *parser) parsePrimary() (*node, error) {
 	t := p.take()
 	switch t.kind {
 	case tkNumber:
-		return &node{kind: nLiteral, val: t.num, start: t.start, end: t.end}, nil
+		return &node{kind: nLiteral, depth: 1, val: t.num, start: t.start, end: t.end}, nil
 	case tkString:
-		return &node{kind: nLiteral, val: t.str, start: t.start, end: t.end}, nil
+		return &node{kind: nLiteral, depth: 1, val: t.str, start: t.start, end: t.end}, nil
 	case tkLParen:
 		n, err := p.parseOr()
 		if err != nil {
@@ -280,7 +296,7 @@ func (p *parser) parsePrimary() (*node, error) {
 		if p.peek().kind == tkLParen {
 			return p.parseCall(t)
 		}
-		lit := &node{kind: nLiteral, start: t.start, end: t.end}
+		lit := &node{kind: nLiteral, depth: 1, start: t.start, end: t.end}
 		switch t.text {
 		case "true":
 			lit.val = true
@@ -296,7 +312,7 @@ func (p *parser) parsePrimary() (*node, error) {
 			if p.names != nil && !p.names[strings.ToLower(t.text)] {
 				return nil, syntaxErrorAt(p.src, t.start, "Unrecognized named-value: '%s'", t.text)
 			}
-			return &node{kind: nNamed, name: t.text, start: t.start, end: t.end}, nil
+			return &node{kind: nNamed, depth: 1, name: t.text, start: t.start, end: t.end}, nil
 		}
 		return lit, nil
 	}
@@ -332,5 +348,5 @@ func (p *parser) parseCall(name *token) (*node, error) {
 	if err := fn.checkArity(len(n.args)); err != nil {
 		return nil, syntaxErrorAt(p.src, name.start, "%s: '%s'", err, name.text)
 	}
-	return n, nil
+	return p.sized(n)
 }
