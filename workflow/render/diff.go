@@ -41,7 +41,8 @@ func Diff(name string, old, new []byte) string {
 		}
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "--- a/%s\n+++ b/%s\n", name, name)
+	label := strings.TrimPrefix(name, "/")
+	fmt.Fprintf(&out, "--- a/%s\n+++ b/%s\n", label, label)
 	for i := 0; i < len(ops); {
 		if ops[i].kind == ' ' {
 			i++
