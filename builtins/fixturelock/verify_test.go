@@ -554,3 +554,34 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestListedSource(t *testing.T) {
+	m := &Manifest{Entries: []Entry{
+		{Path: "a", Type: TypeFile, Size: 1, SHA256: sumA},
+		{Path: "b", Type: TypeFile, Size: 1, SHA256: sumA},
+		{Path: "l", Type: TypeLink, Target: "a"},
+	}}
+	src := ListedSource{Name: "/fake/tree", Nodes: []Node{
+		{Path: "b", Type: TypeFile, Size: 1, SHA256: sumB},
+		{Path: "a", Type: TypeFile, Size: 1, SHA256: sumA},
+		{Path: "l", Type: TypeLink, Target: "a"},
+		{Path: "sock", Type: TypeOther, Kind: "socket"},
+	}}
+	rep, err := Verify(context.Background(), src, m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || !reflect.DeepEqual(rep.ChangedPaths(), []string{"b"}) || !reflect.DeepEqual(rep.Extra, []string{"sock"}) {
+		t.Errorf("report %+v", rep)
+	}
+	// A listed file without a digest would have to be opened: an error
+	// naming it, not a silent pass.
+	src.Nodes[0].SHA256 = ""
+	if _, err := Verify(context.Background(), src, m, Options{}); err == nil || !strings.Contains(err.Error(), "cannot read b") {
+		t.Errorf("err = %v", err)
+	}
+	src.Nodes = append(src.Nodes, Node{Path: "a", Type: TypeFile, SHA256: sumA})
+	if _, err := Verify(context.Background(), src, m, Options{}); err == nil || !strings.Contains(err.Error(), "listed twice") {
+		t.Errorf("duplicate node: err = %v", err)
+	}
+}
