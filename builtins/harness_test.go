@@ -1,0 +1,176 @@
+package builtins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// scriptHost is a host.Host that answers exact argv with canned results
+// (copied from the reference samples) and records everything asked of it.
+// A command without a script is an error naming the missing stub.
+type scriptHost struct {
+	mu        sync.Mutex
+	replies   map[string][]host.Result
+	files     map[string][]byte
+	hashes    map[string]string
+	cmds      []host.Command
+	writes    []host.WriteRequest
+	downloads []host.DownloadRequest
+}
+
+func newScriptHost() *scriptHost {
+	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}}
+}
+
+func key(argv []string) string { return strings.Join(argv, "\x00") }
+
+// on scripts the replies to argv, used in order; the last one repeats.
+func (h *scriptHost) on(argv []string, rs ...host.Result) *scriptHost {
+	h.replies[key(argv)] = append(h.replies[key(argv)], rs...)
+	return h
+}
+
+func (h *scriptHost) Name() string { return "script" }
+
+func (h *scriptHost) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cmds = append(h.cmds, cmd)
+	rs, ok := h.replies[key(cmd.Argv)]
+	if !ok || len(rs) == 0 {
+		return host.Result{}, fmt.Errorf("no script for %q: %w", cmd.Argv, host.ErrUnsupported)
+	}
+	r := rs[0]
+	if len(rs) > 1 {
+		h.replies[key(cmd.Argv)] = rs[1:]
+	}
+	return r, nil
+}
+
+func (h *scriptHost) ReadFile(ctx context.Context, path string, max int64) ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, ok := h.files[path]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+	}
+	if int64(len(b)) > max {
+		b = b[:max]
+	}
+	return b, nil
+}
+
+func (h *scriptHost) WriteFile(ctx context.Context, req host.WriteRequest) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.writes = append(h.writes, req)
+	h.files[req.Path] = req.Data
+	return nil
+}
+
+func (h *scriptHost) Download(ctx context.Context, req host.DownloadRequest) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.downloads = append(h.downloads, req)
+	return nil
+}
+
+func (h *scriptHost) Hash(ctx context.Context, path string) (string, int64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.hashes[path]
+	if !ok {
+		return "", 0, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+	}
+	return s, 1, nil
+}
+
+// argvs returns the argv of every command run, joined by spaces.
+func (h *scriptHost) argvs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, c := range h.cmds {
+		out = append(out, strings.Join(c.Argv, " "))
+	}
+	return out
+}
+
+func ok(stdout string) host.Result { return host.Result{Stdout: stdout} }
+
+// testSession starts a session on h with "admin" as the Homebrew owner.
+func testSession(t *testing.T, h host.Host) *engine.Session {
+	t.Helper()
+	return engine.NewSession(context.Background(), engine.SessionOptions{Host: h, Principals: engine.Principals{BrewOwner: "admin"}})
+}
+
+// predeclared exposes every module as a struct-like value, plus a secret
+// named pw and one named token.
+func predeclared() starlark.StringDict {
+	d := starlark.StringDict{}
+	for _, m := range Modules() {
+		members := starlark.StringDict{}
+		for _, b := range m.Builtins {
+			members[b.Name] = starlark.NewBuiltin(m.Name+"."+b.Name, b.Fn)
+		}
+		d[m.Name] = &starlarkstruct.Module{Name: m.Name, Members: members}
+	}
+	d["pw"] = engine.NewSecret("pw", func(context.Context) (string, error) { return "hunter2-secret", nil })
+	d["token"] = engine.NewSecret("runner_token", func(context.Context) (string, error) { return "ABCDEFGHIJKLMNOPQRSTUVWXYZ123", nil })
+	return d
+}
+
+// eval runs src (which sets `result`) on a thread attached to s.
+func eval(t *testing.T, s *engine.Session, src string) (starlark.Value, error) {
+	t.Helper()
+	th := &starlark.Thread{Name: "test"}
+	s.Attach(th)
+	g, err := starlark.ExecFile(th, "test.star", src, predeclared())
+	if err != nil {
+		return nil, err
+	}
+	return g["result"], nil
+}
+
+// mustEval is eval that fails the test on error.
+func mustEval(t *testing.T, s *engine.Session, src string) starlark.Value {
+	t.Helper()
+	v, err := eval(t, s, src)
+	if err != nil {
+		t.Fatalf("eval %q: %v", src, err)
+	}
+	return v
+}
+
+// actionsOf flattens a returned action or list of actions.
+func actionsOf(t *testing.T, v starlark.Value) []*engine.Action {
+	t.Helper()
+	switch x := v.(type) {
+	case *engine.Action:
+		return []*engine.Action{x}
+	case *starlark.List:
+		var out []*engine.Action
+		for i := 0; i < x.Len(); i++ {
+			out = append(out, actionsOf(t, x.Index(i))...)
+		}
+		return out
+	}
+	t.Fatalf("not an action: %v (%s)", v, v.Type())
+	return nil
+}
+
+// runAction applies one action on the session.
+func runAction(s *engine.Session, a *engine.Action) error { return a.Run(context.Background(), s) }
+
+func isNotConfirmed(err error) bool { return errors.Is(err, engine.ErrNotConfirmed) }
