@@ -36,14 +36,20 @@ type planned struct {
 // Plan checks every resource and computes the actions that would bring
 // the host to the wanted state. It changes nothing.
 func (r *Recipe) Plan(ctx context.Context) *Report {
-	return r.report(ModePlan, r.plan(ctx), nil)
+	mark := r.mark()
+	return r.report(ModePlan, r.plan(ctx), nil, mark)
 }
 
 // Check is Plan for drift detection: the same checks and actions, with
 // the exit code of `hvfctl check` (2 on drift or a failed assertion).
 func (r *Recipe) Check(ctx context.Context) *Report {
-	return r.report(ModeCheck, r.plan(ctx), nil)
+	mark := r.mark()
+	return r.report(ModeCheck, r.plan(ctx), nil, mark)
 }
+
+// mark is the length of the host transcript before a run, so that a
+// report lists only the commands of its own run.
+func (r *Recipe) mark() int { return len(r.sess.Recorder().Transcript()) }
 
 func (r *Recipe) plan(ctx context.Context) []*planned {
 	out := make([]*planned, 0, len(r.resources))
@@ -236,6 +242,7 @@ func (r *Recipe) scrub(s string) string { return r.sess.Redactor().Scrub(s) }
 // re-check, run its actions, re-check. A resource that fails (or does not
 // converge) makes its dependents skipped; independent resources continue.
 func (r *Recipe) Apply(ctx context.Context) *Report {
+	mark := r.mark()
 	plan := r.plan(ctx)
 	var refusals []string
 	for _, p := range plan {
@@ -248,7 +255,7 @@ func (r *Recipe) Apply(ctx context.Context) *Report {
 		}
 	}
 	if len(refusals) > 0 {
-		return r.report(ModeApply, plan, append([]string{"nothing was run: an action would write outside allow_writes"}, refusals...))
+		return r.report(ModeApply, plan, append([]string{"nothing was run: an action would write outside allow_writes"}, refusals...), mark)
 	}
 	r.sess.ForgetFacts()
 	out := make([]*planned, 0, len(r.resources))
@@ -263,7 +270,7 @@ func (r *Recipe) Apply(ctx context.Context) *Report {
 		}
 		status[res.ID] = p.rep.Status
 	}
-	return r.report(ModeApply, out, nil)
+	return r.report(ModeApply, out, nil, mark)
 }
 
 func (r *Recipe) applyOne(ctx context.Context, p *planned) {

@@ -254,3 +254,30 @@ func randomPassword(r io.Reader, n int) (string, error) {
 	}
 	return string(out), nil
 }
+
+// ExecFile evaluates a Starlark file that is not a recipe (a recipe test)
+// on thread, with the recipe dialect and load rules: "@stdlib//" modules
+// and files under the file's own directory, each executed once, cycles
+// and escapes refused. Errors are positioned as by PositionedError.
+func ExecFile(thread *starlark.Thread, file string, predeclared starlark.StringDict, stdlib fs.FS) (starlark.StringDict, error) {
+	ld, err := newLoader(file, stdlib, predeclared)
+	if err != nil {
+		return nil, err
+	}
+	thread.Load = ld.load
+	g, err := ld.execTop(thread, file)
+	if err != nil {
+		return g, PositionedError(err)
+	}
+	return g, nil
+}
+
+// PositionedError turns an error of Starlark evaluation into what people
+// see: "file:line:col: message" followed by the backtrace through every
+// load() and call, one entry per syntax or resolve error.
+func PositionedError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return joinErrors(starlarkErrors(err))
+}

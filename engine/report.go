@@ -88,10 +88,14 @@ func newResourceReport(res *Resource) ResourceReport {
 	return ResourceReport{ID: res.ID, Kind: res.Kind, Remediation: res.Remediation}
 }
 
-func (r *Recipe) report(mode Mode, ps []*planned, errs []string) *Report {
+func (r *Recipe) report(mode Mode, ps []*planned, errs []string, mark int) *Report {
+	cmds := r.sess.Recorder().Transcript()
+	if mark <= len(cmds) {
+		cmds = cmds[mark:]
+	}
 	rep := &Report{
 		Recipe: r.path, Target: r.sess.Host().Name(), Mode: mode,
-		HostCommands: r.sess.Recorder().Transcript(), redactor: r.sess.Redactor(),
+		HostCommands: cmds, redactor: r.sess.Redactor(),
 	}
 	for _, e := range errs {
 		rep.Errors = append(rep.Errors, r.scrub(e))
