@@ -1,7 +1,6 @@
 package fakemac
 
 import (
-	"fmt"
 	"math"
 	"path"
 	"strconv"

@@ -1,0 +1,278 @@
+package fakemac
+
+import (
+	"path"
+	"strings"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"howett.net/plist"
+)
+
+// launchdPlist is the part of a job plist the fake reads.
+type launchdPlist struct {
+	Label             string   `plist:"Label"`
+	Program           string   `plist:"Program"`
+	ProgramArguments  []string `plist:"ProgramArguments"`
+	UserName          string   `plist:"UserName"`
+	WorkingDirectory  string   `plist:"WorkingDirectory"`
+	StandardOutPath   string   `plist:"StandardOutPath"`
+	StandardErrorPath string   `plist:"StandardErrorPath"`
+	RunAtLoad         bool     `plist:"RunAtLoad"`
+}
+
+// launchctl emulates the system-domain verbs of launchctl (§1.10).
+//
+// bootout is modelled as asynchronous, deterministically: the job is
+// marked as booting out; the next `print` of it still shows it (state
+// "not running") and removes it; later prints exit 113. A bootstrap of
+// the same label before that print fails with 5, as re-bootstrapping too
+// soon does on a real Mac.
+func (m *Mac) launchctl(c *call) (host.Result, error) {
+	args := c.argv[1:]
+	if len(args) == 0 {
+		return unsupported(c, "launchctl without a verb")
+	}
+	label := func(target string) (string, bool) {
+		if !strings.HasPrefix(target, "system/") || len(target) == len("system/") {
+			return "", false
+		}
+		return strings.TrimPrefix(target, "system/"), true
+	}
+	notFound := func(l string) (host.Result, error) {
+		c.errf("Could not find service \"%s\" in domain for system\n", l)
+		return c.result(113)
+	}
+	switch verb := args[0]; verb {
+	case "print":
+		if len(args) != 2 {
+			break
+		}
+		l, ok := label(args[1])
+		if !ok {
+			return unsupported(c, "only launchctl print system/LABEL is emulated")
+		}
+		j := m.st.Launchd.Jobs[l]
+		if j == nil {
+			return notFound(l)
+		}
+		m.printJob(c, l, j)
+		if j.BootingOut {
+			delete(m.st.Launchd.Jobs, l)
+		}
+		return c.result(0)
+	case "bootstrap":
+		if len(args) != 3 || args[1] != "system" {
+			return unsupported(c, "only launchctl bootstrap system PLIST is emulated")
+		}
+		return m.bootstrap(c, args[2])
+	case "bootout":
+		if len(args) != 2 {
+			break
+		}
+		l, ok := label(args[1])
+		if !ok {
+			return unsupported(c, "only launchctl bootout system/LABEL is emulated")
+		}
+		if c.user != host.Root {
+			c.errf("Boot-out failed: 1: Operation not permitted\n")
+			return c.result(1)
+		}
+		j := m.st.Launchd.Jobs[l]
+		if j == nil || j.BootingOut {
+			c.errf("Boot-out failed: 113: Could not find specified service\n")
+			return c.result(113)
+		}
+		if j.State == "running" {
+			j.LastExit = "(never exited)"
+			if j.Runs > 0 {
+				j.LastExit = "0"
+			}
+		}
+		j.BootingOut, j.State, j.PID = true, "not running", 0
+		return c.result(0)
+	case "enable", "disable":
+		if len(args) != 2 {
+			break
+		}
+		l, ok := label(args[1])
+		if !ok {
+			return unsupported(c, "only launchctl "+verb+" system/LABEL is emulated")
+		}
+		if c.user != host.Root {
+			c.errf("Not privileged to %s service.\n", verb)
+			return c.result(1)
+		}
+		if verb == "enable" {
+			delete(m.st.Launchd.Disabled, l)
+		} else {
+			if m.st.Launchd.Disabled == nil {
+				m.st.Launchd.Disabled = map[string]bool{}
+			}
+			m.st.Launchd.Disabled[l] = true
+		}
+		return c.result(0)
+	case "kickstart":
+		if len(args) != 3 || args[1] != "-k" {
+			break
+		}
+		l, ok := label(args[2])
+		if !ok {
+			return unsupported(c, "only launchctl kickstart -k system/LABEL is emulated")
+		}
+		if c.user != host.Root {
+			c.errf("Could not kickstart service \"%s\": 1: Operation not permitted\n", l)
+			return c.result(1)
+		}
+		j := m.st.Launchd.Jobs[l]
+		if j == nil || j.BootingOut {
+			return notFound(l)
+		}
+		if j.State == "running" {
+			j.LastExit = "0"
+		}
+		m.spawn(j)
+		return c.result(0)
+	case "print-disabled":
+		if len(args) != 2 || args[1] != "system" {
+			break
+		}
+		c.outf("disabled services = {\n")
+		for _, l := range sortedKeys(m.st.Launchd.Disabled) {
+			c.outf("\t\"%s\" => disabled\n", l)
+		}
+		c.outf("}\n")
+		return c.result(0)
+	case "load", "unload":
+		return unsupported(c, "legacy launchctl "+verb+" is not emulated (hvfctl uses bootstrap/bootout)")
+	}
+	return unsupported(c, "launchctl "+strings.Join(args, " "))
+}
+
+// bootstrap loads a LaunchDaemon plist into the system domain.
+func (m *Mac) bootstrap(c *call, plistPath string) (host.Result, error) {
+	fail := func(code int, msg string) (host.Result, error) {
+		c.errf("Bootstrap failed: %d: %s\n", code, msg)
+		return c.result(code)
+	}
+	if c.user != host.Root {
+		return fail(1, "Operation not permitted")
+	}
+	real, n, err := m.lookup(c.user, clean(c.dir, plistPath), false)
+	if err != nil {
+		return fail(2, "No such file or directory")
+	}
+	if n.Type == TypeSymlink {
+		return fail(5, "Input/output error")
+	}
+	if n.Type != TypeFile || n.Content == nil {
+		return fail(5, "Input/output error")
+	}
+	if n.Owner != "root" || n.Group != "wheel" || n.Mode&0o022 != 0 {
+		return fail(122, "Path had bad ownership/permissions")
+	}
+	var pl launchdPlist
+	if _, err := plist.Unmarshal([]byte(*n.Content), &pl); err != nil || pl.Label == "" {
+		return fail(5, "Input/output error")
+	}
+	if m.st.Launchd.Disabled[pl.Label] {
+		return fail(119, "Service is disabled")
+	}
+	if old := m.st.Launchd.Jobs[pl.Label]; old != nil {
+		return fail(5, "Input/output error")
+	}
+	prog := pl.Program
+	if prog == "" && len(pl.ProgramArguments) > 0 {
+		prog = pl.ProgramArguments[0]
+	}
+	if prog == "" {
+		return fail(5, "Input/output error")
+	}
+	j := &Job{Path: real, Program: prog, Arguments: pl.ProgramArguments, UserName: pl.UserName, WorkingDirectory: pl.WorkingDirectory, State: "not running", LastExit: "(never exited)"}
+	m.st.Launchd.Jobs[pl.Label] = j
+	// launchd creates missing log directories as root (0744), which a
+	// UserName job then cannot write to.
+	logDirOK := true
+	for _, lp := range []string{pl.StandardOutPath, pl.StandardErrorPath} {
+		if lp == "" {
+			continue
+		}
+		dir := path.Dir(lp)
+		if d := m.st.Files[dir]; d == nil {
+			if m.st.Files[path.Dir(dir)] != nil {
+				m.put(dir, &Node{Type: TypeDir, Mode: 0o744, Owner: "root", Group: "wheel"})
+			}
+		}
+		if j.UserName != "" && j.UserName != "root" {
+			if d := m.st.Files[dir]; d == nil || !m.canCreateIn(j.UserName, dir) {
+				logDirOK = false
+			}
+		}
+	}
+	if !pl.RunAtLoad {
+		return c.result(0)
+	}
+	if !logDirOK {
+		j.LastExit = "78: EX_CONFIG"
+		return c.result(0)
+	}
+	m.spawn(j)
+	return c.result(0)
+}
+
+// spawn starts a job if its program can run as its user.
+func (m *Mac) spawn(j *Job) {
+	user := j.UserName
+	if user == "" {
+		user = host.Root
+	}
+	j.State, j.PID = "not running", 0
+	if m.st.Users[user] == nil {
+		j.LastExit = "78: EX_CONFIG"
+		return
+	}
+	_, n, err := m.lookup(user, j.Program, true)
+	if err != nil || n.Type != TypeFile || !m.may(user, n, 1) {
+		j.LastExit = "78: EX_CONFIG"
+		return
+	}
+	if j.WorkingDirectory != "" {
+		if _, d, err := m.lookup(user, j.WorkingDirectory, true); err != nil || d.Type != TypeDir {
+			j.LastExit = "78: EX_CONFIG"
+			return
+		}
+	}
+	j.State, j.PID = "running", m.pid()
+	j.Runs++
+}
+
+// printJob prints a job the way launchctl print does.
+func (m *Mac) printJob(c *call, label string, j *Job) {
+	c.outf("system/%s = {\n", label)
+	active := 0
+	if j.State == "running" {
+		active = 1
+	}
+	c.outf("\tactive count = %d\n\tpath = %s\n\ttype = LaunchDaemon\n\tstate = %s\n\n", active, j.Path, j.State)
+	c.outf("\tprogram = %s\n", j.Program)
+	if len(j.Arguments) > 0 {
+		c.outf("\targuments = {\n")
+		for _, a := range j.Arguments {
+			c.outf("\t\t%s\n", a)
+		}
+		c.outf("\t}\n")
+	}
+	c.outf("\n")
+	if j.WorkingDirectory != "" {
+		c.outf("\tworking directory = %s\n\n", j.WorkingDirectory)
+	}
+	if j.UserName != "" {
+		c.outf("\tusername = %s\n", j.UserName)
+	}
+	c.outf("\tdefault environment = {\n\t\tPATH => /usr/bin:/bin:/usr/sbin:/sbin\n\t}\n\n\tdomain = system\n")
+	c.outf("\truns = %d\n", j.Runs)
+	if j.State == "running" {
+		c.outf("\tpid = %d\n\timmediate reason = speculative\n", j.PID)
+	}
+	c.outf("\tforks = 0\n\texecs = %d\n\tinitialized = 1\n\ttrampolined = 1\n\tstarted suspended = 0\n\tproxy started suspended = 0\n\tlast exit code = %s\n\n", j.Runs, j.LastExit)
+	c.outf("\tspawn type = daemon (3)\n\tjetsam priority = 40\n\tproperties = runatload | inferred program\n}\n")
+}

@@ -1,0 +1,410 @@
+package fakemac
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+)
+
+// Download table of the presets. Recipes that run against the fake pin
+// these URLs; the runner and toolchain pins are the real ones from
+// macos-facts.md §1.11 and §2.
+const (
+	// RunnerURL is the actions/runner 2.335.1 osx-arm64 release asset.
+	RunnerURL    = "https://github.com/actions/runner/releases/download/v2.335.1/actions-runner-osx-arm64-2.335.1.tar.gz"
+	RunnerSHA256 = "e1a9bc7a3661e06fa0b129d15c2064fe65dc81a431001d8958a9db1409b73769"
+	RunnerSize   = 127138003
+	// HomebrewPkgURL is Homebrew's installer package. Its bytes in the
+	// fake are synthetic (HomebrewPkgContent): macos-facts.md has no
+	// published pin, so a real Mac needs the real SHA-256.
+	HomebrewPkgURL     = "https://github.com/Homebrew/brew/releases/download/5.0.0/Homebrew-5.0.0.pkg"
+	HomebrewPkgContent = "fakemac synthetic stand-in for Homebrew-5.0.0.pkg\n"
+	// ArmToolchainURL is Arm's bare-metal GNU toolchain 14.3.rel1 package
+	// (SHA-256 from macos-facts.md §2; the size is not from a source).
+	ArmToolchainURL    = "https://developer.arm.com/-/media/Files/downloads/gnu/14.3.rel1/binrel/arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf.pkg"
+	ArmToolchainSHA256 = "82a4987c670f589d3c5b97bc579561365116670ff3c1c67a07fc29fa23aef3b2"
+	ArmToolchainSize   = 141557760
+	// CrossToolchainURL is messense's aarch64-unknown-linux-gnu 13.3.0
+	// arm64 asset (SHA-256 from macos-facts.md §2; size and entry names
+	// are not from a source).
+	CrossToolchainURL    = "https://github.com/messense/homebrew-macos-cross-toolchains/releases/download/v13.3.0/aarch64-unknown-linux-gnu-aarch64-darwin.tar.gz"
+	CrossToolchainSHA256 = "5092abd7f9f318672e833a8ad99a88d3d9044afc6e7152b26740d18b29949141"
+	CrossToolchainSize   = 118489344
+)
+
+// Names the derived presets use for the runner they provision.
+const (
+	RunnerUser    = "ghrunner"
+	RunnerRoot    = "/Users/ghrunner/actions-runner"
+	RunnerName    = "mini-1"
+	RunnerRepoURL = "https://github.com/sysprog21/elfuse"
+	RunnerLabel   = "actions.runner.sysprog21-elfuse.mini-1"
+)
+
+// presets builds each embedded preset.
+var presets = map[string]func() (*State, error){
+	"fresh-m4":      func() (*State, error) { return freshM4(), nil },
+	"filevault-off": filevaultOff,
+	"partial":       func() (*State, error) { return derived(partialSteps) },
+	"converged":     func() (*State, error) { return derived(partialSteps, convergeSteps) },
+	"drifted":       func() (*State, error) { return derived(partialSteps, convergeSteps, driftSteps) },
+}
+
+// Presets lists the embedded presets: fresh-m4 (what --target fake
+// uses), filevault-off, partial (runner account, Homebrew and the runner
+// files present, not registered), converged (fully provisioned) and
+// drifted (converged, then a macOS update: pmset reset, the runner
+// LaunchDaemon booted out, Spotlight back on for _work, qemu missing).
+func Presets() []string {
+	out := make([]string, 0, len(presets))
+	for name := range presets {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func presetState(name string) (*State, error) {
+	build, ok := presets[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown fake host preset %q (presets: %s)", name, strings.Join(Presets(), ", "))
+	}
+	st, err := build()
+	if err != nil {
+		return nil, fmt.Errorf("build preset %s: %w", name, err)
+	}
+	return st, nil
+}
+
+func filevaultOff() (*State, error) {
+	st := freshM4()
+	st.FileVault = FileVault{Enabled: false}
+	return st, nil
+}
+
+// acDefaults are pmset's AC settings on a fresh Mac mini.
+func acDefaults() map[string]string {
+	return map[string]string{
+		"Sleep On Power Button": "1", "autorestart": "0", "powernap": "1", "networkoversleep": "0",
+		"disksleep": "10", "sleep": "1", "ttyskeepawake": "1", "displaysleep": "10", "tcpkeepalive": "1", "womp": "1",
+	}
+}
+
+// freshM4 is a Mac mini M4 on macOS 15.6 right after Setup Assistant:
+// one administrator with FileVault on, nothing else installed.
+func freshM4() *State {
+	const t0 = 1788253200 // 2026-09-01 09:00:00 UTC
+	st := &State{
+		System: System{ProductName: "macOS", ProductVersion: "15.6", BuildVersion: "24G84"},
+		Sysctl: map[string]string{
+			"hw.machine": "arm64", "hw.model": "Mac16,10", "machdep.cpu.brand_string": "Apple M4",
+			"kern.hv_support": "1", "kern.hv_vmm_present": "0", "hw.ncpu": "10", "hw.memsize": "17179869184",
+			"hw.optional.arm64": "1",
+		},
+		Clock:   t0,
+		NextPID: 4291,
+		Users: map[string]*User{
+			"root":   {UID: 0, GID: 0, Home: "/var/root", Shell: "/bin/sh", RealName: "System Administrator", Aliases: []string{`BUILTIN\Local System`}, GeneratedUID: "FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000000"},
+			"daemon": {UID: 1, GID: 1, Home: "/var/root", Shell: "/usr/bin/false", RealName: "System Services", GeneratedUID: "FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000001"},
+			"nobody": {UID: -2, GID: -2, Home: "/var/empty", Shell: "/usr/bin/false", RealName: "Unprivileged User", GeneratedUID: "FFFFEEEE-DDDD-CCCC-BBBB-AAAAFFFFFFFE"},
+			"_www":   {UID: 70, GID: 70, Home: "/Library/WebServer", Shell: "/usr/bin/false", RealName: "World Wide Web Server", GeneratedUID: "FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000046"},
+			"admin":  {UID: 501, GID: 20, Home: "/Users/admin", Shell: "/bin/zsh", RealName: "Administrator", GeneratedUID: fakeUUID("user", "admin"), SecureToken: true, HasPassword: true},
+		},
+		Groups: map[string]*Group{
+			"wheel": {GID: 0, Members: []string{"root"}}, "daemon": {GID: 1, Members: []string{"root"}},
+			"everyone": {GID: 12}, "staff": {GID: 20, Members: []string{"root"}}, "localaccounts": {GID: 61},
+			"_www": {GID: 70}, "_appserverusr": {GID: 79, Members: []string{"admin"}},
+			"admin": {GID: 80, Members: []string{"root", "admin"}}, "_appserveradm": {GID: 81, Members: []string{"admin"}},
+			"_lpadmin": {GID: 98, Members: []string{"admin"}}, "nobody": {GID: -2}, "nogroup": {GID: -1},
+		},
+		Files:     map[string]*Node{},
+		FileVault: FileVault{Enabled: true},
+		Spotlight: map[string]string{"/": "Indexing enabled.", "/System/Volumes/Data": "Indexing enabled."},
+		Power: Power{
+			Sources:          map[string]map[string]string{"AC Power": acDefaults()},
+			SleepPreventedBy: []string{"sharingd", "powerd"},
+		},
+		CLT:      CLT{Available: []string{"Command Line Tools for Xcode-16.4", "Command Line Tools for Xcode-26.0", "Command Line Tools beta 3 for Xcode-26.1"}},
+		Receipts: map[string]*Receipt{},
+		Brew:     Brew{Formulae: map[string][]string{}, Casks: map[string][]string{}},
+		Launchd:  Launchd{Jobs: map[string]*Job{}},
+		Defaults: map[string]map[string]string{"/Library/Preferences/com.apple.loginwindow": {"lastUserName": "admin"}},
+		ICloud:   map[string]string{"admin": "mini.admin@icloud.com"},
+		Disk:     Disk{Device: "/dev/disk3s5", TotalKiB: 482797652, FreeBytes: 412316860416, IUsed: 1402311},
+		URLs:     map[string]*URL{},
+		Archives: map[string][]TarEntry{},
+		Packages: map[string]*Package{},
+	}
+	dir := func(p string, mode Mode, owner, group string, acl ...string) {
+		st.Files[p] = &Node{Type: TypeDir, Mode: mode, Owner: owner, Group: group, ACL: acl, MTime: t0 - 86400}
+	}
+	link := func(p, target string) {
+		st.Files[p] = &Node{Type: TypeSymlink, Mode: 0o755, Owner: "root", Group: "wheel", Target: target, MTime: t0 - 86400}
+	}
+	dir("/", 0o755, "root", "wheel")
+	for _, p := range []string{"/Applications", "/Library"} {
+		dir(p, 0o775, "root", "admin")
+	}
+	for _, p := range []string{"/Library/LaunchDaemons", "/Library/LaunchAgents", "/Library/Preferences", "/Library/Apple", "/Library/Apple/usr",
+		"/Library/Application Support", "/System", "/System/Volumes", "/System/Volumes/Data", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/usr/local",
+		"/private", "/private/etc", "/private/etc/paths.d", "/private/var", "/private/var/db", "/private/var/log", "/Library/WebServer"} {
+		dir(p, 0o755, "root", "wheel")
+	}
+	dir("/Library/Application Support/com.apple.TCC", 0o755, "root", "admin")
+	st.Files["/Library/Application Support/com.apple.TCC/TCC.db"] = &Node{Type: TypeFile, Mode: 0o644, Owner: "root", Group: "wheel", Size: 118784, SHA256: synthSum("TCC.db"), MTime: t0 - 3600}
+	dir("/private/var/root", 0o750, "root", "wheel")
+	dir("/private/var/empty", 0o555, "root", "wheel")
+	dir("/private/tmp", 0o1777, "root", "wheel")
+	dir("/private/var/tmp", 0o1777, "root", "wheel")
+	link("/etc", "private/etc")
+	link("/tmp", "private/tmp")
+	link("/var", "private/var")
+	st.Files["/private/etc/paths"] = &Node{Type: TypeFile, Mode: 0o644, Owner: "root", Group: "wheel", Content: text("/usr/local/bin\n/System/Cryptexes/App/usr/bin\n/usr/bin\n/bin\n/usr/sbin\n/sbin\n"), MTime: t0 - 86400}
+	for p := range systemTools {
+		st.Files[p] = &Node{Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 120_000, SHA256: synthSum("system", p), MTime: t0 - 86400}
+	}
+	st.Files["/usr/bin/true"] = &Node{Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 100_560, SHA256: synthSum("system", "/usr/bin/true"), MTime: t0 - 86400}
+	dir("/Users", 0o755, "root", "admin")
+	dir("/Users/Shared", 0o1777, "root", "wheel")
+	deny := "group:everyone deny delete"
+	dir("/Users/admin", 0o750, "admin", "staff", deny)
+	for _, sub := range []string{"Desktop", "Documents", "Downloads", "Library", "Movies", "Music", "Pictures"} {
+		dir("/Users/admin/"+sub, 0o700, "admin", "staff", deny)
+	}
+	dir("/Users/admin/Public", 0o755, "admin", "staff", deny)
+	addDownloads(st, t0)
+	return st
+}
+
+// addDownloads fills the download table, tarball entries and packages.
+func addDownloads(st *State, t0 int64) {
+	st.URLs[RunnerURL] = &URL{Size: RunnerSize, SHA256: RunnerSHA256, Archive: "actions-runner-osx-arm64-2.335.1", Note: "macos-facts.md §1.11 (several independent pins agree)"}
+	st.URLs[HomebrewPkgURL] = &URL{Content: text(HomebrewPkgContent), Package: "homebrew-5.0.0", Note: "synthetic bytes: no published pin in macos-facts.md"}
+	st.URLs[ArmToolchainURL] = &URL{Size: ArmToolchainSize, SHA256: ArmToolchainSHA256, Package: "arm-gnu-toolchain-14.3.rel1", Note: "SHA-256 from macos-facts.md §2; size not from a source"}
+	st.URLs[CrossToolchainURL] = &URL{Size: CrossToolchainSize, SHA256: CrossToolchainSHA256, Archive: "aarch64-unknown-linux-gnu-13.3.0", Note: "SHA-256 from macos-facts.md §2; size and entries not from a source"}
+
+	rel := t0 - 40*86400
+	runner := func(name, typ string, mode Mode, size int64) TarEntry {
+		return TarEntry{Name: name, Type: typ, Mode: mode, Size: size, UName: "runner", GName: "docker", UID: 1001, GID: 118, MTime: rel}
+	}
+	st.Archives["actions-runner-osx-arm64-2.335.1"] = []TarEntry{
+		runner("./", TypeDir, 0o755, 0),
+		runner("./bin/", TypeDir, 0o755, 0),
+		runner("./bin/Runner.Listener", TypeFile, 0o755, 74_864),
+		runner("./bin/Runner.Listener.dll", TypeFile, 0o644, 412_672),
+		runner("./bin/Runner.Worker", TypeFile, 0o755, 74_864),
+		runner("./bin/Runner.Worker.dll", TypeFile, 0o644, 1_103_872),
+		runner("./bin/Runner.PluginHost", TypeFile, 0o755, 74_864),
+		runner("./bin/runsvc.sh", TypeFile, 0o755, 578),
+		runner("./bin/RunnerService.js", TypeFile, 0o644, 2_775),
+		runner("./bin/actions.runner.plist.template", TypeFile, 0o644, 1_257),
+		runner("./bin/darwin.svc.sh.template", TypeFile, 0o644, 4_370),
+		runner("./externals/", TypeDir, 0o755, 0),
+		runner("./externals/node20/", TypeDir, 0o755, 0),
+		runner("./externals/node20/bin/", TypeDir, 0o755, 0),
+		runner("./externals/node20/bin/node", TypeFile, 0o755, 96_411_648),
+		runner("./config.sh", TypeFile, 0o755, 2_994),
+		runner("./env.sh", TypeFile, 0o755, 1_036),
+		runner("./run.sh", TypeFile, 0o755, 2_316),
+		runner("./run-helper.sh.template", TypeFile, 0o644, 2_388),
+		runner("./safe_sleep.sh", TypeFile, 0o755, 1_178),
+	}
+	cross := func(name, typ string, mode Mode, size int64, target string) TarEntry {
+		return TarEntry{Name: name, Type: typ, Mode: mode, Size: size, Target: target, UName: "runner", GName: "staff", UID: 501, GID: 20, MTime: t0 - 300*86400}
+	}
+	st.Archives["aarch64-unknown-linux-gnu-13.3.0"] = []TarEntry{
+		cross("aarch64-unknown-linux-gnu/", TypeDir, 0o755, 0, ""),
+		cross("aarch64-unknown-linux-gnu/bin/", TypeDir, 0o755, 0, ""),
+		cross("aarch64-unknown-linux-gnu/bin/aarch64-unknown-linux-gnu-gcc", TypeFile, 0o755, 1_702_144, ""),
+		cross("aarch64-unknown-linux-gnu/bin/aarch64-unknown-linux-gnu-objcopy", TypeFile, 0o755, 4_980_736, ""),
+		cross("aarch64-unknown-linux-gnu/bin/aarch64-linux-gnu-gcc", TypeSymlink, 0o755, 0, "aarch64-unknown-linux-gnu-gcc"),
+		cross("aarch64-unknown-linux-gnu/bin/aarch64-linux-gnu-objcopy", TypeSymlink, 0o755, 0, "aarch64-unknown-linux-gnu-objcopy"),
+		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/", TypeDir, 0o755, 0, ""),
+		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/", TypeDir, 0o755, 0, ""),
+		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/usr/", TypeDir, 0o755, 0, ""),
+		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/usr/lib/", TypeDir, 0o755, 0, ""),
+		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/usr/lib/libc.so", TypeFile, 0o644, 255, ""),
+	}
+	st.Packages["homebrew-5.0.0"] = &Package{ID: "sh.brew.homebrew", Version: "5.0.0", Title: "Homebrew", Script: "homebrew"}
+	arm := "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf"
+	armPkg := &Package{ID: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf", Version: "14.3.rel1", Title: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf"}
+	for _, p := range []string{"/Applications/ArmGNUToolchain", "/Applications/ArmGNUToolchain/14.3.rel1", arm, arm + "/bin"} {
+		armPkg.Payload = append(armPkg.Payload, PayloadItem{Path: p, Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel"})
+	}
+	for _, tool := range []string{"gcc", "as", "ld", "objcopy", "objdump"} {
+		armPkg.Payload = append(armPkg.Payload, PayloadItem{Path: arm + "/bin/aarch64-none-elf-" + tool, Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 1_500_000})
+	}
+	st.Packages["arm-gnu-toolchain-14.3.rel1"] = armPkg
+}
+
+// step is one thing a derived preset does to the fake.
+type step func(ctx context.Context, m *Mac) error
+
+// run returns a step running argv as user, failing on a non-zero exit.
+func run(user string, argv ...string) step {
+	return runIn(user, "", nil, argv...)
+}
+
+func runIn(user, dir string, env []host.EnvVar, argv ...string) step {
+	return func(ctx context.Context, m *Mac) error {
+		cmd := host.Command{Argv: argv, User: user, Dir: dir, Env: env}
+		if argv[0] == "/usr/sbin/sysadminctl" {
+			cmd.TTY, cmd.Stdin, cmd.StdinSecret = true, []byte("preset-password\n"), true
+		}
+		r, err := m.Run(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		if r.Exit != 0 {
+			return fmt.Errorf("%q as %s exited %d: %s%s", argv, user, r.Exit, r.Stdout, r.Stderr)
+		}
+		return nil
+	}
+}
+
+func write(p, content string, mode Mode, owner, group string) step {
+	return func(ctx context.Context, m *Mac) error {
+		return m.WriteFile(ctx, host.WriteRequest{Path: p, Data: []byte(content), Mode: fs.FileMode(mode), Owner: owner, Group: group})
+	}
+}
+
+func download(url, dest, sum string, owner, group string) step {
+	return func(ctx context.Context, m *Mac) error {
+		return m.Download(ctx, host.DownloadRequest{URL: url, Dest: dest, SHA256: sum, Mode: 0o644, Owner: owner, Group: group})
+	}
+}
+
+func derived(groups ...[]step) (*State, error) {
+	m := &Mac{st: freshM4()}
+	ctx := context.Background()
+	for _, g := range groups {
+		for i, s := range g {
+			if err := s(ctx, m); err != nil {
+				return nil, fmt.Errorf("step %d: %w", i+1, err)
+			}
+		}
+	}
+	return m.st, nil
+}
+
+const brewPkgUserPlist = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>HOMEBREW_PKG_USER</key>
+	<string>admin</string>
+</dict>
+</plist>
+`
+
+var (
+	homebrewPkgSum = (&Node{Type: TypeFile, Content: text(HomebrewPkgContent)}).sum()
+	runnerTarball  = RunnerRoot + "/actions-runner-osx-arm64-2.335.1.tar.gz"
+	runnerPath     = "/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+	daemonPlist    = "/Library/LaunchDaemons/" + RunnerLabel + ".plist"
+	runnerLogs     = "/Users/ghrunner/Library/Logs/" + RunnerLabel
+)
+
+var partialSteps = []step{
+	run("root", "/usr/sbin/sysadminctl", "-addUser", RunnerUser, "-fullName", "GH Actions Runner", "-shell", "/bin/zsh", "-home", "/Users/"+RunnerUser, "-password", "-"),
+	run("root", "/usr/sbin/createhomedir", "-c", "-u", RunnerUser),
+	run("root", "/bin/chmod", "700", "/Users/"+RunnerUser),
+	run("root", "/bin/chmod", "-N", "/Users/"+RunnerUser),
+	write("/var/tmp/.homebrew_pkg_user.plist", brewPkgUserPlist, 0o600, "root", "wheel"),
+	download(HomebrewPkgURL, "/var/tmp/Homebrew-5.0.0.pkg", homebrewPkgSum, "root", "wheel"),
+	run("root", "/usr/sbin/installer", "-pkg", "/var/tmp/Homebrew-5.0.0.pkg", "-target", "/"),
+	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", RunnerRoot),
+	download(RunnerURL, runnerTarball, RunnerSHA256, RunnerUser, "staff"),
+	runIn(RunnerUser, RunnerRoot, nil, "/usr/bin/tar", "-xzf", runnerTarball, "-C", RunnerRoot),
+}
+
+var convergeSteps = []step{
+	run("root", "/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"),
+	write("/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress", "", 0o644, "root", "wheel"),
+	run("root", "/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-26.0"),
+	run("root", "/bin/rm", "-f", "/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress"),
+	run("root", "/usr/bin/xcode-select", "--switch", "/Library/Developer/CommandLineTools"),
+	run("root", "/usr/bin/pmset", "-c", "sleep", "0", "disksleep", "0", "displaysleep", "0", "womp", "1", "autorestart", "1"),
+	run("admin", "/opt/homebrew/bin/brew", "tap", "messense/macos-cross-toolchains"),
+	run("admin", "/opt/homebrew/bin/brew", "trust", "--formula", "messense/macos-cross-toolchains/aarch64-unknown-linux-gnu"),
+	run("admin", "/opt/homebrew/bin/brew", "install", "--formula", "binutils", "llvm", "make", "coreutils", "qemu", "python", "wget", "curl", "jq", "aarch64-unknown-linux-gnu"),
+	download(ArmToolchainURL, "/var/tmp/arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf.pkg", ArmToolchainSHA256, "root", "wheel"),
+	run("root", "/usr/sbin/installer", "-pkg", "/var/tmp/arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf.pkg", "-target", "/"),
+	run("root", "/bin/mkdir", "-p", "-m", "755", "/opt/toolchain"),
+	run("root", "/bin/ln", "-sfh", "/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain", "/opt/toolchain/aarch64-linux-gnu"),
+	run("root", "/bin/ln", "-sfh", "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf", "/opt/toolchain/aarch64-none-elf"),
+	runIn(RunnerUser, RunnerRoot, []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: strings.Repeat("A", 29), Secret: true}, {Name: "PATH", Value: runnerPath}},
+		RunnerRoot+"/config.sh", "--unattended", "--url", RunnerRepoURL, "--name", RunnerName, "--labels", "m4,hvf", "--work", "_work", "--replace"),
+	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", RunnerRoot+"/_work"),
+	run("root", "/usr/bin/mdutil", "-i", "off", RunnerRoot+"/_work"),
+	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", runnerLogs),
+	write(daemonPlist, DaemonPlist(RunnerLabel, RunnerRoot, RunnerUser), 0o644, "root", "wheel"),
+	run("root", "/bin/launchctl", "bootstrap", "system", daemonPlist),
+}
+
+var driftSteps = []step{
+	func(_ context.Context, m *Mac) error {
+		m.st.System.ProductVersion, m.st.System.BuildVersion = "15.7", "24G222"
+		m.st.Power.Sources["AC Power"] = acDefaults()
+		return nil
+	},
+	run("root", "/bin/launchctl", "bootout", "system/"+RunnerLabel),
+	run("root", "/bin/launchctl", "print", "system/"+RunnerLabel),
+	run("root", "/usr/bin/mdutil", "-i", "on", RunnerRoot+"/_work"),
+	func(_ context.Context, m *Mac) error {
+		delete(m.st.Brew.Formulae, "qemu")
+		m.removeTree(brewPrefix + "/Cellar/qemu")
+		m.removeTree(brewPrefix + "/opt/qemu")
+		m.removeTree(brewPrefix + "/bin/qemu-system-aarch64")
+		m.removeTree(brewPrefix + "/bin/qemu-img")
+		return nil
+	},
+}
+
+// DaemonPlist is the runner LaunchDaemon the converged preset loads:
+// root:wheel 0644 in /Library/LaunchDaemons, UserName the runner
+// account, WorkingDirectory the runner root, logs in a directory the
+// runner owns.
+func DaemonPlist(label, root, user string) string {
+	home := "/Users/" + user
+	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>%[1]s</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>%[2]s/bin/runsvc.sh</string>
+	</array>
+	<key>UserName</key>
+	<string>%[3]s</string>
+	<key>GroupName</key>
+	<string>staff</string>
+	<key>WorkingDirectory</key>
+	<string>%[2]s</string>
+	<key>RunAtLoad</key>
+	<true/>
+	<key>KeepAlive</key>
+	<true/>
+	<key>EnvironmentVariables</key>
+	<dict>
+		<key>ACTIONS_RUNNER_SVC</key>
+		<string>1</string>
+		<key>HOME</key>
+		<string>%[4]s</string>
+		<key>USER</key>
+		<string>%[3]s</string>
+	</dict>
+	<key>StandardOutPath</key>
+	<string>%[4]s/Library/Logs/%[1]s/stdout.log</string>
+	<key>StandardErrorPath</key>
+	<string>%[4]s/Library/Logs/%[1]s/stderr.log</string>
+</dict>
+</plist>
+`, label, root, user, home)
+}
