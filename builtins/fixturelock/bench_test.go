@@ -146,6 +146,17 @@ func TestCompareTools(t *testing.T) {
 			return err
 		},
 	}}
+	// The built command too, when `make bench` has built it: the same
+	// verification plus process start and manifest parsing.
+	bin := os.Getenv("HVFCTL_BIN")
+	if bin == "" {
+		bin = filepath.Join("..", "..", "bin", "hvfctl")
+	}
+	if abs, err := filepath.Abs(bin); err == nil {
+		if _, err := os.Stat(abs); err == nil {
+			tools = append(tools, &tool{name: "bin/hvfctl fixtures verify (process)", run: external(abs, "fixtures", "verify", "--no-progress", tree)})
+		}
+	}
 	for _, argv := range [][]string{
 		{"sha256sum", "-c", "--quiet", sumsFile},
 		{"shasum", "-a", "256", "-c", "--quiet", sumsFile},
