@@ -281,8 +281,13 @@ line and `+"`ROOT/.runner`"+` naming the runner afterwards.`,
 							return nil, c.wrap(err)
 						}
 					}
-					if err := checkPattern("work folder", work, runnerLabelPat); err != nil {
+					if err := checkPattern("work folder", work, workFolderPat); err != nil {
 						return nil, c.wrap(err)
+					}
+					if strings.HasPrefix(work, "/") {
+						if err := c.checkPaths("work", work); err != nil {
+							return nil, err
+						}
 					}
 					tok, err := secretArg(c, tokenV)
 					if err != nil {

@@ -26,6 +26,7 @@ var (
 	pmsetKeyPat    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
 	pmsetValuePat  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/]*$`)
 	runnerLabelPat = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	workFolderPat  = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9._-]*|/[A-Za-z0-9._/-]+)$`)
 	runnerNamePat  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	githubURLPat   = regexp.MustCompile(`^https://github\.com/[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9._-]+)?$`)
 	cltLabelPat    = regexp.MustCompile(`^Command Line Tools for Xcode-[0-9][0-9.]*$`)

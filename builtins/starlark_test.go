@@ -1,0 +1,431 @@
+package builtins
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// TestRefusals checks that bad arguments are refused, with the recipe
+// position, before any command runs.
+func TestRefusals(t *testing.T) {
+	tests := []struct {
+		src  string
+		want string
+	}{
+		{`result = brew.install("--force")`, "would be read as an option"},
+		{`result = brew.install(["binutils", "-v"])`, "would be read as an option"},
+		{`result = brew.install_cask("Foo Bar")`, "invalid cask name"},
+		{`result = brew.tap("nouser")`, "invalid tap name"},
+		{`result = brew.trust("binutils")`, "tap-qualified"},
+		{`result = files.chmod("relative/path", 0o700)`, "not an absolute path"},
+		{`result = files.chmod("/opt/../etc", 0o700)`, "contains a .. component"},
+		{`result = files.chmod("/opt/a\nb", 0o700)`, "control character"},
+		{`result = files.chmod("/opt/a\x00b", 0o700)`, "control character"},
+		{`result = files.chmod("/opt/a", 0o17777)`, "out of range"},
+		{`result = files.chown("/opt/a", "-R", "wheel")`, "would be read as an option"},
+		{`result = files.write("/opt/a", 3, 0o644, "root", "wheel")`, "content must be a string"},
+		{`result = download.fetch("http://x.org/a", "/opt/a", "a" * 64)`, "https"},
+		{`result = download.fetch("https://x.org/a", "/opt/a", "abc")`, "64 hex digits"},
+		{`result = download.fetch("https://u:p@x.org/a", "/opt/a", "a" * 64)`, "credentials"},
+		{`result = launchctl.enable("-w")`, "would be read as an option"},
+		{`result = launchctl.bootstrap("/Library/LaunchDaemons/x.txt")`, "must end in .plist"},
+		{`result = sysadminctl.add_user("ghrunner", "GitHub Runner", "plaintext")`, "must be a secret"},
+		{`result = sysadminctl.add_user("-admin", "GitHub Runner", pw)`, "would be read as an option"},
+		{`result = runner.configure("/Users/ghrunner/r", "https://github.com/sysprog21/elfuse", "mini-1", ["self-hosted"], "_work", "TOKEN", ["/usr/bin"], "ghrunner")`, "must be a secret"},
+		{`result = runner.configure("/Users/ghrunner/r", "https://github.com/sysprog21/elfuse", "mini-1", ["a,b"], "_work", token, ["/usr/bin"], "ghrunner")`, "invalid runner label"},
+		{`result = runner.configure("/Users/ghrunner/r", "https://github.com/sysprog21/elfuse", "mini-1", ["x"], "_work", token, ["/usr/bin"], "root")`, "must not run as root"},
+		{`result = pmset.set("ac", {"sleep": "0 -a"})`, "invalid pmset value"},
+		{`result = pmset.set("dc", {"sleep": 0})`, "source must be"},
+		{`result = pmset.set("ac", {"sleep": True})`, "use 0 or 1"},
+		{`result = tar.extract("/tmp/a.tgz", "rel", "ghrunner")`, "not an absolute path"},
+		{`result = defaults.read("com.apple.x", "--key")`, "would be read as an option"},
+		{`result = users.get("bad name")`, "invalid user name"},
+		{`result = plist.encode({1: 2})`, "keys must be strings"},
+		{`result = plist.decode("<plist><dict><key>a</key></plist>")`, "plist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			h := newScriptHost()
+			s := testSession(t, h)
+			_, err := eval(t, s, tt.src)
+			if err == nil {
+				t.Fatalf("accepted")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "test.star:1:") {
+				t.Errorf("error %q has no recipe position", err)
+			}
+			if len(h.cmds) != 0 {
+				t.Errorf("commands ran: %v", h.argvs())
+			}
+		})
+	}
+}
+
+func TestBrewNeverRoot(t *testing.T) {
+	for _, owner := range []string{"", "root"} {
+		h := newScriptHost()
+		s := engine.NewSession(context.Background(), engine.SessionOptions{Host: h, Principals: engine.Principals{BrewOwner: owner}})
+		if _, err := eval(t, s, `result = brew.install(["binutils"])`); err == nil {
+			t.Errorf("owner %q: brew action built", owner)
+		}
+	}
+}
+
+// TestActionArgv checks the argv and principal of every action against
+// docs/host-commands.md.
+func TestActionArgv(t *testing.T) {
+	tests := []struct {
+		src    string
+		argv   [][]string
+		user   string
+		writes []string
+	}{
+		{`result = files.mkdir("/opt/toolchain", 0o755, "root", "wheel")`,
+			[][]string{{"/bin/mkdir", "-p", "-m", "755", "/opt/toolchain"}, {"/usr/sbin/chown", "root:wheel", "/opt/toolchain"}}, "root", []string{"/opt/toolchain"}},
+		{`result = files.chmod("/Users/ghrunner", 0o700)`, [][]string{{"/bin/chmod", "700", "/Users/ghrunner"}}, "root", []string{"/Users/ghrunner"}},
+		{`result = files.chown("/Users/ghrunner/r", "ghrunner", "staff", recursive = True)`, [][]string{{"/usr/sbin/chown", "-R", "ghrunner:staff", "/Users/ghrunner/r"}}, "root", []string{"/Users/ghrunner/r"}},
+		{`result = files.remove_acl("/Users/ghrunner")`, [][]string{{"/bin/chmod", "-N", "/Users/ghrunner"}}, "root", []string{"/Users/ghrunner"}},
+		{`result = files.symlink("/opt/homebrew/opt/x/toolchain", "/opt/toolchain/aarch64-linux-gnu")`, [][]string{{"/bin/ln", "-sfh", "/opt/homebrew/opt/x/toolchain", "/opt/toolchain/aarch64-linux-gnu"}}, "root", []string{"/opt/toolchain/aarch64-linux-gnu"}},
+		{`result = files.write("/Library/LaunchDaemons/x.plist", "<plist/>", 0o644, "root", "wheel")`, [][]string{{"<write>", "/Library/LaunchDaemons/x.plist", "0644", "root:wheel"}}, "root", []string{"/Library/LaunchDaemons/x.plist"}},
+		{`result = mdutil.disable("/System/Volumes/Data")`, [][]string{{"/usr/bin/mdutil", "-i", "off", "/System/Volumes/Data"}}, "root", nil},
+		{`result = pmset.set("ac", {"sleep": 0, "disksleep": 0, "womp": 1})`, [][]string{{"/usr/bin/pmset", "-c", "sleep", "0", "disksleep", "0", "womp", "1"}}, "root", nil},
+		{`result = softwareupdate.install_rosetta()`, [][]string{{"/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"}}, "root", nil},
+		{`result = installer.install("/opt/pkgs/arm.pkg")`, [][]string{{"/usr/sbin/installer", "-pkg", "/opt/pkgs/arm.pkg", "-target", "/"}}, "root", nil},
+		{`result = brew.install(["binutils", "qemu"])`, [][]string{{"/opt/homebrew/bin/brew", "install", "--formula", "binutils", "qemu"}}, "admin", nil},
+		{`result = brew.install("messense/macos-cross-toolchains/aarch64-unknown-linux-gnu")`, [][]string{{"/opt/homebrew/bin/brew", "install", "--formula", "messense/macos-cross-toolchains/aarch64-unknown-linux-gnu"}}, "admin", nil},
+		{`result = brew.install_cask("gcc-aarch64-embedded")`, [][]string{{"/opt/homebrew/bin/brew", "install", "--cask", "gcc-aarch64-embedded"}}, "admin", nil},
+		{`result = brew.tap("messense/macos-cross-toolchains")`, [][]string{{"/opt/homebrew/bin/brew", "tap", "messense/macos-cross-toolchains"}}, "admin", nil},
+		{`result = brew.trust("messense/macos-cross-toolchains/aarch64-unknown-linux-gnu")`, [][]string{{"/opt/homebrew/bin/brew", "trust", "--formula", "messense/macos-cross-toolchains/aarch64-unknown-linux-gnu"}}, "admin", nil},
+		{`result = download.fetch("https://github.com/actions/runner/releases/download/v2.335.1/actions-runner-osx-arm64-2.335.1.tar.gz", "/Users/ghrunner/runner.tgz", "E1A9BC7A3661E06FA0B129D15C2064FE65DC81A431001D8958A9DB1409B73769", size = 127138003)`,
+			[][]string{{"<download>", "https://github.com/actions/runner/releases/download/v2.335.1/actions-runner-osx-arm64-2.335.1.tar.gz", "/Users/ghrunner/runner.tgz"}}, "root", []string{"/Users/ghrunner/runner.tgz"}},
+		{`result = tar.extract("/Users/ghrunner/runner.tgz", "/Users/ghrunner/actions-runner", "ghrunner")`, [][]string{{"/usr/bin/tar", "-xzf", "/Users/ghrunner/runner.tgz", "-C", "/Users/ghrunner/actions-runner"}}, "ghrunner", []string{"/Users/ghrunner/actions-runner"}},
+		{`result = launchctl.bootstrap("/Library/LaunchDaemons/actions.runner.sysprog21-elfuse.mini-1.plist")`, [][]string{{"/bin/launchctl", "bootstrap", "system", "/Library/LaunchDaemons/actions.runner.sysprog21-elfuse.mini-1.plist"}}, "root", nil},
+		{`result = launchctl.bootout("actions.runner.sysprog21-elfuse.mini-1")`, [][]string{{"/bin/launchctl", "bootout", "system/actions.runner.sysprog21-elfuse.mini-1"}}, "root", nil},
+		{`result = launchctl.enable("x.y")`, [][]string{{"/bin/launchctl", "enable", "system/x.y"}}, "root", nil},
+		{`result = launchctl.kickstart("x.y")`, [][]string{{"/bin/launchctl", "kickstart", "-k", "system/x.y"}}, "root", nil},
+		{`result = sysadminctl.add_user("ghrunner", "GitHub Runner", pw)`, [][]string{{"/usr/sbin/sysadminctl", "-addUser", "ghrunner", "-fullName", "GitHub Runner", "-shell", "/bin/zsh", "-home", "/Users/ghrunner", "-password", "-"}}, "root", []string{"/Users/ghrunner"}},
+		{`result = sysadminctl.autologin_off()`, [][]string{{"/usr/sbin/sysadminctl", "-autologin", "off"}}, "root", nil},
+		{`result = createhomedir.create("ghrunner")`, [][]string{{"/usr/sbin/createhomedir", "-c", "-u", "ghrunner"}}, "root", []string{"/Users/ghrunner"}},
+		{`result = xcode_select.switch()`, [][]string{{"/usr/bin/xcode-select", "--switch", "/Library/Developer/CommandLineTools"}}, "root", nil},
+		{`result = runner.configure("/Users/ghrunner/actions-runner", "https://github.com/sysprog21/elfuse", "mini-1", ["self-hosted", "macOS", "ARM64"], "_work", token, ["/opt/homebrew/bin", "/usr/bin", "/bin"], "ghrunner")`,
+			[][]string{{"/Users/ghrunner/actions-runner/config.sh", "--unattended", "--url", "https://github.com/sysprog21/elfuse", "--name", "mini-1", "--labels", "self-hosted,macOS,ARM64", "--work", "_work", "--replace"}}, "ghrunner", []string{"/Users/ghrunner/actions-runner"}},
+		{`result = runner.remove("/Users/ghrunner/actions-runner", token, "ghrunner")`, [][]string{{"/Users/ghrunner/actions-runner/config.sh", "remove"}}, "ghrunner", []string{"/Users/ghrunner/actions-runner"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			h := newScriptHost()
+			s := testSession(t, h)
+			as := actionsOf(t, mustEval(t, s, tt.src))
+			if len(as) != len(tt.argv) {
+				t.Fatalf("%d actions, want %d", len(as), len(tt.argv))
+			}
+			for i, a := range as {
+				if !reflect.DeepEqual(a.Argv, tt.argv[i]) {
+					t.Errorf("argv %q\nwant %q", a.Argv, tt.argv[i])
+				}
+				if i == 0 && a.User != tt.user {
+					t.Errorf("user %q want %q", a.User, tt.user)
+				}
+				if i == 0 && !reflect.DeepEqual(a.Writes, tt.writes) {
+					t.Errorf("writes %v want %v", a.Writes, tt.writes)
+				}
+			}
+			if len(h.cmds) != 0 {
+				t.Errorf("an action constructor ran commands: %v", h.argvs())
+			}
+		})
+	}
+}
+
+func TestQueries(t *testing.T) {
+	h := newScriptHost()
+	h.on(swVersArgv, ok("ProductName:\t\tmacOS\nProductVersion:\t\t15.6\nBuildVersion:\t\t24G84\n"))
+	h.on(sysctlArgv(), ok("hw.machine: arm64\nhw.model: Mac16,10\nmachdep.cpu.brand_string: Apple M4\nkern.hv_support: 1\nkern.hv_vmm_present: 0\n"))
+	h.on([]string{"/usr/bin/pmset", "-g", "custom"}, ok("AC Power:\n sleep                1 (sleep prevented by sharingd)\n womp                 1\n"))
+	h.on(usersArgv, ok("NFSHomeDirectory: /Users/ghrunner\nPrimaryGroupID: 20\nRealName:\n GitHub Runner\nRecordName: ghrunner\nUniqueID: 502\nUserShell: /bin/zsh\n-\nNFSHomeDirectory: /var/empty\nPrimaryGroupID: 0\nRealName:\n System Administrator\nRecordName:\n root\n BUILTIN\\Local System\nUniqueID: 0\nUserShell: /bin/sh\n"))
+	h.on([]string{"/usr/sbin/dseditgroup", "-o", "checkmember", "-m", "ghrunner", "admin"}, host.Result{Stdout: "no ghrunner is NOT a member of admin\n", Exit: 67})
+	h.on([]string{"/usr/bin/fdesetup", "status"}, ok("Encryption in progress: Percent completed = 41.5\n"))
+	h.on([]string{"/usr/bin/mdutil", "-s", "/"}, ok("/:\n\tIndexing and searching disabled.\n"))
+	h.on([]string{"/usr/bin/xcode-select", "-p"}, host.Result{Exit: 2, Stderr: "xcode-select: error: unable to get active developer directory"})
+	h.on([]string{"/usr/sbin/pkgutil", "--pkg-info", "com.apple.pkg.RosettaUpdateAuto"}, host.Result{Exit: 1, Stderr: "No receipt for 'com.apple.pkg.RosettaUpdateAuto' found at '/'."})
+	h.on([]string{"/bin/launchctl", "print", "system/x.y"}, host.Result{Exit: 113, Stderr: `Could not find service "x.y" in domain for system`})
+	h.on([]string{"/usr/bin/codesign", "-d", "--entitlements", "-", "--xml", "/opt/elfuse"}, host.Result{Stdout: entXML, Stderr: "Executable=/opt/elfuse\n"})
+	h.on([]string{"/usr/bin/id", "-Gn", "nobody2"}, host.Result{Exit: 1, Stderr: "id: nobody2: no such user"})
+	h.on([]string{"/usr/sbin/sysadminctl", "-secureTokenStatus", "ghrunner"}, host.Result{Stderr: "2026-05-02 14:24:45.258 sysadminctl[4291:66173] Secure token is DISABLED for user GitHub Runner\n"})
+	h.on([]string{"/bin/df", "-k", "/System/Volumes/Data"}, ok("Filesystem   1024-blocks      Used  Available Capacity iused ifree %iused  Mounted on\n/dev/disk3s5   971350180 838860800  104857600    89% 3000000 20000   99%   /System/Volumes/Data\n"))
+	h.on([]string{"/usr/bin/sqlite3", "-readonly", systemTCCDB, tccQuery}, host.Result{Exit: 1, Stderr: `Error: unable to open database "/Library/Application Support/com.apple.TCC/TCC.db": authorization denied`})
+	h.files["/Users/ghrunner/actions-runner/.runner"] = append([]byte{0xEF, 0xBB, 0xBF}, `{"agentId":3,"agentName":"mini-1","gitHubUrl":"https://github.com/sysprog21/elfuse","workFolder":"_work"}`...)
+	h.hashes["/opt/a.tgz"] = "5092abd7f9f318672e833a8ad99a88d3d9044afc6e7152b26740d18b29949141"
+	s := testSession(t, h)
+	tests := []struct{ expr, want string }{
+		{`sw_vers.get().product_version`, `"15.6"`},
+		{`sysctl.get()["machdep.cpu.brand_string"]`, `"Apple M4"`},
+		{`pmset.get()`, `{"sleep": 1, "womp": 1}`},
+		{`pmset.get("battery")`, `{}`},
+		{`users.get("ghrunner")`, `struct(gid = 20, home = "/Users/ghrunner", name = "ghrunner", real_name = "GitHub Runner", shell = "/bin/zsh", uid = 502)`},
+		{`users.get("nobody3")`, `None`},
+		{`sorted(users.all().keys())`, `["ghrunner", "root"]`},
+		{`dseditgroup.is_member("ghrunner")`, `False`},
+		{`fdesetup.status()`, `struct(percent = 41.5, state = "encrypting")`},
+		{`mdutil.status("/")`, `"disabled"`},
+		{`xcode_select.path()`, `None`},
+		{`pkgutil.receipt("com.apple.pkg.RosettaUpdateAuto")`, `None`},
+		{`launchctl.print("x.y")`, `None`},
+		{`codesign.entitlements("/opt/elfuse")`, `{"com.apple.security.hypervisor": True}`},
+		{`id.groups("nobody2")`, `None`},
+		{`sysadminctl.secure_token("ghrunner")`, `"disabled"`},
+		{`df.free_bytes()`, `107374182400`},
+		{`tcc.grants().reason[:11]`, `"cannot read"`},
+		{`runner.registration("/Users/ghrunner/actions-runner").agent_name`, `"mini-1"`},
+		{`runner.registration("/Users/ghrunner/other")`, `None`},
+		{`shasum.sum("/opt/a.tgz")`, `"5092abd7f9f318672e833a8ad99a88d3d9044afc6e7152b26740d18b29949141"`},
+		{`shasum.verify("/opt/a.tgz", "5092ABD7F9F318672E833A8AD99A88D3D9044AFC6E7152B26740D18B29949141")`, `True`},
+		{`shasum.verify("/opt/a.tgz", "0" * 64)`, `False`},
+		{`shasum.sum("/opt/none")`, `None`},
+		{`runner.label("https://github.com/sysprog21/elfuse", "mini-1")`, `"actions.runner.sysprog21-elfuse.mini-1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			v := mustEval(t, s, "result = "+tt.expr)
+			if v.String() != tt.want {
+				t.Errorf("got %s want %s", v, tt.want)
+			}
+		})
+	}
+	// Every family ran once, however often it was asked.
+	mustEval(t, s, "result = [pmset.get(), pmset.get('ac'), users.get('root'), sw_vers.get()]")
+	counts := map[string]int{}
+	for _, a := range h.argvs() {
+		counts[a]++
+	}
+	for a, n := range counts {
+		if n > 1 {
+			t.Errorf("%q ran %d times", a, n)
+		}
+	}
+}
+
+func TestFilesBatching(t *testing.T) {
+	h := newScriptHost()
+	paths := []string{"/Users/ghrunner", "/missing", "/opt/toolchain"}
+	h.on(statArgv(paths), host.Result{Exit: 1,
+		Stdout: "/Users/ghrunner\tDirectory\t0750\tghrunner\tstaff\t384\t\n/opt/toolchain\tDirectory\t0755\troot\twheel\t96\t\n",
+		Stderr: "stat: /missing: stat: No such file or directory\n"})
+	h.on(aclArgv(paths), host.Result{Exit: 1,
+		Stdout: "drwxr-x---+ 12 ghrunner  staff  384 May  2 14:24 /Users/ghrunner\n 0: group:everyone deny delete\ndrwxr-xr-x  3 root  wheel  96 May  2 14:24 /opt/toolchain\n",
+		Stderr: "ls: /missing: No such file or directory\n"})
+	s := testSession(t, h)
+	v := mustEval(t, s, `
+files.prefetch(["/Users/ghrunner", "/opt/toolchain", "/missing"])
+a = files.stat("/Users/ghrunner")
+b = files.stat("/missing")
+c = files.stat("/opt/toolchain")
+result = [a.mode, a.owner, a.type, b.exists, c.mode, files.acl("/Users/ghrunner"), files.acl("/opt/toolchain"), files.acl("/missing")]
+`)
+	if v.String() != `[488, "ghrunner", "dir", False, 493, ["group:everyone deny delete"], [], None]` {
+		t.Errorf("got %s", v)
+	}
+	if n := len(h.cmds); n != 2 {
+		t.Errorf("%d commands, want one stat and one ls: %v", n, h.argvs())
+	}
+}
+
+func TestAddUserRun(t *testing.T) {
+	h := newScriptHost()
+	argv := addUserArgv("ghrunner", "GitHub Runner", "/bin/zsh", "/Users/ghrunner", false)
+	h.on(argv, host.Result{Stderr: "2026-05-02 14:24:45.258 sysadminctl[4291:66173] Creating user record…\n"})
+	h.on([]string{"/usr/bin/id", "-u", "ghrunner"}, ok("502\n"))
+	s := testSession(t, h)
+	a := actionsOf(t, mustEval(t, s, `result = sysadminctl.add_user("ghrunner", "GitHub Runner", pw)`))[0]
+	if err := runAction(s, a); err != nil {
+		t.Fatal(err)
+	}
+	c := h.cmds[0]
+	if !c.TTY || !c.StdinSecret || string(c.Stdin) != "hunter2-secret\n" {
+		t.Errorf("password not fed as a secret on a TTY: %+v", c)
+	}
+	for _, arg := range c.Argv {
+		if strings.Contains(arg, "hunter2") {
+			t.Errorf("password in argv: %q", c.Argv)
+		}
+	}
+	for _, e := range s.Recorder().Transcript() {
+		if strings.Contains(strings.Join(e.Argv, " "), "hunter2") {
+			t.Errorf("password in transcript")
+		}
+	}
+
+	// exit 0 but sysadminctl complained: failure, whatever the exit code.
+	h2 := newScriptHost()
+	h2.on(argv, host.Result{Stderr: "2026-05-02 14:24:45.258 sysadminctl[4291:66173] New account password error\n"})
+	s2 := testSession(t, h2)
+	a2 := actionsOf(t, mustEval(t, s2, `result = sysadminctl.add_user("ghrunner", "GitHub Runner", pw)`))[0]
+	err := runAction(s2, a2)
+	var ae *engine.ActionError
+	if !errors.As(err, &ae) {
+		t.Fatalf("got %v, want an ActionError", err)
+	}
+
+	// Words right but the re-read finds no user: not confirmed.
+	h3 := newScriptHost()
+	h3.on(argv, host.Result{Stderr: "Creating user record…\n"})
+	h3.on([]string{"/usr/bin/id", "-u", "ghrunner"}, host.Result{Exit: 1, Stderr: "id: ghrunner: no such user"})
+	s3 := testSession(t, h3)
+	a3 := actionsOf(t, mustEval(t, s3, `result = sysadminctl.add_user("ghrunner", "GitHub Runner", pw)`))[0]
+	if err := runAction(s3, a3); !isNotConfirmed(err) {
+		t.Errorf("got %v, want not confirmed", err)
+	}
+}
+
+func TestRunnerConfigureRun(t *testing.T) {
+	h := newScriptHost()
+	root := "/Users/ghrunner/actions-runner"
+	argv := []string{root + "/config.sh", "--unattended", "--url", "https://github.com/sysprog21/elfuse", "--name", "mini-1", "--labels", "self-hosted", "--work", "_work", "--replace"}
+	h.on(argv, ok("√ Connected to GitHub\n√ Runner successfully added\n√ Settings Saved.\n"))
+	h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
+	s := testSession(t, h)
+	a := actionsOf(t, mustEval(t, s, `result = runner.configure("`+root+`", "https://github.com/sysprog21/elfuse", "mini-1", ["self-hosted"], "_work", token, ["/opt/homebrew/bin", "/usr/bin"], "ghrunner")`))[0]
+	if err := runAction(s, a); err != nil {
+		t.Fatal(err)
+	}
+	c := h.cmds[0]
+	want := []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: "ABCDEFGHIJKLMNOPQRSTUVWXYZ123", Secret: true}, {Name: "PATH", Value: "/opt/homebrew/bin:/usr/bin"}}
+	if !reflect.DeepEqual(c.Env, want) || c.Dir != root || c.User != "ghrunner" {
+		t.Errorf("cmd %+v", c)
+	}
+	if strings.Contains(strings.Join(c.Argv, " "), "ABCDEFGHIJ") {
+		t.Error("token in argv")
+	}
+}
+
+func TestLaunchctlRun(t *testing.T) {
+	label := "actions.runner.sysprog21-elfuse.mini-1"
+	p := "/Library/LaunchDaemons/" + label + ".plist"
+	printArgv := []string{"/bin/launchctl", "print", "system/" + label}
+	running := ok("system/" + label + " = {\n\tstate = running\n\tpid = 812\n}\n")
+	gone := host.Result{Exit: 113}
+	tests := []struct {
+		name   string
+		src    string
+		script func(h *scriptHost)
+		ok     bool
+	}{
+		{"bootstrap 5 hiding success", `launchctl.bootstrap("` + p + `")`, func(h *scriptHost) {
+			h.on([]string{"/bin/launchctl", "bootstrap", "system", p}, host.Result{Exit: 5, Stderr: "Bootstrap failed: 5: Input/output error"})
+			h.on(printArgv, running)
+		}, true},
+		{"bootstrap 5 real failure", `launchctl.bootstrap("` + p + `")`, func(h *scriptHost) {
+			h.on([]string{"/bin/launchctl", "bootstrap", "system", p}, host.Result{Exit: 5})
+			h.on(printArgv, gone)
+		}, false},
+		{"bootstrap 122", `launchctl.bootstrap("` + p + `")`, func(h *scriptHost) {
+			h.on([]string{"/bin/launchctl", "bootstrap", "system", p}, host.Result{Exit: 122})
+		}, false},
+		{"bootout polls until 113", `launchctl.bootout("` + label + `")`, func(h *scriptHost) {
+			h.on([]string{"/bin/launchctl", "bootout", "system/" + label}, ok(""))
+			h.on(printArgv, running, gone)
+		}, true},
+		{"bootout of an unknown job", `launchctl.bootout("` + label + `")`, func(h *scriptHost) {
+			h.on([]string{"/bin/launchctl", "bootout", "system/" + label}, host.Result{Exit: 113})
+			h.on(printArgv, gone)
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newScriptHost()
+			tt.script(h)
+			s := testSession(t, h)
+			err := runAction(s, actionsOf(t, mustEval(t, s, "result = "+tt.src))[0])
+			if (err == nil) != tt.ok {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestTarExtractRun(t *testing.T) {
+	list := []string{"/usr/bin/tar", "-tvzf", "/Users/ghrunner/r.tgz"}
+	extract := []string{"/usr/bin/tar", "-xzf", "/Users/ghrunner/r.tgz", "-C", "/Users/ghrunner/actions-runner"}
+	for _, tt := range []struct {
+		listing string
+		ok      bool
+	}{
+		{"-rwxr-xr-x  0 runner staff  1234 Aug  1 12:00 config.sh\n", true},
+		{"lrwxr-xr-x  0 runner staff  0 Aug  1 12:00 evil -> /etc\n", false},
+		{"-rw-r--r--  0 runner staff  1 Aug  1 12:00 ../../.zshrc\n", false},
+	} {
+		h := newScriptHost()
+		h.on(list, ok(tt.listing))
+		h.on(extract, ok(""))
+		s := testSession(t, h)
+		err := runAction(s, actionsOf(t, mustEval(t, s, `result = tar.extract("/Users/ghrunner/r.tgz", "/Users/ghrunner/actions-runner", "ghrunner")`))[0])
+		if (err == nil) != tt.ok {
+			t.Errorf("%q: err = %v", tt.listing, err)
+		}
+		extracted := false
+		for _, a := range h.argvs() {
+			extracted = extracted || a == strings.Join(extract, " ")
+		}
+		if extracted != tt.ok {
+			t.Errorf("%q: extracted = %v", tt.listing, extracted)
+		}
+	}
+}
+
+func TestCLTInstallRun(t *testing.T) {
+	h := newScriptHost()
+	h.on([]string{"/usr/sbin/softwareupdate", "-l"}, ok("* Label: Command Line Tools for Xcode-16.4\n* Label: Command Line Tools for Xcode-26.0\n* Label: Command Line Tools beta for Xcode-26.1\n"))
+	h.on([]string{"/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-26.0"}, ok("Done.\n"))
+	h.on([]string{"/bin/rm", "-f", cltMarker}, ok(""))
+	h.on([]string{"/usr/bin/xcode-select", "--switch", cltPath}, ok(""))
+	h.on([]string{"/usr/bin/xcode-select", "-p"}, ok(cltPath+"\n"))
+	s := testSession(t, h)
+	if err := runAction(s, actionsOf(t, mustEval(t, s, `result = softwareupdate.install_clt()`))[0]); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.writes) != 1 || h.writes[0].Path != cltMarker || h.writes[0].Mode != 0o644 {
+		t.Errorf("marker writes %+v", h.writes)
+	}
+	want := []string{"/usr/sbin/softwareupdate -l", "/usr/sbin/softwareupdate -i Command Line Tools for Xcode-26.0", "/usr/bin/xcode-select --switch " + cltPath, "/usr/bin/xcode-select -p", "/bin/rm -f " + cltMarker}
+	if got := h.argvs(); !reflect.DeepEqual(got, want) {
+		t.Errorf("commands %q\nwant %q", got, want)
+	}
+}
+
+func TestPmsetSetRun(t *testing.T) {
+	h := newScriptHost()
+	h.on([]string{"/usr/bin/pmset", "-c", "sleep", "0", "womp", "1"}, ok(""))
+	h.on([]string{"/usr/bin/pmset", "-g", "custom"}, ok("AC Power:\n sleep                0\n womp                 0\n"))
+	s := testSession(t, h)
+	err := runAction(s, actionsOf(t, mustEval(t, s, `result = pmset.set("ac", {"sleep": 0, "womp": 1})`))[0])
+	if !isNotConfirmed(err) {
+		t.Errorf("womp did not change but got %v", err)
+	}
+}
+
+func TestPlistRoundTrip(t *testing.T) {
+	s := testSession(t, newScriptHost())
+	v := mustEval(t, s, `
+d = {"Label": "x.y", "ProgramArguments": ["/a/runsvc.sh"], "RunAtLoad": True, "HardResourceLimits": {"NumberOfFiles": 4096}, "Name": "a <b> & c"}
+text = plist.encode(d)
+result = [plist.decode(text) == d, text]
+`)
+	l := v.(*starlark.List)
+	if l.Index(0) != starlark.True {
+		t.Errorf("round trip differs: %s", l.Index(1))
+	}
+	if !strings.Contains(string(l.Index(1).(starlark.String)), "a &lt;b&gt; &amp; c") {
+		t.Errorf("not escaped: %s", l.Index(1))
+	}
+}
