@@ -89,7 +89,7 @@ func (m *Mac) listTar(c *call, entries []TarEntry, verbose bool) {
 		if e.Type == TypeSymlink {
 			name += " -> " + e.Target
 		}
-		c.outf("%s%d %-*s %s%*s %s %s\n", mode, 0, uw, user, group, gsw-len(group), size, date, name)
+		c.outf("%s %d %-*s %s%*s %s %s\n", mode, 0, uw, user, group, gsw-len(group), size, date, name)
 	}
 }
 
