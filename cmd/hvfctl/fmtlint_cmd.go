@@ -1,9 +1,109 @@
 package main
 
-// Placeholder until fmt/lint land (owned by the fixtures work).
+import (
+	"errors"
+	"fmt"
+	"os"
 
-type fmtCmd struct{}
-type lintCmd struct{}
+	"github.com/sysprog21/hvfctl/cmd/hvfctl/internal/starfmt"
+)
 
-func (c *fmtCmd) Run(e *env) error  { return errNotYet }
-func (c *lintCmd) Run(e *env) error { return errNotYet }
+// fmtCmd formats recipe and stdlib files in place (buildifier style).
+// Exit codes: 0 formatted (or, with --check, already formatted); 1 with
+// --check when some file is not formatted (each is listed); 2 on a syntax
+// error or an unreadable file.
+type fmtCmd struct {
+	Check bool     `help:"Do not write: list the files that are not formatted and exit 1 if any."`
+	Files []string `arg:"" name:"file" help:"Files to format; a directory means every *.star file under it."`
+}
+
+// lintCmd reports mistakes in recipe and stdlib files as
+// "file:line: category: message" lines. Exit codes: 0 no finding, 1
+// findings, 2 a syntax error or an unreadable file.
+type lintCmd struct {
+	Files []string `arg:"" name:"file" help:"Files to lint; a directory means every *.star file under it."`
+}
+
+// Run formats the files.
+func (c *fmtCmd) Run(e *env) error {
+	files, err := starfmt.Files(c.Files)
+	if err != nil {
+		return exit(2, fmt.Errorf("fmt: %w", err))
+	}
+	code := 0
+	for _, path := range files {
+		if err := e.ctx.Err(); err != nil {
+			return exit(1, err)
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hvfctl fmt: %v\n", err)
+			code = 2
+			continue
+		}
+		out, err := starfmt.Format(path, src)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hvfctl fmt: %v\n", err)
+			code = 2
+			continue
+		}
+		if string(out) == string(src) {
+			continue
+		}
+		if c.Check {
+			fmt.Fprintln(e.stdout, path)
+			code = max(code, 1)
+			continue
+		}
+		if err := starfmt.WriteFile(path, out); err != nil {
+			fmt.Fprintf(e.stderr, "hvfctl fmt: %v\n", err)
+			code = 2
+		}
+	}
+	if code != 0 {
+		return exit(code, nil)
+	}
+	return nil
+}
+
+// Run lints the files.
+func (c *lintCmd) Run(e *env) error {
+	files, err := starfmt.Files(c.Files)
+	if err != nil {
+		return exit(2, fmt.Errorf("lint: %w", err))
+	}
+	code := 0
+	for _, path := range files {
+		if err := e.ctx.Err(); err != nil {
+			return exit(1, err)
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hvfctl lint: %v\n", err)
+			code = 2
+			continue
+		}
+		findings, err := starfmt.Lint(path, src)
+		var se *starfmt.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			fmt.Fprintln(e.stdout, starfmt.Finding{File: se.File, Line: se.Line, Category: starfmt.SyntaxCategory, Message: se.Msg})
+			code = 2
+			continue
+		case err != nil:
+			fmt.Fprintf(e.stderr, "hvfctl lint: %v\n", err)
+			code = 2
+			continue
+		}
+		for _, f := range findings {
+			fmt.Fprintln(e.stdout, f)
+		}
+		if len(findings) > 0 {
+			code = max(code, 1)
+		}
+	}
+	if code != 0 {
+		return exit(code, nil)
+	}
+	return nil
+}
