@@ -56,7 +56,7 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	if o.Commands && len(r.HostCommands) > 0 {
 		b.WriteString("\nhost commands:\n")
 		for _, e := range r.HostCommands {
-			fmt.Fprintf(&b, "  [%s] %s\n", e.User, strings.Join(e.Argv, " "))
+			fmt.Fprintf(&b, "  [%s] %s\n", e.User, ArgvString(e.Argv))
 		}
 	}
 	_, err := io.WriteString(w, r.redactor.Scrub(b.String()))
@@ -91,15 +91,17 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 	if res.Status == StatusAssertFailed && res.Remediation != "" {
 		fmt.Fprintf(b, "%s%s %s\n", ind, p.paint(ansiBold, "remediation:"), indentRest(res.Remediation, ind+"  "))
 	}
+	lastReason := ""
 	for _, a := range res.Actions {
 		verb := "will run"
 		if r.Mode == ModeApply {
 			verb = "ran"
 		}
-		fmt.Fprintf(b, "%s%s %s %s\n", ind, verb, strings.Join(a.Argv, " "), p.paint(ansiDim, "(as "+a.User+")"))
-		if a.Reason != "" {
+		fmt.Fprintf(b, "%s%s %s %s\n", ind, verb, ArgvString(a.Argv), p.paint(ansiDim, "(as "+a.User+")"))
+		if a.Reason != "" && a.Reason != lastReason {
 			fmt.Fprintf(b, "%s  because %s\n", ind, a.Reason)
 		}
+		lastReason = a.Reason
 	}
 	if res.Error != "" {
 		color := ansiRed
@@ -243,4 +245,19 @@ func UnifiedDiff(a, b string, context int) string {
 		i = end
 	}
 	return out.String()
+}
+
+// ArgvString renders an argv for people: elements that are empty or hold
+// spaces, quotes or shell metacharacters are single-quoted so that
+// element boundaries stay visible. It is for display only; no shell ever
+// sees it.
+func ArgvString(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`|&;<>()*?[]{}~#!") && !(strings.HasPrefix(a, "<") && strings.HasSuffix(a, ">") && !strings.ContainsAny(a, " ")) {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
 }

@@ -70,7 +70,15 @@ func main() {
 }
 
 // run parses args, runs the command and returns the process exit code.
-func run(ctx context.Context, args []string, e env) int {
+// A Go panic never reaches the user as a stack trace: it is reported as
+// an internal error with exit code 1.
+func run(ctx context.Context, args []string, e env) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(e.stderr, "hvfctl: internal error: %v (please report this)\n", r)
+			code = 1
+		}
+	}()
 	var c cli
 	exitCode := -1
 	parser, err := kong.New(&c,

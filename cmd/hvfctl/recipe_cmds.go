@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sysprog21/hvfctl/engine"
+	"github.com/sysprog21/hvfctl/stdlib"
+)
+
+// recipeFlags are shared by plan, check and run.
+type recipeFlags struct {
+	Target   string            `default:"local" placeholder:"T" help:"Where to look: local (this Mac; macOS only), fake (an embedded fresh M4 Mac mini) or fake:FILE (a fake-host fixture)."`
+	Var      map[string]string `placeholder:"NAME=VALUE" help:"Set a recipe variable read with var() (repeatable)."`
+	MaxSteps uint64            `default:"100000000" help:"Starlark execution-step budget of the run."`
+	Recipe   string            `arg:"" help:"The recipe file (e.g. recipes/m4.star)."`
+}
+
+// planCmd is `hvfctl plan`.
+type planCmd struct {
+	recipeFlags
+	JSON bool `name:"json" help:"Print the plan as the JSON object of DESIGN.md."`
+}
+
+// checkCmd is `hvfctl check`.
+type checkCmd struct {
+	recipeFlags
+	JSON bool `name:"json" help:"Print the result as the JSON object of DESIGN.md."`
+}
+
+// runCmd is `hvfctl run`.
+type runCmd struct {
+	recipeFlags
+	Yes       bool   `help:"Apply without asking (required when no terminal is attached)."`
+	Save      string `placeholder:"FILE" help:"With a fake target, write the resulting fake host state to FILE."`
+	TokenFile string `placeholder:"FILE" help:"Read the runner registration token from FILE (else HVFCTL_RUNNER_TOKEN, else a hidden prompt)."`
+}
+
+// Help implements kong.HelpProvider.
+func (c *planCmd) Help() string {
+	return `Checks every resource of the recipe against the target and shows what would change: each property as "before → after", multi-line values as diffs, and the commands that would run, as whom and why. Nothing is changed and no secret is asked for.
+
+Exit status: 0 (with or without changes), 1 on errors.
+
+Example:
+  hvfctl plan --target fake recipes/m4.star
+  hvfctl plan --target fake:testdata/hosts/drifted.json --json recipes/m4.star`
+}
+
+// Help implements kong.HelpProvider.
+func (c *checkCmd) Help() string {
+	return `Detects drift: checks every resource and fails when one differs from the recipe or an assertion (FileVault, macOS version, …) does not hold. Values that cannot be read are listed to verify manually and do not fail.
+
+Exit status: 0 converged, 2 drift or a failed assertion, 1 on errors.
+
+Example:
+  sudo hvfctl check recipes/m4.star
+  hvfctl check --target fake:.demo/converged.json recipes/m4.star`
+}
+
+// Help implements kong.HelpProvider.
+func (c *runCmd) Help() string {
+	return `Prints the plan, asks for confirmation (or needs --yes without a terminal), then applies the recipe resource by resource: re-check, run the actions, re-check. A resource that fails makes the resources that require it skipped; the others continue. The runner token is read only when an action needs it.
+
+Exit status: 0 converged, 1 on errors or when not converged.
+
+Example:
+  sudo hvfctl run recipes/m4.star
+  HVFCTL_RUNNER_TOKEN=... hvfctl run --target fake --yes --save /tmp/m4.json recipes/m4.star`
+}
+
+// Run implements `hvfctl plan`.
+func (c *planCmd) Run(e *env) error { return c.report(e, engine.ModePlan, c.JSON) }
+
+// Run implements `hvfctl check`.
+func (c *checkCmd) Run(e *env) error { return c.report(e, engine.ModeCheck, c.JSON) }
+
+// report runs plan or check and prints the report.
+func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON bool) error {
+	tgt, err := openTarget(f.Target, e.getenv)
+	if err != nil {
+		return exit(1, err)
+	}
+	r, err := f.load(e, tgt, &cliSecrets{getenv: e.getenv})
+	if err != nil {
+		return exit(1, err)
+	}
+	defer r.Close()
+	var rep *engine.Report
+	if mode == engine.ModeCheck {
+		rep = r.Check(e.ctx)
+	} else {
+		rep = r.Plan(e.ctx)
+	}
+	if err := writeReport(e, rep, asJSON); err != nil {
+		return exit(1, err)
+	}
+	return codeOf(e, rep)
+}
+
+// load evaluates the recipe against the target.
+func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*engine.Recipe, error) {
+	r, err := engine.Load(e.ctx, f.Recipe, engine.Options{
+		Host:       tgt.host,
+		Modules:    modules(),
+		Stdlib:     stdlib.FS,
+		Vars:       f.Var,
+		Secrets:    secrets,
+		Principals: tgt.principals,
+		MaxSteps:   f.MaxSteps,
+		Log:        func(s string) { fmt.Fprintln(e.stderr, s) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)
+	}
+	return r, nil
+}
+
+func writeReport(e *env, rep *engine.Report, asJSON bool) error {
+	if asJSON {
+		return rep.WriteJSON(e.stdout)
+	}
+	return rep.WriteText(e.stdout, engine.TextOptions{Color: useColor(e)})
+}
+
+// useColor is true on a terminal unless NO_COLOR is set.
+func useColor(e *env) bool {
+	return e.getenv("NO_COLOR") == "" && isTerminal(e.stdout)
+}
+
+// codeOf turns a report's exit code into the command's result; an
+// interrupted run is an error.
+func codeOf(e *env, rep *engine.Report) error {
+	if err := e.ctx.Err(); err != nil {
+		return exit(1, fmt.Errorf("interrupted"))
+	}
+	if code := rep.ExitCode(); code != 0 {
+		return exit(code, nil)
+	}
+	return nil
+}
+
+// Run implements `hvfctl run`.
+func (c *runCmd) Run(e *env) error {
+	tgt, err := openTarget(c.Target, e.getenv)
+	if err != nil {
+		return exit(1, err)
+	}
+	if c.Save != "" && tgt.save == nil {
+		return exit(1, fmt.Errorf("--save works only with --target fake or fake:FILE"))
+	}
+	interactive := isTerminal(e.stdin)
+	if !c.Yes && !interactive {
+		return exit(1, fmt.Errorf("run changes the host: pass --yes to apply without a terminal to confirm on"))
+	}
+	secrets := &cliSecrets{getenv: e.getenv, tokenFile: c.TokenFile}
+	if interactive {
+		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
+	}
+	r, err := c.load(e, tgt, secrets)
+	if err != nil {
+		return exit(1, err)
+	}
+	defer r.Close()
+	plan := r.Plan(e.ctx)
+	if err := writeReport(e, plan, false); err != nil {
+		return exit(1, err)
+	}
+	if !c.Yes && plan.Summary.Change > 0 {
+		ok, err := confirm(e.stdin, e.stderr, fmt.Sprintf("Apply %d change(s) to %s? [y/N] ", plan.Summary.Change, c.Target))
+		if err != nil {
+			return exit(1, err)
+		}
+		if !ok {
+			return exit(1, fmt.Errorf("not applied"))
+		}
+	}
+	fmt.Fprintln(e.stdout)
+	rep := r.Apply(e.ctx)
+	if err := writeReport(e, rep, false); err != nil {
+		return exit(1, err)
+	}
+	if c.Save != "" {
+		if err := tgt.save(c.Save); err != nil {
+			return exit(1, fmt.Errorf("--save: %w", err))
+		}
+		fmt.Fprintf(e.stderr, "saved the fake host state to %s\n", c.Save)
+	}
+	return codeOf(e, rep)
+}
+
+// confirm asks a yes/no question on a terminal.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprint(out, question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, fmt.Errorf("reading the answer: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
