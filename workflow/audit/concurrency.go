@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/rhysd/actionlint"
@@ -44,7 +45,10 @@ func (ja *jobAudit) concurrencyFindings() error {
 				return err
 			}
 		}
-		for _, r := range ja.rows {
+		// Fork rows first: they are the ones the rule is about.
+		rows := append([]*rowResult(nil), ja.rows...)
+		sort.SliceStable(rows, func(a, b int) bool { return rows[a].s.head == "fork" && rows[b].s.head != "fork" })
+		for _, r := range rows {
 			s := r.s
 			if !s.Admitted() || s.Trust.OK() || len(mainGroups) == 0 {
 				continue

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -354,7 +355,11 @@ func describeCombo(c map[string]any) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, k+"="+expr.ToJSON(expr.Normalize(c[k])))
+		b, err := json.Marshal(c[k])
+		if err != nil {
+			b = []byte(fmt.Sprint(c[k]))
+		}
+		parts = append(parts, k+"="+string(b))
 	}
 	return "matrix{" + strings.Join(parts, ",") + "}"
 }

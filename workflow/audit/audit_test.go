@@ -1,0 +1,207 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/sysprog21/hvfctl/workflow"
+	"github.com/sysprog21/hvfctl/workflow/audit"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/workflows/*.expect.json from the current results")
+
+// dir holds the workflow corpus.
+const dir = "../../testdata/workflows"
+
+// expectation is NAME.expect.json: the inputs beyond the file (labels,
+// recipe) and the expected outcome.
+type expectation struct {
+	// Labels and Recipe are inputs: --labels and --recipe.
+	Labels []string `json:"labels,omitempty"`
+	Recipe string   `json:"recipe,omitempty"`
+	// Exit is what `hvfctl workflow audit` exits with.
+	Exit int `json:"exit"`
+	// Error is a substring of the bad-input error (file:line: ...).
+	Error string         `json:"error,omitempty"`
+	Jobs  []expectedJob  `json:"jobs,omitempty"`
+	Notes map[string]any `json:"notes,omitempty"`
+}
+
+type expectedJob struct {
+	ID      string `json:"id"`
+	Lands   bool   `json:"lands"`
+	Verdict string `json:"verdict"`
+	// Reachable lists exactly the reachable rows.
+	Reachable []string          `json:"reachable"`
+	Findings  []expectedFinding `json:"findings"`
+}
+
+type expectedFinding struct {
+	Rule  string `json:"rule"`
+	Level string `json:"level"`
+	// Witness must be a substring of the finding's witness.
+	Witness string `json:"witness"`
+}
+
+// loadStar evaluates a small recipe with a declare() builtin, as the
+// engine's predeclared declare does.
+func loadStar(_ context.Context, path string) ([]workflow.Declaration, error) {
+	var decls []workflow.Declaration
+	declare := starlark.NewBuiltin("declare", func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var kind string
+		if err := starlark.UnpackPositionalArgs("declare", args, nil, 1, &kind); err != nil {
+			return nil, err
+		}
+		d := starlark.NewDict(len(kwargs))
+		for _, kv := range kwargs {
+			if err := d.SetKey(kv[0], kv[1]); err != nil {
+				return nil, err
+			}
+		}
+		decls = append(decls, workflow.Declaration{Kind: kind, Pos: t.CallFrame(1).Pos.String(), Fields: d})
+		return starlark.None, nil
+	})
+	th := &starlark.Thread{Name: path}
+	_, err := starlark.ExecFileOptions(&syntax.FileOptions{}, th, path, nil, starlark.StringDict{"declare": declare})
+	return decls, err
+}
+
+func TestCorpus(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
+	if err != nil || len(files) < 30 {
+		t.Fatalf("want at least 30 workflows in %s, found %d (%v)", dir, len(files), err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yml")
+		t.Run(name, func(t *testing.T) {
+			expFile := filepath.Join(dir, name+".expect.json")
+			var want expectation
+			raw, err := os.ReadFile(expFile)
+			switch {
+			case err == nil:
+				if err := json.Unmarshal(raw, &want); err != nil {
+					t.Fatalf("%s: %v", expFile, err)
+				}
+			case !*update:
+				t.Fatalf("missing %s (run go test -update)", expFile)
+			}
+			got := runAudit(t, f, want)
+			if *update {
+				got.Labels, got.Recipe, got.Notes = want.Labels, want.Recipe, want.Notes
+				writeExpectation(t, expFile, got)
+				return
+			}
+			compare(t, want, got)
+		})
+	}
+}
+
+// runAudit audits one file with the expectation's inputs and reduces the
+// report to an expectation.
+func runAudit(t *testing.T, file string, in expectation) expectation {
+	t.Helper()
+	o := audit.Options{Labels: in.Labels}
+	if in.Recipe != "" {
+		f, err := workflow.LoadRecipe(context.Background(), filepath.Join(dir, in.Recipe), loadStar)
+		if err != nil {
+			t.Fatalf("recipe: %v", err)
+		}
+		o.Recipe = f
+	}
+	rep, err := audit.Files(context.Background(), []string{file}, o)
+	var out expectation
+	if err != nil {
+		var ie *audit.InputError
+		if !errors.As(err, &ie) {
+			t.Fatalf("want an *audit.InputError, got %T: %v", err, err)
+		}
+		out.Exit = 2
+		msg := err.Error()
+		out.Error = msg[strings.Index(msg, filepath.Base(file)):]
+		return out
+	}
+	if rep.Failed() {
+		out.Exit = 1
+	}
+	for _, j := range rep.Jobs {
+		ej := expectedJob{ID: j.ID, Lands: j.LandsOnRunner, Verdict: j.Verdict, Reachable: []string{}, Findings: []expectedFinding{}}
+		for _, s := range j.Scenarios {
+			if s.Reachable {
+				ej.Reachable = append(ej.Reachable, s.ID)
+			}
+		}
+		for _, f := range j.Findings {
+			ej.Findings = append(ej.Findings, expectedFinding{Rule: f.Rule, Level: f.Level, Witness: f.Witness})
+		}
+		out.Jobs = append(out.Jobs, ej)
+	}
+	return out
+}
+
+func compare(t *testing.T, want, got expectation) {
+	t.Helper()
+	if got.Exit != want.Exit {
+		t.Errorf("exit %d, want %d", got.Exit, want.Exit)
+	}
+	if want.Error != "" && !strings.Contains(got.Error, want.Error) {
+		t.Errorf("error %q, want it to contain %q", got.Error, want.Error)
+	}
+	if len(got.Jobs) != len(want.Jobs) {
+		t.Fatalf("%d jobs, want %d", len(got.Jobs), len(want.Jobs))
+	}
+	for i, wj := range want.Jobs {
+		gj := got.Jobs[i]
+		if gj.ID != wj.ID || gj.Lands != wj.Lands || gj.Verdict != wj.Verdict {
+			t.Errorf("job %s: lands=%v verdict=%s, want job %s lands=%v verdict=%s", gj.ID, gj.Lands, gj.Verdict, wj.ID, wj.Lands, wj.Verdict)
+		}
+		if strings.Join(gj.Reachable, ",") != strings.Join(wj.Reachable, ",") {
+			t.Errorf("job %s: reachable %v, want %v", wj.ID, gj.Reachable, wj.Reachable)
+		}
+		used := make([]bool, len(gj.Findings))
+		for _, wf := range wj.Findings {
+			found := false
+			for k, gf := range gj.Findings {
+				if !used[k] && gf.Rule == wf.Rule && gf.Level == wf.Level && strings.Contains(gf.Witness, wf.Witness) {
+					used[k], found = true, true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("job %s: missing finding %+v; got %+v", wj.ID, wf, gj.Findings)
+			}
+		}
+		for k, u := range used {
+			if !u {
+				t.Errorf("job %s: unexpected finding %+v", wj.ID, gj.Findings[k])
+			}
+		}
+	}
+}
+
+func writeExpectation(t *testing.T, path string, e expectation) {
+	t.Helper()
+	for i := range e.Jobs {
+		sort.SliceStable(e.Jobs[i].Findings, func(a, b int) bool { return e.Jobs[i].Findings[a].Rule < e.Jobs[i].Findings[b].Rule })
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
