@@ -60,7 +60,13 @@ func parse(name string, src []byte) (f *build.File, err error) {
 	if err != nil {
 		var pe build.ParseError
 		if errors.As(err, &pe) {
-			return nil, syntaxError(name, pe.Pos.Line, pe.Pos.LineRune, pe.Message)
+			line, col := pe.Pos.Line, pe.Pos.LineRune
+			if n := lineCount(src); line > n {
+				// buildtools places an unexpected end of file past the
+				// last line; name the last line instead.
+				line, col = n, 1
+			}
+			return nil, syntaxError(name, line, col, pe.Message)
 		}
 		return nil, syntaxError(name, 1, 1, err.Error())
 	}
@@ -72,6 +78,15 @@ func parse(name string, src []byte) (f *build.File, err error) {
 		return nil, syntaxError(name, 1, 1, err.Error())
 	}
 	return f, nil
+}
+
+// lineCount is the number of lines of src (at least 1).
+func lineCount(src []byte) int {
+	n := strings.Count(string(src), "\n")
+	if len(src) > 0 && src[len(src)-1] != '\n' {
+		n++
+	}
+	return max(n, 1)
 }
 
 // dialectFindings resolves src with the recipe dialect of go.starlark.net
