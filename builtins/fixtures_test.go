@@ -12,6 +12,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/sysprog21/hvfctl/builtins/darwin"
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
 	"github.com/sysprog21/hvfctl/builtins/fixturelock"
 	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
@@ -169,5 +170,49 @@ func TestFixturesVerifyBadArgs(t *testing.T) {
 		if v, _, err := callVerify(t, plainHost{}, args...); err == nil {
 			t.Errorf("fixtures.verify%v = %v, want an error", args, v)
 		}
+	}
+}
+
+func TestFixturesVerifyFake(t *testing.T) {
+	ctx := context.Background()
+	m, err := fakemac.New("fresh-m4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dir = "/Users/Shared/fixtures"
+	if res, err := m.Run(ctx, host.Command{Argv: []string{"/bin/mkdir", "-p", "-m", "755", dir + "/alpine"}}); err != nil || res.Exit != 0 {
+		t.Fatalf("mkdir: %+v, %v", res, err)
+	}
+	write := func(p, content string) {
+		t.Helper()
+		if err := m.WriteFile(ctx, host.WriteRequest{Path: p, Data: []byte(content), Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(dir+"/alpine/a.apk", "apk")
+	sum, _, err := SHA256Of(strings.NewReader("apk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(dir+".lock", fixturelock.Header+"\nf 3 "+sum+" alpine/a.apk\n")
+	v, s, err := callVerify(t, m, starlark.String(dir), starlark.String(dir+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attr(t, v, "ok") != starlark.True {
+		t.Errorf("fake tree: %v", v)
+	}
+	if tr := s.Recorder().Transcript(); len(tr) != 1 || tr[0].Argv[0] != fixturelock.OpVerifyTree {
+		t.Errorf("transcript %+v", tr)
+	}
+	write(dir+"/alpine/a.apk", "APK")
+	v, _, err = callVerify(t, m, starlark.String(dir), starlark.String(dir+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := attr(t, v, "reasons").(*starlark.Dict)
+	r, found, _ := reasons.Get(starlark.String("alpine/a.apk"))
+	if attr(t, v, "ok") != starlark.False || !found || !strings.Contains(r.String(), "content differs") {
+		t.Errorf("changed fake tree: %v", v)
 	}
 }
