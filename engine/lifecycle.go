@@ -293,7 +293,9 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 			return
 		}
 		mark := len(r.sess.Recorder().Transcript())
-		r.sess.Logf("%s: running %s (as %s)", p.res.ID, strings.Join(a.Argv, " "), a.User)
+		if r.progress != nil {
+			r.progress(r.scrub(fmt.Sprintf("%s: running %s (as %s)", p.res.ID, ArgvString(a.Argv), a.User)))
+		}
 		err := a.Run(ctx, r.sess)
 		r.sess.ForgetFacts()
 		if err != nil {

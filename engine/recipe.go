@@ -40,8 +40,11 @@ type Options struct {
 	Principals Principals
 	// MaxSteps bounds Starlark execution (0 means DefaultMaxSteps).
 	MaxSteps uint64
-	// Log receives print() output and progress lines, already scrubbed.
+	// Log receives print() output, already scrubbed.
 	Log func(string)
+	// Progress receives a line before each action of an apply runs,
+	// already scrubbed (the CLI shows them on stderr); nil discards them.
+	Progress func(string)
 	// Rand is the randomness of random_password (nil means crypto/rand).
 	Rand io.Reader
 }
@@ -55,6 +58,7 @@ type Recipe struct {
 	resources []*Resource
 	globals   starlark.StringDict
 	stop      func() bool
+	progress  func(string)
 }
 
 // Path returns the recipe file as given to Load.
@@ -118,7 +122,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	thread := NewThread("recipe "+path, sess, o.MaxSteps)
 	thread.Load = ld.load
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
-	rec := &Recipe{path: path, sess: sess, thread: thread, stop: stop}
+	rec := &Recipe{path: path, sess: sess, thread: thread, stop: stop, progress: o.Progress}
 
 	if err := ctx.Err(); err != nil {
 		rec.Close()

@@ -111,7 +111,7 @@ func (tc *testContext) makeHost(preset, fixture string) (*hostValue, error) {
 		h, err = tc.opts.Hosts.Preset(preset)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("t.host(%s): %w", name, err)
+		return nil, err
 	}
 	return &hostValue{name: name, rec: host.NewRecorder(h, nil)}, nil
 }
