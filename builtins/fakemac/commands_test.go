@@ -155,7 +155,7 @@ func TestPrivileges(t *testing.T) {
 		{"pmset needs root, message on stdout with argv0 as typed", as("admin", "/usr/bin/pmset", "-c", "sleep", "0"), 1, "'/usr/bin/pmset' must be run as root...\n", ""},
 		{"brew refuses root", as("root", "/opt/homebrew/bin/brew", "install", "--formula", "jq"), 1, "", "Error: Running Homebrew as root is extremely dangerous and no longer supported.\n"},
 		{"brew standard user cannot write the prefix", as("ghrunner", "/opt/homebrew/bin/brew", "install", "--formula", "jq"), 1, "", "Error: The following directories are not writable by your user:\n/opt/homebrew\n"},
-				{"config.sh refuses root", as("root", RunnerRoot+"/config.sh", "--unattended"), 1, "Must not run with sudo\n", ""},
+		{"config.sh refuses root", as("root", RunnerRoot+"/config.sh", "--unattended"), 1, "Must not run with sudo\n", ""},
 		{"launchctl bootstrap needs root", as("admin", "/bin/launchctl", "bootstrap", "system", "/Library/LaunchDaemons/x.plist"), 1, "", "Bootstrap failed: 1: Operation not permitted\n"},
 		{"installer needs root", as("admin", "/usr/sbin/installer", "-pkg", "/var/tmp/Homebrew-5.0.0.pkg", "-target", "/"), 1, "", "Must be run as root"},
 		{"xcode-select --switch needs root", as("admin", "/usr/bin/xcode-select", "--switch", "/Library/Developer/CommandLineTools"), 1, "", "--switch must be run as root"},
