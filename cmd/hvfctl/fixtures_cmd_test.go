@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -152,7 +154,7 @@ func TestPruneCLI(t *testing.T) {
 		}
 	}
 	code, out, errOut := runCLI(t, "prune", "--older-than", "7d", "--dry-run", dir)
-	want := "would remove " + dir + "/old.log\nwould remove " + dir + "/ws/stale\nwould remove 2 entries (8 B) not modified in the last 168h0m0s under " + dir + "\n"
+	want := "would remove " + dir + "/old.log\nwould remove " + dir + "/ws/stale\nwould remove 2 entries (8 B) not modified in the last 7d under " + dir + "\n"
 	if code != 0 || out != want {
 		t.Errorf("dry run: %d %q %q\nwant %q", code, out, errOut, want)
 	}
@@ -188,4 +190,36 @@ func checkGolden(t *testing.T, name, got string) {
 	if string(want) != got {
 		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
 	}
+}
+
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	ctx := context.Background()
+	if p := newProgress(&env{ctx: ctx, stderr: &bytes.Buffer{}}, false, "x"); p != nil {
+		t.Error("progress on a buffer")
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	if p := newProgress(&env{ctx: ctx, stderr: tty}, true, "x"); p != nil {
+		t.Error("progress despite --no-progress")
+	}
+	p := newProgress(&env{ctx: ctx, stderr: tty}, false, "verifying")
+	if p == nil {
+		t.Fatal("no progress on a terminal")
+	}
+	small := p.(*barProgress)
+	small.Start(progressThreshold - 1)
+	if small.bar != nil {
+		t.Error("a bar for a small tree")
+	}
+	big := newProgress(&env{ctx: ctx, stderr: tty}, false, "verifying").(*barProgress)
+	big.Start(progressThreshold)
+	if big.bar == nil {
+		t.Fatal("no bar for a large tree")
+	}
+	big.Add(progressThreshold)
+	big.Finish()
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/sysprog21/hvfctl/cmd/hvfctl/internal/prune"
 )
@@ -41,7 +40,7 @@ func (c *pruneCmd) Run(e *env) error {
 		fmt.Fprintf(e.stdout, "%s %s\n", verb, what)
 	})
 	fmt.Fprintf(e.stdout, "%s %d entries (%s) not modified in the last %s under %s\n",
-		verb, len(res.Removed), humanBytes(res.Bytes), age.Round(time.Second), c.Dir)
+		verb, len(res.Removed), humanBytes(res.Bytes), c.OlderThan, c.Dir)
 	if err != nil {
 		if errors.Is(err, prune.ErrBadInput) {
 			return exit(2, fmt.Errorf("prune: %w", err))
