@@ -1,0 +1,245 @@
+// Package recipes holds the elfuse runner recipe (m4.star) and its tests.
+// The Go tests here keep the transcript of a fresh apply as a golden file,
+// so that every change to what hvfctl would run on a real Mac shows up in
+// review, and measure `check` on a converged Mac.
+package recipes
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sysprog21/hvfctl/builtins"
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+	"github.com/sysprog21/hvfctl/stdlib"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// checkBudget is the most host commands `check` may run on a converged
+// Mac for the whole recipe (every fact family gathered once).
+const checkBudget = 25
+
+// fakeHomebrewPkgSHA256 is the SHA-256 of the synthetic Homebrew-5.0.0.pkg
+// the fake serves; m4.star takes the Homebrew package pin as a variable
+// because the reference publishes no real one.
+const fakeHomebrewPkgSHA256 = "6956c27cae571a68fd4411d04f639224007fef05ba133273922bab32c78d4857"
+
+// baseVars are the recipe variables every test run uses.
+func baseVars(extra map[string]string) map[string]string {
+	v := map[string]string{"homebrew_pkg_sha256": fakeHomebrewPkgSHA256, "brew_owner": "admin"}
+	for k, x := range extra {
+		v[k] = x
+	}
+	return v
+}
+
+// testToken has the shape of a registration token (29 upper-case letters
+// and digits) that the fake accepts; it is not a credential.
+const testToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+// secrets supplies fixed secret values by name.
+type secrets map[string]string
+
+func (s secrets) Lookup(_ context.Context, name string) (string, error) {
+	v, ok := s[name]
+	if !ok {
+		return "", fmt.Errorf("no value for secret %q", name)
+	}
+	return v, nil
+}
+
+// load evaluates m4.star against h with the given variables.
+func load(t testing.TB, h host.Host, vars map[string]string) *engine.Recipe {
+	t.Helper()
+	r, err := engine.Load(context.Background(), "m4.star", engine.Options{
+		Host:       h,
+		Modules:    builtins.Modules(),
+		Stdlib:     stdlib.FS,
+		Vars:       baseVars(vars),
+		Secrets:    secrets{"runner_token": testToken},
+		Principals: engine.Principals{BrewOwner: "admin", Invoker: "admin"},
+	})
+	if err != nil {
+		t.Fatalf("loading m4.star: %v", err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// fake returns a fake Mac in the state of preset.
+func fake(t testing.TB, preset string) *fakemac.Mac {
+	t.Helper()
+	m, err := fakemac.New(preset)
+	if err != nil {
+		t.Fatalf("fake mac %s: %v", preset, err)
+	}
+	return m
+}
+
+// describe lists the resources that are not ok, with their errors.
+func describe(rep *engine.Report) string {
+	var b strings.Builder
+	for _, r := range rep.Resources {
+		if r.Status == engine.StatusOK {
+			continue
+		}
+		fmt.Fprintf(&b, "  %s: %s %s\n", r.ID, r.Status, r.Error)
+		for _, c := range r.Changes {
+			fmt.Fprintf(&b, "    %s: %s → %s\n", c.Property, engine.Display(c.Before), engine.Display(c.After))
+		}
+	}
+	return b.String()
+}
+
+// transcript formats host commands one per line: the principal, then the
+// argv with each element quoted only when it needs it.
+func transcript(entries []host.Entry) string {
+	var b strings.Builder
+	for _, e := range entries {
+		parts := make([]string, len(e.Argv))
+		for i, a := range e.Argv {
+			if a == "" || strings.ContainsAny(a, " \t\n\"'\\") {
+				a = fmt.Sprintf("%q", a)
+			}
+			parts[i] = a
+		}
+		fmt.Fprintf(&b, "%-8s %s\n", e.User, strings.Join(parts, " "))
+	}
+	return b.String()
+}
+
+// golden compares got with testdata/golden/NAME, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	file := filepath.Join("..", "testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test ./recipes -run %s -update to create it)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from a fresh run (go test ./recipes -run %s -update rewrites it after review):\n%s", file, t.Name(), lineDiff(string(want), got))
+	}
+}
+
+// lineDiff shows the first lines where want and got differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl == gl {
+			continue
+		}
+		fmt.Fprintf(&b, "line %d:\n  - %s\n  + %s\n", i+1, wl, gl)
+		if shown++; shown == 10 {
+			b.WriteString("  …\n")
+			break
+		}
+	}
+	return b.String()
+}
+
+// TestFreshApplyTranscript applies m4.star to a fresh M4 Mac mini and
+// compares every command it ran (queries included) with the golden file.
+func TestFreshApplyTranscript(t *testing.T) {
+	for _, tc := range []struct {
+		name, golden string
+		vars         map[string]string
+	}{
+		{"count1", "m4_fresh_apply.txt", nil},
+		{"count4", "m4_fresh_apply_count4.txt", map[string]string{"runner_count": "4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := fake(t, "fresh-m4")
+			r := load(t, m, tc.vars)
+			rep := r.Apply(context.Background())
+			if s := describe(rep); rep.Summary.Failed > 0 || len(rep.Errors) > 0 {
+				t.Fatalf("apply failed: %v\n%s", rep.Errors, s)
+			}
+			got := transcript(rep.HostCommands)
+			if strings.Contains(got, testToken) {
+				t.Fatalf("the registration token appears in the transcript")
+			}
+			golden(t, tc.golden, got)
+		})
+	}
+}
+
+// converged returns a fresh fake Mac after m4.star was applied to it.
+func converged(t testing.TB, vars map[string]string) *fakemac.Mac {
+	t.Helper()
+	m := fake(t, "fresh-m4")
+	rep := load(t, m, vars).Apply(context.Background())
+	if !rep.Converged() {
+		t.Fatalf("apply on fresh-m4 did not converge:\n%s", describe(rep))
+	}
+	return m
+}
+
+// TestConvergedCheckBudget proves that check on a Mac the recipe
+// converged stays within the host-command budget and reports no drift.
+func TestConvergedCheckBudget(t *testing.T) {
+	m := converged(t, nil)
+	rep := load(t, m, nil).Check(context.Background())
+	if rep.Summary.Change != 0 || rep.Summary.AssertFailed != 0 || rep.Summary.Failed != 0 {
+		t.Fatalf("check on the converged preset is not clean:\n%s", describe(rep))
+	}
+	if n := len(rep.HostCommands); n > checkBudget {
+		t.Errorf("check ran %d host commands, budget %d:\n%s", n, checkBudget, transcript(rep.HostCommands))
+	}
+}
+
+// TestCompareCheckCost prints, for `make bench`, the host commands and
+// wall time of check on a converged fake next to the budget.
+func TestCompareCheckCost(t *testing.T) {
+	if os.Getenv("HVFCTL_BENCH_COMPARE") == "" {
+		t.Skip("set HVFCTL_BENCH_COMPARE=1 (make bench) to print the comparison")
+	}
+	for _, count := range []string{"1", "4"} {
+		vars := map[string]string{"runner_count": count}
+		m := converged(t, vars)
+		start := time.Now()
+		rep := load(t, m, vars).Check(context.Background())
+		wall := time.Since(start)
+		t.Logf("check, converged fake, runner_count=%s: %d host commands (budget %d for count 1), %v wall, %d resources", count, len(rep.HostCommands), checkBudget, wall.Round(time.Microsecond), len(rep.Resources))
+	}
+}
+
+// BenchmarkCheckConverged measures check of the whole recipe on a
+// converged fake: host commands per check and wall time.
+func BenchmarkCheckConverged(b *testing.B) {
+	m := converged(b, nil)
+	b.ResetTimer()
+	cmds := 0
+	for i := 0; i < b.N; i++ {
+		r := load(b, m, nil)
+		rep := r.Check(context.Background())
+		cmds = len(rep.HostCommands)
+		r.Close()
+	}
+	b.ReportMetric(float64(cmds), "host-cmds/op")
+}
