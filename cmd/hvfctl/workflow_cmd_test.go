@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const workflowsDir = "../../testdata/workflows"
+
+func TestWorkflowAuditExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"design-guard.yml"}, 0, "verdict: PASS", ""},
+		{[]string{"no-guard.yml"}, 1, "verdict: FAIL", ""},
+		{[]string{"design-guard.yml", "no-guard.yml"}, 1, "Require approval for all outside collaborators", ""},
+		{[]string{"bad-yaml.yml"}, 2, "", "bad-yaml.yml:3:13: could not parse as YAML"},
+		{[]string{"bad-expr.yml"}, 2, "", "bad-expr.yml:6:9: expression"},
+		{[]string{"missing.yml"}, 2, "", "missing.yml"},
+		{[]string{"--labels", "self-hosted,linux", "no-guard.yml"}, 0, "does not land on the runner", ""},
+		{[]string{"--recipe", "recipes/runner.star", "host-mismatch.yml"}, 1, "host-labels", ""},
+		{[]string{"--recipe", "recipes/runner.star", "host-ok.yml"}, 0, "verdict: PASS", ""},
+	} {
+		args := []string{"workflow", "audit"}
+		for _, a := range tc.args {
+			if strings.HasSuffix(a, ".yml") || strings.HasSuffix(a, ".star") {
+				a = filepath.Join(workflowsDir, a)
+			}
+			args = append(args, a)
+		}
+		code, out, errOut := runCLI(t, args...)
+		if code != tc.code || !strings.Contains(out, tc.stdout) || !strings.Contains(errOut, tc.stderr) {
+			t.Errorf("%v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tc.args, code, tc.code, out, errOut)
+		}
+	}
+}
+
+func TestWorkflowAuditJSON(t *testing.T) {
+	code, out, _ := runCLI(t, "workflow", "audit", "--json", filepath.Join(workflowsDir, "label-only.yml"))
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var rep struct {
+		Verdict string `json:"verdict"`
+		Jobs    []struct {
+			File          string `json:"file"`
+			ID            string `json:"id"`
+			LandsOnRunner bool   `json:"lands_on_runner"`
+			Verdict       string `json:"verdict"`
+			Scenarios     []struct {
+				ID                           string
+				Admitted, Reachable, Trusted bool
+			} `json:"scenarios"`
+			Findings []struct{ Rule, Level, Message, Witness string } `json:"findings"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	j := rep.Jobs[0]
+	if rep.Verdict != "fail" || j.ID != "runtime-macos" || !j.LandsOnRunner || j.Verdict != "fail" || len(j.Findings) != 1 ||
+		j.Findings[0].Rule != "untrusted-run" || !strings.Contains(j.Findings[0].Witness, "pr-fork-label") {
+		t.Errorf("report %+v", rep)
+	}
+	for _, s := range j.Scenarios {
+		if s.ID == "pr-fork-label" && !(s.Admitted && s.Reachable && !s.Trusted) {
+			t.Errorf("pr-fork-label row %+v", s)
+		}
+	}
+}
+
+func TestWorkflowRenderThenAudit(t *testing.T) {
+	dir := t.TempDir()
+	wf := filepath.Join(dir, "main.yml")
+	src := "name: CI\non:\n  push:\n    branches: [main]\n  pull_request:\npermissions:\n  contents: read\njobs:\n  build-macos:\n    runs-on: macos-15\n    steps:\n      - run: make elfuse # build\n"
+	if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recipe := filepath.Join(workflowsDir, "recipes/runner.star")
+
+	code, out, errOut := runCLI(t, "workflow", "render", "--recipe", recipe, wf)
+	if code != 0 || !strings.Contains(out, "+  runtime-macos:") || !strings.HasPrefix(out, "--- a/") {
+		t.Fatalf("render: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(wf); string(got) != src {
+		t.Fatalf("render without --write changed the file")
+	}
+	if code, _, errOut := runCLI(t, "workflow", "render", "--write", "--recipe", recipe, wf); code != 0 {
+		t.Fatalf("render --write: exit %d: %s", code, errOut)
+	}
+	got, err := os.ReadFile(wf)
+	if err != nil || !strings.HasPrefix(string(got), src) {
+		t.Fatalf("the original bytes were not kept:\n%s", got)
+	}
+	if code, out, _ := runCLI(t, "workflow", "render", "--recipe", recipe, wf); code != 0 || out != "" {
+		t.Errorf("second render: exit %d, diff:\n%s", code, out)
+	}
+	if code, out, errOut := runCLI(t, "workflow", "audit", "--recipe", recipe, wf); code != 0 {
+		t.Errorf("audit of the rendered file: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "workflow", "render", "--recipe", recipe, filepath.Join(workflowsDir, "bad-yaml.yml")); code != 2 || !strings.Contains(errOut, "bad-yaml.yml") {
+		t.Errorf("render of bad YAML: exit %d: %s", code, errOut)
+	}
+}
