@@ -16,33 +16,33 @@ import (
 const (
 	// RunnerURL is the actions/runner 2.335.1 osx-arm64 release asset.
 	RunnerURL    = "https://github.com/actions/runner/releases/download/v2.335.1/actions-runner-osx-arm64-2.335.1.tar.gz"
-	RunnerSHA256 = "e1a9bc7a3661e06fa0b129d15c2064fe65dc81a431001d8958a9db1409b73769"
-	RunnerSize   = 127138003
+	RunnerSHA256 = "e1a9bc7a3661e06fa0b129d15c2064fe65dc81a431001d8958a9db1409b73769" // its SHA-256
+	RunnerSize   = 127138003                                                          // its size in bytes
 	// HomebrewPkgURL is Homebrew's installer package. Its bytes in the
 	// fake are synthetic (HomebrewPkgContent): macos-facts.md has no
 	// published pin, so a real Mac needs the real SHA-256.
 	HomebrewPkgURL     = "https://github.com/Homebrew/brew/releases/download/5.0.0/Homebrew-5.0.0.pkg"
-	HomebrewPkgContent = "fakemac synthetic stand-in for Homebrew-5.0.0.pkg\n"
+	HomebrewPkgContent = "fakemac synthetic stand-in for Homebrew-5.0.0.pkg\n" // the bytes served
 	// ArmToolchainURL is Arm's bare-metal GNU toolchain 14.3.rel1 package
 	// (SHA-256 from macos-facts.md §2; the size is not from a source).
 	ArmToolchainURL    = "https://developer.arm.com/-/media/Files/downloads/gnu/14.3.rel1/binrel/arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf.pkg"
-	ArmToolchainSHA256 = "82a4987c670f589d3c5b97bc579561365116670ff3c1c67a07fc29fa23aef3b2"
-	ArmToolchainSize   = 141557760
+	ArmToolchainSHA256 = "82a4987c670f589d3c5b97bc579561365116670ff3c1c67a07fc29fa23aef3b2" // its SHA-256
+	ArmToolchainSize   = 141557760                                                          // its size as served by the fake
 	// CrossToolchainURL is messense's aarch64-unknown-linux-gnu 13.3.0
 	// arm64 asset (SHA-256 from macos-facts.md §2; size and entry names
 	// are not from a source).
 	CrossToolchainURL    = "https://github.com/messense/homebrew-macos-cross-toolchains/releases/download/v13.3.0/aarch64-unknown-linux-gnu-aarch64-darwin.tar.gz"
-	CrossToolchainSHA256 = "5092abd7f9f318672e833a8ad99a88d3d9044afc6e7152b26740d18b29949141"
-	CrossToolchainSize   = 118489344
+	CrossToolchainSHA256 = "5092abd7f9f318672e833a8ad99a88d3d9044afc6e7152b26740d18b29949141" // its SHA-256
+	CrossToolchainSize   = 118489344                                                          // its size as served by the fake
 )
 
 // Names the derived presets use for the runner they provision.
 const (
-	RunnerUser    = "ghrunner"
-	RunnerRoot    = "/Users/ghrunner/actions-runner"
-	RunnerName    = "mini-1"
-	RunnerRepoURL = "https://github.com/sysprog21/elfuse"
-	RunnerLabel   = "actions.runner.sysprog21-elfuse.mini-1"
+	RunnerUser    = "ghrunner"                               // the runner account
+	RunnerRoot    = "/Users/ghrunner/actions-runner"         // the runner directory
+	RunnerName    = "mini-1"                                 // the registered runner name (hand-made, not the recipe's)
+	RunnerRepoURL = "https://github.com/sysprog21/elfuse"    // the repository it serves
+	RunnerLabel   = "actions.runner.sysprog21-elfuse.mini-1" // its LaunchDaemon label
 )
 
 // presets builds each embedded preset.

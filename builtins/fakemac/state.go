@@ -117,9 +117,9 @@ func (m *Mode) UnmarshalJSON(b []byte) error {
 
 // Node types.
 const (
-	TypeFile    = "file"
-	TypeDir     = "dir"
-	TypeSymlink = "symlink"
+	TypeFile    = "file"    // a regular file
+	TypeDir     = "dir"     // a directory
+	TypeSymlink = "symlink" // a symbolic link
 )
 
 // Node is one file system object.
