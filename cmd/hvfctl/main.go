@@ -41,6 +41,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// rand is the randomness of random_password; nil means crypto/rand.
+	// Tests set it to know a generated password.
+	rand io.Reader
 }
 
 // exitError carries the exit code a command wants.
