@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/sysprog21/hvfctl/engine"
+	"github.com/sysprog21/hvfctl/stdlib"
 )
 
 const cliData = "../../testdata/engine/cli/"
@@ -158,5 +161,15 @@ func TestHelpHasExamples(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Example:") {
 			t.Errorf("%s --help: exit %d, no example:\n%s", cmd, code, out)
 		}
+	}
+}
+
+func TestEveryBuiltinIsDocumented(t *testing.T) {
+	missing, err := engine.MissingDocs(docModules(), stdlib.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) > 0 {
+		t.Fatalf("undocumented builtins or stdlib functions: %s", strings.Join(missing, ", "))
 	}
 }
