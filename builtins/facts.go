@@ -35,6 +35,10 @@ func Facts(ctx context.Context, s *engine.Session) (map[string]any, error) {
 	if err := ctx.Err(); err != nil {
 		return f, err
 	}
+	// Every path the facts stat costs one batched stat call.
+	if fst, err := filesOf(s); err == nil {
+		fst.prefetch(brewBin, brewPrefix, rosettaLinux)
+	}
 
 	if v, err := swVersFact(s); err != nil {
 		fail("os", err)
