@@ -215,7 +215,7 @@ func (a *fileAudit) job(j *actionlint.Job) (JobReport, error) {
 			ja.rep.Scenarios = append(ja.rep.Scenarios, ScenarioResult{
 				ID: r.s.ID, Event: r.s.Event, Trust: r.s.Trust.String(), Trusted: r.s.Trust.OK(),
 				Admitted: r.s.Admitted(), Lands: r.lands, Reachable: r.reachable,
-				Via: strings.Join(r.s.sortedVia(), ","), Witness: r.witness,
+				Via: strings.Join(r.s.sortedVia(), ","), Witness: r.witness, Note: r.s.Note,
 			})
 		}
 	}

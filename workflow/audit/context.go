@@ -310,34 +310,6 @@ func getFold(m map[string]any, k string) (any, bool) {
 	return nil, false
 }
 
-// assign sets a path in a deep copy of ctx, creating maps on the way.
-// Star segments are not assignable; the path is cut before the first one.
-func assign(ctx map[string]any, path []string, v any) map[string]any {
-	out := deepCopy(ctx).(map[string]any)
-	cur := out
-	for i, seg := range path {
-		if seg == "*" {
-			return out
-		}
-		if i == len(path)-1 {
-			cur[seg] = v
-			return out
-		}
-		next, ok := getFold(cur, seg)
-		m, isMap := next.(map[string]any)
-		if !ok || !isMap {
-			if ok && next == nil {
-				// A known null cannot hold an unknown field.
-				return out
-			}
-			m = map[string]any{}
-			cur[seg] = m
-		}
-		cur = m
-	}
-	return out
-}
-
 func deepCopy(v any) any {
 	switch x := v.(type) {
 	case map[string]any:

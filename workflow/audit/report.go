@@ -59,6 +59,8 @@ type ScenarioResult struct {
 	Reachable bool   `json:"reachable"`
 	Via       string `json:"via,omitempty"`
 	Witness   string `json:"witness,omitempty"`
+	// Note says why an on: trigger does not admit the row (a filter).
+	Note string `json:"note,omitempty"`
 }
 
 // Finding is one rule violation.
