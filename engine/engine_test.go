@@ -107,12 +107,12 @@ func TestStdlibLoadedOnce(t *testing.T) {
 
 func TestStepLimit(t *testing.T) {
 	_, err := loadRecipe(t, context.Background(), map[string]string{
-		"main.star": "def spin():\n    n = 0\n    for i in range(100000000):\n        n += i\n    return n\n\nspin()\n",
+		"main.star": "def spin():\n    n = 0\n    for i in range(10000):\n        for j in range(10000):\n            n += j\n    return n\n\nspin()\n",
 	}, nil, func(o *Options) { o.MaxSteps = 10000 })
 	if err == nil || !strings.Contains(err.Error(), "step budget of 10000 exceeded") {
 		t.Fatalf("err = %v, want the step budget error", err)
 	}
-	if !strings.Contains(err.Error(), "main.star:4:") {
+	if !strings.Contains(err.Error(), "main.star:5:") {
 		t.Errorf("err = %v, want the position of the loop", err)
 	}
 }
@@ -126,7 +126,7 @@ func TestCancellation(t *testing.T) {
 	}()
 	start := time.Now()
 	_, err := loadRecipe(t, ctx, map[string]string{
-		"main.star": "def spin():\n    n = 0\n    for i in range(1000000000):\n        n += i\n    return n\n\nspin()\n",
+		"main.star": "def spin():\n    n = 0\n    for i in range(1000000):\n        for j in range(1000000):\n            n += j\n    return n\n\nspin()\n",
 	}, nil, func(o *Options) { o.MaxSteps = 1 << 62 })
 	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("err = %v, want interrupted", err)
@@ -675,5 +675,25 @@ func TestEveryPredeclaredBuiltinIsDocumented(t *testing.T) {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("reference lacks %q", w)
 		}
+	}
+}
+
+func TestErrorsRecordedDuringFixFailTheResource(t *testing.T) {
+	r, err := loadRecipe(t, context.Background(), map[string]string{"main.star": `
+def fix(have, want):
+    args("fixer", {"bogus": 1})
+    return None
+
+resource(id = "r", kind = "k", want = {"v": 1}, check = lambda: {"v": 2}, fix = fix)
+`}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := r.Plan(context.Background())
+	if got := rep.Resources[0]; got.Status != StatusFailed || !strings.Contains(got.Error, `fixer: unknown keyword argument "bogus"`) {
+		t.Fatalf("got %+v", got)
+	}
+	if rep.ExitCode() != 1 {
+		t.Fatalf("exit %d", rep.ExitCode())
 	}
 }

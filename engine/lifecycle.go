@@ -94,6 +94,21 @@ func pastTense(s Status) string {
 // checkAndFix runs a resource's check, compares, and for a change runs
 // its fix to get the actions.
 func (r *Recipe) checkAndFix(p *planned) {
+	before := len(r.sess.Errors())
+	defer func() {
+		// Errors a builtin recorded on the session (instead of raising)
+		// while the check or fix ran fail the resource too.
+		if errs := r.sess.Errors(); len(errs) > before {
+			var msgs []string
+			for _, e := range errs[before:] {
+				msgs = append(msgs, e.Error())
+			}
+			if p.rep.Error != "" {
+				msgs = append([]string{p.rep.Error}, msgs...)
+			}
+			p.rep.Status, p.rep.Error = StatusFailed, r.scrub(strings.Join(msgs, "\n"))
+		}
+	}()
 	have, changes, status, err := r.checkOne(p.res)
 	p.have, p.rep.Changes, p.rep.Status = have, changes, status
 	if err != nil {

@@ -47,6 +47,10 @@ type Options struct {
 	Progress func(string)
 	// Rand is the randomness of random_password (nil means crypto/rand).
 	Rand io.Reader
+	// MaxHeapBytes bounds how much the recipe may grow the Go heap while
+	// it is evaluated, checked and fixed (0 means DefaultMaxHeapBytes);
+	// beyond it the recipe's thread is cancelled (see memguard.go).
+	MaxHeapBytes uint64
 }
 
 // Recipe is an evaluated recipe: its resources in declaration order and
@@ -58,6 +62,7 @@ type Recipe struct {
 	resources []*Resource
 	globals   starlark.StringDict
 	stop      func() bool
+	stopHeap  func()
 	progress  func(string)
 }
 
@@ -81,6 +86,9 @@ func (r *Recipe) Thread() *starlark.Thread { return r.thread }
 func (r *Recipe) Close() {
 	if r.stop != nil {
 		r.stop()
+	}
+	if r.stopHeap != nil {
+		r.stopHeap()
 	}
 }
 
@@ -122,7 +130,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	thread := NewThread("recipe "+path, sess, o.MaxSteps)
 	thread.Load = ld.load
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
-	rec := &Recipe{path: path, sess: sess, thread: thread, stop: stop, progress: o.Progress}
+	rec := &Recipe{path: path, sess: sess, thread: thread, stop: stop, stopHeap: guardHeap(thread, o.MaxHeapBytes), progress: o.Progress}
 
 	if err := ctx.Err(); err != nil {
 		rec.Close()
@@ -187,10 +195,9 @@ func NewThread(name string, sess *Session, maxSteps uint64) *starlark.Thread {
 
 // predeclared builds the names every recipe and stdlib module sees.
 func (ev *evaluator) predeclared() (starlark.StringDict, error) {
-	d := starlark.StringDict{
-		"struct": starlark.NewBuiltin("struct", starlarkstruct.Make),
-		"json":   json.Module,
-	}
+	d := sizeGuards()
+	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
+	d["json"] = json.Module
 	for _, b := range ev.engineBuiltins() {
 		if b.Fn == nil {
 			continue // documented here, provided by go.starlark.net

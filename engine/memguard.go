@@ -1,0 +1,116 @@
+package engine
+
+// This file keeps a hostile or buggy recipe from exhausting the memory of
+// the machine that evaluates it. Two layers work together:
+//
+//   - size guards: range() and the universe builtins that consume a whole
+//     iterable inside Go (list, tuple, sorted, reversed, enumerate, zip,
+//     set, dict, min, max, any, all) refuse more than MaxSequenceLen
+//     elements. Starlark counts no execution steps inside a builtin and
+//     checks no cancellation there, so list(range(1 << 40)) would
+//     otherwise allocate terabytes in one uninterruptible call.
+//   - a heap guard: a goroutine samples the Go heap while the recipe's
+//     thread lives and cancels the thread, with a clear reason, when the
+//     heap has grown by more than the limit since the recipe was loaded
+//     (a list doubled in a loop: each step is cheap, the sum is not).
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// DefaultMaxHeapBytes is the default heap growth a recipe may cause.
+const DefaultMaxHeapBytes = 1 << 30
+
+// MaxSequenceLen is the most elements range() may describe and the
+// iterable-consuming builtins may consume in one call: far more than any
+// recipe needs.
+const MaxSequenceLen = 1 << 24
+
+// memSampleEvery is the heap guard's sampling period.
+const memSampleEvery = 5 * time.Millisecond
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// heapBytes returns the bytes of live and not yet collected heap objects.
+// Reading this metric does not stop the world.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// guardHeap cancels t when the heap grows by more than limit bytes (0
+// means DefaultMaxHeapBytes) over its size when guardHeap was called.
+// The returned function stops the guard; it is safe to call twice.
+func guardHeap(t *starlark.Thread, limit uint64) (stop func()) {
+	if limit == 0 {
+		limit = DefaultMaxHeapBytes
+	}
+	base := heapBytes()
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		tick := time.NewTicker(memSampleEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if heapBytes() <= base+limit {
+				continue
+			}
+			// Garbage counts until it is collected: look again after a
+			// collection before blaming the recipe.
+			runtime.GC()
+			if cur := heapBytes(); cur > base+limit {
+				t.Cancel(fmt.Sprintf("memory limit exceeded: the recipe grew the heap by %d MiB, more than the limit of %d MiB", (cur-base)>>20, limit>>20))
+				return
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// sizeGuards returns predeclared replacements of the universe builtins
+// that build or consume a whole sequence inside Go, each refusing more
+// than MaxSequenceLen elements.
+func sizeGuards() starlark.StringDict {
+	d := starlark.StringDict{}
+	rng := starlark.Universe["range"].(*starlark.Builtin)
+	d["range"] = starlark.NewBuiltin("range", func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		v, err := rng.CallInternal(t, args, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		if n := starlark.Len(v); n > MaxSequenceLen {
+			return nil, fmt.Errorf("range: %d elements is too large (the limit is %d)", n, MaxSequenceLen)
+		}
+		return v, nil
+	})
+	for _, name := range []string{"list", "tuple", "sorted", "reversed", "enumerate", "zip", "set", "dict", "min", "max", "any", "all"} {
+		orig, ok := starlark.Universe[name].(*starlark.Builtin)
+		if !ok {
+			continue
+		}
+		d[name] = starlark.NewBuiltin(name, func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			for _, a := range args {
+				if n := starlark.Len(a); n > MaxSequenceLen {
+					return nil, fmt.Errorf("%s: an argument of %d elements is too large (the limit is %d)", name, n, MaxSequenceLen)
+				}
+			}
+			return orig.CallInternal(t, args, kwargs)
+		})
+	}
+	return d
+}
