@@ -192,6 +192,23 @@ a formula with several versions installed lists them all.`,
 					}
 					return mkstruct(map[string]starlark.Value{"formulae": versionsDict(st.Formulae), "casks": versionsDict(st.Casks)}), nil
 				}),
+			newBuiltin(m, "prefix", "", engine.KindQuery, `
+Returns Homebrew's prefix, `+"`"+brewPrefix+"`"+` on Apple Silicon, when `+"`"+brewBin+"`"+`
+exists, else None. Reads the path with the batched files.stat call (no brew
+command, so it works before the owner is known).`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					st, err := statPaths(c.ctx(), c.s, brewBin)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !st[brewBin].Exists {
+						return starlark.None, nil
+					}
+					return starlark.String(brewPrefix), nil
+				}),
 			newBuiltin(m, "taps", "", engine.KindQuery, `
 Runs `+"`"+brewBin+" tap`"+` as the Homebrew owner and returns the list of taps
 (empty when Homebrew is absent).`,
