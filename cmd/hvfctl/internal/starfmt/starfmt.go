@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/bazelbuild/buildtools/build"
 	"go.starlark.net/resolve"
@@ -174,15 +175,19 @@ func Files(args []string) ([]string, error) {
 }
 
 // WriteFile replaces path with data atomically: a temporary file in the
-// same directory, with path's current mode (0644 for a new file), synced
-// and renamed over path.
+// same directory, with path's current mode and owner (0644 and the
+// caller for a new file), synced and renamed over path.
 func WriteFile(path string, data []byte) (err error) {
 	mode := fs.FileMode(0o644)
+	uid, gid := -1, -1
 	if fi, err := os.Stat(path); err == nil {
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("write %s: not a regular file", path)
 		}
 		mode = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".fmt-*")
 	if err != nil {
@@ -196,6 +201,11 @@ func WriteFile(path string, data []byte) (err error) {
 	}()
 	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if uid >= 0 {
+		if err := f.Chown(uid, gid); err != nil {
+			return fmt.Errorf("write %s: keep its owner: %w", path, err)
+		}
 	}
 	if err := f.Chmod(mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/bazelbuild/buildtools/warn"
@@ -184,6 +185,16 @@ func TestWriteFileKeepsMode(t *testing.T) {
 	if err := os.Chmod(path, 0o640); err != nil {
 		t.Fatal(err)
 	}
+	if os.Geteuid() == 0 {
+		// As root, show that the owner is kept too.
+		if err := os.Chown(path, 4242, 4343); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := WriteFile(path, []byte("new\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +204,10 @@ func TestWriteFileKeepsMode(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "new\n" || fi.Mode().Perm() != 0o640 {
 		t.Errorf("content %q mode %v, want new and 0640", b, fi.Mode().Perm())
+	}
+	was, now := before.Sys().(*syscall.Stat_t), fi.Sys().(*syscall.Stat_t)
+	if was.Uid != now.Uid || was.Gid != now.Gid {
+		t.Errorf("owner %d:%d, want %d:%d kept", now.Uid, now.Gid, was.Uid, was.Gid)
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
