@@ -471,8 +471,8 @@ func (m *Mac) addUser(c *call, args []string, log func(string, ...any)) (host.Re
 	log("Creating user record…")
 	m.st.Users[name] = &User{UID: uid, GID: 20, Home: home, Shell: shell, RealName: full, GeneratedUID: fakeUUID("user", name), HasPassword: opts["-password"] != ""}
 	log("Assigning UID: %d GID: 20", uid)
-	if admin {
-		m.st.Groups["admin"].Members = append(m.st.Groups["admin"].Members, name)
+	if g := m.st.Groups["admin"]; admin && g != nil {
+		g.Members = append(g.Members, name)
 	}
 	if _, ok := opts["-home"]; ok {
 		log("Home directory is assigned (not created!) at %s", home)

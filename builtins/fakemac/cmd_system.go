@@ -233,6 +233,9 @@ func (m *Mac) pmset(c *call) (host.Result, error) {
 		var targets []string
 		switch args[0] {
 		case "-c":
+			if _, ok := m.st.Power.Sources["AC Power"]; !ok {
+				return unsupported(c, "this Mac has no AC Power source in its state")
+			}
 			targets = []string{"AC Power"}
 		case "-a":
 			for _, src := range pmsetSources {

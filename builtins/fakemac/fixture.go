@@ -133,6 +133,7 @@ func parseFixture(file string, raw []byte) (*State, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	st.normalize()
 	if err := st.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -176,6 +177,64 @@ func keyLine(raw []byte, key string) int {
 		return 1
 	}
 	return lineAt(raw, int64(loc[0]))
+}
+
+// normalize gives every table a value, so that a fixture that deletes
+// one (merge-patch null) leaves an empty table rather than a nil map.
+func (st *State) normalize() {
+	if st.Sysctl == nil {
+		st.Sysctl = map[string]string{}
+	}
+	if st.Users == nil {
+		st.Users = map[string]*User{}
+	}
+	if st.Groups == nil {
+		st.Groups = map[string]*Group{}
+	}
+	if st.Files == nil {
+		st.Files = map[string]*Node{}
+	}
+	if st.Spotlight == nil {
+		st.Spotlight = map[string]string{}
+	}
+	if st.Power.Sources == nil {
+		st.Power.Sources = map[string]map[string]string{}
+	}
+	for src, s := range st.Power.Sources {
+		if s == nil {
+			st.Power.Sources[src] = map[string]string{}
+		}
+	}
+	if st.CLT.Available == nil {
+		st.CLT.Available = []string{}
+	}
+	if st.Receipts == nil {
+		st.Receipts = map[string]*Receipt{}
+	}
+	if st.Brew.Formulae == nil {
+		st.Brew.Formulae = map[string][]string{}
+	}
+	if st.Brew.Casks == nil {
+		st.Brew.Casks = map[string][]string{}
+	}
+	if st.Launchd.Jobs == nil {
+		st.Launchd.Jobs = map[string]*Job{}
+	}
+	if st.Defaults == nil {
+		st.Defaults = map[string]map[string]string{}
+	}
+	if st.ICloud == nil {
+		st.ICloud = map[string]string{}
+	}
+	if st.URLs == nil {
+		st.URLs = map[string]*URL{}
+	}
+	if st.Archives == nil {
+		st.Archives = map[string][]TarEntry{}
+	}
+	if st.Packages == nil {
+		st.Packages = map[string]*Package{}
+	}
 }
 
 // validate checks invariants a hand-written fixture could break.
@@ -224,6 +283,21 @@ func (st *State) validate() error {
 	for _, name := range sortedKeys(st.Groups) {
 		if st.Groups[name] == nil {
 			return fmt.Errorf("groups: %q is null", name)
+		}
+	}
+	for _, id := range sortedKeys(st.Receipts) {
+		if st.Receipts[id] == nil {
+			return fmt.Errorf("receipts: %q is null", id)
+		}
+	}
+	for _, l := range sortedKeys(st.Launchd.Jobs) {
+		if st.Launchd.Jobs[l] == nil {
+			return fmt.Errorf("launchd.jobs: %q is null", l)
+		}
+	}
+	for _, k := range sortedKeys(st.Packages) {
+		if st.Packages[k] == nil {
+			return fmt.Errorf("packages: %q is null", k)
 		}
 	}
 	for i, f := range st.Faults {

@@ -142,6 +142,34 @@ func TestResponsesAndFaults(t *testing.T) {
 	}
 }
 
+// TestFixtureDeletingTables: a fixture may delete whole tables (null);
+// commands then see empty tables, never a nil map.
+func TestFixtureDeletingTables(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "bare.json")
+	raw := `{"base": "converged", "power": {"sources": null}, "receipts": null, "launchd": null, "brew": {"formulae": null}, "spotlight": null, "defaults": null}`
+	if err := os.WriteFile(f, []byte(raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(context.Background(), as("root", "/usr/bin/pmset", "-c", "sleep", "0")); !errors.Is(err, host.ErrUnsupported) {
+		t.Errorf("pmset -c without an AC source: %v", err)
+	}
+	for _, cmd := range []host.Command{
+		as("root", "/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"),
+		as("admin", "/opt/homebrew/bin/brew", "install", "--formula", "jq"),
+		as("root", "/usr/bin/mdutil", "-i", "off", "/System/Volumes/Data"),
+		as("root", "/bin/launchctl", "bootstrap", "system", "/Library/LaunchDaemons/"+RunnerLabel+".plist"),
+		as("root", "/usr/sbin/sysadminctl", "-autologin", "off"),
+	} {
+		if r := exec(t, m, cmd); r.Exit != 0 {
+			t.Errorf("%q: %d %s", cmd.Argv, r.Exit, r.Stderr)
+		}
+	}
+}
+
 // TestDeterministic runs the same provisioning twice: identical states.
 func TestDeterministic(t *testing.T) {
 	a, err := presetState("converged")
