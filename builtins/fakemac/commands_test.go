@@ -223,3 +223,24 @@ func TestUnsupportedIsLoud(t *testing.T) {
 		t.Errorf("relative program ran")
 	}
 }
+
+// TestCodesign: an entitlement counts only when true; both formats.
+func TestCodesign(t *testing.T) {
+	m := mustNew(t, "converged")
+	bin := RunnerRoot + "/_work/elfuse/build/elfuse"
+	exec(t, m, as(RunnerUser, "/bin/mkdir", "-p", RunnerRoot+"/_work/elfuse/build"))
+	m.st.Files[bin] = &Node{Type: TypeFile, Mode: 0o755, Owner: RunnerUser, Group: "staff", Size: 900_000, SHA256: synthSum("elfuse"),
+		Signature: &Signature{Entitlements: map[string]bool{"com.apple.security.hypervisor": true, "com.apple.security.get-task-allow": false}}}
+	r := exec(t, m, as(RunnerUser, "/usr/bin/codesign", "-d", "--entitlements", "-", "--xml", bin))
+	want := `<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "https://www.apple.com/DTDs/PropertyList-1.0.dtd"><plist version="1.0"><dict><key>com.apple.security.get-task-allow</key><false/><key>com.apple.security.hypervisor</key><true/></dict></plist>`
+	if r.Exit != 0 || r.Stdout != want || r.Stderr != "Executable="+bin+"\n" {
+		t.Errorf("xml: %d %q %q", r.Exit, r.Stdout, r.Stderr)
+	}
+	r = exec(t, m, as(RunnerUser, "/usr/bin/codesign", "-d", "--entitlements", "-", bin))
+	if r.Stdout != "[Dict]\n\t[Key] com.apple.security.get-task-allow\n\t[Value]\n\t\t[Bool] false\n\t[Key] com.apple.security.hypervisor\n\t[Value]\n\t\t[Bool] true\n" {
+		t.Errorf("human: %q", r.Stdout)
+	}
+	if r = exec(t, m, as("admin", "/usr/bin/codesign", "-d", "--entitlements", "-", "--xml", bin)); r.Exit != 1 {
+		t.Errorf("admin reading inside the 0700 runner home: %d", r.Exit)
+	}
+}

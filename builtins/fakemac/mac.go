@@ -437,3 +437,6 @@ func sortedKeys[V any](mp map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Mac is a host.Host.
+var _ host.Host = (*Mac)(nil)
