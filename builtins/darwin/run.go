@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,7 +54,11 @@ func (h *Host) Run(ctx context.Context, c host.Command) (host.Result, error) {
 	cmd.Args = append([]string(nil), c.Argv...)
 	cmd.Env = buildEnv(p, c)
 	cmd.Dir = workDir(p, c)
-	cmd.Cancel = func() error { return killGroup(cmd.Process) }
+	var killed atomic.Bool
+	cmd.Cancel = func() error {
+		killed.Store(true)
+		return killGroup(cmd.Process)
+	}
 	cmd.WaitDelay = waitDelay
 	attr := &syscall.SysProcAttr{}
 	if p.drop {
@@ -75,10 +80,12 @@ func (h *Host) Run(ctx context.Context, c host.Command) (host.Result, error) {
 	res := host.Result{Stdout: scrub(stdout, secrets), Stderr: scrub(stderr, secrets)}
 
 	switch {
-	case ctx.Err() != nil:
+	case killed.Load() && ctx.Err() != nil:
 		return res, fmt.Errorf("run %s: cancelled, process group killed: %w", name, ctx.Err())
-	case errors.Is(runCtx.Err(), context.DeadlineExceeded):
+	case killed.Load():
 		return res, fmt.Errorf("run %s: timed out after %s, process group killed: %w", name, timeout, context.DeadlineExceeded)
+	case cmd.ProcessState == nil && ctx.Err() != nil:
+		return res, fmt.Errorf("run %s: not started: %w", name, ctx.Err())
 	}
 	if cmd.ProcessState == nil {
 		if errors.Is(waitErr, fs.ErrNotExist) {

@@ -335,8 +335,14 @@ func TestRunCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	_, err := r.h.Run(ctx, host.Command{Argv: []string{"/usr/bin/standin"}, Env: []host.EnvVar{{Name: "STANDIN_MODE", Value: "sleep"}}})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "process group killed") {
+		t.Fatalf("err = %v, want context.Canceled after a kill", err)
+	}
+	done, cancelNow := context.WithCancel(t.Context())
+	cancelNow()
+	_, err = r.h.Run(done, host.Command{Argv: []string{"/usr/bin/standin"}})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not started") {
+		t.Fatalf("cancelled before start: err = %v", err)
 	}
 }
 
