@@ -16,7 +16,6 @@ package engine
 
 import (
 	"fmt"
-	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -67,12 +66,10 @@ func guardHeap(t *starlark.Thread, limit uint64) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			if heapBytes() <= base+limit {
-				continue
-			}
-			// Garbage counts until it is collected: look again after a
-			// collection before blaming the recipe.
-			runtime.GC()
+			// Garbage counts until it is collected, so a recipe is
+			// stopped somewhere between limit/2 and limit of live data;
+			// a collection here would give the recipe time to double
+			// its allocation again.
 			if cur := heapBytes(); cur > base+limit {
 				t.Cancel(fmt.Sprintf("memory limit exceeded: the recipe grew the heap by %d MiB, more than the limit of %d MiB", (cur-base)>>20, limit>>20))
 				return
