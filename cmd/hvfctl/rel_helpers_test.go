@@ -1,0 +1,240 @@
+package main
+
+// Helpers of the reliability and security battery (issue 7): the CLI run
+// in-process with a chosen environment, the CLI built once and run as a
+// subprocess, fake-host fixtures in temporary directories, and state
+// comparison.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
+)
+
+// relRoot is the repository root seen from this package.
+const relRoot = "../.."
+
+// relRecipe is the elfuse M4 runner recipe.
+const relRecipe = relRoot + "/recipes/m4.star"
+
+// relHomebrewPkgSHA256 is the SHA-256 of the synthetic Homebrew .pkg the
+// fake serves (the same pin recipes/m4_test.star passes).
+const relHomebrewPkgSHA256 = "6956c27cae571a68fd4411d04f639224007fef05ba133273922bab32c78d4857"
+
+// relVars are the --var flags that let m4.star converge on the fake.
+var relVars = []string{"--var", "homebrew_pkg_sha256=" + relHomebrewPkgSHA256, "--var", "brew_owner=admin"}
+
+// relResult is what one hvfctl invocation did.
+type relResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// all is stdout and stderr together.
+func (r relResult) all() string { return r.stdout + "\n" + r.stderr }
+
+// relOpts configures relCLI.
+type relOpts struct {
+	ctx     context.Context
+	environ map[string]string
+	stdin   io.Reader
+	rand    io.Reader
+}
+
+// relCLI runs hvfctl in-process.
+func relCLI(t testing.TB, o relOpts, args ...string) relResult {
+	t.Helper()
+	ctx := o.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	stdin := o.stdin
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return o.environ[k] }
+	code := run(ctx, args, env{ctx: ctx, stdin: stdin, stdout: &out, stderr: &errb, getenv: getenv, rand: o.rand})
+	return relResult{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// relBuild builds hvfctl into dir and returns the binary's path.
+func relBuild(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "hvfctl")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// relExec runs the built hvfctl as a subprocess with a minimal environment
+// plus environ.
+func relExec(t *testing.T, bin string, environ map[string]string, args ...string) relResult {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}
+	for k, v := range environ {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running %s: %v", bin, err)
+		}
+		code = ee.ExitCode()
+	}
+	return relResult{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// relCrash matches what must never reach a user: a Go panic, a stack
+// trace, or the CLI's own report of a recovered panic.
+var relCrash = regexp.MustCompile(`(?m)^panic: |^goroutine \d+ \[|runtime error:|internal error:|\.go:\d+ \+0x`)
+
+// relNoCrash fails when output shows a panic or a Go stack trace.
+func relNoCrash(t testing.TB, what string, r relResult) {
+	t.Helper()
+	if m := relCrash.FindString(r.all()); m != "" {
+		t.Errorf("%s: output shows a panic or Go stack trace (%q):\n%s", what, m, r.all())
+	}
+}
+
+// relFixture writes a fake-host fixture (a JSON object) into dir.
+func relFixture(t testing.TB, dir, name string, fixture map[string]any) string {
+	t.Helper()
+	b, err := json.MarshalIndent(fixture, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// relState loads a fixture or saved state and returns it as a JSON map.
+func relState(t testing.TB, file string) map[string]any {
+	t.Helper()
+	m, err := fakemac.Load(file)
+	if err != nil {
+		t.Fatalf("loading %s: %v", file, err)
+	}
+	b, err := m.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// relStable drops what every command changes (the simulated clock and
+// the next process id) and the fault counters, leaving what a command
+// that changes the Mac would change.
+func relStable(st map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range st {
+		switch k {
+		case "clock", "next_pid", "faults", "responses":
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// relDiffKeys returns the top-level keys (and for "files" the paths)
+// whose values differ between two states.
+func relDiffKeys(a, b map[string]any) []string {
+	var out []string
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	for k := range keys {
+		if k == "files" {
+			fa, _ := a[k].(map[string]any)
+			fb, _ := b[k].(map[string]any)
+			for _, p := range relChangedFiles(fa, fb) {
+				out = append(out, "files:"+p)
+			}
+			continue
+		}
+		if !relEqual(a[k], b[k]) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// relChangedFiles lists the paths that differ between two file tables,
+// ignoring modification times.
+func relChangedFiles(a, b map[string]any) []string {
+	var out []string
+	seen := map[string]bool{}
+	for p := range a {
+		seen[p] = true
+	}
+	for p := range b {
+		seen[p] = true
+	}
+	for p := range seen {
+		if !relEqual(relNoMTime(a[p]), relNoMTime(b[p])) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func relNoMTime(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	c := map[string]any{}
+	for k, x := range m {
+		if k != "mtime" {
+			c[k] = x
+		}
+	}
+	return c
+}
+
+func relEqual(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+// relAssertAbsent fails when secret appears in any of the texts.
+func relAssertAbsent(t testing.TB, secret string, texts map[string]string) {
+	t.Helper()
+	for where, s := range texts {
+		if secret != "" && strings.Contains(s, secret) {
+			t.Errorf("the secret canary appears in %s", where)
+		}
+	}
+}
