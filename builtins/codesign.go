@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -113,11 +112,8 @@ present with false does not count; an unsigned binary gives {}), None
 when PATH is missing, unknown when the output cannot be read. Both the XML
 and the human `+"`[Key]/[Bool]`"+` formats are understood.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					st, err := cached(c.s, "codesign:"+p, gatherEntitlements(p))
@@ -130,13 +126,8 @@ and the human `+"`[Key]/[Bool]`"+` formats are understood.`,
 					case st.Why != "":
 						return unknown("%s", st.Why), nil
 					}
-					keys := make([]string, 0, len(st.Ents))
-					for k := range st.Ents {
-						keys = append(keys, k)
-					}
-					sort.Strings(keys)
-					d := starlark.NewDict(len(keys))
-					for _, k := range keys {
+					d := starlark.NewDict(len(st.Ents))
+					for _, k := range sortedKeys(st.Ents) {
 						_ = d.SetKey(starlark.String(k), starlark.True)
 					}
 					return d, nil

@@ -11,6 +11,7 @@ package builtins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -111,14 +112,6 @@ func mkstruct(fields map[string]starlark.Value) starlark.Value {
 	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict(fields))
 }
 
-// optString converts an optional string (nil or "") to None.
-func optString(p *string) starlark.Value {
-	if p == nil {
-		return starlark.None
-	}
-	return starlark.String(*p)
-}
-
 // stringList converts a Go slice to a Starlark list.
 func stringList(ss []string) *starlark.List {
 	l := make([]starlark.Value, len(ss))
@@ -182,4 +175,42 @@ func runStep(ctx context.Context, s *engine.Session, cmd host.Command, judge fun
 		}
 	}
 	return res, nil
+}
+
+// exitError reports a query command, named what, that exited with a
+// status its caller does not accept, with the tail of its stderr.
+func exitError(what string, res host.Result) error {
+	return fmt.Errorf("%s exited %d: %s", what, res.Exit, engine.Tail(res.Stderr, 2))
+}
+
+// confirmed reports the outcome of the re-read that follows cmd, which
+// gave res: nil when err is nil; a rejected result carrying the
+// command's output when err wraps engine.ErrNotConfirmed (the change is
+// not there); otherwise the re-read itself failed, reported with the
+// command's exit status.
+func confirmed(cmd host.Command, res host.Result, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, engine.ErrNotConfirmed):
+		return judgeError(cmd, res, err)
+	}
+	return &engine.ActionError{Argv: cmd.Argv, User: cmd.Principal(), Exit: res.Exit, Err: err}
+}
+
+// confirmedAction returns the action that runs cmd, judges its result
+// with judge (nil accepts any exit status), then re-reads the host with
+// confirm, whose error confirmed reports.
+func confirmedAction(cmd host.Command, judge func(host.Result) error, confirm func(ctx context.Context, h host.Host, res host.Result) error) *engine.Action {
+	return &engine.Action{
+		Argv: cmd.Argv,
+		User: cmd.Principal(),
+		Run: func(ctx context.Context, s *engine.Session) error {
+			res, err := runStep(ctx, s, cmd, judge)
+			if err != nil {
+				return err
+			}
+			return confirmed(cmd, res, confirm(ctx, s.Host(), res))
+		},
+	}
 }

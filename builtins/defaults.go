@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -105,12 +106,9 @@ Runs `+"`/usr/bin/defaults read MobileMeAccounts Accounts`"+` as USER and return
 True when an account (an `+"`AccountID`"+` entry) is listed, False for an empty
 list or a missing domain, and unknown otherwise.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.userArg(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					r, err := cached(c.s, "defaults:"+user+":MobileMeAccounts:Accounts", gatherDefaults(user, "MobileMeAccounts", "Accounts"))
 					if err != nil {
@@ -133,7 +131,7 @@ func optUser(v starlark.Value) (string, error) {
 	}
 	s, ok := starlark.AsString(v)
 	if !ok {
-		return "", errorf("user must be a string or None, not %s", v.Type())
+		return "", fmt.Errorf("user must be a string or None, not %s", v.Type())
 	}
 	return s, checkUser(s)
 }

@@ -162,12 +162,9 @@ Returns `+"`struct(name, uid, gid, home, real_name, shell)`"+` for the account
 NAME, or None when there is no such account. Runs `+src+` once per run (no
 privilege needed) and answers every later call from that reading.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var name string
-					if err := c.unpack(args, kwargs, "name", &name); err != nil {
+					name, err := c.stringArg(args, kwargs, "name", checkUser)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(name); err != nil {
-						return nil, c.wrap(err)
 					}
 					m, err := usersFact(c.s)
 					if err != nil {

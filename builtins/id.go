@@ -52,12 +52,9 @@ func idModule() engine.Module {
 Runs `+"`/usr/bin/id -Gn USER`"+` (no privilege needed) and returns the list
 of the user's group names, or None when there is no such user.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.userArg(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					g, err := cached(c.s, "id:"+user, gatherIDGroups(user))
 					if err != nil {

@@ -16,12 +16,9 @@ Returns "local" when `+"`HOME/Library/Keychains/login.keychain-db`"+` exists for
 USER and "absent" otherwise (it may only appear after a first GUI login).
 Reads the path with the batched files.stat call.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.userArg(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					home, err := homeOf(c.s, user)
 					if err != nil {

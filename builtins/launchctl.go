@@ -82,10 +82,13 @@ type launchdState struct {
 	Job    LaunchdJob
 }
 
+// printCmd is `launchctl print system/LABEL`, run as root.
 func printCmd(label string) host.Command {
 	return host.Command{Argv: []string{"/bin/launchctl", "print", "system/" + label}, User: host.Root}
 }
 
+// printJob runs printCmd(label) now, bypassing the cache; exit 113 gives a
+// state that is not loaded.
 func printJob(ctx context.Context, h host.Host, label string) (launchdState, error) {
 	cmd := printCmd(label)
 	res, err := h.Run(ctx, cmd)
@@ -98,9 +101,10 @@ func printJob(ctx context.Context, h host.Host, label string) (launchdState, err
 	case launchctlNoService:
 		return launchdState{}, nil
 	}
-	return launchdState{}, fmt.Errorf("launchctl print system/%s exited %d: %s", label, res.Exit, engine.Tail(res.Stderr, 2))
+	return launchdState{}, exitError("launchctl print system/"+label, res)
 }
 
+// launchdFact is printJob(label), read once per run.
 func launchdFact(s *engine.Session, label string) (launchdState, error) {
 	return cached(s, "launchd:"+label, func(ctx context.Context, h host.Host) (launchdState, error) { return printJob(ctx, h, label) })
 }
@@ -124,6 +128,26 @@ func ExplainLaunchctl(exit int) string {
 	return fmt.Sprintf("exit status %d", exit)
 }
 
+// awaitJob reads `launchctl print system/LABEL` until done accepts the
+// state, at most bootoutPolls times bootoutInterval apart. It reports
+// whether done accepted a reading; an error means a reading failed or ctx
+// ended.
+func awaitJob(ctx context.Context, h host.Host, label string, done func(launchdState) bool) (bool, error) {
+	for i := 0; i < bootoutPolls; i++ {
+		st, err := printJob(ctx, h, label)
+		if err != nil {
+			return false, err
+		}
+		if done(st) {
+			return true, nil
+		}
+		if err := sleepCtx(ctx, bootoutInterval); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // sleepCtx waits d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -136,6 +160,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// bootstrapAction loads plistPath into the system domain and confirms
+// that launchd knows label afterwards.
 func bootstrapAction(plistPath, label string) *engine.Action {
 	cmd := host.Command{Argv: []string{"/bin/launchctl", "bootstrap", "system", plistPath}, User: host.Root}
 	return &engine.Action{
@@ -166,6 +192,7 @@ func bootstrapAction(plistPath, label string) *engine.Action {
 	}
 }
 
+// bootoutAction unloads label and waits until launchd no longer knows it.
 func bootoutAction(label string) *engine.Action {
 	cmd := host.Command{Argv: []string{"/bin/launchctl", "bootout", "system/" + label}, User: host.Root}
 	return &engine.Action{
@@ -180,23 +207,19 @@ func bootoutAction(label string) *engine.Action {
 				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
 			}
 			// bootout is asynchronous: wait until print says 113.
-			for i := 0; i < bootoutPolls; i++ {
-				st, err := printJob(ctx, s.Host(), label)
-				if err != nil {
-					return judgeError(cmd, res, err)
-				}
-				if !st.Loaded {
-					return nil
-				}
-				if err := sleepCtx(ctx, bootoutInterval); err != nil {
-					return judgeError(cmd, res, err)
-				}
+			gone, err := awaitJob(ctx, s.Host(), label, func(st launchdState) bool { return !st.Loaded })
+			if err != nil {
+				return judgeError(cmd, res, err)
 			}
-			return judgeError(cmd, res, fmt.Errorf("system/%s still loaded %s after bootout: %w", label, time.Duration(bootoutPolls)*bootoutInterval, engine.ErrNotConfirmed))
+			if !gone {
+				return judgeError(cmd, res, fmt.Errorf("system/%s still loaded %s after bootout: %w", label, time.Duration(bootoutPolls)*bootoutInterval, engine.ErrNotConfirmed))
+			}
+			return nil
 		},
 	}
 }
 
+// kickstartAction restarts label and waits until it is running.
 func kickstartAction(label string) *engine.Action {
 	cmd := host.Command{Argv: []string{"/bin/launchctl", "kickstart", "-k", "system/" + label}, User: host.Root}
 	return &engine.Action{
@@ -210,19 +233,14 @@ func kickstartAction(label string) *engine.Action {
 			if res.Exit != 0 {
 				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
 			}
-			for i := 0; i < bootoutPolls; i++ {
-				st, err := printJob(ctx, s.Host(), label)
-				if err != nil {
-					return judgeError(cmd, res, err)
-				}
-				if st.Loaded && st.Job.State == "running" {
-					return nil
-				}
-				if err := sleepCtx(ctx, bootoutInterval); err != nil {
-					return judgeError(cmd, res, err)
-				}
+			running, err := awaitJob(ctx, s.Host(), label, func(st launchdState) bool { return st.Loaded && st.Job.State == "running" })
+			if err != nil {
+				return judgeError(cmd, res, err)
 			}
-			return judgeError(cmd, res, fmt.Errorf("system/%s is not running after kickstart: %w", label, engine.ErrNotConfirmed))
+			if !running {
+				return judgeError(cmd, res, fmt.Errorf("system/%s is not running after kickstart: %w", label, engine.ErrNotConfirmed))
+			}
+			return nil
 		},
 	}
 }
@@ -230,11 +248,7 @@ func kickstartAction(label string) *engine.Action {
 func launchctlModule() engine.Module {
 	const m = "launchctl"
 	labelArg := func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {
-		var label string
-		if err := c.unpack(args, kwargs, "label", &label); err != nil {
-			return "", err
-		}
-		return label, c.wrap(checkLabel(label))
+		return c.stringArg(args, kwargs, "label", checkLabel)
 	}
 	return engine.Module{
 		Name: m,
@@ -271,11 +285,8 @@ Returns the action `+"`/bin/launchctl bootstrap system PLIST`"+` (PLIST is
 otherwise (0, or 5 which can hide success) `+"`launchctl print system/LABEL`"+`
 must find the job.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "plist", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("plist", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "plist")
+					if err != nil {
 						return nil, err
 					}
 					if path.Ext(p) != ".plist" {

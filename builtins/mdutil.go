@@ -75,11 +75,8 @@ func mdutilModule() engine.Module {
 Runs `+"`/usr/bin/mdutil -s PATH`"+` and returns "enabled", "disabled" (any
 wording that says disabled), or unknown.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					st, err := mdutilFact(c.s, p)
@@ -95,32 +92,21 @@ wording that says disabled), or unknown.`,
 Returns the action `+"`/usr/bin/mdutil -i off PATH`"+`, run as root, judged by
 re-reading `+"`mdutil -s PATH`"+` (it must say disabled).`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					cmd := host.Command{Argv: []string{"/usr/bin/mdutil", "-i", "off", p}, User: host.Root}
-					return &engine.Action{
-						Argv: cmd.Argv,
-						User: host.Root,
-						Run: func(ctx context.Context, s *engine.Session) error {
-							res, err := runStep(ctx, s, cmd, engine.ExitZero)
-							if err != nil {
-								return err
-							}
-							st, err := gatherMdutil(p)(ctx, s.Host())
-							if err != nil {
-								return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: res.Exit, Err: err}
-							}
-							if st.State != "disabled" {
-								return judgeError(cmd, res, fmt.Errorf("indexing of %s still %q: %w", p, st.Detail, engine.ErrNotConfirmed))
-							}
-							return nil
-						},
-					}, nil
+					return confirmedAction(cmd, engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
+						st, err := gatherMdutil(p)(ctx, h)
+						if err != nil {
+							return err
+						}
+						if st.State != "disabled" {
+							return fmt.Errorf("indexing of %s still %q: %w", p, st.Detail, engine.ErrNotConfirmed)
+						}
+						return nil
+					}), nil
 				}),
 		},
 	}

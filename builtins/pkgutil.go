@@ -89,12 +89,9 @@ Runs `+"`/usr/sbin/pkgutil --pkg-info ID`"+` and returns
 `+"`struct(package_id, version, volume, location, install_time)`"+` (install_time in
 epoch seconds), or None when there is no receipt.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var id string
-					if err := c.unpack(args, kwargs, "id", &id); err != nil {
+					id, err := c.stringArg(args, kwargs, "id", checkPkgID)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkPkgID(id); err != nil {
-						return nil, c.wrap(err)
 					}
 					r, err := receiptFact(c.s, id)
 					if err != nil {

@@ -90,11 +90,8 @@ Returns the lower-case hex SHA-256 of the bytes of PATH (`+"`<sha256> PATH`"+`,
 computed in-process as root, like `+"`shasum -a 256`"+`), or None when PATH is
 missing.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					st, err := hashFact(c.s, p)

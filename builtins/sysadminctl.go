@@ -131,12 +131,9 @@ Runs `+"`/usr/sbin/sysadminctl -secureTokenStatus USER`"+` and returns "enabled"
 "disabled" from its `+"`Secure token is ENABLED|DISABLED for user …`"+` line, or
 unknown when the output says neither.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.userArg(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					st, err := cached(c.s, "securetoken:"+user, gatherSecureToken(user))
 					if err != nil {
@@ -249,12 +246,9 @@ func createhomedirModule() engine.Module {
 Returns the action `+"`/usr/sbin/createhomedir -c -u USER`"+`, run as root, which
 creates /Users/USER from the user template (sysadminctl -home does not).`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.userArg(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					cmd := host.Command{Argv: []string{"/usr/sbin/createhomedir", "-c", "-u", user}, User: host.Root}
 					return engine.Exec(cmd, []string{"/Users/" + user}, nil), nil

@@ -138,6 +138,3 @@ func checkHTTPSURL(s string) error {
 // checkGitHubURL validates a runner registration URL (repository or
 // organisation on github.com).
 func checkGitHubURL(s string) error { return checkPattern("GitHub URL", s, githubURLPat) }
-
-// errorf is fmt.Errorf, for validators that build their own message.
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
