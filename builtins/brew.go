@@ -61,6 +61,7 @@ func brewOwner(s *engine.Session) (string, error) {
 		return "", fmt.Errorf("no Homebrew owner is known (run hvfctl with sudo from the administrator account, or declare(\"brew\", owner = NAME))")
 	}
 	if o == host.Root {
+		//lint:ignore ST1005 the sentence starts with the name Homebrew.
 		return "", fmt.Errorf("Homebrew refuses to run as root; the Homebrew owner must be an administrator account")
 	}
 	if err := checkUser(o); err != nil {
@@ -69,6 +70,7 @@ func brewOwner(s *engine.Session) (string, error) {
 	return o, nil
 }
 
+// brewCmd is the brew command with args, run as owner in brewEnv.
 func brewCmd(owner string, args ...string) host.Command {
 	return host.Command{Argv: append([]string{brewBin}, args...), User: owner, Env: append([]host.EnvVar(nil), brewEnv...), Timeout: 30 * time.Minute}
 }
@@ -81,6 +83,22 @@ type BrewState struct {
 	Casks    map[string][]string
 }
 
+// brewRead runs a reading brew command as owner and returns its stdout,
+// failing on a non-zero exit.
+func brewRead(ctx context.Context, h host.Host, owner string, args ...string) (string, error) {
+	what := "brew " + strings.Join(args, " ")
+	res, err := h.Run(ctx, brewCmd(owner, args...))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	if res.Exit != 0 {
+		return "", exitError(what, res)
+	}
+	return res.Stdout, nil
+}
+
+// brewFact reads whether Homebrew is installed, who owns its prefix, and
+// its formulae and casks, once per run.
 func brewFact(s *engine.Session) (BrewState, error) {
 	owner, oerr := brewOwner(s)
 	return cached(s, "brew", func(ctx context.Context, h host.Host) (BrewState, error) {
@@ -101,14 +119,11 @@ func brewFact(s *engine.Session) (BrewState, error) {
 			args []string
 			into map[string][]string
 		}{{[]string{"list", "--versions"}, st.Formulae}, {[]string{"list", "--cask", "--versions"}, st.Casks}} {
-			res, err := h.Run(ctx, brewCmd(owner, list.args...))
+			out, err := brewRead(ctx, h, owner, list.args...)
 			if err != nil {
-				return st, fmt.Errorf("brew %s: %w", strings.Join(list.args, " "), err)
+				return st, err
 			}
-			if res.Exit != 0 {
-				return st, fmt.Errorf("brew %s exited %d: %s", strings.Join(list.args, " "), res.Exit, engine.Tail(res.Stderr, 2))
-			}
-			for k, v := range ParseBrewList(res.Stdout) {
+			for k, v := range ParseBrewList(out) {
 				list.into[k] = v
 			}
 		}
@@ -116,34 +131,13 @@ func brewFact(s *engine.Session) (BrewState, error) {
 	})
 }
 
+// brewTaps runs brew tap as owner and returns the taps.
 func brewTaps(ctx context.Context, h host.Host, owner string) ([]string, error) {
-	res, err := h.Run(ctx, brewCmd(owner, "tap"))
+	out, err := brewRead(ctx, h, owner, "tap")
 	if err != nil {
-		return nil, fmt.Errorf("brew tap: %w", err)
+		return nil, err
 	}
-	if res.Exit != 0 {
-		return nil, fmt.Errorf("brew tap exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
-	}
-	return ParseBrewTaps(res.Stdout), nil
-}
-
-// brewAction runs a brew command as the owner and then confirms with
-// confirm (a re-read), which returns an error when the change is absent.
-func brewAction(cmd host.Command, confirm func(ctx context.Context, h host.Host, res host.Result) error) *engine.Action {
-	return &engine.Action{
-		Argv: cmd.Argv,
-		User: cmd.User,
-		Run: func(ctx context.Context, s *engine.Session) error {
-			res, err := runStep(ctx, s, cmd, engine.ExitZero)
-			if err != nil {
-				return err
-			}
-			if err := confirm(ctx, s.Host(), res); err != nil {
-				return judgeError(cmd, res, err)
-			}
-			return nil
-		},
-	}
+	return ParseBrewTaps(out), nil
 }
 
 // listed runs brew list --versions (args) and requires every name.
@@ -151,7 +145,7 @@ func listed(owner string, args []string, names []string) func(ctx context.Contex
 	return func(ctx context.Context, h host.Host, _ host.Result) error {
 		res, err := h.Run(ctx, brewCmd(owner, args...))
 		if err != nil {
-			return err
+			return fmt.Errorf("brew %s: %w", strings.Join(args, " "), err)
 		}
 		have := ParseBrewList(res.Stdout)
 		for _, n := range names {
@@ -172,6 +166,17 @@ func brewModule() engine.Module {
 			return "", c.argError("%v", err)
 		}
 		return o, nil
+	}
+	// nameAndOwner unpacks the single name argument param, validates it
+	// with check, and returns it with the Homebrew owner.
+	nameAndOwner := func(c *call, args starlark.Tuple, kwargs []starlark.Tuple, param string, check func(string) error) (name, o string, err error) {
+		if name, err = c.stringArg(args, kwargs, param, check); err != nil {
+			return "", "", err
+		}
+		if o, err = owner(c); err != nil {
+			return "", "", err
+		}
+		return name, o, nil
 	}
 	return engine.Module{
 		Name: m,
@@ -264,42 +269,28 @@ judged by `+"`brew list --versions`"+` listing every one afterwards.`,
 						return nil, err
 					}
 					cmd := brewCmd(o, append([]string{"install", "--formula"}, names...)...)
-					return brewAction(cmd, listed(o, []string{"list", "--versions"}, names)), nil
+					return confirmedAction(cmd, engine.ExitZero, listed(o, []string{"list", "--versions"}, names)), nil
 				}),
 			newBuiltin(m, "install_cask", "name", engine.KindAction, `
 Returns the action `+"`"+brewBin+" install --cask NAME`"+` run as the Homebrew owner,
 judged by `+"`brew list --cask --versions`"+` listing it afterwards.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var name string
-					if err := c.unpack(args, kwargs, "name", &name); err != nil {
-						return nil, err
-					}
-					if err := checkCask(name); err != nil {
-						return nil, c.wrap(err)
-					}
-					o, err := owner(c)
+					name, o, err := nameAndOwner(c, args, kwargs, "name", checkCask)
 					if err != nil {
 						return nil, err
 					}
 					cmd := brewCmd(o, "install", "--cask", name)
-					return brewAction(cmd, listed(o, []string{"list", "--cask", "--versions"}, []string{name})), nil
+					return confirmedAction(cmd, engine.ExitZero, listed(o, []string{"list", "--cask", "--versions"}, []string{name})), nil
 				}),
 			newBuiltin(m, "tap", "name", engine.KindAction, `
 Returns the action `+"`"+brewBin+" tap USER/REPO`"+` run as the Homebrew owner,
 judged by `+"`brew tap`"+` listing it afterwards.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var name string
-					if err := c.unpack(args, kwargs, "name", &name); err != nil {
-						return nil, err
-					}
-					if err := checkTap(name); err != nil {
-						return nil, c.wrap(err)
-					}
-					o, err := owner(c)
+					name, o, err := nameAndOwner(c, args, kwargs, "name", checkTap)
 					if err != nil {
 						return nil, err
 					}
-					return brewAction(brewCmd(o, "tap", name), func(ctx context.Context, h host.Host, _ host.Result) error {
+					return confirmedAction(brewCmd(o, "tap", name), engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
 						taps, err := brewTaps(ctx, h, o)
 						if err != nil {
 							return err
@@ -317,21 +308,11 @@ Returns the action `+"`"+brewBin+" trust --formula TAP/FORMULA`"+` run as the Ho
 owner (trust is stored per user, so the installing owner must trust),
 judged by its `+"`Trusted formula:`"+` or `+"`Already trusted formula:`"+` line.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var name string
-					if err := c.unpack(args, kwargs, "formula", &name); err != nil {
-						return nil, err
-					}
-					if err := checkFormula(name); err != nil || strings.Count(name, "/") != 2 {
-						if err == nil {
-							err = fmt.Errorf("formula %q must be tap-qualified (USER/REPO/NAME)", name)
-						}
-						return nil, c.wrap(err)
-					}
-					o, err := owner(c)
+					name, o, err := nameAndOwner(c, args, kwargs, "formula", checkTapFormula)
 					if err != nil {
 						return nil, err
 					}
-					return brewAction(brewCmd(o, "trust", "--formula", name), func(_ context.Context, _ host.Host, res host.Result) error {
+					return confirmedAction(brewCmd(o, "trust", "--formula", name), engine.ExitZero, func(_ context.Context, _ host.Host, res host.Result) error {
 						if strings.Contains(strings.ToLower(res.Stdout+res.Stderr), "trusted formula") {
 							return nil
 						}

@@ -58,7 +58,7 @@ func gatherDf(p string) func(ctx context.Context, h host.Host) (int64, error) {
 			return 0, err
 		}
 		if res.Exit != 0 {
-			return 0, fmt.Errorf("df -k %s exited %d: %s", p, res.Exit, engine.Tail(res.Stderr, 2))
+			return 0, exitError("df -k "+p, res)
 		}
 		return ParseDf(res.Stdout)
 	}

@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -115,7 +114,7 @@ func gatherUsers(ctx context.Context, h host.Host) (map[string]User, error) {
 		return nil, err
 	}
 	if res.Exit != 0 {
-		return nil, fmt.Errorf("dscl -readall /Users exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
+		return nil, exitError("dscl -readall /Users", res)
 	}
 	return usersFromRecords(ParseDscl(res.Stdout)), nil
 }
@@ -129,7 +128,7 @@ func gatherAdmins(ctx context.Context, h host.Host) ([]string, error) {
 		return nil, err
 	}
 	if res.Exit != 0 {
-		return nil, fmt.Errorf("dscl -read /Groups/admin exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
+		return nil, exitError("dscl -read /Groups/admin", res)
 	}
 	recs := ParseDscl(res.Stdout)
 	if len(recs) == 0 {

@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -27,6 +26,7 @@ type idGroups struct {
 	Groups []string
 }
 
+// gatherIDGroups reads the groups of user with id -Gn.
 func gatherIDGroups(user string) func(ctx context.Context, h host.Host) (idGroups, error) {
 	return func(ctx context.Context, h host.Host) (idGroups, error) {
 		res, err := run(ctx, h, "", "/usr/bin/id", "-Gn", user)
@@ -37,7 +37,7 @@ func gatherIDGroups(user string) func(ctx context.Context, h host.Host) (idGroup
 			if strings.Contains(strings.ToLower(res.Stderr), "no such user") {
 				return idGroups{}, nil
 			}
-			return idGroups{}, fmt.Errorf("id -Gn %s exited %d: %s", user, res.Exit, engine.Tail(res.Stderr, 2))
+			return idGroups{}, exitError("id -Gn "+user, res)
 		}
 		return idGroups{Exists: true, Groups: ParseIDGroups(res.Stdout)}, nil
 	}

@@ -26,26 +26,16 @@ func JudgeInstaller(res host.Result) error {
 	return nil
 }
 
+// installerAction installs pkg and, when receipt is not empty, requires
+// that package receipt afterwards.
 func installerAction(pkg, receipt string) *engine.Action {
 	cmd := host.Command{Argv: []string{"/usr/sbin/installer", "-pkg", pkg, "-target", "/"}, User: host.Root, Timeout: 30 * time.Minute}
-	return &engine.Action{
-		Argv: cmd.Argv,
-		User: host.Root,
-		Run: func(ctx context.Context, s *engine.Session) error {
-			res, err := runStep(ctx, s, cmd, JudgeInstaller)
-			if err != nil || receipt == "" {
-				return err
-			}
-			r, err := gatherReceipt(receipt)(ctx, s.Host())
-			if err != nil {
-				return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: res.Exit, Err: err}
-			}
-			if !r.Found {
-				return judgeError(cmd, res, fmt.Errorf("no receipt %s after installing: %w", receipt, engine.ErrNotConfirmed))
-			}
+	return confirmedAction(cmd, JudgeInstaller, func(ctx context.Context, h host.Host, _ host.Result) error {
+		if receipt == "" {
 			return nil
-		},
-	}
+		}
+		return receiptPresent(ctx, h, receipt, "installing")
+	})
 }
 
 func installerModule() engine.Module {

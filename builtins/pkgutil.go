@@ -55,6 +55,7 @@ type receiptState struct {
 	Found   bool
 }
 
+// gatherReceipt reads the receipt of id with pkgutil --pkg-info.
 func gatherReceipt(id string) func(ctx context.Context, h host.Host) (receiptState, error) {
 	return func(ctx context.Context, h host.Host) (receiptState, error) {
 		res, err := run(ctx, h, "", "/usr/sbin/pkgutil", "--pkg-info", id)
@@ -65,7 +66,7 @@ func gatherReceipt(id string) func(ctx context.Context, h host.Host) (receiptSta
 			if strings.Contains(res.Stderr+res.Stdout, "No receipt") {
 				return receiptState{}, nil
 			}
-			return receiptState{}, fmt.Errorf("pkgutil --pkg-info %s exited %d: %s", id, res.Exit, engine.Tail(res.Stderr, 2))
+			return receiptState{}, exitError("pkgutil --pkg-info "+id, res)
 		}
 		r, ok := ParseReceipt(res.Stdout)
 		if !ok {
@@ -75,6 +76,20 @@ func gatherReceipt(id string) func(ctx context.Context, h host.Host) (receiptSta
 	}
 }
 
+// receiptPresent re-reads the receipt id after an install (what): an
+// error wrapping engine.ErrNotConfirmed when there is none.
+func receiptPresent(ctx context.Context, h host.Host, id, what string) error {
+	r, err := gatherReceipt(id)(ctx, h)
+	if err != nil {
+		return err
+	}
+	if !r.Found {
+		return fmt.Errorf("no receipt %s after %s: %w", id, what, engine.ErrNotConfirmed)
+	}
+	return nil
+}
+
+// receiptFact is the receipt of id, read once per run.
 func receiptFact(s *engine.Session, id string) (receiptState, error) {
 	return cached(s, "receipt:"+id, gatherReceipt(id))
 }

@@ -149,36 +149,25 @@ func pmsetSetAction(source string, settings []pmsetSetting) *engine.Action {
 		argv = append(argv, kv.key, kv.val)
 	}
 	cmd := host.Command{Argv: argv, User: host.Root}
-	return &engine.Action{
-		Argv: argv,
-		User: host.Root,
-		Run: func(ctx context.Context, s *engine.Session) error {
-			res, err := runStep(ctx, s, cmd, engine.ExitZero)
-			if err != nil {
-				return err
-			}
-			have, err := gatherPmset(ctx, s.Host())
-			if err != nil {
-				return &engine.ActionError{Argv: argv, User: host.Root, Exit: res.Exit, Err: err}
-			}
-			sources := []string{source}
-			if source == "all" {
-				sources = nil
-				for src := range have {
-					sources = append(sources, src)
+	return confirmedAction(cmd, engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
+		have, err := gatherPmset(ctx, h)
+		if err != nil {
+			return err
+		}
+		sources := []string{source}
+		if source == "all" {
+			sources = sortedKeys(have)
+		}
+		for _, src := range sources {
+			for _, kv := range settings {
+				got, ok := have[src][kv.key]
+				if !ok || got.String() != kv.val {
+					return fmt.Errorf("%s %s is %q after pmset, want %q: %w", src, kv.key, got.String(), kv.val, engine.ErrNotConfirmed)
 				}
 			}
-			for _, src := range sources {
-				for _, kv := range settings {
-					got, ok := have[src][kv.key]
-					if !ok || got.String() != kv.val {
-						return judgeError(cmd, res, fmt.Errorf("%s %s is %q after pmset, want %q: %w", src, kv.key, got.String(), kv.val, engine.ErrNotConfirmed))
-					}
-				}
-			}
-			return nil
-		},
-	}
+		}
+		return nil
+	})
 }
 
 func pmsetModule() engine.Module {

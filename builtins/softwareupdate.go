@@ -46,6 +46,8 @@ func PickCLTLabel(out string) string {
 	return best
 }
 
+// versionParts splits a dotted version into numbers; a part that is not
+// a number counts as 0.
 func versionParts(s string) []int {
 	var out []int
 	for _, p := range strings.Split(strings.Trim(s, "."), ".") {
@@ -58,6 +60,8 @@ func versionParts(s string) []int {
 	return out
 }
 
+// compareVersions orders two versions component by component, a missing
+// component counting as 0: -1, 0 or 1.
 func compareVersions(a, b []int) int {
 	for i := 0; i < len(a) || i < len(b); i++ {
 		var x, y int
@@ -115,38 +119,28 @@ func cltInstallAction() *engine.Action {
 			if err != nil {
 				return err
 			}
-			return confirmXcodePath(ctx, s, sw, swRes, cltPath)
+			return confirmed(sw, swRes, xcodePathIs(ctx, s.Host(), cltPath))
 		},
 	}
 }
 
+// rosettaAction installs Rosetta and confirms it by its receipt and an
+// executable Linux translator.
 func rosettaAction() *engine.Action {
 	cmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"}, User: host.Root, Timeout: 30 * time.Minute}
-	return &engine.Action{
-		Argv: cmd.Argv,
-		User: host.Root,
-		Run: func(ctx context.Context, s *engine.Session) error {
-			res, err := runStep(ctx, s, cmd, nil)
-			if err != nil {
-				return err
-			}
-			r, err := gatherReceipt(rosettaReceipt)(ctx, s.Host())
-			if err != nil {
-				return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: res.Exit, Err: err}
-			}
-			if !r.Found {
-				return judgeError(cmd, res, fmt.Errorf("no %s receipt after install: %w", rosettaReceipt, engine.ErrNotConfirmed))
-			}
-			st, err := statNow(ctx, s.Host(), rosettaLinux)
-			if err != nil {
-				return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: res.Exit, Err: err}
-			}
-			if !st.Exists || st.Mode&0o111 == 0 {
-				return judgeError(cmd, res, fmt.Errorf("%s is not an executable after install: %w", rosettaLinux, engine.ErrNotConfirmed))
-			}
-			return nil
-		},
-	}
+	return confirmedAction(cmd, nil, func(ctx context.Context, h host.Host, _ host.Result) error {
+		if err := receiptPresent(ctx, h, rosettaReceipt, "installing Rosetta"); err != nil {
+			return err
+		}
+		st, err := statNow(ctx, h, rosettaLinux)
+		if err != nil {
+			return err
+		}
+		if !st.Exists || st.Mode&0o111 == 0 {
+			return fmt.Errorf("%s is not an executable after install: %w", rosettaLinux, engine.ErrNotConfirmed)
+		}
+		return nil
+	})
 }
 
 // statNow stats one path bypassing the cache (for action judges).

@@ -49,7 +49,7 @@ func gatherSwVers(ctx context.Context, h host.Host) (SwVers, error) {
 		return SwVers{}, err
 	}
 	if res.Exit != 0 {
-		return SwVers{}, fmt.Errorf("sw_vers exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
+		return SwVers{}, exitError("sw_vers", res)
 	}
 	return ParseSwVers(res.Stdout)
 }

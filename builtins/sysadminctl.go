@@ -59,15 +59,21 @@ func addUserArgv(name, fullName, shell, home string, admin bool) []string {
 	return argv
 }
 
-// userExists re-reads an account with `id -u NAME`.
-func userExists(ctx context.Context, h host.Host, name string) (bool, error) {
+// userCreated re-reads an account with `id -u NAME`: an error wrapping
+// engine.ErrNotConfirmed when id does not know it.
+func userCreated(ctx context.Context, h host.Host, name string) error {
 	res, err := run(ctx, h, "", "/usr/bin/id", "-u", name)
 	if err != nil {
-		return false, err
+		return err
 	}
-	return res.Exit == 0, nil
+	if res.Exit != 0 {
+		return fmt.Errorf("user %s not found after sysadminctl: %w", name, engine.ErrNotConfirmed)
+	}
+	return nil
 }
 
+// addUserAction creates an account with sysadminctl, typing the password
+// on its terminal, and confirms it from the output and with id -u.
 func addUserAction(name, fullName, shell, home string, admin bool, password *engine.Secret) *engine.Action {
 	argv := addUserArgv(name, fullName, shell, home, admin)
 	return &engine.Action{
@@ -84,14 +90,7 @@ func addUserAction(name, fullName, shell, home string, admin bool, password *eng
 			if err != nil {
 				return err
 			}
-			ok, err := userExists(ctx, s.Host(), name)
-			if err != nil {
-				return &engine.ActionError{Argv: argv, User: host.Root, Exit: res.Exit, Err: err}
-			}
-			if !ok {
-				return judgeError(cmd, res, fmt.Errorf("user %s not found after sysadminctl: %w", name, engine.ErrNotConfirmed))
-			}
-			return nil
+			return confirmed(cmd, res, userCreated(ctx, s.Host(), name))
 		},
 	}
 }
@@ -99,6 +98,7 @@ func addUserAction(name, fullName, shell, home string, admin bool, password *eng
 // autologinArgv reads the auto-login user.
 var autologinArgv = []string{"/usr/bin/defaults", "read", "/Library/Preferences/com.apple.loginwindow", "autoLoginUser"}
 
+// gatherAutologin reads the auto-login user; "" when none is set (exit 1).
 func gatherAutologin(ctx context.Context, h host.Host) (string, error) {
 	res, err := run(ctx, h, "", autologinArgv...)
 	if err != nil {
@@ -110,6 +110,7 @@ func gatherAutologin(ctx context.Context, h host.Host) (string, error) {
 	return strings.TrimSpace(res.Stdout), nil
 }
 
+// gatherSecureToken reads the secure token status of user.
 func gatherSecureToken(user string) func(ctx context.Context, h host.Host) (string, error) {
 	return func(ctx context.Context, h host.Host) (string, error) {
 		res, err := run(ctx, h, "", "/usr/sbin/sysadminctl", "-secureTokenStatus", user)
@@ -214,24 +215,16 @@ by re-reading autoLoginUser (it must be unset afterwards).`,
 						return nil, err
 					}
 					cmd := host.Command{Argv: []string{"/usr/sbin/sysadminctl", "-autologin", "off"}, User: host.Root}
-					return &engine.Action{
-						Argv: cmd.Argv,
-						User: host.Root,
-						Run: func(ctx context.Context, s *engine.Session) error {
-							res, err := runStep(ctx, s, cmd, nil)
-							if err != nil {
-								return err
-							}
-							u, err := gatherAutologin(ctx, s.Host())
-							if err != nil {
-								return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: res.Exit, Err: err}
-							}
-							if u != "" {
-								return judgeError(cmd, res, fmt.Errorf("auto-login still set for %s: %w", u, engine.ErrNotConfirmed))
-							}
-							return nil
-						},
-					}, nil
+					return confirmedAction(cmd, nil, func(ctx context.Context, h host.Host, _ host.Result) error {
+						u, err := gatherAutologin(ctx, h)
+						if err != nil {
+							return err
+						}
+						if u != "" {
+							return fmt.Errorf("auto-login still set for %s: %w", u, engine.ErrNotConfirmed)
+						}
+						return nil
+					}), nil
 				}),
 		},
 	}

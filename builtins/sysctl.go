@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -39,7 +38,7 @@ func gatherSysctl(ctx context.Context, h host.Host) (map[string]string, error) {
 	// An unknown name makes sysctl exit non-zero while the known names
 	// still print: keep what was printed.
 	if len(m) == 0 && res.Exit != 0 {
-		return nil, fmt.Errorf("sysctl exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
+		return nil, exitError("sysctl", res)
 	}
 	return m, nil
 }

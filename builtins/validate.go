@@ -88,6 +88,17 @@ func checkUser(s string) error { return checkPattern("user name", s, userPattern
 // checkFormula validates a Homebrew formula name, optionally tap-qualified.
 func checkFormula(s string) error { return checkPattern("formula name", s, formulaPattern) }
 
+// checkTapFormula validates a tap-qualified formula name USER/REPO/NAME.
+func checkTapFormula(s string) error {
+	if err := checkFormula(s); err != nil {
+		return err
+	}
+	if strings.Count(s, "/") != 2 {
+		return fmt.Errorf("formula %q must be tap-qualified (USER/REPO/NAME)", s)
+	}
+	return nil
+}
+
 // checkCask validates a Homebrew cask token.
 func checkCask(s string) error { return checkPattern("cask name", s, formulaPattern) }
 

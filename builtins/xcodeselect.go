@@ -28,9 +28,10 @@ func ParseXcodeSelect(res host.Result) (string, error) {
 	if strings.Contains(strings.ToLower(res.Stderr), "unable to get active developer directory") || res.Exit == 2 {
 		return "", nil
 	}
-	return "", fmt.Errorf("xcode-select -p exited %d: %s", res.Exit, engine.Tail(res.Stderr, 2))
+	return "", exitError("xcode-select -p", res)
 }
 
+// gatherXcodeSelect runs xcode-select -p; "" when no directory is active.
 func gatherXcodeSelect(ctx context.Context, h host.Host) (string, error) {
 	res, err := run(ctx, h, "", "/usr/bin/xcode-select", "-p")
 	if err != nil {
@@ -39,6 +40,7 @@ func gatherXcodeSelect(ctx context.Context, h host.Host) (string, error) {
 	return ParseXcodeSelect(res)
 }
 
+// xcodeSelectFact is gatherXcodeSelect, read once per run.
 func xcodeSelectFact(s *engine.Session) (string, error) { return cached(s, "clt", gatherXcodeSelect) }
 
 // xcodeSwitchCmd is `xcode-select --switch DIR`.
@@ -46,14 +48,15 @@ func xcodeSwitchCmd(dir string) host.Command {
 	return host.Command{Argv: []string{"/usr/bin/xcode-select", "--switch", dir}, User: host.Root}
 }
 
-// confirmXcodePath re-reads xcode-select -p and requires want.
-func confirmXcodePath(ctx context.Context, s *engine.Session, cmd host.Command, res host.Result, want string) error {
-	got, err := gatherXcodeSelect(ctx, s.Host())
+// xcodePathIs re-reads xcode-select -p: an error wrapping
+// engine.ErrNotConfirmed when it is not want.
+func xcodePathIs(ctx context.Context, h host.Host, want string) error {
+	got, err := gatherXcodeSelect(ctx, h)
 	if err != nil {
-		return &engine.ActionError{Argv: cmd.Argv, User: cmd.Principal(), Exit: res.Exit, Err: err}
+		return err
 	}
 	if got != want {
-		return judgeError(cmd, res, fmt.Errorf("xcode-select -p is %q, want %q: %w", got, want, engine.ErrNotConfirmed))
+		return fmt.Errorf("xcode-select -p is %q, want %q: %w", got, want, engine.ErrNotConfirmed)
 	}
 	return nil
 }
@@ -90,14 +93,9 @@ re-reading `+"`xcode-select -p`"+`.`,
 					if err := c.checkPaths("dir", dir); err != nil {
 						return nil, err
 					}
-					cmd := xcodeSwitchCmd(dir)
-					return &engine.Action{Argv: cmd.Argv, User: host.Root, Run: func(ctx context.Context, s *engine.Session) error {
-						res, err := runStep(ctx, s, cmd, engine.ExitZero)
-						if err != nil {
-							return err
-						}
-						return confirmXcodePath(ctx, s, cmd, res, dir)
-					}}, nil
+					return confirmedAction(xcodeSwitchCmd(dir), engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
+						return xcodePathIs(ctx, h, dir)
+					}), nil
 				}),
 		},
 	}
