@@ -140,7 +140,6 @@ func FuzzParseSmall(f *testing.F) {
 		_, _ = ParseICloud(0, s, s)
 		_ = ParseSvcStatus(s)
 		_ = ParseIDGroups(s)
-		_ = ParseShasum(s)
 		_, _ = ParseXcodeSelect(host.Result{Stdout: s, Stderr: s, Exit: len(s) % 3})
 		_ = JudgeAddUser(s)
 		_ = JudgeConfig(host.Result{Stdout: s})

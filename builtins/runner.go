@@ -94,6 +94,7 @@ func JudgeConfig(res host.Result) error {
 	return nil
 }
 
+// readRegistration reads ROOT/.runner now; nil when it does not exist.
 func readRegistration(ctx context.Context, h host.Host, root string) (*Registration, error) {
 	b, err := h.ReadFile(ctx, root+"/.runner", 1<<20)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -119,8 +120,12 @@ func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret) (hos
 	return host.EnvVar{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: strings.TrimSpace(v), Secret: true}, nil
 }
 
-func configureAction(root, url, name string, labels []string, work string, token *engine.Secret, pathList []string, user string) *engine.Action {
-	argv := []string{root + "/config.sh", "--unattended", "--url", url, "--name", name, "--labels", strings.Join(labels, ","), "--work", work, "--replace"}
+// configShAction returns the action that runs config.sh (argv) as user in
+// root, with the token only in ACTIONS_RUNNER_INPUT_TOKEN and env after
+// it, judges its result with judge, then re-reads ROOT/.runner (nil when
+// absent) with confirm. Every failure after the run carries config.sh's
+// output.
+func configShAction(argv []string, root, user string, token *engine.Secret, env []host.EnvVar, judge func(host.Result) error, confirm func(*Registration) error) *engine.Action {
 	return &engine.Action{
 		Argv:   argv,
 		User:   user,
@@ -130,50 +135,46 @@ func configureAction(root, url, name string, labels []string, work string, token
 			if err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: err}
 			}
-			cmd := host.Command{Argv: argv, User: user, Dir: root, Timeout: 5 * time.Minute,
-				Env: []host.EnvVar{tok, {Name: "PATH", Value: strings.Join(pathList, ":")}}}
-			res, err := runStep(ctx, s, cmd, JudgeConfig)
+			cmd := host.Command{Argv: argv, User: user, Dir: root, Timeout: 5 * time.Minute, Env: append([]host.EnvVar{tok}, env...)}
+			res, err := runStep(ctx, s, cmd, judge)
 			if err != nil {
 				return err
 			}
 			reg, err := readRegistration(ctx, s.Host(), root)
+			if err == nil {
+				err = confirm(reg)
+			}
 			if err != nil {
 				return judgeError(cmd, res, err)
-			}
-			if reg == nil || reg.AgentName != name {
-				return judgeError(cmd, res, fmt.Errorf("%s/.runner does not name runner %s after config.sh: %w", root, name, engine.ErrNotConfirmed))
 			}
 			return nil
 		},
 	}
 }
 
+// configureAction registers the runner with config.sh and confirms that
+// ROOT/.runner names it afterwards.
+func configureAction(root, url, name string, labels []string, work string, token *engine.Secret, pathList []string, user string) *engine.Action {
+	argv := []string{root + "/config.sh", "--unattended", "--url", url, "--name", name, "--labels", strings.Join(labels, ","), "--work", work, "--replace"}
+	env := []host.EnvVar{{Name: "PATH", Value: strings.Join(pathList, ":")}}
+	return configShAction(argv, root, user, token, env, JudgeConfig, func(reg *Registration) error {
+		if reg == nil || reg.AgentName != name {
+			return fmt.Errorf("%s/.runner does not name runner %s after config.sh: %w", root, name, engine.ErrNotConfirmed)
+		}
+		return nil
+	})
+}
+
+// removeAction unregisters the runner with config.sh remove and confirms
+// that ROOT/.runner is gone afterwards.
 func removeAction(root string, token *engine.Secret, user string) *engine.Action {
 	argv := []string{root + "/config.sh", "remove"}
-	return &engine.Action{
-		Argv:   argv,
-		User:   user,
-		Writes: []string{root},
-		Run: func(ctx context.Context, s *engine.Session) error {
-			tok, err := tokenEnv(ctx, s, token)
-			if err != nil {
-				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: err}
-			}
-			cmd := host.Command{Argv: argv, User: user, Dir: root, Env: []host.EnvVar{tok}, Timeout: 5 * time.Minute}
-			res, err := runStep(ctx, s, cmd, engine.ExitZero)
-			if err != nil {
-				return err
-			}
-			reg, err := readRegistration(ctx, s.Host(), root)
-			if err != nil {
-				return judgeError(cmd, res, err)
-			}
-			if reg != nil {
-				return judgeError(cmd, res, fmt.Errorf("%s/.runner still exists after config.sh remove: %w", root, engine.ErrNotConfirmed))
-			}
-			return nil
-		},
-	}
+	return configShAction(argv, root, user, token, nil, engine.ExitZero, func(reg *Registration) error {
+		if reg != nil {
+			return fmt.Errorf("%s/.runner still exists after config.sh remove: %w", root, engine.ErrNotConfirmed)
+		}
+		return nil
+	})
 }
 
 func runnerModule() engine.Module {
@@ -184,6 +185,17 @@ func runnerModule() engine.Module {
 			return nil, c.argError("token must be a secret(), never a %s: it goes only into ACTIONS_RUNNER_INPUT_TOKEN", v.Type())
 		}
 		return s, nil
+	}
+	// runnerUser validates the account config.sh runs as, which is never
+	// root.
+	runnerUser := func(c *call, user string) error {
+		if err := checkUser(user); err != nil {
+			return c.wrap(err)
+		}
+		if user == host.Root {
+			return c.argError("config.sh must not run as root; give the runner account")
+		}
+		return nil
 	}
 	return engine.Module{
 		Name: m,
@@ -305,11 +317,8 @@ line and `+"`ROOT/.runner`"+` naming the runner afterwards.`,
 							return nil, c.argError("PATH entry %q contains a colon", p)
 						}
 					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
-					}
-					if user == host.Root {
-						return nil, c.argError("config.sh must not run as root; give the runner account")
+					if err := runnerUser(c, user); err != nil {
+						return nil, err
 					}
 					return configureAction(root, url, name, labels, work, tok, pathList, user), nil
 				}),
@@ -330,11 +339,8 @@ gone afterwards.`,
 					if err != nil {
 						return nil, err
 					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
-					}
-					if user == host.Root {
-						return nil, c.argError("config.sh must not run as root; give the runner account")
+					if err := runnerUser(c, user); err != nil {
+						return nil, err
 					}
 					return removeAction(root, tok, user), nil
 				}),

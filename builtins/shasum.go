@@ -2,13 +2,9 @@ package builtins
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"regexp"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -17,56 +13,14 @@ import (
 	"github.com/sysprog21/hvfctl/engine"
 )
 
-// SHA256Of computes what `shasum -a 256` prints for the bytes of r (binary
-// mode: no newline translation): the lower-case hex digest and the size.
-func SHA256Of(r io.Reader) (sum string, size int64, err error) {
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return "", n, fmt.Errorf("hashing: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-var shasumLine = regexp.MustCompile(`^([0-9a-f]{64}) [ *](.+)$`)
-
-// ParseShasum parses `shasum -a 256 FILE...` output (`HEX  FILE`, or
-// `HEX *FILE` in binary mode) into file → digest.
-func ParseShasum(out string) map[string]string {
-	m := map[string]string{}
-	for _, ln := range lines(out) {
-		if mm := shasumLine.FindStringSubmatch(ln); mm != nil {
-			m[mm[2]] = mm[1]
-		}
-	}
-	return m
-}
-
-// VerifySHA256 hashes path on h and compares it with the pinned digest
-// (and size, when size > 0). A mismatch wraps host.ErrChecksum.
-func VerifySHA256(ctx context.Context, h host.Host, path, want string, size int64) error {
-	want, err := normSHA256(want)
-	if err != nil {
-		return err
-	}
-	got, n, err := h.Hash(ctx, path)
-	if err != nil {
-		return fmt.Errorf("hashing %s: %w", path, err)
-	}
-	if size > 0 && n != size {
-		return fmt.Errorf("%s is %d bytes, want %d: %w", path, n, size, host.ErrChecksum)
-	}
-	if !strings.EqualFold(got, want) {
-		return fmt.Errorf("%s has SHA-256 %s, want %s: %w", path, got, want, host.ErrChecksum)
-	}
-	return nil
-}
-
+// hashState is a cached in-process SHA-256 of one path.
 type hashState struct {
 	Sum    string
 	Exists bool
 }
 
+// hashFact hashes p with Host.Hash once per run; Exists is false when p
+// is missing.
 func hashFact(s *engine.Session, p string) (hashState, error) {
 	return cached(s, "sha256:"+p, func(ctx context.Context, h host.Host) (hashState, error) {
 		sum, _, err := h.Hash(ctx, p)
