@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -160,10 +161,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// bootstrapAction loads plistPath into the system domain and confirms
-// that launchd knows label afterwards.
-func bootstrapAction(plistPath, label string) *engine.Action {
-	cmd := host.Command{Argv: []string{"/bin/launchctl", "bootstrap", "system", plistPath}, User: host.Root}
+// launchctlAction returns the action that runs /bin/launchctl with args
+// as root and hands its result, whatever the exit status, to judge, which
+// may re-read launchd on h; a judge error fails the action with
+// launchctl's output.
+func launchctlAction(args []string, judge func(ctx context.Context, h host.Host, res host.Result) error) *engine.Action {
+	cmd := host.Command{Argv: append([]string{"/bin/launchctl"}, args...), User: host.Root}
 	return &engine.Action{
 		Argv: cmd.Argv,
 		User: host.Root,
@@ -172,77 +175,73 @@ func bootstrapAction(plistPath, label string) *engine.Action {
 			if err != nil {
 				return err
 			}
-			if res.Exit == launchctlPermission {
-				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
-			}
-			// Exit 0 and even 5 are confirmed the same way: the job must be
-			// known to launchd afterwards.
-			st, err := printJob(ctx, s.Host(), label)
-			if err != nil {
+			if err := judge(ctx, s.Host(), res); err != nil {
 				return judgeError(cmd, res, err)
-			}
-			if !st.Loaded {
-				if res.Exit != 0 {
-					return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
-				}
-				return judgeError(cmd, res, fmt.Errorf("system/%s is not loaded after bootstrap: %w", label, engine.ErrNotConfirmed))
 			}
 			return nil
 		},
 	}
+}
+
+// explained is the error of a launchctl exit status.
+func explained(exit int) error { return errors.New(ExplainLaunchctl(exit)) }
+
+// bootstrapAction loads plistPath into the system domain and confirms
+// that launchd knows label afterwards.
+func bootstrapAction(plistPath, label string) *engine.Action {
+	return launchctlAction([]string{"bootstrap", "system", plistPath}, func(ctx context.Context, h host.Host, res host.Result) error {
+		if res.Exit == launchctlPermission {
+			return explained(res.Exit)
+		}
+		// Exit 0 and even 5 are confirmed the same way: the job must be
+		// known to launchd afterwards.
+		st, err := printJob(ctx, h, label)
+		if err != nil {
+			return err
+		}
+		switch {
+		case st.Loaded:
+			return nil
+		case res.Exit != 0:
+			return explained(res.Exit)
+		}
+		return fmt.Errorf("system/%s is not loaded after bootstrap: %w", label, engine.ErrNotConfirmed)
+	})
 }
 
 // bootoutAction unloads label and waits until launchd no longer knows it.
 func bootoutAction(label string) *engine.Action {
-	cmd := host.Command{Argv: []string{"/bin/launchctl", "bootout", "system/" + label}, User: host.Root}
-	return &engine.Action{
-		Argv: cmd.Argv,
-		User: host.Root,
-		Run: func(ctx context.Context, s *engine.Session) error {
-			res, err := runStep(ctx, s, cmd, nil)
-			if err != nil {
-				return err
-			}
-			if res.Exit != 0 && res.Exit != launchctlNoService && res.Exit != launchctlIOError {
-				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
-			}
-			// bootout is asynchronous: wait until print says 113.
-			gone, err := awaitJob(ctx, s.Host(), label, func(st launchdState) bool { return !st.Loaded })
-			if err != nil {
-				return judgeError(cmd, res, err)
-			}
-			if !gone {
-				return judgeError(cmd, res, fmt.Errorf("system/%s still loaded %s after bootout: %w", label, time.Duration(bootoutPolls)*bootoutInterval, engine.ErrNotConfirmed))
-			}
-			return nil
-		},
-	}
+	return launchctlAction([]string{"bootout", "system/" + label}, func(ctx context.Context, h host.Host, res host.Result) error {
+		if res.Exit != 0 && res.Exit != launchctlNoService && res.Exit != launchctlIOError {
+			return explained(res.Exit)
+		}
+		// bootout is asynchronous: wait until print says 113.
+		gone, err := awaitJob(ctx, h, label, func(st launchdState) bool { return !st.Loaded })
+		if err != nil {
+			return err
+		}
+		if !gone {
+			return fmt.Errorf("system/%s still loaded %s after bootout: %w", label, time.Duration(bootoutPolls)*bootoutInterval, engine.ErrNotConfirmed)
+		}
+		return nil
+	})
 }
 
 // kickstartAction restarts label and waits until it is running.
 func kickstartAction(label string) *engine.Action {
-	cmd := host.Command{Argv: []string{"/bin/launchctl", "kickstart", "-k", "system/" + label}, User: host.Root}
-	return &engine.Action{
-		Argv: cmd.Argv,
-		User: host.Root,
-		Run: func(ctx context.Context, s *engine.Session) error {
-			res, err := runStep(ctx, s, cmd, nil)
-			if err != nil {
-				return err
-			}
-			if res.Exit != 0 {
-				return judgeError(cmd, res, fmt.Errorf("%s", ExplainLaunchctl(res.Exit)))
-			}
-			running, err := awaitJob(ctx, s.Host(), label, func(st launchdState) bool { return st.Loaded && st.Job.State == "running" })
-			if err != nil {
-				return judgeError(cmd, res, err)
-			}
-			if !running {
-				return judgeError(cmd, res, fmt.Errorf("system/%s is not running after kickstart: %w", label, engine.ErrNotConfirmed))
-			}
-			return nil
-		},
-	}
+	return launchctlAction([]string{"kickstart", "-k", "system/" + label}, func(ctx context.Context, h host.Host, res host.Result) error {
+		if res.Exit != 0 {
+			return explained(res.Exit)
+		}
+		running, err := awaitJob(ctx, h, label, func(st launchdState) bool { return st.Loaded && st.Job.State == "running" })
+		if err != nil {
+			return err
+		}
+		if !running {
+			return fmt.Errorf("system/%s is not running after kickstart: %w", label, engine.ErrNotConfirmed)
+		}
+		return nil
+	})
 }
 
 func launchctlModule() engine.Module {

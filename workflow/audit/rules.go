@@ -2,8 +2,9 @@ package audit
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/rhysd/actionlint"
@@ -122,14 +123,8 @@ func (ja *jobAudit) templates() ([]namedTemplate, error) {
 	return out, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// sortedKeys returns the keys of a map in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // callerFindings checks a job that calls a reusable workflow.
 func (ja *jobAudit) callerFindings() {
