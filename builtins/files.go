@@ -85,6 +85,10 @@ func ParseStat(stdout, stderr string, paths []string) (stats map[string]FileStat
 			stats[p] = FileStat{Path: p}
 		case msg != "":
 			errs[p] = fmt.Errorf("stat %s: %s", p, strings.TrimSpace(msg))
+		case strings.TrimSpace(stderr) != "":
+			// stat failed without naming the path (a busy or broken
+			// tool): show what it said.
+			errs[p] = fmt.Errorf("stat %s: no output for this path; stat said: %s", p, strings.TrimSpace(engine.Tail(stderr, 3)))
 		default:
 			errs[p] = fmt.Errorf("stat %s: no output for this path", p)
 		}
