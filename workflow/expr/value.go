@@ -2,9 +2,10 @@ package expr
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -128,39 +129,13 @@ func Normalize(v any) any {
 	case filtered:
 		return x
 	case []any:
-		out := make([]any, len(x), len(x)+1)
-		for i, e := range x {
-			out[i] = Normalize(e)
-		}
-		return out
+		return arrayOf(x)
 	case []string:
-		out := make([]any, len(x), len(x)+1)
-		for i, e := range x {
-			out[i] = e
-		}
-		return out
+		return arrayOf(x)
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		o := NewObject()
-		for _, k := range keys {
-			o.Set(k, Normalize(x[k]))
-		}
-		return o
+		return objectOf(x)
 	case map[string]string:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		o := NewObject()
-		for _, k := range keys {
-			o.Set(k, x[k])
-		}
-		return o
+		return objectOf(x)
 	case int:
 		return float64(x)
 	case int64:
@@ -186,6 +161,24 @@ func Normalize(v any) any {
 	}
 }
 
+// arrayOf normalizes every element of s into a new array.
+func arrayOf[T any](s []T) []any {
+	out := make([]any, len(s), len(s)+1)
+	for i, e := range s {
+		out[i] = Normalize(e)
+	}
+	return out
+}
+
+// objectOf normalizes a string-keyed map into an Object, keys sorted.
+func objectOf[V any](m map[string]V) *Object {
+	o := NewObject()
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		o.Set(k, Normalize(m[k]))
+	}
+	return o
+}
+
 // normalizeReflect handles other slice and string-keyed map types
 // ([]map[string]any, map[string][]string, ...).
 func normalizeReflect(rv reflect.Value) any {
@@ -204,7 +197,7 @@ func normalizeReflect(rv reflect.Value) any {
 		for _, k := range rv.MapKeys() {
 			keys = append(keys, k.String())
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		o := NewObject()
 		for _, k := range keys {
 			o.Set(k, Normalize(rv.MapIndex(reflect.ValueOf(k).Convert(rv.Type().Key())).Interface()))
