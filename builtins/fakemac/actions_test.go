@@ -3,6 +3,7 @@ package fakemac
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -131,7 +132,7 @@ func TestHomebrewPackage(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := m.Download(ctx, host.DownloadRequest{URL: HomebrewPkgURL, Dest: "/var/tmp/Homebrew.pkg", SHA256: homebrewPkgSum, Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
+			if err := m.Download(ctx, host.DownloadRequest{URL: HomebrewPkgURL, Dest: "/var/tmp/Homebrew.pkg", SHA256: HomebrewPkgSHA256, Size: HomebrewPkgSize, Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
 				t.Fatal(err)
 			}
 			r := exec(t, m, as("root", "/usr/sbin/installer", "-pkg", "/var/tmp/Homebrew.pkg", "-target", "/"))
@@ -220,7 +221,7 @@ func TestBrewInstall(t *testing.T) {
 func TestRunnerRegistration(t *testing.T) {
 	token := strings.Repeat("A", 29)
 	configure := func(user, tok string, extra ...host.EnvVar) host.Command {
-		env := append([]host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: tok, Secret: true}, {Name: "PATH", Value: runnerPath}}, extra...)
+		env := append([]host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: tok, Secret: true}, {Name: "PATH", Value: seedPath}}, extra...)
 		return host.Command{Argv: []string{RunnerRoot + "/config.sh", "--unattended", "--url", RunnerRepoURL, "--name", RunnerName, "--labels", "m4,hvf", "--work", "_work", "--replace"},
 			User: user, Dir: RunnerRoot, Env: env}
 	}
@@ -237,10 +238,10 @@ func TestRunnerRegistration(t *testing.T) {
 			}
 		}
 		b, err := m.ReadFile(ctx, RunnerRoot+"/.runner", 1<<20)
-		if err != nil || !strings.HasPrefix(string(b), "\xef\xbb\xbf{") || !strings.Contains(string(b), `"agentName": "mini-1"`) || !strings.Contains(string(b), `"gitHubUrl": "https://github.com/sysprog21/elfuse"`) {
+		if err != nil || !strings.HasPrefix(string(b), "\xef\xbb\xbf{") || !strings.Contains(string(b), `"agentName": "`+RunnerName+`"`) || !strings.Contains(string(b), `"gitHubUrl": "https://github.com/sysprog21/elfuse"`) {
 			t.Errorf(".runner: %q %v", b, err)
 		}
-		if b, _ := m.ReadFile(ctx, RunnerRoot+"/.path", 1024); string(b) != runnerPath+"\n" {
+		if b, _ := m.ReadFile(ctx, RunnerRoot+"/.path", 1024); string(b) != seedPath+"\n" {
 			t.Errorf(".path %q", b)
 		}
 		wantNode(t, m, RunnerRoot+"/.runner", TypeFile, 0o644, RunnerUser, "staff")
@@ -331,8 +332,8 @@ func TestLaunchctl(t *testing.T) {
 
 	t.Run("bad ownership or mode is 122", func(t *testing.T) {
 		for _, w := range []host.WriteRequest{
-			{Path: plist, Data: []byte(DaemonPlist(RunnerLabel, RunnerRoot, RunnerUser)), Mode: 0o664, Owner: "root", Group: "wheel"},
-			{Path: plist, Data: []byte(DaemonPlist(RunnerLabel, RunnerRoot, RunnerUser)), Mode: 0o644, Owner: "admin", Group: "wheel"},
+			{Path: plist, Data: []byte(daemonPlist(RunnerLabel, RunnerRoot, RunnerUser)), Mode: 0o664, Owner: "root", Group: "wheel"},
+			{Path: plist, Data: []byte(daemonPlist(RunnerLabel, RunnerRoot, RunnerUser)), Mode: 0o644, Owner: "admin", Group: "wheel"},
 		} {
 			m := mustNew(t, "drifted")
 			if err := m.WriteFile(ctx, w); err != nil {
@@ -434,7 +435,7 @@ func TestDownloadVerifiesPins(t *testing.T) {
 
 func TestTar(t *testing.T) {
 	m := mustNew(t, "partial")
-	list := exec(t, m, as(RunnerUser, "/usr/bin/tar", "-tvzf", runnerTarball))
+	list := exec(t, m, as(RunnerUser, "/usr/bin/tar", "-tvzf", runnerCached))
 	if !strings.HasPrefix(list.Stdout, "drwxr-xr-x  0 runner docker      0 Jul 23 09:00 ./\n") || !strings.Contains(list.Stdout, "\n-rw-r--r--  0 runner docker 1103872 Jul 23 09:00 ./bin/Runner.Worker.dll\n") {
 		t.Errorf("listing:\n%s", list.Stdout)
 	}
@@ -442,7 +443,7 @@ func TestTar(t *testing.T) {
 	wantNode(t, m, RunnerRoot+"/bin/RunnerService.js", TypeFile, 0o644, RunnerUser, "staff")
 
 	exec(t, m, as("root", "/bin/mkdir", "-p", "/opt/rootx"))
-	if r := exec(t, m, as("root", "/usr/bin/tar", "-xzf", runnerTarball, "-C", "/opt/rootx")); r.Exit != 0 {
+	if r := exec(t, m, as("root", "/usr/bin/tar", "-xzf", runnerCached, "-C", "/opt/rootx")); r.Exit != 0 {
 		t.Fatalf("extract as root: %s", r.Stderr)
 	}
 	wantNode(t, m, "/opt/rootx/config.sh", TypeFile, 0o755, "1001", "118")
@@ -538,4 +539,48 @@ func TestSystemChanges(t *testing.T) {
 	if r = exec(t, m, bad); r.Exit != 1 || r.Stdout != "/var/tmp/r.tgz: FAILED\n" || r.Stderr != "shasum: WARNING: 1 computed checksum did NOT match\n" {
 		t.Errorf("shasum -c mismatch: %d %q %q", r.Exit, r.Stdout, r.Stderr)
 	}
+}
+
+// daemonPlist is a runner LaunchDaemon as recipes/m4.star writes it:
+// root:wheel 0644 in /Library/LaunchDaemons, UserName the runner
+// account, WorkingDirectory the runner root, logs in a directory the
+// runner owns.
+func daemonPlist(label, root, user string) string {
+	home := "/Users/" + user
+	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>%[1]s</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>%[2]s/bin/runsvc.sh</string>
+	</array>
+	<key>UserName</key>
+	<string>%[3]s</string>
+	<key>GroupName</key>
+	<string>staff</string>
+	<key>WorkingDirectory</key>
+	<string>%[2]s</string>
+	<key>RunAtLoad</key>
+	<true/>
+	<key>KeepAlive</key>
+	<true/>
+	<key>EnvironmentVariables</key>
+	<dict>
+		<key>ACTIONS_RUNNER_SVC</key>
+		<string>1</string>
+		<key>HOME</key>
+		<string>%[4]s</string>
+		<key>USER</key>
+		<string>%[3]s</string>
+	</dict>
+	<key>StandardOutPath</key>
+	<string>%[4]s/Library/Logs/%[1]s/stdout.log</string>
+	<key>StandardErrorPath</key>
+	<string>%[4]s/Library/Logs/%[1]s/stderr.log</string>
+</dict>
+</plist>
+`, label, root, user, home)
 }

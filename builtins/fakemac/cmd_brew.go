@@ -94,7 +94,11 @@ func (m *Mac) brew(c *call) (host.Result, error) {
 	}
 	switch args[0] {
 	case "--version":
-		c.outf("Homebrew 5.0.0\n")
+		v := m.st.Brew.Version
+		if v == "" {
+			v = HomebrewVersion
+		}
+		c.outf("Homebrew %s\n", v)
 		return c.result(0)
 	case "list", "ls":
 		return m.brewList(c, args[1:])
@@ -452,6 +456,26 @@ func (m *Mac) pour(c *call, name string) {
 	if f.kegOnly {
 		c.outf("==> Caveats\n%s is keg-only, which means it was not symlinked into %s,\nbecause macOS already provides this software and installing another version in\nparallel can cause all kinds of trouble.\n", name, brewPrefix)
 	}
+}
+
+// unpour removes an installed formula the way `brew uninstall` leaves
+// the prefix: no keg, no opt link, no links into bin.
+func (m *Mac) unpour(name string) error {
+	f, ok := formulae[name]
+	if !ok || m.st.Brew.Formulae[name] == nil {
+		return fmt.Errorf("fakemac: formula %s is not installed", name)
+	}
+	m.removeTree(brewPrefix + "/Cellar/" + name)
+	m.removeTree(brewPrefix + "/opt/" + name)
+	if !f.kegOnly {
+		for _, file := range f.files {
+			if d := path.Dir(file); d == "bin" || d == "toolchain/bin" {
+				m.removeTree(brewPrefix + "/bin/" + path.Base(file))
+			}
+		}
+	}
+	delete(m.st.Brew.Formulae, name)
+	return nil
 }
 
 // ancestorsWithin lists p and its ancestors strictly below root, top

@@ -196,7 +196,7 @@ func (m *Mac) installer(c *call) (host.Result, error) {
 	}
 	c.outf("installer: Package name is %s\ninstaller: Installing at base path /\n", pkg.Title)
 	if pkg.Script == "homebrew" {
-		if !m.homebrewPostinstall() {
+		if !m.homebrewPostinstall(pkg.Version) {
 			c.outf("installer: The install failed. (The Installer encountered an error that caused the installation to fail. Contact the software manufacturer for assistance. An error occurred while running scripts from the package “%s”.)\n", path.Base(args[1]))
 			c.errf("No valid user for Homebrew installation: write HOMEBREW_PKG_USER to /var/tmp/.homebrew_pkg_user.plist or log in at the console.\n")
 			return c.result(1)
@@ -228,8 +228,8 @@ func (m *Mac) installer(c *call) (host.Result, error) {
 // homebrewPostinstall does what Homebrew's .pkg postinstall does: find
 // the owner (HOMEBREW_PKG_USER from a root-owned 0600 plain file without
 // ACL, else the console user), create the prefix owned by OWNER:admin
-// and write /etc/paths.d/homebrew.
-func (m *Mac) homebrewPostinstall() bool {
+// and write /etc/paths.d/homebrew. Homebrew is then at version.
+func (m *Mac) homebrewPostinstall(version string) bool {
 	owner := ""
 	if n := m.st.Files[brewPkgUser]; n != nil && n.Type == TypeFile && n.Owner == "root" && n.Mode == 0o600 && len(n.ACL) == 0 && n.Content != nil {
 		var doc map[string]any
@@ -257,6 +257,7 @@ func (m *Mac) homebrewPostinstall() bool {
 		m.put(p, &Node{Type: TypeDir, Mode: 0o755, Owner: owner, Group: "admin"})
 	}
 	m.put(prefix+"/bin/brew", &Node{Type: TypeFile, Mode: 0o755, Owner: owner, Group: "admin", Size: 6_821, SHA256: synthSum("brew", "bin/brew")})
+	m.st.Brew.Version = version
 	m.put("/private/etc/paths.d/homebrew", &Node{Type: TypeFile, Mode: 0o644, Owner: "root", Group: "wheel", Content: text(prefix + "/bin\n")})
 	return true
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -328,4 +330,194 @@ func (st *State) validate() error {
 		}
 	}
 	return nil
+}
+
+// Fixture returns a fixture that Load turns back into m's state: "base"
+// naming the preset, then a JSON merge patch of what differs from it
+// (keys sorted, one value per line), so that a generated preset reads as
+// the list of what changed.
+func (m *Mac) Fixture(base string) ([]byte, error) {
+	from, err := presetState(base)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	to, err := stateTree(m.st)
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	fromTree, err := stateTree(from)
+	if err != nil {
+		return nil, err
+	}
+	patch, _ := diffPatch(fromTree, to)
+	body, ok := patch.(map[string]any)
+	if !ok {
+		body = map[string]any{}
+	}
+	body["base"] = base
+	var buf bytes.Buffer
+	if err := writeTree(&buf, body, "", true); err != nil {
+		return nil, fmt.Errorf("encode fixture over %s: %w", base, err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+// writeTree writes v as indented JSON with sorted keys ("base" first at
+// the top), each object or array whose members are all scalars on one
+// line: one file, job, user or receipt per line.
+func writeTree(buf *bytes.Buffer, v any, indent string, top bool) error {
+	if !top && flat(v) {
+		return writeCompact(buf, v)
+	}
+	inner := indent + "  "
+	switch x := v.(type) {
+	case map[string]any:
+		keys := sortedKeys(x)
+		if top {
+			if _, ok := x["base"]; ok {
+				keys = append([]string{"base"}, slices.DeleteFunc(keys, func(k string) bool { return k == "base" })...)
+			}
+		}
+		buf.WriteString("{\n")
+		for i, k := range keys {
+			buf.WriteString(inner)
+			if err := writeCompact(buf, k); err != nil {
+				return err
+			}
+			buf.WriteString(": ")
+			if err := writeTree(buf, x[k], inner, false); err != nil {
+				return err
+			}
+			if i < len(keys)-1 {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('\n')
+		}
+		buf.WriteString(indent + "}")
+	case []any:
+		buf.WriteString("[\n")
+		for i, e := range x {
+			buf.WriteString(inner)
+			if err := writeTree(buf, e, inner, false); err != nil {
+				return err
+			}
+			if i < len(x)-1 {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('\n')
+		}
+		buf.WriteString(indent + "]")
+	}
+	return nil
+}
+
+// flat reports whether v is a scalar, or an object or array of scalars.
+func flat(v any) bool {
+	scalar := func(e any) bool {
+		switch e.(type) {
+		case map[string]any, []any:
+			return false
+		}
+		return true
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if !scalar(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !scalar(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// writeCompact writes v as one line of JSON (keys sorted, no HTML
+// escaping).
+func writeCompact(buf *bytes.Buffer, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	// One space after each separator keeps the line readable.
+	buf.Write(spaceSeparators(out))
+	return nil
+}
+
+// spaceSeparators adds a space after the commas and colons of compact
+// JSON that are outside strings.
+func spaceSeparators(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	inStr, esc := false, false
+	for _, c := range b {
+		out = append(out, c)
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == ',' || c == ':'):
+			out = append(out, ' ')
+		}
+	}
+	return out
+}
+
+// stateTree is st as generic JSON values (numbers kept exact).
+func stateTree(st *State) (any, error) {
+	b, err := encodeState(st)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode fake mac state: %w", err)
+	}
+	return v, nil
+}
+
+// diffPatch returns the RFC 7386 merge patch that turns from into to, and
+// whether they differ. Objects are compared key by key; anything else is
+// replaced whole.
+func diffPatch(from, to any) (any, bool) {
+	fm, okf := from.(map[string]any)
+	tm, okt := to.(map[string]any)
+	if okf && okt {
+		patch := map[string]any{}
+		for k, fv := range fm {
+			tv, ok := tm[k]
+			if !ok {
+				patch[k] = nil
+				continue
+			}
+			if p, changed := diffPatch(fv, tv); changed {
+				patch[k] = p
+			}
+		}
+		for k, tv := range tm {
+			if _, ok := fm[k]; !ok {
+				patch[k] = tv
+			}
+		}
+		return patch, len(patch) > 0
+	}
+	if reflect.DeepEqual(from, to) {
+		return nil, false
+	}
+	return to, true
 }

@@ -194,12 +194,12 @@ func TestConvergedIsIdempotent(t *testing.T) {
 	before, _ := m.Snapshot()
 	for _, cmd := range []host.Command{
 		as("admin", "/opt/homebrew/bin/brew", "install", "--formula", "binutils", "qemu", "make"),
-		as("admin", "/opt/homebrew/bin/brew", "tap", "messense/macos-cross-toolchains"),
-		as("root", "/usr/bin/pmset", "-c", "sleep", "0", "disksleep", "0", "displaysleep", "0", "womp", "1", "autorestart", "1"),
+		as("root", "/usr/bin/pmset", "-c", "sleep", "0", "disksleep", "0"),
 		as("root", "/usr/bin/mdutil", "-i", "off", RunnerRoot+"/_work"),
 		as("root", "/bin/mkdir", "-p", "-m", "755", "/opt/toolchain"),
-		as("root", "/bin/ln", "-sfh", "/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain", "/opt/toolchain/aarch64-linux-gnu"),
+		as("root", "/bin/ln", "-sfh", "/opt/toolchain/dist/aarch64-linux-gnu-13.3.0/aarch64-unknown-linux-gnu", "/opt/toolchain/aarch64-linux-gnu"),
 		as("root", "/usr/bin/xcode-select", "--switch", "/Library/Developer/CommandLineTools"),
+		as("root", "/bin/launchctl", "enable", "system/"+RunnerLabel),
 	} {
 		if r := exec(t, m, cmd); r.Exit != 0 {
 			t.Errorf("%q: %d %s", cmd.Argv, r.Exit, r.Stderr)
@@ -248,7 +248,7 @@ var factQueries = []host.Command{
 	as("admin", "/opt/homebrew/bin/brew", "list", "--cask", "--versions"),
 	as("admin", "/opt/homebrew/bin/brew", "tap"),
 	as("root", "/bin/launchctl", "print", "system/"+RunnerLabel),
-	as("root", "/usr/bin/tar", "-tvzf", runnerTarball),
+	as("root", "/usr/bin/tar", "-tvzf", runnerCached),
 }
 
 // TestGoldenFacts runs every fact query against the presets and compares

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -440,3 +441,53 @@ func sortedKeys[V any](mp map[string]V) []string {
 
 // Mac is a host.Host.
 var _ host.Host = (*Mac)(nil)
+
+// Clone returns an independent fake Mac in the same state (a deep copy:
+// commands on one never change the other). It is much cheaper than
+// building a preset again, for tests and fuzz targets that start many
+// runs from one state.
+func (m *Mac) Clone() *Mac {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return &Mac{st: deepCopy(reflect.ValueOf(m.st)).Interface().(*State)}
+}
+
+// deepCopy copies v and everything it points to. State holds only
+// exported fields of basic kinds, pointers, maps, slices and structs.
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return reflect.Zero(v.Type())
+		}
+		n := reflect.New(v.Type().Elem())
+		n.Elem().Set(deepCopy(v.Elem()))
+		return n
+	case reflect.Map:
+		if v.IsNil() {
+			return reflect.Zero(v.Type())
+		}
+		n := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			n.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return n
+	case reflect.Slice:
+		if v.IsNil() {
+			return reflect.Zero(v.Type())
+		}
+		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			n.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return n
+	case reflect.Struct:
+		n := reflect.New(v.Type()).Elem()
+		for i := range v.NumField() {
+			n.Field(i).Set(deepCopy(v.Field(i)))
+		}
+		return n
+	default:
+		return v
+	}
+}

@@ -2,6 +2,7 @@ package fakemac
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -18,11 +19,15 @@ const (
 	RunnerURL    = "https://github.com/actions/runner/releases/download/v2.335.1/actions-runner-osx-arm64-2.335.1.tar.gz"
 	RunnerSHA256 = "e1a9bc7a3661e06fa0b129d15c2064fe65dc81a431001d8958a9db1409b73769" // its SHA-256
 	RunnerSize   = 127138003                                                          // its size in bytes
-	// HomebrewPkgURL is Homebrew's installer package. Its bytes in the
-	// fake are synthetic (HomebrewPkgContent): macos-facts.md has no
-	// published pin, so a real Mac needs the real SHA-256.
-	HomebrewPkgURL     = "https://github.com/Homebrew/brew/releases/download/5.0.0/Homebrew-5.0.0.pkg"
-	HomebrewPkgContent = "fakemac synthetic stand-in for Homebrew-5.0.0.pkg\n" // the bytes served
+	// HomebrewPkgURL is Homebrew's installer package 4.6.17, the pin of
+	// recipes/m4.star (size and SHA-256 from one third-party pin of the
+	// Homebrew/brew release asset). The fake serves no bytes: it knows
+	// the package by this entry and its receipt identity.
+	HomebrewPkgURL    = "https://github.com/Homebrew/brew/releases/download/4.6.17/Homebrew-4.6.17.pkg"
+	HomebrewPkgSHA256 = "afdfde7f1913164aae4c5644f088ed47b89d48d2d734ff8106e140948a9ef408" // its SHA-256
+	HomebrewPkgSize   = 122586592                                                          // its size in bytes
+	HomebrewVersion   = "4.6.17"                                                           // the version its postinstall leaves
+	HomebrewPkgID     = "sh.brew.homebrew"                                                 // its receipt (package id)
 	// ArmToolchainURL is Arm's bare-metal GNU toolchain 14.3.rel1 package
 	// (SHA-256 from macos-facts.md §2; the size is not from a source).
 	ArmToolchainURL    = "https://developer.arm.com/-/media/Files/downloads/gnu/14.3.rel1/binrel/arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf.pkg"
@@ -36,32 +41,48 @@ const (
 	CrossToolchainSize   = 118489344                                                          // its size as served by the fake
 )
 
-// Names the derived presets use for the runner they provision.
+// Names of the runner recipes/m4.star provisions (the converged,
+// drifted and part-way presets) and of the one the seed document's
+// maintainer made by hand (seed-manual).
 const (
-	RunnerUser    = "ghrunner"                               // the runner account
-	RunnerRoot    = "/Users/ghrunner/actions-runner"         // the runner directory
-	RunnerName    = "mini-1"                                 // the registered runner name (hand-made, not the recipe's)
-	RunnerRepoURL = "https://github.com/sysprog21/elfuse"    // the repository it serves
-	RunnerLabel   = "actions.runner.sysprog21-elfuse.mini-1" // its LaunchDaemon label
+	RunnerUser      = "ghrunner"                                       // the runner account
+	RunnerRoot      = "/Users/ghrunner/actions-runner"                 // the runner directory (count 1)
+	RunnerRepoURL   = "https://github.com/sysprog21/elfuse"            // the repository it serves
+	RunnerName      = "macmini-m4-hvf"                                 // the recipe's runner name
+	RunnerLabel     = "actions.runner.sysprog21-elfuse.macmini-m4-hvf" // the recipe's LaunchDaemon label
+	SeedRunnerName  = "mini-1"                                         // the hand-made runner's name (seed-manual)
+	SeedRunnerLabel = "actions.runner.sysprog21-elfuse.mini-1"         // its svc.sh LaunchAgent label
 )
 
-// presets builds each embedded preset.
-var presets = map[string]func() (*State, error){
-	"fresh-m4":      func() (*State, error) { return freshM4(), nil },
-	"filevault-off": filevaultOff,
-	"partial":       func() (*State, error) { return derived(partialSteps) },
-	"converged":     func() (*State, error) { return derived(partialSteps, convergeSteps) },
-	"drifted":       func() (*State, error) { return derived(partialSteps, convergeSteps, driftSteps) },
+// presets returns the builder of each embedded preset.
+func presets() map[string]func() (*State, error) {
+	return map[string]func() (*State, error){
+		"fresh-m4":      func() (*State, error) { return freshM4(), nil },
+		"filevault-off": filevaultOff,
+		"part-way":      func() (*State, error) { return derived(freshM4(), partWaySteps) },
+		"converged":     convergedState,
+		"drifted":       driftedState,
+		"seed-manual":   func() (*State, error) { return derived(freshM4(), seedSteps) },
+	}
 }
 
+// presetAliases are further names accepted for a preset.
+var presetAliases = map[string]string{"partial": "part-way"}
+
 // Presets lists the embedded presets: fresh-m4 (what --target fake
-// uses), filevault-off, partial (runner account, Homebrew and the runner
-// files present, not registered), converged (fully provisioned) and
-// drifted (converged, then a macOS update: pmset reset, the runner
-// LaunchDaemon booted out, Spotlight back on for _work, qemu missing).
+// uses), filevault-off, part-way (runner account, Command Line Tools,
+// Homebrew and the runner files present as recipes/m4.star leaves them,
+// not registered; "partial" is an alias), converged (fresh-m4 after
+// `hvfctl run recipes/m4.star`, embedded from presets/converged.json),
+// drifted (converged after a macOS minor update: version bumped, pmset
+// reset, the runner LaunchDaemon booted out, Spotlight back on for _work,
+// qemu missing) and seed-manual (provisioned by hand after the seed
+// document: runner mini-1 with an svc.sh LaunchAgent, the Linux toolchain
+// from Homebrew, displaysleep 0).
 func Presets() []string {
-	out := make([]string, 0, len(presets))
-	for name := range presets {
+	table := presets()
+	out := make([]string, 0, len(table))
+	for name := range table {
 		out = append(out, name)
 	}
 	sort.Strings(out)
@@ -69,7 +90,10 @@ func Presets() []string {
 }
 
 func presetState(name string) (*State, error) {
-	build, ok := presets[name]
+	if canon, ok := presetAliases[name]; ok {
+		name = canon
+	}
+	build, ok := presets()[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown fake host preset %q (presets: %s)", name, strings.Join(Presets(), ", "))
 	}
@@ -84,6 +108,30 @@ func filevaultOff() (*State, error) {
 	st := freshM4()
 	st.FileVault = FileVault{Enabled: false}
 	return st, nil
+}
+
+// convergedJSON is fresh-m4 after a run of recipes/m4.star, as a fixture
+// over fresh-m4. recipes.TestConvergedPreset fails when it differs from
+// what a fresh apply produces and rewrites it with -update.
+//
+//go:embed presets/converged.json
+var convergedJSON []byte
+
+// ConvergedPresetFile is where the converged preset's data lives, relative
+// to this package (for the test that regenerates it).
+const ConvergedPresetFile = "presets/converged.json"
+
+func convergedState() (*State, error) {
+	return parseFixture("builtins/fakemac/"+ConvergedPresetFile, convergedJSON)
+}
+
+// driftedState is converged after a macOS minor update.
+func driftedState() (*State, error) {
+	st, err := convergedState()
+	if err != nil {
+		return nil, err
+	}
+	return derived(st, driftSteps)
 }
 
 // acDefaults are pmset's AC settings on a fresh Mac mini.
@@ -183,7 +231,7 @@ func freshM4() *State {
 // addDownloads fills the download table, tarball entries and packages.
 func addDownloads(st *State, t0 int64) {
 	st.URLs[RunnerURL] = &URL{Size: RunnerSize, SHA256: RunnerSHA256, Archive: "actions-runner-osx-arm64-2.335.1", Note: "macos-facts.md §1.11 (several independent pins agree)"}
-	st.URLs[HomebrewPkgURL] = &URL{Content: text(HomebrewPkgContent), Package: "homebrew-5.0.0", Note: "synthetic bytes: no published pin in macos-facts.md"}
+	st.URLs[HomebrewPkgURL] = &URL{Size: HomebrewPkgSize, SHA256: HomebrewPkgSHA256, Package: "homebrew-" + HomebrewVersion, Note: "the pin of recipes/m4.star (one third-party pin of the release asset)"}
 	st.URLs[ArmToolchainURL] = &URL{Size: ArmToolchainSize, SHA256: ArmToolchainSHA256, Package: "arm-gnu-toolchain-14.3.rel1", Note: "SHA-256 from macos-facts.md §2; size not from a source"}
 	st.URLs[CrossToolchainURL] = &URL{Size: CrossToolchainSize, SHA256: CrossToolchainSHA256, Archive: "aarch64-unknown-linux-gnu-13.3.0", Note: "SHA-256 from macos-facts.md §2; size and entries not from a source"}
 
@@ -229,7 +277,7 @@ func addDownloads(st *State, t0 int64) {
 		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/usr/lib/", TypeDir, 0o755, 0, ""),
 		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/usr/lib/libc.so", TypeFile, 0o644, 255, ""),
 	}
-	st.Packages["homebrew-5.0.0"] = &Package{ID: "sh.brew.homebrew", Version: "5.0.0", Title: "Homebrew", Script: "homebrew"}
+	st.Packages["homebrew-"+HomebrewVersion] = &Package{ID: HomebrewPkgID, Version: HomebrewVersion, Title: "Homebrew", Script: "homebrew"}
 	arm := "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf"
 	armPkg := &Package{ID: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf", Version: "14.3.rel1", Title: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf"}
 	for _, p := range []string{"/Applications/ArmGNUToolchain", "/Applications/ArmGNUToolchain/14.3.rel1", arm, arm + "/bin"} {
@@ -278,14 +326,13 @@ func download(url, dest, sum string, owner, group string) step {
 	}
 }
 
-func derived(groups ...[]step) (*State, error) {
-	m := &Mac{st: freshM4()}
+// derived runs steps on st through the fake's own commands.
+func derived(st *State, steps []step) (*State, error) {
+	m := &Mac{st: st}
 	ctx := context.Background()
-	for _, g := range groups {
-		for i, s := range g {
-			if err := s(ctx, m); err != nil {
-				return nil, fmt.Errorf("step %d: %w", i+1, err)
-			}
+	for i, s := range steps {
+		if err := s(ctx, m); err != nil {
+			return nil, fmt.Errorf("step %d: %w", i+1, err)
 		}
 	}
 	return m.st, nil
@@ -301,32 +348,65 @@ const brewPkgUserPlist = `<?xml version="1.0" encoding="UTF-8"?>
 </plist>
 `
 
-var (
-	homebrewPkgSum = (&Node{Type: TypeFile, Content: text(HomebrewPkgContent)}).sum()
-	runnerTarball  = RunnerRoot + "/actions-runner-osx-arm64-2.335.1.tar.gz"
-	runnerPath     = "/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-	daemonPlist    = "/Library/LaunchDaemons/" + RunnerLabel + ".plist"
-	runnerLogs     = "/Users/ghrunner/Library/Logs/" + RunnerLabel
+// Paths recipes/m4.star uses.
+const (
+	downloadsDir = "/Library/Caches/hvfctl"
+	homebrewPkg  = downloadsDir + "/Homebrew-" + HomebrewVersion + ".pkg"
+	runnerCached = downloadsDir + "/actions-runner-osx-arm64-2.335.1.tar.gz"
+	cltLabel     = "Command Line Tools for Xcode-26.0"
+	cltMarkerTmp = "/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress"
 )
 
-var partialSteps = []step{
+// partWaySteps are the commands recipes/m4.star runs for the runner
+// account, the Command Line Tools (Homebrew requires them), its download
+// cache, Homebrew and the runner files, in its order and with its argv:
+// a run that stopped before registration.
+var partWaySteps = []step{
+	run("root", "/usr/sbin/sysadminctl", "-addUser", RunnerUser, "-fullName", "GH Actions Runner", "-shell", "/bin/zsh", "-home", "/Users/"+RunnerUser, "-password", "-"),
+	run("root", "/usr/sbin/createhomedir", "-c", "-u", RunnerUser),
+	run("root", "/bin/chmod", "700", "/Users/"+RunnerUser),
+	run("root", "/usr/sbin/chown", RunnerUser+":staff", "/Users/"+RunnerUser),
+	run("root", "/bin/chmod", "-N", "/Users/"+RunnerUser),
+	write(cltMarkerTmp, "", 0o644, "root", "wheel"),
+	run("root", "/usr/sbin/softwareupdate", "-i", cltLabel),
+	run("root", "/usr/bin/xcode-select", "--switch", "/Library/Developer/CommandLineTools"),
+	run("root", "/bin/rm", "-f", cltMarkerTmp),
+	run("root", "/bin/mkdir", "-p", "-m", "755", downloadsDir),
+	run("root", "/usr/sbin/chown", "root:wheel", downloadsDir),
+	download(HomebrewPkgURL, homebrewPkg, HomebrewPkgSHA256, "root", "wheel"),
+	write("/var/tmp/.homebrew_pkg_user.plist", brewPkgUserPlist, 0o600, "root", "wheel"),
+	run("root", "/usr/sbin/installer", "-pkg", homebrewPkg, "-target", "/"),
+	download(RunnerURL, runnerCached, RunnerSHA256, "root", "wheel"),
+	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", RunnerRoot),
+	run("root", "/usr/sbin/chown", RunnerUser+":staff", RunnerRoot),
+	runIn(RunnerUser, "", nil, "/usr/bin/tar", "-xzf", runnerCached, "-C", RunnerRoot),
+}
+
+var (
+	seedTarball = RunnerRoot + "/actions-runner-osx-arm64-2.335.1.tar.gz"
+	seedPath    = "/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+)
+
+// seedSteps provision a Mac by hand after the seed document: the account
+// with sysadminctl, Homebrew for the administrator, Rosetta, the CLT,
+// pmset with displaysleep 0, every formula (the Linux toolchain from
+// messense's tap), the Arm toolchain package, /opt/toolchain links, the
+// runner downloaded and registered as mini-1 in the runner's home, then
+// `./svc.sh install` and `start` as the runner (the seed's `sudo ./svc.sh`
+// is refused; svc.sh makes a LaunchAgent that does not load without a
+// GUI session) and Spotlight off on _work.
+var seedSteps = []step{
 	run("root", "/usr/sbin/sysadminctl", "-addUser", RunnerUser, "-fullName", "GH Actions Runner", "-shell", "/bin/zsh", "-home", "/Users/"+RunnerUser, "-password", "-"),
 	run("root", "/usr/sbin/createhomedir", "-c", "-u", RunnerUser),
 	run("root", "/bin/chmod", "700", "/Users/"+RunnerUser),
 	run("root", "/bin/chmod", "-N", "/Users/"+RunnerUser),
 	write("/var/tmp/.homebrew_pkg_user.plist", brewPkgUserPlist, 0o600, "root", "wheel"),
-	download(HomebrewPkgURL, "/var/tmp/Homebrew-5.0.0.pkg", homebrewPkgSum, "root", "wheel"),
-	run("root", "/usr/sbin/installer", "-pkg", "/var/tmp/Homebrew-5.0.0.pkg", "-target", "/"),
-	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", RunnerRoot),
-	download(RunnerURL, runnerTarball, RunnerSHA256, RunnerUser, "staff"),
-	runIn(RunnerUser, RunnerRoot, nil, "/usr/bin/tar", "-xzf", runnerTarball, "-C", RunnerRoot),
-}
-
-var convergeSteps = []step{
+	download(HomebrewPkgURL, "/var/tmp/Homebrew-"+HomebrewVersion+".pkg", HomebrewPkgSHA256, "root", "wheel"),
+	run("root", "/usr/sbin/installer", "-pkg", "/var/tmp/Homebrew-"+HomebrewVersion+".pkg", "-target", "/"),
 	run("root", "/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"),
-	write("/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress", "", 0o644, "root", "wheel"),
-	run("root", "/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-26.0"),
-	run("root", "/bin/rm", "-f", "/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress"),
+	write(cltMarkerTmp, "", 0o644, "root", "wheel"),
+	run("root", "/usr/sbin/softwareupdate", "-i", cltLabel),
+	run("root", "/bin/rm", "-f", cltMarkerTmp),
 	run("root", "/usr/bin/xcode-select", "--switch", "/Library/Developer/CommandLineTools"),
 	run("root", "/usr/bin/pmset", "-c", "sleep", "0", "disksleep", "0", "displaysleep", "0", "womp", "1", "autorestart", "1"),
 	run("admin", "/opt/homebrew/bin/brew", "tap", "messense/macos-cross-toolchains"),
@@ -337,15 +417,21 @@ var convergeSteps = []step{
 	run("root", "/bin/mkdir", "-p", "-m", "755", "/opt/toolchain"),
 	run("root", "/bin/ln", "-sfh", "/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain", "/opt/toolchain/aarch64-linux-gnu"),
 	run("root", "/bin/ln", "-sfh", "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf", "/opt/toolchain/aarch64-none-elf"),
-	runIn(RunnerUser, RunnerRoot, []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: strings.Repeat("A", 29), Secret: true}, {Name: "PATH", Value: runnerPath}},
-		RunnerRoot+"/config.sh", "--unattended", "--url", RunnerRepoURL, "--name", RunnerName, "--labels", "m4,hvf", "--work", "_work", "--replace"),
+	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", RunnerRoot),
+	download(RunnerURL, seedTarball, RunnerSHA256, RunnerUser, "staff"),
+	runIn(RunnerUser, RunnerRoot, nil, "/usr/bin/tar", "-xzf", seedTarball, "-C", RunnerRoot),
+	runIn(RunnerUser, RunnerRoot, []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: strings.Repeat("A", 29), Secret: true}, {Name: "PATH", Value: seedPath}},
+		RunnerRoot+"/config.sh", "--unattended", "--url", RunnerRepoURL, "--name", SeedRunnerName, "--labels", "self-hosted,macOS,arm64,m4,hvf", "--work", "_work"),
+	runIn(RunnerUser, RunnerRoot, nil, RunnerRoot+"/svc.sh", "install"),
+	runIn(RunnerUser, RunnerRoot, nil, RunnerRoot+"/svc.sh", "start"),
 	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", RunnerRoot+"/_work"),
 	run("root", "/usr/bin/mdutil", "-i", "off", RunnerRoot+"/_work"),
-	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", runnerLogs),
-	write(daemonPlist, DaemonPlist(RunnerLabel, RunnerRoot, RunnerUser), 0o644, "root", "wheel"),
-	run("root", "/bin/launchctl", "bootstrap", "system", daemonPlist),
 }
 
+// driftSteps are what a macOS minor update (15.6 to 15.7) does to a
+// converged Mac: the version, pmset back to its defaults, the runner's
+// LaunchDaemon booted out, Spotlight indexing _work again, and qemu gone
+// (as when a maintainer removed it to make room).
 var driftSteps = []step{
 	func(_ context.Context, m *Mac) error {
 		m.st.System.ProductVersion, m.st.System.BuildVersion = "15.7", "24G222"
@@ -355,56 +441,5 @@ var driftSteps = []step{
 	run("root", "/bin/launchctl", "bootout", "system/"+RunnerLabel),
 	run("root", "/bin/launchctl", "print", "system/"+RunnerLabel),
 	run("root", "/usr/bin/mdutil", "-i", "on", RunnerRoot+"/_work"),
-	func(_ context.Context, m *Mac) error {
-		delete(m.st.Brew.Formulae, "qemu")
-		m.removeTree(brewPrefix + "/Cellar/qemu")
-		m.removeTree(brewPrefix + "/opt/qemu")
-		m.removeTree(brewPrefix + "/bin/qemu-system-aarch64")
-		m.removeTree(brewPrefix + "/bin/qemu-img")
-		return nil
-	},
-}
-
-// DaemonPlist is the runner LaunchDaemon the converged preset loads:
-// root:wheel 0644 in /Library/LaunchDaemons, UserName the runner
-// account, WorkingDirectory the runner root, logs in a directory the
-// runner owns.
-func DaemonPlist(label, root, user string) string {
-	home := "/Users/" + user
-	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-	<key>Label</key>
-	<string>%[1]s</string>
-	<key>ProgramArguments</key>
-	<array>
-		<string>%[2]s/bin/runsvc.sh</string>
-	</array>
-	<key>UserName</key>
-	<string>%[3]s</string>
-	<key>GroupName</key>
-	<string>staff</string>
-	<key>WorkingDirectory</key>
-	<string>%[2]s</string>
-	<key>RunAtLoad</key>
-	<true/>
-	<key>KeepAlive</key>
-	<true/>
-	<key>EnvironmentVariables</key>
-	<dict>
-		<key>ACTIONS_RUNNER_SVC</key>
-		<string>1</string>
-		<key>HOME</key>
-		<string>%[4]s</string>
-		<key>USER</key>
-		<string>%[3]s</string>
-	</dict>
-	<key>StandardOutPath</key>
-	<string>%[4]s/Library/Logs/%[1]s/stdout.log</string>
-	<key>StandardErrorPath</key>
-	<string>%[4]s/Library/Logs/%[1]s/stderr.log</string>
-</dict>
-</plist>
-`, label, root, user, home)
+	func(_ context.Context, m *Mac) error { return m.unpour("qemu") },
 }

@@ -192,6 +192,9 @@ type Receipt struct {
 
 // Brew is the Homebrew state beyond its files.
 type Brew struct {
+	// Version is what `brew --version` reports ("" = HomebrewVersion);
+	// the .pkg postinstall sets it to the package's version.
+	Version string `json:"version,omitempty"`
 	// Formulae maps an installed formula to its installed versions.
 	Formulae map[string][]string `json:"formulae"`
 	// Casks maps an installed cask to its installed versions.
