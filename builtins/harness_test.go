@@ -11,6 +11,7 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
@@ -136,7 +137,7 @@ func eval(t *testing.T, s *engine.Session, src string) (starlark.Value, error) {
 	t.Helper()
 	th := &starlark.Thread{Name: "test"}
 	s.Attach(th)
-	g, err := starlark.ExecFile(th, "test.star", src, predeclared())
+	g, err := starlark.ExecFileOptions(&syntax.FileOptions{}, th, "test.star", src, predeclared())
 	if err != nil {
 		return nil, err
 	}

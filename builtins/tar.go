@@ -77,7 +77,7 @@ func CheckTarEntries(dest string, es []TarEntry) error {
 		}
 		for _, part := range strings.Split(e.Name, "/") {
 			if part == ".." {
-				return fmt.Errorf("archive entry %q contains ..", e.Name)
+				return fmt.Errorf("archive entry %q contains a .. component", e.Name)
 			}
 		}
 		full := path.Join(dest, e.Name)

@@ -2,7 +2,6 @@ package darwin
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -208,5 +207,3 @@ func (r *rig) mustRun(t *testing.T, c host.Command) (host.Result, report) {
 	}
 	return res, parseReport(t, res.Stdout)
 }
-
-func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

@@ -72,7 +72,10 @@ type Step struct {
 	Depth int
 }
 
-// ErrMemory is returned when an evaluation exceeds its memory bound.
+// ErrMemory is returned when an evaluation exceeds its memory bound; the
+// text is GitHub's own message.
+//
+//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 var ErrMemory = errors.New("The maximum allowed memory size was exceeded")
 
 // Eval evaluates the expression with default Options (status success,

@@ -24,10 +24,13 @@ type function struct {
 func (f *function) checkArity(n int) error {
 	switch {
 	case n < f.min:
+		//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 		return errors.New("Too few parameters supplied")
 	case f.max >= 0 && n > f.max:
+		//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 		return errors.New("Too many parameters supplied")
 	case f.odd && n%2 == 0:
+		//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 		return errors.New("Even number of parameters supplied, requires an odd number of parameters")
 	}
 	return nil
@@ -125,6 +128,7 @@ func fnEndsWith(_ *evaluator, a []any) (any, error) {
 func fnFormat(_ *evaluator, a []any) (any, error) {
 	f := ToString(a[0])
 	args := a[1:]
+	//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 	invalid := fmt.Errorf("The following format string is invalid: %s", f)
 	var b strings.Builder
 	for i := 0; i < len(f); {
@@ -146,6 +150,7 @@ func fnFormat(_ *evaluator, a []any) (any, error) {
 				return nil, invalid
 			}
 			if n >= len(args) {
+				//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 				return nil, fmt.Errorf("The following format string references more arguments than were supplied: %s", f)
 			}
 			b.WriteString(ToString(args[n]))
