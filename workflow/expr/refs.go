@@ -39,23 +39,6 @@ func (e *Expr) References() []Ref {
 	return c.refs
 }
 
-// NamedValues lists the named contexts the expression uses, lower-case, in
-// source order, each once.
-func (e *Expr) NamedValues() []string {
-	if e == nil || e.root == nil {
-		return nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	walk(e.root, func(n *node) {
-		if n.kind == nNamed && !seen[strings.ToLower(n.name)] {
-			seen[strings.ToLower(n.name)] = true
-			out = append(out, strings.ToLower(n.name))
-		}
-	})
-	return out
-}
-
 // HasStatusFunction reports whether success(), always(), failure() or
 // cancelled() appears anywhere in the expression. Without one, GitHub
 // evaluates an if: condition as success() && (expr).
