@@ -5,6 +5,7 @@
 package recipes
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -26,20 +27,6 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // checkBudget is the most host commands `check` may run on a converged
 // Mac for the whole recipe (every fact family gathered once).
 const checkBudget = 25
-
-// fakeHomebrewPkgSHA256 is the SHA-256 of the synthetic Homebrew-5.0.0.pkg
-// the fake serves; m4.star takes the Homebrew package pin as a variable
-// because the reference publishes no real one.
-const fakeHomebrewPkgSHA256 = "6956c27cae571a68fd4411d04f639224007fef05ba133273922bab32c78d4857"
-
-// baseVars are the recipe variables every test run uses.
-func baseVars(extra map[string]string) map[string]string {
-	v := map[string]string{"homebrew_pkg_sha256": fakeHomebrewPkgSHA256, "brew_owner": "admin"}
-	for k, x := range extra {
-		v[k] = x
-	}
-	return v
-}
 
 // testToken has the shape of a registration token (29 upper-case letters
 // and digits) that the fake accepts; it is not a credential.
@@ -63,7 +50,7 @@ func load(t testing.TB, h host.Host, vars map[string]string) *engine.Recipe {
 		Host:       h,
 		Modules:    builtins.Modules(),
 		Stdlib:     stdlib.FS,
-		Vars:       baseVars(vars),
+		Vars:       vars,
 		Secrets:    secrets{"runner_token": testToken},
 		Principals: engine.Principals{BrewOwner: "admin", Invoker: "admin"},
 	})
@@ -200,13 +187,75 @@ func converged(t testing.TB, vars map[string]string) *fakemac.Mac {
 	return m
 }
 
-// TestConvergedCheckBudget proves that check on a Mac the recipe
-// converged stays within the host-command budget and reports no drift.
-func TestConvergedCheckBudget(t *testing.T) {
+// TestConvergedPreset keeps fakemac's embedded converged preset equal to
+// fresh-m4 after a run of m4.star: the preset's data must be what a fresh
+// apply produces now (-update rewrites it), and the preset built from it
+// must be that state.
+func TestConvergedPreset(t *testing.T) {
 	m := converged(t, nil)
+	got, err := m.Fixture("fresh-m4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("..", "builtins", "fakemac", filepath.FromSlash(fakemac.ConvergedPresetFile))
+	if *update {
+		if err := writeAtomic(file, got); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Fatalf("%s is not what a fresh apply of m4.star produces now (go test ./recipes -run TestConvergedPreset -update rewrites it after review):\n%s", file, lineDiff(string(want), string(got)))
+	}
+	applied, err := m.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	preset, err := fake(t, "converged").Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(applied, preset) {
+		t.Errorf("the converged preset built from %s differs from the applied state:\n%s", file, lineDiff(string(applied), string(preset)))
+	}
+}
+
+// writeAtomic replaces file with data (mode 0644) through a temporary
+// file in the same directory.
+func writeAtomic(file string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".update-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	return nil
+}
+
+// TestConvergedCheckBudget proves that check on the converged preset
+// stays within the host-command budget and reports no drift (exit 0).
+func TestConvergedCheckBudget(t *testing.T) {
+	m := fake(t, "converged")
 	rep := load(t, m, nil).Check(context.Background())
-	if rep.Summary.Change != 0 || rep.Summary.AssertFailed != 0 || rep.Summary.Failed != 0 {
-		t.Fatalf("check on the converged preset is not clean:\n%s", describe(rep))
+	if code := rep.ExitCode(); code != 0 || rep.Summary.Change != 0 {
+		t.Fatalf("check on the converged preset exits %d, want 0: %v\n%s", code, rep.Errors, describe(rep))
 	}
 	if n := len(rep.HostCommands); n > checkBudget {
 		t.Errorf("check ran %d host commands, budget %d:\n%s", n, checkBudget, transcript(rep.HostCommands))
@@ -229,10 +278,10 @@ func TestCompareCheckCost(t *testing.T) {
 	}
 }
 
-// BenchmarkCheckConverged measures check of the whole recipe on a
-// converged fake: host commands per check and wall time.
+// BenchmarkCheckConverged measures check of the whole recipe on the
+// converged preset: host commands per check and wall time.
 func BenchmarkCheckConverged(b *testing.B) {
-	m := converged(b, nil)
+	m := fake(b, "converged")
 	b.ResetTimer()
 	cmds := 0
 	for i := 0; i < b.N; i++ {
