@@ -112,6 +112,7 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 		MaxSteps:   f.MaxSteps,
 		Log:        func(s string) { fmt.Fprintln(e.stderr, s) },
 		Progress:   func(s string) { fmt.Fprintln(e.stderr, s) },
+		Rand:       e.rand,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)
