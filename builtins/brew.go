@@ -77,8 +77,11 @@ func brewCmd(owner string, args ...string) host.Command {
 
 // BrewState is what the brew fact family holds.
 type BrewState struct {
-	Present  bool
-	Owner    string
+	// Present is whether the brew program exists.
+	Present bool
+	// Owner owns the Homebrew prefix.
+	Owner string
+	// Formulae and Casks map each installed name to its versions.
 	Formulae map[string][]string
 	Casks    map[string][]string
 }

@@ -77,6 +77,8 @@ func ParseDscl(out string) []DSRecord {
 
 // User is an account as the users fact family sees it.
 type User struct {
+	// Name is the first RecordName; UID, GID, Home, RealName and Shell are
+	// UniqueID, PrimaryGroupID, NFSHomeDirectory, RealName and UserShell.
 	Name     string
 	UID      int
 	GID      int

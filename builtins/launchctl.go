@@ -30,10 +30,12 @@ const (
 
 // LaunchdJob is what `launchctl print system/LABEL` says about a job.
 type LaunchdJob struct {
+	// State is the value of the `state` line ("running", …).
 	State    string
 	PID      int  // 0 when not running
 	LastExit *int // nil for "(never exited)"
-	Path     string
+	// Path is the plist the job was loaded from.
+	Path string
 }
 
 // ParseLaunchctlPrint reads the top level of `launchctl print`: TAB-

@@ -14,6 +14,8 @@ import (
 
 // Receipt is a package receipt as `pkgutil --pkg-info` prints it.
 type Receipt struct {
+	// PackageID, Version, Volume and Location are the lines of the same
+	// names (package-id, version, volume, location).
 	PackageID   string
 	Version     string
 	Volume      string

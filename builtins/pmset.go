@@ -16,9 +16,11 @@ import (
 // PmsetValue is one setting: Int when the value starts with an integer
 // (a parenthesised annotation after it is ignored), else Str.
 type PmsetValue struct {
+	// Int is the integer value, when IsInt.
 	Int   int64
 	IsInt bool
-	Str   string
+	// Str is the value as printed, when not IsInt.
+	Str string
 }
 
 // pmsetSpacedKeys are the keys known to contain spaces; they are matched

@@ -17,7 +17,8 @@ import (
 	"github.com/sysprog21/hvfctl/engine"
 )
 
-// Registration is the runner's `.runner` file (camelCase JSON).
+// Registration is the runner's `.runner` file (camelCase JSON); each
+// field is the key named in its tag, as config.sh writes it.
 type Registration struct {
 	AgentID     int64  `json:"agentId"`
 	AgentName   string `json:"agentName"`

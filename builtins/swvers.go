@@ -11,11 +11,13 @@ import (
 	"github.com/sysprog21/hvfctl/engine"
 )
 
-// SwVersArgv is the argv of the os fact family.
+// swVersArgv is the argv of the os fact family.
 var swVersArgv = []string{"/usr/bin/sw_vers"}
 
 // SwVers is what sw_vers reports.
 type SwVers struct {
+	// ProductName, ProductVersion and BuildVersion are the lines of the
+	// same names ("macOS", "15.6", "24G84").
 	ProductName    string
 	ProductVersion string
 	BuildVersion   string

@@ -19,6 +19,8 @@ const tccQuery = "SELECT service, client, auth_value FROM access"
 
 // TCCGrant is one row of the access table.
 type TCCGrant struct {
+	// Service, Client and Auth are the service, client and auth_value
+	// columns.
 	Service string
 	Client  string
 	Auth    int

@@ -19,9 +19,11 @@ const DefaultRepository = "sysprog21/elfuse"
 // It mirrors engine.Declaration so that this package does not depend on
 // the engine; the CLI converts.
 type Declaration struct {
+	// Kind is the first argument ("runner", "workflow_job", …).
 	Kind string
 	// Pos is the position of the declare call (file:line:col).
-	Pos    string
+	Pos string
+	// Fields holds the keyword arguments.
 	Fields *starlark.Dict
 }
 
@@ -32,6 +34,7 @@ type DeclarationLoader func(ctx context.Context, path string) ([]Declaration, er
 
 // KV is one ordered key/value pair (env, with:).
 type KV struct {
+	// Key is the variable or input name; Value its value as written.
 	Key   string
 	Value string
 }
@@ -47,21 +50,27 @@ type Concurrency struct {
 
 // Step is one step of the declared job.
 type Step struct {
+	// Name, ID, If, Uses, Run and Shell are the step keys of the same
+	// names, empty when left out.
 	Name  string
 	ID    string
 	If    string
 	Uses  string
 	Run   string
 	Shell string
-	With  []KV
-	Env   []KV
+	// With and Env are the with: inputs and env: variables, in order.
+	With []KV
+	Env  []KV
 }
 
 // JobSpec is the workflow job a recipe declares with
 // declare("workflow_job", ...): the job that runs on its runner.
 type JobSpec struct {
 	// ID is the job's key under jobs: ("runtime-macos").
-	ID             string
+	ID string
+	// Name, Needs, If, RunsOn (the labels), TimeoutMinutes, Concurrency
+	// (nil when left out), Env and Steps are the job keys of the same
+	// names.
 	Name           string
 	Needs          []string
 	If             string
@@ -76,6 +85,8 @@ type JobSpec struct {
 
 // Toolchain is a toolchain directory the recipe installs.
 type Toolchain struct {
+	// Name is the toolchain's name in the recipe; Path its absolute
+	// directory.
 	Name string
 	Path string
 }

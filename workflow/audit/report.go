@@ -24,52 +24,72 @@ const (
 // Report is the result of auditing a set of workflow files.
 type Report struct {
 	// Verdict is "pass" or "fail".
-	Verdict string      `json:"verdict"`
-	Jobs    []JobReport `json:"jobs"`
+	Verdict string `json:"verdict"`
+	// Jobs holds one report per job of every file, in file and job order.
+	Jobs []JobReport `json:"jobs"`
 	// ResidualRisk is the ResidualRisk text.
 	ResidualRisk string `json:"residual_risk"`
 }
 
 // JobReport is the audit of one job.
 type JobReport struct {
-	File          string `json:"file"`
-	ID            string `json:"id"`
-	Line          int    `json:"line"`
-	LandsOnRunner bool   `json:"lands_on_runner"`
+	// File is the workflow file as given.
+	File string `json:"file"`
+	// ID is the job's key under jobs:.
+	ID string `json:"id"`
+	// Line is the 1-based line of the job's key.
+	Line int `json:"line"`
+	// LandsOnRunner is whether runs-on selects the runner in any row.
+	LandsOnRunner bool `json:"lands_on_runner"`
 	// Verdict is "pass" or "fail".
-	Verdict   string           `json:"verdict"`
+	Verdict string `json:"verdict"`
+	// Scenarios is the truth table, one row per kind of run; empty when
+	// the job never lands on the runner.
 	Scenarios []ScenarioResult `json:"scenarios"`
-	Findings  []Finding        `json:"findings"`
+	// Findings are the rule violations of the job.
+	Findings []Finding `json:"findings"`
 	// RunsOn is the runs-on value as written.
 	RunsOn string `json:"runs_on,omitempty"`
 }
 
 // ScenarioResult is one row of a job's truth table.
 type ScenarioResult struct {
-	ID    string `json:"id"`
+	// ID is the stable row name ("pr-fork-label").
+	ID string `json:"id"`
+	// Event is the event_name of the run.
 	Event string `json:"event"`
 	// Trust is the row's class (trusted, allowed, not-allowed, untrusted,
 	// forbidden); Trusted is true for trusted and allowed.
-	Trust    string `json:"trust"`
-	Trusted  bool   `json:"trusted"`
-	Admitted bool   `json:"admitted"`
+	Trust   string `json:"trust"`
+	Trusted bool   `json:"trusted"`
+	// Admitted is whether an on: trigger starts this kind of run.
+	Admitted bool `json:"admitted"`
 	// Lands is whether runs-on selects the runner in this kind of run.
 	Lands bool `json:"lands"`
 	// Reachable is admitted, landing and the if: can be true.
-	Reachable bool   `json:"reachable"`
-	Via       string `json:"via,omitempty"`
-	Witness   string `json:"witness,omitempty"`
+	Reachable bool `json:"reachable"`
+	// Via lists the on: triggers that admit the row, sorted and
+	// comma-separated.
+	Via string `json:"via,omitempty"`
+	// Witness shows why the row is reachable: the if: and the values
+	// that make it true.
+	Witness string `json:"witness,omitempty"`
 	// Note says why an on: trigger does not admit the row (a filter).
 	Note string `json:"note,omitempty"`
 }
 
 // Finding is one rule violation.
 type Finding struct {
-	Rule    string `json:"rule"`
-	Level   string `json:"level"`
+	// Rule names the rule ("untrusted-run", "host-env", …).
+	Rule string `json:"rule"`
+	// Level is LevelFail or LevelWarn.
+	Level string `json:"level"`
+	// Message says what is wrong, in words.
 	Message string `json:"message"`
+	// Witness is the run or the text that shows the violation.
 	Witness string `json:"witness"`
-	Line    int    `json:"line,omitempty"`
+	// Line is the 1-based line it concerns, 0 when none applies.
+	Line int `json:"line,omitempty"`
 }
 
 // Failed reports whether any job failed.
@@ -150,12 +170,16 @@ func orDash(s string) string {
 // InputError is bad input: a YAML, workflow or expression syntax error.
 // The CLI exits 2 on it.
 type InputError struct {
+	// File is the file as given.
 	File string
+	// Line and Col are 1-based; Col is 0 when unknown.
 	Line int
 	Col  int
-	Msg  string
+	// Msg says what is wrong.
+	Msg string
 }
 
+// Error returns FILE:LINE[:COL]: MSG.
 func (e *InputError) Error() string {
 	if e.Col > 0 {
 		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)

@@ -63,7 +63,8 @@ type Options struct {
 // Step is one evaluated sub-expression, recorded by Trace in evaluation
 // order (children before their parent).
 type Step struct {
-	// Src is the exact slice Source()[Start:End] of the sub-expression.
+	// Src is the exact slice Source()[Start:End] of the sub-expression;
+	// Start and End are byte offsets into Source().
 	Src        string
 	Start, End int
 	// Value is the sub-expression's value.

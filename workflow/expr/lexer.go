@@ -46,7 +46,9 @@ type token struct {
 // is the 1-based character (not byte) position in the expression source,
 // counting across line breaks, as GitHub reports "position".
 type SyntaxError struct {
+	// Col is the 1-based character position.
 	Col int
+	// Msg says what is wrong, in GitHub's words where GitHub has them.
 	Msg string
 }
 
