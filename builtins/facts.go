@@ -36,9 +36,7 @@ func Facts(ctx context.Context, s *engine.Session) (map[string]any, error) {
 		return f, err
 	}
 	// Every path the facts stat costs one batched stat call.
-	if fst, err := filesOf(s); err == nil {
-		fst.prefetch(brewBin, brewPrefix, rosettaLinux)
-	}
+	prefetchOf(s).add(brewBin, brewPrefix, rosettaLinux)
 
 	if v, err := swVersFact(s); err != nil {
 		fail("os", err)

@@ -142,34 +142,56 @@ func ParseLsACL(out string, paths []string) map[string][]string {
 	return m
 }
 
-// filesState batches the stat and ls calls of a run: files.prefetch adds
-// paths, and the first stat or acl query reads every pending path in one
-// call. It lives in the session's fact cache, so it is forgotten with the
-// other facts after an action runs.
+// filesState batches the stat and ls calls of a run: the first stat or
+// acl query reads, in one call, every path it is asked for plus every
+// registered path not yet read. It lives in the session's fact cache, so
+// the readings are forgotten with the other facts after an action runs;
+// the registered paths (prefetchSet) are kept for the whole run.
 type filesState struct {
 	mu       sync.Mutex
-	pending  map[string]bool
+	pending  *prefetchSet
 	stats    map[string]FileStat
 	statErrs map[string]error
 	acls     map[string][]string
 	aclsDone map[string]bool
 }
 
-func filesOf(s *engine.Session) (*filesState, error) {
-	return cached(s, "files", func(context.Context, host.Host) (*filesState, error) {
-		return &filesState{pending: map[string]bool{}, stats: map[string]FileStat{}, statErrs: map[string]error{}, acls: map[string][]string{}, aclsDone: map[string]bool{}}, nil
-	})
+// prefetchSet is the set of paths files.prefetch registered, kept for
+// the whole run (engine.Session.Keep), so that a recipe registers its
+// paths once, while it is evaluated, and every re-check after an action
+// reads them all with one call again.
+type prefetchSet struct {
+	mu    sync.Mutex
+	paths map[string]bool
 }
 
-func (fs *filesState) prefetch(paths ...string) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+func prefetchOf(s *engine.Session) *prefetchSet {
+	v := s.Keep("files.prefetch", func() any { return &prefetchSet{paths: map[string]bool{}} })
+	return v.(*prefetchSet)
+}
+
+func (ps *prefetchSet) add(paths ...string) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	for _, p := range paths {
-		fs.pending[p] = true
+		ps.paths[p] = true
 	}
 }
 
-// batch returns the sorted set of want plus every pending path not yet
+func (ps *prefetchSet) list() []string {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return sortedKeys(ps.paths)
+}
+
+func filesOf(s *engine.Session) (*filesState, error) {
+	pending := prefetchOf(s)
+	return cached(s, "files", func(context.Context, host.Host) (*filesState, error) {
+		return &filesState{pending: pending, stats: map[string]FileStat{}, statErrs: map[string]error{}, acls: map[string][]string{}, aclsDone: map[string]bool{}}, nil
+	})
+}
+
+// batch returns the sorted set of want plus every registered path not yet
 // done.
 func (fs *filesState) batch(want []string, done func(string) bool) []string {
 	set := map[string]bool{}
@@ -181,7 +203,7 @@ func (fs *filesState) batch(want []string, done func(string) bool) []string {
 	if len(set) == 0 {
 		return nil
 	}
-	for p := range fs.pending {
+	for _, p := range fs.pending.list() {
 		if !done(p) {
 			set[p] = true
 		}
@@ -448,14 +470,21 @@ or None when DIR is missing.`,
 					}
 					return stringList(names), nil
 				}),
-			newBuiltin(m, "prefetch", "paths", engine.KindQuery, `
-Adds PATHS (a list of absolute paths) to the next batched `+"`stat`"+` and
-`+"`ls -led`"+` calls, so that a recipe checking many files pays for one
-call of each. Returns None; runs nothing by itself.`,
+			newBuiltin(m, "prefetch", "paths", engine.KindUtil, `
+Registers PATHS (a list or tuple of absolute paths) for the batched `+"`stat`"+`
+and `+"`ls -led`"+` calls of the whole run: the first files.stat (or files.acl)
+of a check reads every registered path with one call, and so does the
+first one after each action. Call it while the recipe is evaluated, next to
+the resource that will look at the paths (stdlib functions do), so that a
+recipe checking many files pays for one call of each; calling it inside a
+check or fix works too. Returns None; runs nothing by itself.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var l *starlark.List
+					var l starlark.Value
 					if err := c.unpack(args, kwargs, "paths", &l); err != nil {
 						return nil, err
+					}
+					if _, isStr := l.(starlark.String); isStr {
+						return nil, c.argError("paths must be a list of paths, not a string")
 					}
 					ps, err := stringsOf(l, "paths")
 					if err != nil {
@@ -466,11 +495,7 @@ call of each. Returns None; runs nothing by itself.`,
 							return nil, err
 						}
 					}
-					fst, err := filesOf(c.s)
-					if err != nil {
-						return nil, c.hostError(err)
-					}
-					fst.prefetch(ps...)
+					prefetchOf(c.s).add(ps...)
 					return starlark.None, nil
 				}),
 			newBuiltin(m, "mkdir", `path, mode, owner, group, user="root"`, engine.KindAction, `
@@ -562,6 +587,28 @@ paths; LINK must be under allow_writes.`,
 						return nil, err
 					}
 					return engine.Exec(rootCmd("/bin/ln", "-sfh", target, link), []string{link}, nil), nil
+				}),
+			newBuiltin(m, "remove", "path", engine.KindAction, `
+Returns the action `+"`/bin/rm -f PATH`"+`, run as root: removes one file or
+symlink (never a directory: there is no recursive removal). PATH must be
+allowed by the recipe's allow_writes: the call is refused when it is not
+(allow_writes is complete once the recipe is evaluated, so call it from a
+fix function). A missing PATH is not an error.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					if err := c.unpack(args, kwargs, "path", &p); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					if p == "/" {
+						return nil, c.argError("refusing to remove /")
+					}
+					if err := c.s.CheckWrite(p); err != nil {
+						return nil, c.wrap(err)
+					}
+					return engine.Exec(rootCmd("/bin/rm", "-f", p), []string{p}, nil), nil
 				}),
 			newBuiltin(m, "write", "path, content, mode, owner, group", engine.KindAction, `
 Returns an action that replaces PATH atomically with CONTENT (string or

@@ -48,7 +48,10 @@ func (ev *evaluator) engineBuiltins() []Builtin {
 			Name:   "allow_writes",
 			Params: "*prefixes",
 			Kind:   KindDecl,
-			Doc: "Declares the absolute path prefixes under which actions may create or modify files. " +
+			Doc: "Declares the absolute path prefixes under which actions may create, modify or remove files. " +
+				"An entry with wildcards (`*`, `?`, `[...]`, only in its last element, after a literal start) " +
+				"allows the single paths it matches, with path.Match rules (`*` never crosses a `/`): " +
+				"`/Library/LaunchDaemons/actions.runner.OWNER-REPO.*.plist`. " +
 				"Before anything runs, `hvfctl run` refuses the whole run when any planned action writes " +
 				"outside them, naming the resource.",
 			Fn: ev.allowWrites,
@@ -91,6 +94,19 @@ func (ev *evaluator) engineBuiltins() []Builtin {
 			Fn: ev.declare,
 		},
 		{
+			Name:   "principals",
+			Params: "",
+			Kind:   KindUtil,
+			Doc: "Returns `struct(brew_owner, invoker)`: the administrator who owns Homebrew and runs every " +
+				"brew action, and the person who ran hvfctl. On the Mac both are `SUDO_USER` (hvfctl runs " +
+				"with sudo from the administrator's account); on a fake target, the fake's administrator " +
+				"(`admin`). A name a recipe gave with `declare(\"brew\", owner = NAME)` replaces brew_owner " +
+				"from then on. Either is None when nobody is known (hvfctl started by root itself, or a " +
+				"recipe evaluated without a host, as `hvfctl workflow audit --recipe` does); stdlib " +
+				"functions that need an owner then explain what to do instead of guessing.",
+			Fn: ev.principals,
+		},
+		{
 			Name:   "args",
 			Params: "fn_name, kwargs, required={}, optional={}",
 			Kind:   KindUtil,
@@ -100,7 +116,12 @@ func (ev *evaluator) engineBuiltins() []Builtin {
 				"`function`, `secret`, `action`, `any`, `path` (absolute), `mode` (0 to 0o7777), " +
 				"`sha256` (64 lower-case hex digits), `list[T]`, and alternatives joined by `|`. " +
 				"Unknown names, missing required ones and wrong types are recorded at the caller's " +
-				"position and reported all at once; returns a struct of every name with defaults applied.",
+				"position and reported all at once. Returns a struct with every name of the schema: the " +
+				"value given, the default of a missing optional name (None without one), and None for a " +
+				"missing required name or a value of the wrong type; its field `ok` (a reserved name) is " +
+				"False when any argument was refused. A stdlib function then returns at once " +
+				"(`if not a.ok: return None`), so that evaluation continues and the recipe's later errors " +
+				"are reported in the same run.",
 			Fn: ev.validateArgs,
 		},
 		{
@@ -189,11 +210,31 @@ func (ev *evaluator) allowWrites(t *starlark.Thread, fn *starlark.Builtin, args 
 			ev.sess.Errorf(pos, "allow_writes: %q is not an absolute path", s)
 		case path.Clean(s) == "/":
 			ev.sess.Errorf(pos, "allow_writes: \"/\" would allow writing anywhere; name the directories")
+		case IsPattern(s) && badPattern(s) != "":
+			ev.sess.Errorf(pos, "allow_writes: pattern %q: %s", s, badPattern(s))
 		default:
 			ev.sess.AllowWrites(s)
 		}
 	}
 	return starlark.None, nil
+}
+
+// badPattern says why an allow_writes pattern is refused, or "": it must
+// be well-formed, and only its last element may hold wildcards, with a
+// literal part before the first one (so that "/Library/LaunchDaemons/*"
+// or "/*/x" cannot open a whole directory tree by accident).
+func badPattern(p string) string {
+	if _, err := path.Match(p, ""); err != nil {
+		return "malformed pattern"
+	}
+	dir, base := path.Split(path.Clean(p))
+	if IsPattern(dir) {
+		return "only the last path element may hold wildcards"
+	}
+	if i := strings.IndexAny(base, "*?["); i == 0 {
+		return "the last element must start with a literal name, not a wildcard"
+	}
+	return ""
 }
 
 func (ev *evaluator) secret(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -304,8 +345,40 @@ func (ev *evaluator) declare(t *starlark.Thread, fn *starlark.Builtin, args star
 		}
 	}
 	fields.Freeze()
+	if kind == "brew" {
+		if v, found, _ := fields.Get(starlark.String("owner")); found && v != starlark.None {
+			owner, ok := starlark.AsString(v)
+			switch {
+			case !ok:
+				ev.sess.Errorf(CallerPos(t), "declare(\"brew\"): owner: want an account name, got %s", v.Type())
+			case owner == "root":
+				ev.sess.Errorf(CallerPos(t), "declare(\"brew\"): owner root refused: Homebrew never runs as root; name the administrator who owns it")
+			case owner != "":
+				p := ev.sess.Principals()
+				p.BrewOwner = owner
+				ev.sess.SetPrincipals(p)
+			}
+		}
+	}
 	ev.sess.Declare(Declaration{Kind: kind, Pos: CallerPos(t), Fields: fields})
 	return starlark.None, nil
+}
+
+func (ev *evaluator) principals(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(fn.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	p := ev.sess.Principals()
+	name := func(s string) starlark.Value {
+		if s == "" {
+			return starlark.None
+		}
+		return starlark.String(s)
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+		"brew_owner": name(p.BrewOwner),
+		"invoker":    name(p.Invoker),
+	}), nil
 }
 
 func (ev *evaluator) validateArgs(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -371,17 +444,23 @@ func (ev *evaluator) validateArgs(t *starlark.Thread, fn *starlark.Builtin, args
 			names = append(names, k)
 		}
 	}
+	if _, clash := params[argsOK]; clash {
+		return nil, schemaErr("%q is reserved (the struct's own field: were the arguments valid)", argsOK)
+	}
 	sort.Strings(names)
+	valid := true
 	for _, item := range given.Items() {
 		k, _ := starlark.AsString(item[0])
 		p, known := params[k]
 		if !known {
 			ev.sess.Errorf(pos, "%s: unknown keyword argument %q (want one of %s)", fnName, k, strings.Join(names, ", "))
+			valid = false
 			continue
 		}
 		if msg := typeMismatch(p.spec, item[1]); msg != "" {
 			ev.sess.Errorf(pos, "%s: %s: %s", fnName, k, msg)
-			out[k] = p.def
+			out[k] = starlark.None
+			valid = false
 			continue
 		}
 		out[k] = item[1]
@@ -394,12 +473,20 @@ func (ev *evaluator) validateArgs(t *starlark.Thread, fn *starlark.Builtin, args
 		if p.def == nil {
 			ev.sess.Errorf(pos, "%s: missing required argument %q", fnName, k)
 			out[k] = starlark.None
+			valid = false
 			continue
 		}
 		out[k] = p.def
 	}
+	out[argsOK] = starlark.Bool(valid)
 	return starlarkstruct.FromStringDict(starlarkstruct.Default, out), nil
 }
+
+// argsOK is the field of an args() struct that says whether every
+// argument was valid. A stdlib function returns early when it is False:
+// the errors are already recorded, and evaluation goes on to report the
+// recipe's other errors in the same run.
+const argsOK = "ok"
 
 var knownTypes = map[string]bool{
 	"string": true, "int": true, "float": true, "number": true, "bool": true,

@@ -160,15 +160,6 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 		rec.Close()
 		return nil, joinErrors(errs)
 	}
-	for _, d := range sess.Declarations("brew") {
-		if v, found, _ := d.Fields.Get(starlark.String("owner")); found {
-			if s, ok := starlark.AsString(v); ok && s != "" {
-				p := sess.Principals()
-				p.BrewOwner = s
-				sess.SetPrincipals(p)
-			}
-		}
-	}
 	rec.resources = ev.resources
 	rec.globals = globals
 	return rec, nil

@@ -53,6 +53,7 @@ type Session struct {
 	mu        sync.Mutex
 	phase     Phase
 	facts     map[string]factEntry
+	kept      map[string]any
 	allow     []string
 	errs      []PosError
 	decls     []Declaration
@@ -104,7 +105,7 @@ func NewSession(ctx context.Context, o SessionOptions) *Session {
 	}
 	return &Session{
 		ctx: ctx, rec: rec, principals: o.Principals, secrets: o.Secrets,
-		vars: o.Vars, facts: map[string]factEntry{}, secretVal: map[string]string{}, log: log,
+		vars: o.Vars, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
 	}
 }
 
@@ -199,7 +200,27 @@ func (s *Session) ForgetFacts() {
 	s.mu.Unlock()
 }
 
-// AllowWrites adds path prefixes under which actions may write.
+// Keep returns the run-scoped value stored under key, creating it with
+// init the first time. Unlike a Fact it survives ForgetFacts: builtins
+// keep there what a recipe registered while it was evaluated (the paths
+// files.prefetch batches) and what must hold for the whole run.
+func (s *Session) Keep(key string, init func() any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.kept[key]
+	if !ok {
+		v = init()
+		s.kept[key] = v
+	}
+	return v
+}
+
+// IsPattern reports whether an allow_writes entry is a path.Match pattern
+// rather than a prefix.
+func IsPattern(entry string) bool { return strings.ContainsAny(entry, "*?[") }
+
+// AllowWrites adds path prefixes under which actions may write, or
+// path.Match patterns of single paths they may write.
 func (s *Session) AllowWrites(prefixes ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,7 +229,9 @@ func (s *Session) AllowWrites(prefixes ...string) {
 	}
 }
 
-// CheckWrite reports whether an absolute path lies under the allowlist.
+// CheckWrite reports whether an absolute path is allowed: it lies under
+// a prefix of the allowlist, or it matches one of its patterns (entries
+// with *, ? or [, matched with path.Match, so * never crosses a /).
 func (s *Session) CheckWrite(p string) error {
 	if !path.IsAbs(p) {
 		return fmt.Errorf("write to %q refused: not an absolute path", p)
@@ -217,6 +240,12 @@ func (s *Session) CheckWrite(p string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, a := range s.allow {
+		if IsPattern(a) {
+			if ok, err := path.Match(a, clean); err == nil && ok {
+				return nil
+			}
+			continue
+		}
 		if clean == a || strings.HasPrefix(clean, strings.TrimSuffix(a, "/")+"/") {
 			return nil
 		}
