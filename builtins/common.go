@@ -84,9 +84,11 @@ func newBuiltin(mod, name, params string, kind engine.Kind, doc string, impl imp
 	}
 }
 
-// run executes a query command through the session's recorded host.
+// run executes a query command through the session's recorded host. The
+// argv is copied, so that a read-only table passed with ... never reaches
+// a host that might change it.
 func run(ctx context.Context, h host.Host, user string, argv ...string) (host.Result, error) {
-	res, err := h.Run(ctx, host.Command{Argv: argv, User: user})
+	res, err := h.Run(ctx, host.Command{Argv: slices.Clone(argv), User: user})
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
