@@ -27,12 +27,9 @@ const relRoot = "../.."
 // relRecipe is the elfuse M4 runner recipe.
 const relRecipe = relRoot + "/recipes/m4.star"
 
-// relHomebrewPkgSHA256 is the SHA-256 of the synthetic Homebrew .pkg the
-// fake serves (the same pin recipes/m4_test.star passes).
-const relHomebrewPkgSHA256 = "6956c27cae571a68fd4411d04f639224007fef05ba133273922bab32c78d4857"
-
-// relVars are the --var flags that let m4.star converge on the fake.
-var relVars = []string{"--var", "homebrew_pkg_sha256=" + relHomebrewPkgSHA256, "--var", "brew_owner=admin"}
+// relVars are the --var flags of every m4.star run: the fake's
+// administrator owns Homebrew.
+var relVars = []string{"--var", "brew_owner=admin"}
 
 // relResult is what one hvfctl invocation did.
 type relResult struct {
