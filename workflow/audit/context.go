@@ -227,25 +227,7 @@ const closedKey = "\x00closed"
 
 // stripClosed returns a copy of v without closedKey markers, for the
 // evaluator.
-func stripClosed(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			if k != closedKey {
-				m[k] = stripClosed(e)
-			}
-		}
-		return m
-	case []any:
-		a := make([]any, len(x))
-		for i, e := range x {
-			a[i] = stripClosed(e)
-		}
-		return a
-	}
-	return v
-}
+func stripClosed(v any) any { return copyTree(v, true) }
 
 // lookup resolves a lower-case path in a context. found is false when a
 // map on the way lacks the key (the value is unknown); a nil on the way
@@ -310,18 +292,26 @@ func getFold(m map[string]any, k string) (any, bool) {
 	return nil, false
 }
 
-func deepCopy(v any) any {
+// deepCopy copies the maps and arrays of v, so that a row can change its
+// context without touching another's.
+func deepCopy(v any) any { return copyTree(v, false) }
+
+// copyTree copies the maps and arrays of v, leaving out closedKey
+// markers when dropClosed is set.
+func copyTree(v any, dropClosed bool) any {
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = deepCopy(e)
+			if !dropClosed || k != closedKey {
+				m[k] = copyTree(e, dropClosed)
+			}
 		}
 		return m
 	case []any:
 		a := make([]any, len(x))
 		for i, e := range x {
-			a[i] = deepCopy(e)
+			a[i] = copyTree(e, dropClosed)
 		}
 		return a
 	}
