@@ -9,15 +9,16 @@ DEMO_DIR  ?= $(CURDIR)/.demo
 # embedded fake accepts; it is a placeholder, not a credential.
 DEMO_TOKEN ?= AAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 
-.PHONY: all build test vet fmt-check gotest recipe-test lint bench fuzz demo clean
+.PHONY: all build test vet fmt-check gotest recipe-test recipe-lint lint bench fuzz demo clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/hvfctl
 
-## test: formatting, vet, the Go tests with the race detector, the recipe tests.
-test: fmt-check vet gotest recipe-test
+## test: formatting, vet, the Go tests with the race detector, the recipe
+## tests, and recipe formatting and lint.
+test: fmt-check vet gotest recipe-test recipe-lint
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -31,6 +32,19 @@ gotest:
 
 recipe-test: build
 	./$(BIN) test recipes/
+
+# The .star files meant to be formatted: the stdlib, the recipes and their
+# tests, and the well-formed test inputs (testdata/engine/cli/broken.star
+# and testdata/hostile/ are bad on purpose).
+RECIPE_FMT_PATHS ?= stdlib recipes testdata/engine/cli/drift.star testdata/engine/cli/power.star \
+	testdata/engine/cli/tests_pass testdata/engine/cli/tests_fail testdata/workflows/recipes
+# The .star files that must also be lint-clean.
+RECIPE_LINT_PATHS ?= stdlib recipes/m4.star
+
+## recipe-lint: hvfctl fmt --check and hvfctl lint over the recipes and stdlib.
+recipe-lint: build
+	./$(BIN) fmt --check $(RECIPE_FMT_PATHS)
+	./$(BIN) lint $(RECIPE_LINT_PATHS)
 
 ## lint: staticcheck at a pinned version, fetched through the module proxy.
 lint:
