@@ -1,0 +1,202 @@
+package recipes
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sysprog21/hvfctl/builtins"
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+	"github.com/sysprog21/hvfctl/stdlib"
+)
+
+const (
+	daemonDir = "/Library/LaunchDaemons"
+	oldLabel  = "actions.runner.sysprog21-elfuse.mini-1"
+	newLabel  = "actions.runner.sysprog21-elfuse.macmini-m4-hvf"
+)
+
+// renamedRecipe writes a copy of m4.star whose runner is called name.
+func renamedRecipe(t *testing.T, name string) string {
+	t.Helper()
+	src, err := os.ReadFile("m4.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const decl = `RUNNER_NAME = "macmini-m4-hvf"`
+	if !strings.Contains(string(src), decl) {
+		t.Fatalf("m4.star no longer says %s", decl)
+	}
+	file := filepath.Join(t.TempDir(), "m4.star")
+	if err := os.WriteFile(file, []byte(strings.Replace(string(src), decl, `RUNNER_NAME = "`+name+`"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// loadFile evaluates the recipe at file against h.
+func loadFile(t *testing.T, file string, h host.Host, vars map[string]string, sec secrets) *engine.Recipe {
+	t.Helper()
+	r, err := engine.Load(context.Background(), file, engine.Options{
+		Host: h, Modules: builtins.Modules(), Stdlib: stdlib.FS, Vars: vars, Secrets: sec,
+		Principals: engine.Principals{BrewOwner: "admin", Invoker: "admin"},
+	})
+	if err != nil {
+		t.Fatalf("loading %s: %v", file, err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// exists reports whether path exists on the fake.
+func exists(t *testing.T, m *fakemac.Mac, p string) bool {
+	t.Helper()
+	res, err := m.Run(context.Background(), host.Command{Argv: []string{"/usr/bin/stat", "-f", "%N", p}, User: host.Root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Exit == 0
+}
+
+// ran lists the argv of the entries, joined by spaces.
+func ran(entries []host.Entry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.Join(e.Argv, " "))
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRenamedRunnerIsCleanedUp applies the recipe with the runner called
+// mini-1, renames it to macmini-m4-hvf in the same runner root, and
+// checks that the old daemon is booted out and its plist removed before
+// the root is registered again under the new name.
+func TestRenamedRunnerIsCleanedUp(t *testing.T) {
+	m := fake(t, "fresh-m4")
+	tok := secrets{"runner_token": testToken}
+	if rep := loadFile(t, renamedRecipe(t, "mini-1"), m, nil, tok).Apply(context.Background()); !rep.Converged() {
+		t.Fatalf("first apply did not converge:\n%s", describe(rep))
+	}
+	// Other daemons, which must never be touched.
+	for _, label := range []string{"com.example.backup", "actions.runner.other-repo.mini-1"} {
+		body := `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>Label</key><string>` + label + `</string><key>ProgramArguments</key><array><string>/opt/x/bin/runsvc.sh</string></array></dict></plist>`
+		if err := m.WriteFile(context.Background(), host.WriteRequest{Path: daemonDir + "/" + label + ".plist", Data: []byte(body), Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	plan := load(t, m, nil).Plan(context.Background())
+	var stale *engine.ResourceReport
+	for i := range plan.Resources {
+		if plan.Resources[i].ID == "runner:stale" {
+			stale = &plan.Resources[i]
+		}
+	}
+	if stale == nil || stale.Status != engine.StatusChange {
+		t.Fatalf("runner:stale is not a change in the plan:\n%s", describe(plan))
+	}
+	var acts []string
+	for _, a := range stale.Actions {
+		acts = append(acts, strings.Join(a.Argv, " "))
+	}
+	want := []string{"/bin/launchctl bootout system/" + oldLabel, "/bin/rm -f " + daemonDir + "/" + oldLabel + ".plist"}
+	if strings.Join(acts, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("runner:stale plans\n%s\nwant\n%s", strings.Join(acts, "\n"), strings.Join(want, "\n"))
+	}
+
+	rep := load(t, m, nil).Apply(context.Background())
+	if !rep.Converged() {
+		t.Fatalf("apply after the rename did not converge:\n%s", describe(rep))
+	}
+	cmds := ran(rep.HostCommands)
+	idx := func(s string) int {
+		for i, c := range cmds {
+			if strings.HasPrefix(c, s) {
+				return i
+			}
+		}
+		t.Fatalf("apply did not run %q:\n%s", s, strings.Join(cmds, "\n"))
+		return -1
+	}
+	if !(idx("/bin/launchctl bootout system/"+oldLabel) < idx("/Users/ghrunner/actions-runner/config.sh remove") &&
+		idx("/bin/rm -f "+daemonDir+"/"+oldLabel+".plist") < idx("/Users/ghrunner/actions-runner/config.sh --unattended")) {
+		t.Errorf("the old daemon was not stopped and removed before the root was registered again:\n%s", strings.Join(cmds, "\n"))
+	}
+	if exists(t, m, daemonDir+"/"+oldLabel+".plist") {
+		t.Error("the old plist is still there")
+	}
+	for _, p := range []string{daemonDir + "/" + newLabel + ".plist", daemonDir + "/com.example.backup.plist", daemonDir + "/actions.runner.other-repo.mini-1.plist"} {
+		if !exists(t, m, p) {
+			t.Errorf("%s was removed", p)
+		}
+	}
+	if c := load(t, m, nil).Check(context.Background()); c.ExitCode() != 0 {
+		t.Fatalf("check after the rename exits %d:\n%s", c.ExitCode(), describe(c))
+	}
+}
+
+// TestFewerRunnersUnregistersTheOldOnes goes from four instances to one:
+// the four old daemons are stopped and removed and their roots, no
+// longer any instance's, are unregistered with config.sh remove. Without
+// a token the daemons are still stopped and the plan says what to do.
+func TestFewerRunnersUnregistersTheOldOnes(t *testing.T) {
+	m := converged(t, map[string]string{"runner_count": "4"})
+
+	noToken := loadFile(t, "m4.star", m, nil, secrets{}).Apply(context.Background())
+	var stale engine.ResourceReport
+	for _, r := range noToken.Resources {
+		if r.ID == "runner:stale" {
+			stale = r
+		}
+	}
+	if stale.Status != engine.StatusFailed || !strings.Contains(stale.Error, "runner_token") {
+		t.Fatalf("runner:stale without a token: %s %q", stale.Status, stale.Error)
+	}
+	found := false
+	for _, a := range stale.Actions {
+		if strings.HasSuffix(strings.Join(a.Argv, " "), "config.sh remove") && strings.Contains(a.Reason, "remove runner macmini-m4-hvf-1 in GitHub (Settings > Actions > Runners)") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no config.sh remove whose reason says what a maintainer must do without a token: %+v", stale.Actions)
+	}
+	if !contains(ran(noToken.HostCommands), "/bin/launchctl bootout system/actions.runner.sysprog21-elfuse.macmini-m4-hvf-1") {
+		t.Errorf("the old daemon was not stopped without a token:\n%s", strings.Join(ran(noToken.HostCommands), "\n"))
+	}
+
+	rep := load(t, m, nil).Apply(context.Background())
+	if !rep.Converged() {
+		t.Fatalf("apply with one runner did not converge:\n%s", describe(rep))
+	}
+	cmds := ran(rep.HostCommands)
+	for i := 1; i <= 4; i++ {
+		root := "/Users/ghrunner/actions-runner-" + string(rune('0'+i))
+		label := "actions.runner.sysprog21-elfuse.macmini-m4-hvf-" + string(rune('0'+i))
+		if !contains(cmds, root+"/config.sh remove") {
+			t.Errorf("%s was not unregistered", root)
+		}
+		if exists(t, m, daemonDir+"/"+label+".plist") {
+			t.Errorf("%s.plist is still there", label)
+		}
+		if exists(t, m, root+"/.runner") {
+			t.Errorf("%s/.runner is still there", root)
+		}
+	}
+	if c := load(t, m, nil).Check(context.Background()); c.ExitCode() != 0 {
+		t.Fatalf("check exits %d:\n%s", c.ExitCode(), describe(c))
+	}
+}
