@@ -37,7 +37,8 @@ recipe-test: build
 # tests, and the well-formed test inputs (testdata/engine/cli/broken.star
 # and testdata/hostile/ are bad on purpose).
 RECIPE_FMT_PATHS ?= stdlib recipes testdata/engine/cli/drift.star testdata/engine/cli/power.star \
-	testdata/engine/cli/tests_pass testdata/engine/cli/tests_fail testdata/workflows/recipes
+	testdata/engine/cli/tests_pass testdata/engine/cli/tests_fail testdata/engine/bad_calls \
+	testdata/workflows/recipes
 # The .star files that must also be lint-clean.
 RECIPE_LINT_PATHS ?= stdlib recipes/m4.star
 
