@@ -137,12 +137,14 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 		return nil, fmt.Errorf("loading %s: %w", path, err)
 	}
 	globals, execErr := ld.execTop(thread, path)
+	// The recorded errors come first: they were found before the error
+	// that stopped the evaluation, so the list reads in execution order.
 	var errs []error
-	if execErr != nil {
-		errs = append(errs, starlarkErrors(execErr)...)
-	}
 	for _, e := range sess.Errors() {
 		errs = append(errs, e)
+	}
+	if execErr != nil {
+		errs = append(errs, starlarkErrors(execErr)...)
 	}
 	if execErr == nil {
 		var unused []string
