@@ -77,7 +77,8 @@ func CheckTarEntries(dest string, es []TarEntry) error {
 		}
 		for _, part := range strings.Split(e.Name, "/") {
 			if part == ".." {
-				return fmt.Errorf("archive entry %q contains a .. component", e.Name)
+				//lint:ignore ST1005 the message ends with the path component "..", not with punctuation.
+			return fmt.Errorf("archive entry %q contains ..", e.Name)
 			}
 		}
 		full := path.Join(dest, e.Name)
