@@ -209,7 +209,7 @@ func TestConvergedPreset(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(want, got) {
-		t.Fatalf("%s is not what a fresh apply of m4.star produces now (go test ./recipes -run TestConvergedPreset -update rewrites it after review):\n%s", file, lineDiff(string(want), string(got)))
+		t.Fatalf("%s is not what a fresh apply of m4.star produces now (go test ./recipes -run TestConvergedPreset -update rewrites it after review; then go test ./builtins/fakemac -run TestGoldenFacts -update refreshes the converged and drifted fact transcripts):\n%s", file, lineDiff(string(want), string(got)))
 	}
 	applied, err := m.Snapshot()
 	if err != nil {
