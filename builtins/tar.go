@@ -78,7 +78,7 @@ func CheckTarEntries(dest string, es []TarEntry) error {
 		for _, part := range strings.Split(e.Name, "/") {
 			if part == ".." {
 				//lint:ignore ST1005 the message ends with the path component "..", not with punctuation.
-			return fmt.Errorf("archive entry %q contains ..", e.Name)
+				return fmt.Errorf("archive entry %q contains ..", e.Name)
 			}
 		}
 		full := path.Join(dest, e.Name)
