@@ -28,6 +28,14 @@
 // JSON object DESIGN.md fixes. Secrets (the Secret type) are shown as
 // `<secret NAME>` and their values are scrubbed from every output.
 //
+// Stdlib functions validate their keywords with args(), which records
+// every refused argument and returns a struct with every schema name (None
+// when refused) and ok; a function returns early when ok is False, so that
+// one run reports all of a recipe's errors. principals() tells recipes who
+// owns Homebrew and who ran hvfctl. Builtins keep run-scoped state that
+// must survive ForgetFacts (the paths files.prefetch registered while the
+// recipe was evaluated) with Session.Keep.
+//
 // Builtin modules are described by Module and Builtin values; the same
 // registry binds them (through Wrap, the hook that enforces phases and
 // cancellation) and generates the reference (Reference).
