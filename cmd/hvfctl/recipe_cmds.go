@@ -15,6 +15,7 @@ type recipeFlags struct {
 	Target   string            `default:"local" placeholder:"T" help:"Where to look: local (this Mac; macOS only), fake (an embedded fresh M4 Mac mini) or fake:FILE (a fake-host fixture)."`
 	Var      map[string]string `placeholder:"NAME=VALUE" help:"Set a recipe variable read with var() (repeatable)."`
 	MaxSteps uint64            `default:"100000000" help:"Starlark execution-step budget of the run."`
+	MaxHeap  uint64            `default:"1024" placeholder:"MIB" help:"Heap growth, in MiB, the recipe may cause before it is stopped."`
 	Recipe   string            `arg:"" help:"The recipe file (e.g. recipes/m4.star)."`
 }
 
@@ -103,16 +104,17 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON bool) error {
 // load evaluates the recipe against the target.
 func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*engine.Recipe, error) {
 	r, err := engine.Load(e.ctx, f.Recipe, engine.Options{
-		Host:       tgt.host,
-		Modules:    modules(),
-		Stdlib:     stdlib.FS,
-		Vars:       f.Var,
-		Secrets:    secrets,
-		Principals: tgt.principals,
-		MaxSteps:   f.MaxSteps,
-		Log:        func(s string) { fmt.Fprintln(e.stderr, s) },
-		Progress:   func(s string) { fmt.Fprintln(e.stderr, s) },
-		Rand:       e.rand,
+		Host:         tgt.host,
+		Modules:      modules(),
+		Stdlib:       stdlib.FS,
+		Vars:         f.Var,
+		Secrets:      secrets,
+		Principals:   tgt.principals,
+		MaxSteps:     f.MaxSteps,
+		Log:          func(s string) { fmt.Fprintln(e.stderr, s) },
+		Progress:     func(s string) { fmt.Fprintln(e.stderr, s) },
+		Rand:         e.rand,
+		MaxHeapBytes: f.MaxHeap << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)
