@@ -9,6 +9,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,13 @@ func Source(name string, src []byte, o Options) ([]JobReport, error) {
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		e := errs[0]
-		return nil, &InputError{File: name, Line: e.Line, Col: e.Column, Msg: e.Message}
+		line := e.Line
+		if line < 1 {
+			// The YAML parser gives no line for some errors at the
+			// end of the input (an unclosed quote): point at the last.
+			line = bytes.Count(bytes.TrimRight(src, "\n"), []byte("\n")) + 1
+		}
+		return nil, &InputError{File: name, Line: line, Col: e.Column, Msg: e.Message}
 	}
 	if w == nil {
 		return nil, &InputError{File: name, Line: 1, Msg: "not a workflow"}
