@@ -244,6 +244,25 @@ func TestSecretCanaryCLI(t *testing.T) {
 			relAssertAbsent(t, password, texts)
 		})
 	}
+	t.Run("golden transcripts", func(t *testing.T) {
+		// The committed transcripts are made with the recipe tests'
+		// token ("A" * 29, recipes/m4_test.star): it must not be in them.
+		files, err := filepath.Glob(filepath.Join(relRoot, "testdata", "golden", "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) == 0 {
+			t.Skip("no golden transcripts yet")
+		}
+		token := strings.Repeat("A", 29)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			relAssertAbsent(t, token, map[string]string{f: string(b)})
+		}
+	})
 	t.Run("test", func(t *testing.T) {
 		d := t.TempDir()
 		src, err := os.ReadFile(relRecipe)
