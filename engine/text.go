@@ -91,7 +91,9 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 	if res.Status == StatusAssertFailed && res.Remediation != "" {
 		fmt.Fprintf(b, "%s%s %s\n", ind, p.paint(ansiBold, "remediation:"), indentRest(res.Remediation, ind+"  "))
 	}
-	lastReason := ""
+	// The changes above already say why; a reason is shown only where the
+	// recipe gave one of its own (action.because(...)).
+	lastReason := changeReason(res.Changes)
 	for _, a := range res.Actions {
 		verb := "will run"
 		if r.Mode == ModeApply {
