@@ -651,6 +651,10 @@ func TestUnifiedDiff(t *testing.T) {
 	if UnifiedDiff(a, a, 3) != "" {
 		t.Fatal("equal texts must give no diff")
 	}
+	// A new file: the empty old range starts at line 0, as in diff -u.
+	if got, want := UnifiedDiff("", "x\ny\n", 3), "@@ -0,0 +1,2 @@\n+x\n+y\n"; got != want {
+		t.Fatalf("diff of a new file:\n%s\nwant:\n%s", got, want)
+	}
 }
 
 func TestEveryPredeclaredBuiltinIsDocumented(t *testing.T) {

@@ -242,6 +242,14 @@ func UnifiedDiff(a, b string, context int) string {
 				body.WriteString("+" + l.text + "\n")
 			}
 		}
+		// An empty range names the line before it, as diff -u does
+		// ("@@ -0,0 +1,3 @@" for a new file).
+		if aLen == 0 {
+			aStart--
+		}
+		if bLen == 0 {
+			bStart--
+		}
 		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", aStart, aLen, bStart, bLen)
 		out.WriteString(body.String())
 		i = end
