@@ -11,10 +11,16 @@ import (
 	"strings"
 )
 
-// errLoop is returned when symlinks nest too deeply.
+// errLoop is returned when symlinks nest too deeply. Its text is macOS's
+// strerror(ELOOP), as the emulated tools print it.
+//
+//lint:ignore ST1005 the text is macOS's own strerror wording
 var errLoop = errors.New("Too many levels of symbolic links")
 
-// errNotDir is returned when a path component is not a directory.
+// errNotDir is returned when a path component is not a directory (macOS's
+// strerror(ENOTDIR)).
+//
+//lint:ignore ST1005 the text is macOS's own strerror wording
 var errNotDir = errors.New("Not a directory")
 
 // clean makes p absolute and clean, resolving it against dir when
