@@ -26,81 +26,69 @@ type lintCmd struct {
 
 // Run formats the files.
 func (c *fmtCmd) Run(e *env) error {
-	files, err := starfmt.Files(c.Files)
-	if err != nil {
-		return exit(2, fmt.Errorf("fmt: %w", err))
-	}
-	code := 0
-	for _, path := range files {
-		if err := e.ctx.Err(); err != nil {
-			return exit(1, err)
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "hvfctl fmt: %v\n", err)
-			code = 2
-			continue
-		}
+	return eachStarFile(e, "fmt", c.Files, func(path string, src []byte) int {
 		out, err := starfmt.Format(path, src)
-		if err != nil {
+		switch {
+		case err != nil:
 			fmt.Fprintf(e.stderr, "hvfctl fmt: %v\n", err)
-			code = 2
-			continue
-		}
-		if string(out) == string(src) {
-			continue
-		}
-		if c.Check {
+			return 2
+		case string(out) == string(src):
+			return 0
+		case c.Check:
 			fmt.Fprintln(e.stdout, path)
-			code = max(code, 1)
-			continue
+			return 1
 		}
 		if err := starfmt.WriteFile(path, out); err != nil {
 			fmt.Fprintf(e.stderr, "hvfctl fmt: %v\n", err)
-			code = 2
+			return 2
 		}
-	}
-	if code != 0 {
-		return exit(code, nil)
-	}
-	return nil
+		return 0
+	})
 }
 
 // Run lints the files.
 func (c *lintCmd) Run(e *env) error {
-	files, err := starfmt.Files(c.Files)
-	if err != nil {
-		return exit(2, fmt.Errorf("lint: %w", err))
-	}
-	code := 0
-	for _, path := range files {
-		if err := e.ctx.Err(); err != nil {
-			return exit(1, err)
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "hvfctl lint: %v\n", err)
-			code = 2
-			continue
-		}
+	return eachStarFile(e, "lint", c.Files, func(path string, src []byte) int {
 		findings, err := starfmt.Lint(path, src)
 		var se *starfmt.SyntaxError
 		switch {
 		case errors.As(err, &se):
 			fmt.Fprintln(e.stdout, starfmt.Finding{File: se.File, Line: se.Line, Category: starfmt.SyntaxCategory, Message: se.Msg})
-			code = 2
-			continue
+			return 2
 		case err != nil:
 			fmt.Fprintf(e.stderr, "hvfctl lint: %v\n", err)
-			code = 2
-			continue
+			return 2
 		}
 		for _, f := range findings {
 			fmt.Fprintln(e.stdout, f)
 		}
 		if len(findings) > 0 {
-			code = max(code, 1)
+			return 1
 		}
+		return 0
+	})
+}
+
+// eachStarFile reads every .star file named by paths (a directory means
+// every *.star below it) and hands it to do, which returns the file's exit
+// code. Every file is visited; the worst code wins (2 beats 1 beats 0).
+func eachStarFile(e *env, verb string, paths []string, do func(path string, src []byte) int) error {
+	files, err := starfmt.Files(paths)
+	if err != nil {
+		return exit(2, fmt.Errorf("%s: %w", verb, err))
+	}
+	code := 0
+	for _, path := range files {
+		if err := e.ctx.Err(); err != nil {
+			return exit(1, err)
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hvfctl %s: %v\n", verb, err)
+			code = 2
+			continue
+		}
+		code = max(code, do(path, src))
 	}
 	if code != 0 {
 		return exit(code, nil)
