@@ -60,9 +60,18 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	if jobs.Kind != yaml.MappingNode || jobs.Style&yaml.FlowStyle != 0 || len(jobs.Content) == 0 {
 		return nil, fmt.Errorf("line %d: jobs: must be a non-empty block mapping to be edited in place", jobsKey.Line)
 	}
+	jobsIdx := -1
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i] == jobsKey {
+			jobsIdx = i
+		}
+	}
+	var before any
+	if err := doc.Decode(&before); err != nil {
+		return nil, fmt.Errorf("reading the workflow: %w", err)
+	}
 	lines := splitLines(string(src))
 	lay := detectLayout(jobs, string(src))
-	text := renderJob(job, lay)
 
 	// Find the job, and the line range each job occupies.
 	idx := -1
@@ -71,13 +80,21 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 			idx = i
 		}
 	}
+	var keep []keptAnchor
+	if idx >= 0 {
+		var err error
+		if keep, err = sharedAnchors(&doc, jobs, idx, job); err != nil {
+			return nil, err
+		}
+	}
+	text := renderJob(job, lay, keep)
 	var start, end int // 0-based line indexes, end exclusive
 	if idx >= 0 {
 		start = jobs.Content[idx].Line - 1
-		end = jobEnd(lines, jobs, idx, lay.jobIndent)
+		end = jobEnd(lines, root, jobsIdx, jobs, idx, lay.jobIndent)
 	} else {
 		last := len(jobs.Content) - 2
-		start = jobEnd(lines, jobs, last, lay.jobIndent)
+		start = jobEnd(lines, root, jobsIdx, jobs, last, lay.jobIndent)
 		end = start
 		text = lay.newline + text
 	}
@@ -92,7 +109,11 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	for _, l := range lines[end:] {
 		b.WriteString(l)
 	}
-	return []byte(b.String()), nil
+	out := []byte(b.String())
+	if err := verify(before, out, job); err != nil {
+		return nil, fmt.Errorf("line %d: job %s cannot be rendered in place: %w", jobsKey.Line, job.ID, err)
+	}
+	return out, nil
 }
 
 // splitLines splits s after each "\n", keeping the terminators.
@@ -113,15 +134,21 @@ func splitLines(s string) []string {
 // jobEnd returns the index after the last line of the job at jobs.Content[i]:
 // the last line before the next job key (or the end of the jobs mapping)
 // that is not blank and not a comment at or left of the job keys' column
-// (such comments belong to what follows).
-func jobEnd(lines []string, jobs *yaml.Node, i, jobIndent int) int {
+// (such comments belong to what follows). The jobs mapping ends at the
+// next top-level key, or at the first line at or left of the job keys'
+// column after the last node of its last job (a document marker); lines
+// up to that last node belong to the job whatever their indentation (a
+// sequence at the job key's column, a flow collection continued further
+// left).
+func jobEnd(lines []string, root *yaml.Node, jobsIdx int, jobs *yaml.Node, i, jobIndent int) int {
 	limit := len(lines)
 	if i+2 < len(jobs.Content) {
 		limit = jobs.Content[i+2].Line - 1
 	} else {
-		// The next line at or left of the job keys' column ends the
-		// mapping (a following top-level key).
-		for l := jobs.Content[i].Line; l < len(lines); l++ {
+		if jobsIdx >= 0 && jobsIdx+2 < len(root.Content) {
+			limit = root.Content[jobsIdx+2].Line - 1
+		}
+		for l := lastLine(jobs.Content[i+1]); l < limit; l++ {
 			t := strings.TrimRight(lines[l], "\r\n")
 			trimmed := strings.TrimLeft(t, " ")
 			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
@@ -132,6 +159,9 @@ func jobEnd(lines []string, jobs *yaml.Node, i, jobIndent int) int {
 				break
 			}
 		}
+	}
+	if limit > len(lines) {
+		limit = len(lines)
 	}
 	end := jobs.Content[i].Line // the key line is always part of the job
 	for l := jobs.Content[i].Line; l < limit; l++ {
@@ -146,6 +176,18 @@ func jobEnd(lines []string, jobs *yaml.Node, i, jobIndent int) int {
 		end = l + 1
 	}
 	return end
+}
+
+// lastLine returns the largest (1-based) line on which a node of n's
+// tree starts; aliases are not followed.
+func lastLine(n *yaml.Node) int {
+	last := n.Line
+	for _, c := range n.Content {
+		if l := lastLine(c); l > last {
+			last = l
+		}
+	}
+	return last
 }
 
 func detectLayout(jobs *yaml.Node, src string) layout {
@@ -181,35 +223,46 @@ func detectLayout(jobs *yaml.Node, src string) layout {
 }
 
 // renderJob writes the job in a fixed key order: name, needs, if,
-// runs-on, timeout-minutes, concurrency, env, steps.
-func renderJob(j *workflow.JobSpec, lay layout) string {
+// runs-on, timeout-minutes, concurrency, env, steps. The anchors in keep
+// are written on the values of their keys.
+func renderJob(j *workflow.JobSpec, lay layout, keep []keptAnchor) string {
 	var b strings.Builder
+	// key writes a job key, with the anchor an existing job defined on
+	// its value when that anchor is kept.
+	key := func(k string) string {
+		for _, a := range keep {
+			if a.key == k {
+				return k + ": &" + a.name
+			}
+		}
+		return k + ":"
+	}
 	ind := func(n int) string { return strings.Repeat(" ", lay.jobIndent+n*lay.unit) }
 	line := func(indent, s string) {
 		b.WriteString(indent + s + lay.newline)
 	}
 	line(ind(0), scalar(j.ID)+":")
 	if j.Name != "" {
-		line(ind(1), "name: "+scalar(j.Name))
+		line(ind(1), key("name")+" "+scalar(j.Name))
 	}
 	switch len(j.Needs) {
 	case 0:
 	case 1:
-		line(ind(1), "needs: "+scalar(j.Needs[0]))
+		line(ind(1), key("needs")+" "+scalar(j.Needs[0]))
 	default:
-		line(ind(1), "needs: "+flow(j.Needs))
+		line(ind(1), key("needs")+" "+flow(j.Needs))
 	}
 	if j.If != "" {
-		line(ind(1), "if: "+scalar(normalizeExpr(j.If)))
+		line(ind(1), key("if")+" "+scalar(normalizeExpr(j.If)))
 	}
 	if len(j.RunsOn) > 0 {
-		line(ind(1), "runs-on: "+flow(j.RunsOn))
+		line(ind(1), key("runs-on")+" "+flow(j.RunsOn))
 	}
 	if j.TimeoutMinutes > 0 {
-		line(ind(1), "timeout-minutes: "+strconv.Itoa(j.TimeoutMinutes))
+		line(ind(1), key("timeout-minutes")+" "+strconv.Itoa(j.TimeoutMinutes))
 	}
 	if c := j.Concurrency; c != nil {
-		line(ind(1), "concurrency:")
+		line(ind(1), key("concurrency"))
 		line(ind(2), "group: "+scalar(c.Group))
 		if c.CancelInProgress != "" {
 			v := c.CancelInProgress
@@ -220,13 +273,13 @@ func renderJob(j *workflow.JobSpec, lay layout) string {
 		}
 	}
 	if len(j.Env) > 0 {
-		line(ind(1), "env:")
+		line(ind(1), key("env"))
 		for _, kv := range j.Env {
 			line(ind(2), scalar(kv.Key)+": "+scalar(kv.Value))
 		}
 	}
 	if len(j.Steps) > 0 {
-		line(ind(1), "steps:")
+		line(ind(1), key("steps"))
 		dash := strings.Repeat(" ", lay.jobIndent+lay.unit+lay.seqIndent)
 		body := dash + "  "
 		for _, s := range j.Steps {
