@@ -2,9 +2,12 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/sysprog21/hvfctl/workflow"
 )
@@ -24,9 +27,9 @@ func fuzzJob() *workflow.JobSpec {
 	}
 }
 
-// FuzzJob renders the job into arbitrary workflow files: never a panic,
-// and a successful render is a fixed point (rendering its output again
-// changes nothing). Seeds: every workflow under testdata/workflows plus
+// FuzzJob renders the job into arbitrary workflow files: never a panic;
+// a successful render parses as YAML, holds the job as declared and is a
+// fixed point (rendering its output again changes nothing). Seeds: every workflow under testdata/workflows plus
 // testdata/fuzz/FuzzJob.
 func FuzzJob(f *testing.F) {
 	files, err := filepath.Glob("../../testdata/workflows/*.yml")
@@ -45,6 +48,17 @@ func FuzzJob(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The result is YAML holding the job: the labels and guard as
+		// declared, read back by a plain decoder.
+		var doc any
+		if err := yaml.Unmarshal(out, &doc); err != nil {
+			t.Fatalf("the rendered workflow does not parse: %v\n%s", err, out)
+		}
+		got := lookup(lookup(doc, "jobs"), fuzzJob().ID)
+		labels, _ := lookup(got, "runs-on").([]any)
+		if lookup(got, "if") != fuzzJob().If || fmt.Sprint(labels) != fmt.Sprint(fuzzJob().RunsOn) {
+			t.Fatalf("the rendered workflow does not hold the job as declared (%v):\n%s", got, out)
+		}
 		again, err := Job(out, fuzzJob())
 		if err != nil {
 			t.Fatalf("rendering the rendered workflow failed: %v\n%s", err, out)
@@ -53,4 +67,16 @@ func FuzzJob(f *testing.F) {
 			t.Fatalf("rendering is not a fixed point:\n%s\n---\n%s", out, again)
 		}
 	})
+}
+
+// lookup returns the value of key k in a decoded YAML mapping, nil when m
+// is not a mapping or has no such key.
+func lookup(m any, k string) any {
+	switch m := m.(type) {
+	case map[string]any:
+		return m[k]
+	case map[any]any:
+		return m[k]
+	}
+	return nil
 }

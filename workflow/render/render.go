@@ -111,7 +111,10 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	}
 	out := []byte(b.String())
 	if err := verify(before, out, job); err != nil {
-		return nil, fmt.Errorf("line %d: job %s cannot be rendered in place: %w", jobsKey.Line, job.ID, err)
+		if idx >= 0 {
+			return nil, fmt.Errorf("line %d: job %s cannot be replaced in place (its lines %d-%d): %w", start+1, job.ID, start+1, end, err)
+		}
+		return nil, fmt.Errorf("line %d: job %s cannot be added after the last job: %w", start, job.ID, err)
 	}
 	return out, nil
 }

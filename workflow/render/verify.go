@@ -19,7 +19,7 @@ import (
 func verify(before any, out []byte, job *workflow.JobSpec) error {
 	var after any
 	if err := yaml.Unmarshal(out, &after); err != nil {
-		return fmt.Errorf("the result would not be valid YAML (%v); the file was not changed", err)
+		return fmt.Errorf("the result would not be valid YAML (%v, a line of the result); the file was not changed", err)
 	}
 	bRest, bJobs, _ := without(before, "jobs")
 	aRest, aJobs, ok := without(after, "jobs")

@@ -1,0 +1,84 @@
+package render_test
+
+import (
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sysprog21/hvfctl/workflow/render"
+)
+
+// TestRenderOddJobs renders into files whose jobs end in unusual places:
+// the result parses and holds both the old jobs and the declared one, or
+// the render is refused with a positioned error.
+func TestRenderOddJobs(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		// want is a part of the error; "" when the render succeeds.
+		want string
+		// others are the other jobs and what they read back as.
+		others map[string]string
+	}{{
+		// Found by FuzzJob: the sequence at the job key's column stayed
+		// outside the job and the appended job split it.
+		name:   "sequence at the job column",
+		src:    "0:000: \njobs:\n    0:\n    -",
+		others: map[string]string{"0": "- null\n"},
+	}, {
+		name:   "flow sequence continued left of the job column",
+		src:    "on: push\njobs:\n  build: [a,\nb]\n",
+		others: map[string]string{"build": "- a\n- b\n"},
+	}, {
+		name:   "document end marker after the last job",
+		src:    "on: push\njobs:\n  build:\n    runs-on: x\n...\n",
+		others: map[string]string{"build": "runs-on: x\n"},
+	}, {
+		name:   "second document after the last job",
+		src:    "on: push\njobs:\n  build:\n    runs-on: x\n---\nz: 1\n",
+		others: map[string]string{"build": "runs-on: x\n"},
+	}, {
+		name: "quoted scalar continued at column 0 in the replaced job",
+		src:  "on: push\njobs:\n  runtime-macos: \"x\ny\"\nz: 1\n",
+		want: "line 3: job runtime-macos cannot be replaced in place (its lines 3-3): the result would not be valid YAML",
+	}, {
+		name: "quoted scalar continued at column 0 after the last job",
+		src:  "on: push\njobs:\n  a: \"x\ny\"\n",
+		want: "line 3: job runtime-macos cannot be added after the last job: the result would not be valid YAML",
+	}, {
+		name: "duplicate job",
+		src:  "on: push\njobs:\n  a: 1\n  a: 2\n",
+		want: `reading the workflow: yaml: unmarshal errors:`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := render.Job([]byte(tc.src), designJob())
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %v\nwant it to contain %q\n%s", err, tc.want, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			var doc struct {
+				Jobs map[string]any `yaml:"jobs"`
+			}
+			if err := yaml.Unmarshal(out, &doc); err != nil {
+				t.Fatalf("the rendered file does not parse: %v\n%s", err, out)
+			}
+			if _, ok := doc.Jobs["runtime-macos"].(map[string]any); !ok {
+				t.Errorf("no runtime-macos job:\n%s", out)
+			}
+			for id, want := range tc.others {
+				if got := mustYAML(t, doc.Jobs[id]); got != want {
+					t.Errorf("job %s reads back as %q, want %q:\n%s", id, got, want, out)
+				}
+			}
+			again, err := render.Job(out, designJob())
+			if err != nil || string(again) != string(out) {
+				t.Errorf("second render: %v\n%s", err, render.Diff("f", out, again))
+			}
+		})
+	}
+}
