@@ -6,6 +6,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sysprog21/hvfctl/workflow"
 	"github.com/sysprog21/hvfctl/workflow/render"
 )
 
@@ -80,5 +81,32 @@ func TestRenderOddJobs(t *testing.T) {
 				t.Errorf("second render: %v\n%s", err, render.Diff("f", out, again))
 			}
 		})
+	}
+}
+
+// TestRenderRunIndented renders a multi-line run whose first line is
+// indented: it reads back exactly (less trailing line breaks).
+func TestRenderRunIndented(t *testing.T) {
+	for _, run := range []string{"  indented\nnot\n", "\n\n    deep\n  less", "a\n  b\n"} {
+		job := designJob()
+		job.Steps = append(job.Steps, workflow.Step{Name: "odd", Run: run})
+		out, err := render.Job([]byte("on: push\njobs:\n  build:\n    runs-on: x\n"), job)
+		if err != nil {
+			t.Fatalf("%q: %v", run, err)
+		}
+		var doc struct {
+			Jobs map[string]struct {
+				Steps []struct {
+					Run string `yaml:"run"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(out, &doc); err != nil {
+			t.Fatalf("%q: %v\n%s", run, err, out)
+		}
+		steps := doc.Jobs["runtime-macos"].Steps
+		if got, want := steps[len(steps)-1].Run, strings.TrimRight(run, "\n")+"\n"; got != want {
+			t.Errorf("run reads back as %q, want %q:\n%s", got, want, out)
+		}
 	}
 }

@@ -1,7 +1,11 @@
 // Package render writes the job a recipe declares (workflow.JobSpec) into a
 // GitHub Actions workflow file. It adds the job, or replaces the lines of
 // an existing job with the same id, and leaves every other byte of the
-// file unchanged: other jobs, comments, ordering and formatting.
+// file unchanged: other jobs, comments, ordering and formatting. Every
+// edit is proved before it is returned: the result parses as YAML, reads
+// back outside the job exactly as before and holds the job exactly as the
+// recipe declares it; a file that cannot be edited that way is refused
+// with an error, never returned broken.
 package render
 
 import (
@@ -33,6 +37,12 @@ type layout struct {
 // An existing job with the same id is replaced in place (its lines, from
 // its key to its last line); otherwise the job is appended after the last
 // job. Rendering the result again returns it unchanged.
+//
+// An anchor the replaced job defines and other parts of the file alias is
+// written again on the same job key when the recipe declares that key
+// with the same value; otherwise Job refuses, naming the anchor, its line
+// and the jobs that use it, since the aliases would dangle or change
+// meaning.
 func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	if job == nil || job.ID == "" {
 		return nil, fmt.Errorf("the recipe declares no workflow_job to render")
@@ -309,7 +319,14 @@ func renderJob(j *workflow.JobSpec, lay layout, keep []keptAnchor) string {
 			}
 			if s.Run != "" {
 				if strings.Contains(s.Run, "\n") {
-					item("run: |")
+					// A first line that starts with a space needs the
+					// content's indentation given (relative to the
+					// step's keys), else it would set it.
+					header := "run: |"
+					if strings.HasPrefix(strings.TrimLeft(s.Run, "\n"), " ") {
+						header += strconv.Itoa(lay.unit)
+					}
+					item(header)
 					for _, l := range strings.Split(strings.TrimRight(s.Run, "\n"), "\n") {
 						if l == "" {
 							b.WriteString(lay.newline)
