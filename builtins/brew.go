@@ -146,11 +146,13 @@ func brewTaps(ctx context.Context, h host.Host, owner string) ([]string, error) 
 // listed runs brew list --versions (args) and requires every name.
 func listed(owner string, args []string, names []string) func(ctx context.Context, h host.Host, _ host.Result) error {
 	return func(ctx context.Context, h host.Host, _ host.Result) error {
-		res, err := h.Run(ctx, brewCmd(owner, args...))
+		// Without names, brew list --versions exits 0 (an empty list
+		// included); brewRead reports any other status with its stderr.
+		out, err := brewRead(ctx, h, owner, args...)
 		if err != nil {
-			return fmt.Errorf("brew %s: %w", strings.Join(args, " "), err)
+			return err
 		}
-		have := ParseBrewList(res.Stdout)
+		have := ParseBrewList(out)
 		for _, n := range names {
 			short := n[strings.LastIndex(n, "/")+1:]
 			if _, ok := have[short]; !ok {

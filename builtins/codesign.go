@@ -87,7 +87,9 @@ func gatherEntitlements(p string) func(ctx context.Context, h host.Host) (entSta
 		case strings.Contains(low, "not signed at all"):
 			return entState{Ents: map[string]bool{}}, nil
 		case res.Exit != 0:
-			return entState{Why: fmt.Sprintf("codesign exited %d: %s", res.Exit, engine.Tail(res.Stderr, 1))}, nil
+			// Not one of codesign's answers for a missing or unsigned
+			// file: a failure of the query, never a state.
+			return entState{}, exitError("codesign -d --entitlements - --xml "+p, res)
 		}
 		if strings.TrimSpace(res.Stdout) == "" {
 			return entState{Ents: map[string]bool{}}, nil
@@ -109,7 +111,9 @@ func codesignModule() engine.Module {
 Runs `+"`/usr/bin/codesign -d --entitlements - --xml PATH`"+` and returns a dict of
 entitlement → True for the entitlements whose value is true (a key
 present with false does not count; an unsigned binary gives {}), None
-when PATH is missing, unknown when the output cannot be read. Both the XML
+when PATH is missing, unknown when the output of a successful run cannot
+be read; any other failure fails the query with codesign's exit status
+and stderr. Both the XML
 and the human `+"`[Key]/[Bool]`"+` formats are understood.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "path")

@@ -31,16 +31,35 @@ func gatherDefaults(user, domain, key string) func(ctx context.Context, h host.H
 
 var emptyArray = regexp.MustCompile(`^\(\s*\)$`)
 
+// defaultsUnset says whether a `defaults read` result is the tool's
+// documented answer for an unset key or a missing domain: exit 1 with
+// "does not exist" (`The domain/default pair of (D, K) does not exist`).
+// Any other failure is an error of the query, never an unset key.
+func defaultsUnset(exit int, stderr string) bool {
+	return exit == 1 && strings.Contains(strings.ToLower(stderr), "does not exist")
+}
+
+// value returns what a read gave: the trimmed output and true, "" and
+// false for the documented unset answer, or an error naming the command,
+// its exit status and the tail of its stderr for any other failure.
+func (r defaultsRead) value(what string) (string, bool, error) {
+	switch {
+	case r.Exit == 0:
+		return strings.TrimSpace(r.Stdout), true, nil
+	case defaultsUnset(r.Exit, r.Stderr):
+		return "", false, nil
+	}
+	return "", false, exitError(what, host.Result{Exit: r.Exit, Stdout: r.Stdout, Stderr: r.Stderr})
+}
+
 // ParseICloud reads `defaults read MobileMeAccounts Accounts` run as the
 // user: signed in when the output holds an `AccountID = ` entry; signed
-// out for an empty `( )` array or a "does not exist" failure. ok is false
-// when the output says neither.
+// out for an empty `( )` array or the "does not exist" failure (exit 1).
+// ok is false when the output says neither; callers report any other
+// non-zero exit as a failed query before asking.
 func ParseICloud(exit int, stdout, stderr string) (signedIn, ok bool) {
 	if exit != 0 {
-		if strings.Contains(strings.ToLower(stderr+stdout), "does not exist") {
-			return false, true
-		}
-		return false, false
+		return false, defaultsUnset(exit, stderr+"\n"+stdout)
 	}
 	if strings.Contains(stdout, "AccountID") {
 		return true, true
@@ -66,7 +85,9 @@ func defaultsModule() engine.Module {
 			newBuiltin("defaults", "read", "domain, key, user=None", engine.KindQuery, `
 Runs `+"`/usr/bin/defaults read DOMAIN KEY`"+` as USER (root when None) and
 returns its output, trimmed, as a string, or None when the pair does not
-exist (non-zero exit). DOMAIN is a reverse-DNS name or an absolute path.`,
+exist (exit 1 with "does not exist"); any other failure fails the query
+with the command's exit status and stderr. DOMAIN is a reverse-DNS name or
+an absolute path.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var domain, key string
 					var userV starlark.Value = starlark.None
@@ -87,10 +108,14 @@ exist (non-zero exit). DOMAIN is a reverse-DNS name or an absolute path.`,
 					if err != nil {
 						return nil, c.hostError(err)
 					}
-					if r.Exit != 0 {
+					v, set, err := r.value("defaults read " + domain + " " + key)
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if !set {
 						return starlark.None, nil
 					}
-					return starlark.String(strings.TrimSpace(r.Stdout)), nil
+					return starlark.String(v), nil
 				}),
 		},
 	}
@@ -104,7 +129,9 @@ func icloudModule() engine.Module {
 			newBuiltin("icloud", "signed_in", "user", engine.KindQuery, `
 Runs `+"`/usr/bin/defaults read MobileMeAccounts Accounts`"+` as USER and returns
 True when an account (an `+"`AccountID`"+` entry) is listed, False for an empty
-list or a missing domain, and unknown otherwise.`,
+list or a missing domain (exit 1 with "does not exist"), and unknown when
+the output of a successful read says neither. Any other failure fails the
+query with the command's exit status and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					user, err := c.userArg(args, kwargs)
 					if err != nil {
@@ -112,6 +139,9 @@ list or a missing domain, and unknown otherwise.`,
 					}
 					r, err := cached(c.s, "defaults:"+user+":MobileMeAccounts:Accounts", gatherDefaults(user, "MobileMeAccounts", "Accounts"))
 					if err != nil {
+						return nil, c.hostError(err)
+					}
+					if _, _, err := r.value("defaults read MobileMeAccounts Accounts as " + user); err != nil {
 						return nil, c.hostError(err)
 					}
 					in, ok := ParseICloud(r.Exit, r.Stdout, r.Stderr)

@@ -41,6 +41,11 @@ func gatherMember(user, group string) func(ctx context.Context, h host.Host) (me
 			return memberState{}, err
 		}
 		m, ok := ParseCheckMember(res.Stdout)
+		// The status of a yes or no answer varies (0, 67); without one, a
+		// non-zero exit is a failure of the query, not a membership.
+		if !ok && res.Exit != 0 {
+			return memberState{}, exitError("dseditgroup -o checkmember -m "+user+" "+group, res)
+		}
 		return memberState{member: m, known: ok, detail: engine.Tail(res.Stdout+"\n"+res.Stderr, 1)}, nil
 	}
 }
@@ -54,7 +59,9 @@ func dseditgroupModule() engine.Module {
 Runs `+"`/usr/sbin/dseditgroup -o checkmember -m USER GROUP`"+` (no privilege
 needed) and returns True when the first word of its output is "yes", False
 when it is "no" (the exit status is ignored: it differs between macOS
-releases), and unknown otherwise.`,
+releases), and unknown when a successful run (exit 0) says neither. A
+non-zero exit without a yes or no answer fails the query with the
+command's status and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var user string
 					group := "admin"

@@ -62,6 +62,11 @@ func gatherFileVault(ctx context.Context, h host.Host) (FileVault, error) {
 	if err != nil {
 		return FileVault{}, err
 	}
+	// fdesetup status has no "absent" answer: it reports with exit 0,
+	// and any other status is a failure of the query, not a state.
+	if res.Exit != 0 {
+		return FileVault{}, exitError("fdesetup status", res)
+	}
 	return ParseFdesetup(res.Stdout + "\n" + res.Stderr), nil
 }
 
@@ -77,8 +82,9 @@ func fdesetupModule() engine.Module {
 			newBuiltin("fdesetup", "status", "", engine.KindQuery, `
 Runs `+"`/usr/bin/fdesetup status`"+` (no privilege needed) and returns
 `+"`struct(state, percent)`"+`: state is "on", "off", "encrypting",
-"decrypting" or "unknown"; percent is a float while a conversion reports
-one, else None.`,
+"decrypting" or "unknown" (exit 0 with output that says none of these);
+percent is a float while a conversion reports one, else None. A non-zero
+exit fails the query with the command's status and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					if err := c.unpack(args, kwargs); err != nil {
 						return nil, err

@@ -142,6 +142,57 @@ func ParseLsACL(out string, paths []string) map[string][]string {
 	return m
 }
 
+// lsACLResult reads the result of one `ls -led PATH...` call: the ACL
+// entries of every path listed, nil for a path ls reported missing (its
+// documented answer: a stderr line `ls: PATH: No such file or directory`
+// and exit 1), and an error for every other path. A path ls neither
+// listed nor reported missing, an exit status other than 0 or 1, or exit
+// 1 without a missing path is a failure of the query, reported with ls's
+// exit status and the tail of its stderr.
+func lsACLResult(res host.Result, paths []string) (acls map[string][]string, errs map[string]error) {
+	acls = ParseLsACL(res.Stdout, paths)
+	errs = map[string]error{}
+	fail := func(p string) {
+		errs[p] = fmt.Errorf("ls -led %s exited %d: %s", p, res.Exit, engine.Tail(res.Stderr, 2))
+	}
+	if res.Exit != 0 && res.Exit != 1 {
+		for _, p := range paths {
+			fail(p)
+		}
+		return map[string][]string{}, errs
+	}
+	missing := 0
+	for _, p := range paths {
+		if _, ok := acls[p]; ok {
+			continue
+		}
+		if res.Exit == 1 && lsMissing(res.Stderr, p) {
+			missing++
+			continue
+		}
+		fail(p)
+	}
+	if res.Exit == 1 && missing == 0 {
+		for _, p := range paths {
+			fail(p)
+		}
+		return map[string][]string{}, errs
+	}
+	return acls, errs
+}
+
+// lsMissing says whether ls's stderr reports p missing:
+// `ls: P: No such file or directory` (or `Not a directory`).
+func lsMissing(stderr, p string) bool {
+	for _, ln := range lines(stderr) {
+		ln = strings.TrimSpace(ln)
+		if ln == "ls: "+p+": No such file or directory" || ln == "ls: "+p+": Not a directory" {
+			return true
+		}
+	}
+	return false
+}
+
 // filesState batches the stat and ls calls of a run: the first stat or
 // acl query reads, in one call, every path it is asked for plus every
 // registered path not yet read. It lives in the session's fact cache, so
@@ -153,6 +204,7 @@ type filesState struct {
 	stats    map[string]FileStat
 	statErrs map[string]error
 	acls     map[string][]string
+	aclErrs  map[string]error
 	aclsDone map[string]bool
 }
 
@@ -187,7 +239,7 @@ func (ps *prefetchSet) list() []string {
 func filesOf(s *engine.Session) (*filesState, error) {
 	pending := prefetchOf(s)
 	return cached(s, "files", func(context.Context, host.Host) (*filesState, error) {
-		return &filesState{pending: pending, stats: map[string]FileStat{}, statErrs: map[string]error{}, acls: map[string][]string{}, aclsDone: map[string]bool{}}, nil
+		return &filesState{pending: pending, stats: map[string]FileStat{}, statErrs: map[string]error{}, acls: map[string][]string{}, aclErrs: map[string]error{}, aclsDone: map[string]bool{}}, nil
 	})
 }
 
@@ -249,7 +301,8 @@ func statPaths(ctx context.Context, s *engine.Session, paths ...string) (map[str
 }
 
 // aclPaths returns the ACL entries of every path (nil for a missing
-// path), with at most one ls call for the paths not yet read.
+// path), with at most one ls call for the paths not yet read; a path ls
+// failed to read gives its error.
 func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[string][]string, error) {
 	fst, err := filesOf(s)
 	if err != nil {
@@ -263,16 +316,22 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 		if err != nil {
 			return nil, err
 		}
-		got := ParseLsACL(res.Stdout, todo)
+		got, errs := lsACLResult(res, todo)
 		for _, p := range todo {
 			fst.aclsDone[p] = true
 			if e, ok := got[p]; ok {
 				fst.acls[p] = e
 			}
+			if e, ok := errs[p]; ok {
+				fst.aclErrs[p] = e
+			}
 		}
 	}
 	out := map[string][]string{}
 	for _, p := range paths {
+		if e, ok := fst.aclErrs[p]; ok {
+			return nil, e
+		}
 		out[p] = fst.acls[p]
 	}
 	return out, nil
@@ -407,8 +466,9 @@ later calls from that reading.`,
 				}),
 			newBuiltin(m, "acl", "path", engine.KindQuery, `
 Returns the list of ACL entries of PATH as strings (`+"`\"group:everyone deny delete\"`"+`),
-empty when it has none, or None when the path is missing. Runs
-`+"`/bin/ls -led PATH...`"+` as root, batched like files.stat.`,
+empty when it has none, or None when the path is missing (ls's `+"`No such file or directory`"+`). Runs `+"`/bin/ls -led PATH...`"+` as root, batched like
+files.stat; any other failure of ls fails the query with its exit status
+and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var p string
 					if err := c.unpack(args, kwargs, "path", &p); err != nil {

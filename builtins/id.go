@@ -19,6 +19,22 @@ func ParseIDGroups(out string) []string {
 	return f
 }
 
+// noSuchUser says whether res is id's documented answer for an unknown
+// user: exit 1 and the line `id: NAME: no such user` on stderr. Any other
+// failure of id is an error of the query, never a missing user.
+func noSuchUser(res host.Result, user string) bool {
+	if res.Exit != 1 {
+		return false
+	}
+	want := "id: " + user + ": no such user"
+	for _, ln := range lines(res.Stderr) {
+		if strings.EqualFold(strings.TrimSpace(ln), want) {
+			return true
+		}
+	}
+	return false
+}
+
 // idGroups is the cached reading of one user's groups; Exists is false
 // for `id: NAME: no such user`.
 type idGroups struct {
@@ -34,7 +50,7 @@ func gatherIDGroups(user string) func(ctx context.Context, h host.Host) (idGroup
 			return idGroups{}, err
 		}
 		if res.Exit != 0 {
-			if strings.Contains(strings.ToLower(res.Stderr), "no such user") {
+			if noSuchUser(res, user) {
 				return idGroups{}, nil
 			}
 			return idGroups{}, exitError("id -Gn "+user, res)
@@ -50,7 +66,8 @@ func idModule() engine.Module {
 		Builtins: []engine.Builtin{
 			newBuiltin("id", "groups", "user", engine.KindQuery, `
 Runs `+"`/usr/bin/id -Gn USER`"+` (no privilege needed) and returns the list
-of the user's group names, or None when there is no such user.`,
+of the user's group names, or None when there is no such user (exit 1
+with `+"`id: USER: no such user`"+`); any other failure fails the query.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					user, err := c.userArg(args, kwargs)
 					if err != nil {

@@ -58,6 +58,11 @@ func gatherMdutil(p string) func(ctx context.Context, h host.Host) (mdutilState,
 		if err != nil {
 			return mdutilState{}, err
 		}
+		// mdutil -s reports every state with exit 0; another status is a
+		// failure of the query, never a state.
+		if res.Exit != 0 {
+			return mdutilState{}, exitError("mdutil -s "+p, res)
+		}
 		return mdutilState{State: ParseMdutil(res.Stdout+"\n"+res.Stderr, p), Detail: engine.Tail(res.Stdout+"\n"+res.Stderr, 2)}, nil
 	}
 }
@@ -73,7 +78,9 @@ func mdutilModule() engine.Module {
 		Builtins: []engine.Builtin{
 			newBuiltin("mdutil", "status", "path", engine.KindQuery, `
 Runs `+"`/usr/bin/mdutil -s PATH`"+` and returns "enabled", "disabled" (any
-wording that says disabled), or unknown.`,
+wording that says disabled), or unknown when its output (exit 0) says
+neither. A non-zero exit fails the query with the command's status and
+stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "path")
 					if err != nil {

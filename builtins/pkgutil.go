@@ -65,7 +65,9 @@ func gatherReceipt(id string) func(ctx context.Context, h host.Host) (receiptSta
 			return receiptState{}, err
 		}
 		if res.Exit != 0 {
-			if strings.Contains(res.Stderr+res.Stdout, "No receipt") {
+			// The documented answer for a missing receipt: exit 1 and
+			// `No receipt for 'ID' found at '/'.`
+			if res.Exit == 1 && strings.Contains(res.Stderr+res.Stdout, "No receipt for '"+id+"'") {
 				return receiptState{}, nil
 			}
 			return receiptState{}, exitError("pkgutil --pkg-info "+id, res)

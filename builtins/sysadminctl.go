@@ -60,16 +60,21 @@ func addUserArgv(name, fullName, shell, home string, admin bool) []string {
 }
 
 // userCreated re-reads an account with `id -u NAME`: an error wrapping
-// engine.ErrNotConfirmed when id does not know it.
+// engine.ErrNotConfirmed when id does not know it (its documented
+// answer), and an error naming id, its exit status and its stderr when id
+// itself failed.
 func userCreated(ctx context.Context, h host.Host, name string) error {
 	res, err := run(ctx, h, "", "/usr/bin/id", "-u", name)
 	if err != nil {
 		return err
 	}
-	if res.Exit != 0 {
+	switch {
+	case res.Exit == 0:
+		return nil
+	case noSuchUser(res, name):
 		return fmt.Errorf("user %s not found after sysadminctl: %w", name, engine.ErrNotConfirmed)
 	}
-	return nil
+	return exitError("id -u "+name, res)
 }
 
 // addUserAction creates an account with sysadminctl, typing the password
@@ -98,16 +103,15 @@ func addUserAction(name, fullName, shell, home string, admin bool, password *eng
 // autologinArgv reads the auto-login user.
 var autologinArgv = []string{"/usr/bin/defaults", "read", "/Library/Preferences/com.apple.loginwindow", "autoLoginUser"}
 
-// gatherAutologin reads the auto-login user; "" when none is set (exit 1).
+// gatherAutologin reads the auto-login user; "" when none is set (exit 1
+// with "does not exist"). Any other failure of defaults is an error.
 func gatherAutologin(ctx context.Context, h host.Host) (string, error) {
 	res, err := run(ctx, h, "", autologinArgv...)
 	if err != nil {
 		return "", err
 	}
-	if res.Exit != 0 {
-		return "", nil
-	}
-	return strings.TrimSpace(res.Stdout), nil
+	u, _, err := defaultsRead{res.Exit, res.Stdout, res.Stderr}.value("defaults read /Library/Preferences/com.apple.loginwindow autoLoginUser")
+	return u, err
 }
 
 // gatherSecureToken reads the secure token status of user.
@@ -116,6 +120,11 @@ func gatherSecureToken(user string) func(ctx context.Context, h host.Host) (stri
 		res, err := run(ctx, h, "", "/usr/sbin/sysadminctl", "-secureTokenStatus", user)
 		if err != nil {
 			return "", err
+		}
+		// sysadminctl exits 0 whatever it says (§1.1): another status is
+		// a failure of the query itself.
+		if res.Exit != 0 {
+			return "", exitError("sysadminctl -secureTokenStatus "+user, res)
 		}
 		return ParseSecureToken(res.Stderr + "\n" + res.Stdout), nil
 	}
@@ -148,7 +157,8 @@ unknown when the output says neither.`,
 			newBuiltin(m, "autologin", "", engine.KindQuery, `
 Returns the auto-login user name, or None when auto-login is off. Runs
 `+"`/usr/bin/defaults read /Library/Preferences/com.apple.loginwindow autoLoginUser`"+`
-(exit 1 when unset).`,
+(exit 1 with "does not exist" when unset); any other failure fails the
+query with the command's exit status and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					if err := c.unpack(args, kwargs); err != nil {
 						return nil, err

@@ -61,8 +61,14 @@ func gatherTCC(db string) func(ctx context.Context, h host.Host) (tccResult, err
 		if err != nil {
 			return tccResult{}, err
 		}
-		if res.Exit != 0 || strings.Contains(res.Stderr, "authorization denied") || strings.Contains(res.Stderr, "not permitted") {
+		// Without Full Disk Access sqlite3 says `authorization denied` or
+		// `Operation not permitted` (§1.19): the grants cannot be known.
+		// Any other failure is an error of the query.
+		if strings.Contains(res.Stderr, "authorization denied") || strings.Contains(res.Stderr, "not permitted") {
 			return tccResult{Why: fmt.Sprintf("cannot read %s (Full Disk Access needed): %s", db, engine.Tail(res.Stderr, 1))}, nil
+		}
+		if res.Exit != 0 {
+			return tccResult{}, exitError("sqlite3 -readonly "+db, res)
 		}
 		g, err := ParseTCC(res.Stdout)
 		if err != nil {
@@ -82,8 +88,10 @@ Runs `+"`/usr/bin/sqlite3 -readonly DB \""+tccQuery+"\"`"+` as root (the SQL is
 one argv element) on the system database, or on USER's own
 `+"`~/Library/Application Support/com.apple.TCC/TCC.db`"+` when USER is given,
 and returns a list of `+"`struct(service, client, auth)`"+`. Without Full Disk
-Access for the calling process the database is unreadable and the result
-is unknown.`,
+Access for the calling process the database is unreadable (sqlite3 says
+`+"`authorization denied`"+` or `+"`Operation not permitted`"+`) and the result is
+unknown; any other failure of sqlite3 fails the query with its exit status
+and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var userV starlark.Value = starlark.None
 					if err := c.unpack(args, kwargs, "user?", &userV); err != nil {

@@ -16,7 +16,8 @@ const cltPath = "/Library/Developer/CommandLineTools"
 
 // ParseXcodeSelect reads `xcode-select -p`: the developer directory when
 // it exits 0 with a path; "" when none is active (exit 2, "unable to get
-// active developer directory" in any case).
+// active developer directory" in any case); any other failure is an
+// error naming the command, its exit status and its stderr.
 func ParseXcodeSelect(res host.Result) (string, error) {
 	if res.Exit == 0 {
 		p := strings.TrimSpace(res.Stdout)
@@ -25,7 +26,7 @@ func ParseXcodeSelect(res host.Result) (string, error) {
 		}
 		return "", fmt.Errorf("xcode-select -p printed %q", p)
 	}
-	if strings.Contains(strings.ToLower(res.Stderr), "unable to get active developer directory") || res.Exit == 2 {
+	if res.Exit == 2 && strings.Contains(strings.ToLower(res.Stderr), "unable to get active developer directory") {
 		return "", nil
 	}
 	return "", exitError("xcode-select -p", res)

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -113,8 +114,7 @@ func TestFaultAtEveryCommand(t *testing.T) {
 
 	var mu sync.Mutex
 	recovered := 0
-	gapSeen := map[string]int{}
-	gapFailed := map[string]int{}
+	var lost []string
 	t.Run("fault", func(t *testing.T) {
 		for i, cmd := range transcript {
 			if i < first {
@@ -126,56 +126,24 @@ func TestFaultAtEveryCommand(t *testing.T) {
 					nth++
 				}
 			}
-			gap, known := relKnownGaps[relTool(cmd.Argv)]
 			t.Run(fmt.Sprintf("%03d", i+1-first), func(t *testing.T) {
 				t.Parallel()
-				report := t.Errorf
-				var gapErrs []string
-				if known {
-					// A failure of a known gap is counted and logged,
-					// not reported as a new one.
-					report = func(format string, a ...any) { gapErrs = append(gapErrs, fmt.Sprintf(format, a...)) }
-				}
-				ok := relFault(t, report, i+1, cmd, nth, before, after)
+				ok := relFault(t, i+1, cmd, nth, before, after)
 				mu.Lock()
 				defer mu.Unlock()
 				if ok {
 					recovered++
-				}
-				if known {
-					gapSeen[relTool(cmd.Argv)]++
-					if !ok {
-						gapFailed[relTool(cmd.Argv)]++
-						t.Logf("known gap (%s): fault at command %d not recovered: %s\n%s", relTool(cmd.Argv), i+1, gap, firstLines(strings.Join(gapErrs, "\n"), 3))
-					}
+				} else {
+					lost = append(lost, fmt.Sprintf("%d (%s)", i+1-first, relTool(cmd.Argv)))
 				}
 			})
 		}
 	})
-	gaps := 0
-	for tool, why := range relKnownGaps {
-		gaps += gapFailed[tool]
-		if gapSeen[tool] > 0 && gapFailed[tool] == 0 {
-			t.Errorf("every fault of %s is now recovered: remove it from relKnownGaps (%s)", tool, why)
-		}
+	t.Logf("%d/%d faults recovered", recovered, n)
+	if recovered != n {
+		sort.Strings(lost)
+		t.Errorf("%d/%d faults recovered; not recovered: faults at apply commands %s", recovered, n, strings.Join(lost, ", "))
 	}
-	t.Logf("%d/%d faults recovered (%d more are known gaps listed in relKnownGaps)", recovered, n, gaps)
-	if recovered+gaps != n {
-		t.Errorf("%d/%d faults recovered", recovered, n)
-	}
-}
-
-// relKnownGaps are the queries whose failures the builtins still report
-// without the command or its stderr, or mistake for a state of the host.
-// Each is a bug to fix in the builtin named; the test fails once a gap is
-// fixed so that the entry is removed, and fails on any gap not listed.
-var relKnownGaps = map[string]string{
-	"fdesetup status": "builtins/fdesetup: a failing `fdesetup status` becomes filevault \"unknown\" and an assertion failure, without its stderr",
-	"id -u":           "builtins/id: a failing `id -u USER` fails the account resource without naming id or showing its stderr",
-	"defaults read":   "builtins/defaults: a failing `defaults read DOMAIN KEY` is taken as an absent key, silently",
-	"ls -led":         "builtins/files: a failing batched `ls -led` is taken as an empty ACL; the resource then fails to converge without ls's stderr",
-	"brew list":       "builtins/brew: a failing `brew list --versions` during a re-check is not reported with its stderr",
-	"mdutil -s":       "builtins/mdutil: a failing `mdutil -s PATH` is taken as a state and the run exits 0 without a word",
 }
 
 // relTool is a command's program base name and first operand.
@@ -190,7 +158,7 @@ func relTool(argv []string) string {
 // relFault injects a failure at command i (argv cmd, its nth occurrence)
 // and checks the failed run, the state it left and the recovery. It
 // reports whether everything held.
-func relFault(t *testing.T, report func(string, ...any), i int, cmd host.Entry, nth int, before, after map[string]any) bool {
+func relFault(t *testing.T, i int, cmd host.Entry, nth int, before, after map[string]any) bool {
 	t.Helper()
 	dir := t.TempDir()
 	stderr := fmt.Sprintf("first line of noise\nsimulated fault %d: Resource busy\n", i)
@@ -206,7 +174,7 @@ func relFault(t *testing.T, report func(string, ...any), i int, cmd host.Entry, 
 	fail := func(format string, a ...any) {
 		t.Helper()
 		ok = false
-		report("fault at command %d (%s, occurrence %d): "+format, append([]any{i, strings.Join(cmd.Argv, " "), nth}, a...)...)
+		t.Errorf("fault at command %d (%s, occurrence %d): "+format, append([]any{i, strings.Join(cmd.Argv, " "), nth}, a...)...)
 	}
 	relNoCrash(t, "faulted run", r)
 	out := r.all()
@@ -217,13 +185,13 @@ func relFault(t *testing.T, report func(string, ...any), i int, cmd host.Entry, 
 	if !relNamesCommand(out, cmd.Argv) {
 		fail("the failed command is not named\n%s", out)
 	}
-	switch {
-	case r.code == 1 && strings.Contains(out, "FAILED"):
-	case r.code == 0 && relUnknownShowing(out, tail):
-		// A value that cannot be read is listed to verify manually and
-		// does not fail (DESIGN.md): accepted when the report shows why.
-	default:
+	// A failed command is never a state of the host: not an absent
+	// value, and not a value to verify manually (unknown).
+	if r.code != 1 || !strings.Contains(out, "FAILED") {
 		fail("exit %d, want 1 with a FAILED resource\n%s", r.code, out)
+	}
+	if relUnknownShowing(out, tail) {
+		fail("the failure is shown as an unknown value, not as a failed resource\n%s", out)
 	}
 	st := relState(t, saved)
 	if faults, _ := st["faults"].([]any); len(faults) == 1 {
