@@ -39,6 +39,16 @@ func TestRenderOddJobs(t *testing.T) {
 		src:    "on: push\njobs:\n  build:\n    runs-on: x\n---\nz: 1\n",
 		others: map[string]string{"build": "runs-on: x\n"},
 	}, {
+		// Found by FuzzJob: YAML counts a lone CR as a line break, and the
+		// job's line was past the end of the file's "\n" lines.
+		name:   "lone carriage returns",
+		src:    "on: push\rjobs:\r  build: 1\r  runtime-macos: 2\r  scan: 3\r",
+		others: map[string]string{"build": "1\n", "scan": "3\n"},
+	}, {
+		name:   "Unicode line and paragraph separators",
+		src:    "on: push\u2028jobs:\u2029  build: 1\u0085  runtime-macos: 2\n  scan: 3\n",
+		others: map[string]string{"build": "1\n", "scan": "3\n"},
+	}, {
 		name: "quoted scalar continued at column 0 in the replaced job",
 		src:  "on: push\njobs:\n  runtime-macos: \"x\ny\"\nz: 1\n",
 		want: "line 3: job runtime-macos cannot be replaced in place (its lines 3-3): the result would not be valid YAML",

@@ -80,7 +80,7 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	if err := doc.Decode(&before); err != nil {
 		return nil, fmt.Errorf("reading the workflow: %w", err)
 	}
-	lines := splitLines(string(src))
+	lines := yamlLines(string(src))
 	lay := detectLayout(jobs, string(src))
 
 	// Find the job, and the line range each job occupies.
@@ -112,7 +112,7 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	for _, l := range lines[:start] {
 		b.WriteString(l)
 	}
-	if start > 0 && !strings.HasSuffix(lines[start-1], "\n") {
+	if start > 0 && trimBreak(lines[start-1]) == lines[start-1] {
 		b.WriteString(lay.newline)
 	}
 	b.WriteString(text)
@@ -144,6 +144,50 @@ func splitLines(s string) []string {
 	return out
 }
 
+// yamlBreaks are YAML's line breaks, longest first: the parser counts a
+// line after each, so the line numbers of its nodes index yamlLines.
+var yamlBreaks = [...]string{"\r\n", "\n", "\r", "\u0085", "\u2028", "\u2029"}
+
+// breakAt returns the length of the line break that starts s, 0 if none.
+func breakAt(s string) int {
+	for _, b := range yamlBreaks {
+		if strings.HasPrefix(s, b) {
+			return len(b)
+		}
+	}
+	return 0
+}
+
+// yamlLines splits s after each YAML line break, keeping the breaks, so
+// that line n of a parsed node is yamlLines(s)[n-1].
+func yamlLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); {
+		if n := breakAt(s[i:]); n > 0 {
+			out = append(out, s[start:i+n])
+			i += n
+			start = i
+			continue
+		}
+		i++
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// trimBreak returns line without its trailing line break.
+func trimBreak(line string) string {
+	for _, b := range yamlBreaks {
+		if strings.HasSuffix(line, b) {
+			return strings.TrimSuffix(line, b)
+		}
+	}
+	return line
+}
+
 // jobEnd returns the index after the last line of the job at jobs.Content[i]:
 // the last line before the next job key (or the end of the jobs mapping)
 // that is not blank and not a comment at or left of the job keys' column
@@ -162,7 +206,7 @@ func jobEnd(lines []string, root *yaml.Node, jobsIdx int, jobs *yaml.Node, i, jo
 			limit = root.Content[jobsIdx+2].Line - 1
 		}
 		for l := lastLine(jobs.Content[i+1]); l < limit; l++ {
-			t := strings.TrimRight(lines[l], "\r\n")
+			t := trimBreak(lines[l])
 			trimmed := strings.TrimLeft(t, " ")
 			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
 				continue
@@ -178,7 +222,7 @@ func jobEnd(lines []string, root *yaml.Node, jobsIdx int, jobs *yaml.Node, i, jo
 	}
 	end := jobs.Content[i].Line // the key line is always part of the job
 	for l := jobs.Content[i].Line; l < limit; l++ {
-		t := strings.TrimRight(lines[l], "\r\n")
+		t := trimBreak(lines[l])
 		trimmed := strings.TrimLeft(t, " ")
 		if trimmed == "" {
 			continue
