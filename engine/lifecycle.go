@@ -302,7 +302,7 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 		}
 	}
 	var lastCmd *host.Entry
-	for _, a := range p.actions {
+	for i, a := range p.actions {
 		if err := ctx.Err(); err != nil {
 			p.rep.Status, p.rep.Error = StatusFailed, "interrupted before "+strings.Join(a.Argv, " ")
 			return
@@ -313,8 +313,11 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 		}
 		err := a.Run(ctx, r.sess)
 		r.sess.ForgetFacts()
+		p.rep.Actions[i].Ran = true
 		if err != nil {
-			p.rep.Status, p.rep.Error = StatusFailed, r.scrub(describeActionError(a, err))
+			msg := r.scrub(describeActionError(a, err))
+			p.rep.Actions[i].Error = msg
+			p.rep.Status, p.rep.Error = StatusFailed, msg
 			return
 		}
 		if entries := r.sess.Recorder().Transcript(); len(entries) > mark {

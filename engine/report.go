@@ -71,6 +71,12 @@ type ActionReport struct {
 	Argv   []string `json:"argv"`
 	User   string   `json:"user"`
 	Reason string   `json:"reason"`
+	// Ran says whether an apply ran the action; it is false in a plan or
+	// check, in an apply that was refused, and for the actions after a
+	// resource's first failing one.
+	Ran bool `json:"-"`
+	// Error is why the action failed, when it ran and failed.
+	Error string `json:"-"`
 }
 
 // Summary counts the resources of a report by status.
@@ -177,11 +183,21 @@ type jsonReport struct {
 }
 
 type jsonResource struct {
-	ID      string         `json:"id"`
-	Kind    string         `json:"kind"`
-	Status  Status         `json:"status"`
-	Changes []jsonChange   `json:"changes"`
-	Actions []ActionReport `json:"actions"`
+	ID      string       `json:"id"`
+	Kind    string       `json:"kind"`
+	Status  Status       `json:"status"`
+	Changes []jsonChange `json:"changes"`
+	Actions []jsonAction `json:"actions"`
+}
+
+// jsonAction is an action in the JSON report: the DESIGN.md keys, plus,
+// in an apply, whether it ran and, when it failed, the error.
+type jsonAction struct {
+	Argv   []string `json:"argv"`
+	User   string   `json:"user"`
+	Reason string   `json:"reason"`
+	Ran    *bool    `json:"ran,omitempty"`
+	Error  string   `json:"error,omitempty"`
 }
 
 type jsonChange struct {
@@ -195,17 +211,23 @@ type jsonCommand struct {
 	User string   `json:"user"`
 }
 
-// WriteJSON writes the report as one indented JSON object, exactly the
-// shape DESIGN.md fixes for `plan --json` and `check --json`.
+// WriteJSON writes the report as one indented JSON object, the shape
+// DESIGN.md fixes for `plan --json` and `check --json`; an apply's actions
+// also carry "ran" (true or false) and, for the one that failed, "error".
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{Resources: []jsonResource{}, Summary: r.Summary, HostCommands: []jsonCommand{}}
 	for _, res := range r.Resources {
-		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Changes: []jsonChange{}, Actions: []ActionReport{}}
+		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Changes: []jsonChange{}, Actions: []jsonAction{}}
 		for _, c := range res.Changes {
 			jr.Changes = append(jr.Changes, jsonChange{Property: c.Property, Before: r.jsonValue(c.Before), After: r.jsonValue(c.After)})
 		}
 		for _, a := range res.Actions {
-			jr.Actions = append(jr.Actions, ActionReport{Argv: r.scrubAll(a.Argv), User: a.User, Reason: r.redactor.Scrub(a.Reason)})
+			ja := jsonAction{Argv: r.scrubAll(a.Argv), User: a.User, Reason: r.redactor.Scrub(a.Reason), Error: r.redactor.Scrub(a.Error)}
+			if r.Mode == ModeApply {
+				ran := a.Ran
+				ja.Ran = &ran
+			}
+			jr.Actions = append(jr.Actions, ja)
 		}
 		out.Resources = append(out.Resources, jr)
 	}

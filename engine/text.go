@@ -95,11 +95,8 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 	// recipe gave one of its own (action.because(...)).
 	lastReason := changeReason(res.Changes)
 	for _, a := range res.Actions {
-		verb := "will run"
-		if r.Mode == ModeApply {
-			verb = "ran"
-		}
-		fmt.Fprintf(b, "%s%s %s %s\n", ind, verb, ArgvString(a.Argv), p.paint(ansiDim, "(as "+a.User+")"))
+		verb, color := actionVerb(r.Mode, a)
+		fmt.Fprintf(b, "%s%s %s %s\n", ind, p.paint(color, verb), ArgvString(a.Argv), p.paint(ansiDim, "(as "+a.User+")"))
 		if a.Reason != "" && a.Reason != lastReason {
 			fmt.Fprintf(b, "%s  because %s\n", ind, a.Reason)
 		}
@@ -112,6 +109,22 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 		}
 		fmt.Fprintf(b, "%s%s\n", ind, p.paint(color, indentRest(res.Error, ind)))
 	}
+}
+
+// actionVerb says what became of an action: "will run" in a plan or
+// check; in an apply "ran", "failed" (it ran and failed; the error
+// follows the resource) or "not run" (the apply was refused, or an
+// earlier action of the resource failed or the run was interrupted).
+func actionVerb(mode Mode, a ActionReport) (verb, color string) {
+	switch {
+	case mode != ModeApply:
+		return "will run", ""
+	case a.Ran && a.Error != "":
+		return "failed", ansiRed
+	case a.Ran:
+		return "ran", ""
+	}
+	return "not run", ansiDim
 }
 
 func writeChange(b *strings.Builder, p painter, ind string, c Change) {
@@ -157,16 +170,40 @@ func (r *Report) summaryLine(p painter) string {
 			parts = append(parts, p.paint(color, fmt.Sprintf("%d %s", n, text)))
 		}
 	}
-	changeText := "to change"
 	if r.Mode == ModeApply {
-		changeText = "changed"
+		// A resource counts as changed only when its actions ran; an
+		// apply that was refused leaves its changes not applied.
+		changed, notRun := 0, 0
+		for _, res := range r.Resources {
+			if res.Status != StatusChange {
+				continue
+			}
+			if allRan(res.Actions) {
+				changed++
+			} else {
+				notRun++
+			}
+		}
+		add(changed, "changed", ansiYellow)
+		add(notRun, "to change, not applied", ansiYellow)
+	} else {
+		add(s.Change, "to change", ansiYellow)
 	}
-	add(s.Change, changeText, ansiYellow)
 	add(s.AssertFailed, "assertion failed", ansiRed)
 	add(s.Unknown, "to verify manually", ansiCyan)
 	add(s.Skipped, "skipped", ansiDim)
 	add(s.Failed, "failed", ansiRed)
 	return fmt.Sprintf("%s: %s (%d resources)", r.Verdict(), strings.Join(parts, ", "), s.Total)
+}
+
+// allRan says whether every action ran.
+func allRan(actions []ActionReport) bool {
+	for _, a := range actions {
+		if !a.Ran {
+			return false
+		}
+	}
+	return true
 }
 
 // UnifiedDiff renders a line diff of a and b in unified format with the

@@ -65,7 +65,9 @@ Example:
 func (c *runCmd) Help() string {
 	return `Prints the plan, asks for confirmation (or needs --yes without a terminal), then applies the recipe resource by resource: re-check, run the actions, re-check. A resource that fails makes the resources that require it skipped; the others continue. The runner token is read only when an action needs it.
 
-Exit status: 0 converged, 1 on errors or when not converged.
+A plan with a failed resource (a check or fix that errored) is printed and not applied: nothing runs and the exit status is 1.
+
+Exit status: 0 converged, 1 on errors, when not converged, or when the plan has failures.
 
 Example:
   sudo hvfctl run recipes/m4.star
@@ -172,6 +174,14 @@ func (c *runCmd) Run(e *env) error {
 	if err := writeReport(e, plan, false); err != nil {
 		return exit(1, err)
 	}
+	// A plan with failed resources (a check or fix that errored) is not
+	// applied at all: what the failures hide could change what must run.
+	if n := plan.Summary.Failed; n > 0 {
+		if err := c.save(e, tgt); err != nil {
+			return err
+		}
+		return exit(1, fmt.Errorf("not applied: the plan has %d failed resource(s); nothing was run", n))
+	}
 	if !c.Yes && plan.Summary.Change > 0 {
 		ok, err := confirm(e.stdin, e.stderr, fmt.Sprintf("Apply %d change(s) to %s? [y/N] ", plan.Summary.Change, c.Target))
 		if err != nil {
@@ -186,13 +196,22 @@ func (c *runCmd) Run(e *env) error {
 	if err := writeReport(e, rep, false); err != nil {
 		return exit(1, err)
 	}
-	if c.Save != "" {
-		if err := tgt.save(c.Save); err != nil {
-			return exit(1, fmt.Errorf("--save: %w", err))
-		}
-		fmt.Fprintf(e.stderr, "saved the fake host state to %s\n", c.Save)
+	if err := c.save(e, tgt); err != nil {
+		return err
 	}
 	return codeOf(e, rep)
+}
+
+// save writes the fake host state to --save FILE, when given.
+func (c *runCmd) save(e *env, tgt *target) error {
+	if c.Save == "" {
+		return nil
+	}
+	if err := tgt.save(c.Save); err != nil {
+		return exit(1, fmt.Errorf("--save: %w", err))
+	}
+	fmt.Fprintf(e.stderr, "saved the fake host state to %s\n", c.Save)
+	return nil
 }
 
 // confirm asks a yes/no question on a terminal.
