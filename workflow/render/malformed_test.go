@@ -120,3 +120,34 @@ func TestRenderRunIndented(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderOddStrings renders strings YAML reads as line breaks or does
+// not allow unescaped: they read back exactly.
+func TestRenderOddStrings(t *testing.T) {
+	for _, s := range []string{"a\u2028b", "a\u2029b", "a\u0085b", "a\x7fb", "a\u009fb", "\ufeffa", "tab\there", `q"uote\`, "é ü", "a,b", "x: y", "  lead", "#x", "0x1F", "true", "~"} {
+		job := designJob()
+		job.Name = s
+		job.RunsOn = []string{"self-hosted", s}
+		job.Env = []workflow.KV{{Key: s, Value: s}}
+		out, err := render.Job([]byte("on: push\njobs:\n  build:\n    runs-on: [x]\n"), job)
+		if err != nil {
+			t.Errorf("%q: %v", s, err)
+			continue
+		}
+		var doc struct {
+			Jobs map[string]struct {
+				Name   string            `yaml:"name"`
+				RunsOn []string          `yaml:"runs-on"`
+				Env    map[string]string `yaml:"env"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(out, &doc); err != nil {
+			t.Errorf("%q: %v\n%s", s, err, out)
+			continue
+		}
+		got := doc.Jobs["runtime-macos"]
+		if got.Name != s || len(got.RunsOn) != 2 || got.RunsOn[1] != s || got.Env[s] != s {
+			t.Errorf("%q reads back as %+v:\n%s", s, got, out)
+		}
+	}
+}

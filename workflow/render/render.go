@@ -9,8 +9,6 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -414,7 +412,7 @@ func usesValue(u string) string {
 // scalar renders s as a plain YAML scalar when that reads back as the
 // same string, else as a double-quoted one.
 func scalar(s string) string {
-	if s != "" && !strings.ContainsAny(s, "\n\r\t") && s == strings.TrimSpace(s) {
+	if s != "" && !strings.ContainsAny(s, "\n\r\t\u0085\u2028\u2029") && s == strings.TrimSpace(s) {
 		var m map[string]any
 		if yaml.Unmarshal([]byte("k: "+s+"\n"), &m) == nil {
 			if str, ok := m["k"].(string); ok && str == s {
@@ -422,13 +420,34 @@ func scalar(s string) string {
 			}
 		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return strconv.Quote(s)
+	return quote(s)
+}
+
+// quote renders s as a double-quoted YAML scalar: JSON's escapes, and
+// \u escapes too for what YAML reads as a line break (NEL, LS, PS) or
+// does not allow unescaped (DEL, the C1 controls, the byte order mark).
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029, r == 0xfeff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
 	}
-	return strings.TrimSuffix(buf.String(), "\n")
+	b.WriteByte('"')
+	return b.String()
 }
 
 // flow renders a list as a flow sequence.
@@ -437,7 +456,7 @@ func flow(xs []string) string {
 	for i, x := range xs {
 		p := scalar(x)
 		if strings.ContainsAny(p, ",[]{}") && !strings.HasPrefix(p, "\"") {
-			p = strconv.Quote(x)
+			p = quote(x)
 		}
 		parts[i] = p
 	}
