@@ -39,7 +39,7 @@ func PickCLTLabel(out string) string {
 			continue
 		}
 		v := versionParts(m[2])
-		if best == "" || compareVersions(v, bestVer) > 0 {
+		if best == "" || engine.CompareVersions(v, bestVer) > 0 {
 			best, bestVer = m[1], v
 		}
 	}
@@ -58,27 +58,6 @@ func versionParts(s string) []int {
 		out = append(out, n)
 	}
 	return out
-}
-
-// compareVersions orders two versions component by component, a missing
-// component counting as 0: -1, 0 or 1.
-func compareVersions(a, b []int) int {
-	for i := 0; i < len(a) || i < len(b); i++ {
-		var x, y int
-		if i < len(a) {
-			x = a[i]
-		}
-		if i < len(b) {
-			y = b[i]
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 // cltInstallAction is the composite headless CLT install.

@@ -103,7 +103,7 @@ func versionAtLeast(min string) (*matcher, error) {
 		if err != nil {
 			return false
 		}
-		return compareVersions(got, want) >= 0
+		return CompareVersions(got, want) >= 0
 	}}, nil
 }
 
@@ -123,7 +123,9 @@ func parseVersion(s string) ([]int, error) {
 	return out, nil
 }
 
-func compareVersions(a, b []int) int {
+// CompareVersions orders two dotted versions given as their numeric
+// components, a missing component counting as 0 (15 == 15.0): -1, 0 or 1.
+func CompareVersions(a, b []int) int {
 	for i := 0; i < len(a) || i < len(b); i++ {
 		var x, y int
 		if i < len(a) {
