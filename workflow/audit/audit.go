@@ -408,8 +408,15 @@ func joinNonEmpty(parts ...string) string {
 }
 
 // triggerFindings reports reachable runs that must not reach the runner,
-// and forbidden triggers the guard happens to exclude.
+// forbidden triggers the guard happens to exclude, and a guard that no
+// run can pass (a guard written wrongly, such as head.repo.fork ==
+// 'false', which compares a boolean with a non-numeric string: NaN).
 func (ja *jobAudit) triggerFindings() {
+	if ja.cond != nil && !ja.anyReachable() {
+		ja.add(Finding{Rule: "dead-job", Level: LevelWarn, Line: ja.cond.line,
+			Message: "the job never runs: its if: is false in every run the workflow admits that lands on the runner",
+			Witness: "if: " + oneLine(ja.cond.src)})
+	}
 	for _, r := range ja.rows {
 		s := r.s
 		if !s.Admitted() || s.Trust.OK() {
@@ -432,4 +439,15 @@ func (ja *jobAudit) triggerFindings() {
 				Witness: s.ID + " via " + strings.Join(s.sortedVia(), ",")})
 		}
 	}
+}
+
+// anyReachable reports whether some admitted run lands on the runner and
+// passes the job's if:.
+func (ja *jobAudit) anyReachable() bool {
+	for _, r := range ja.rows {
+		if r.reachable {
+			return true
+		}
+	}
+	return false
 }

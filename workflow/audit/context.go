@@ -9,8 +9,34 @@ import (
 // optLabel is the label a maintainer adds after reading a pull request.
 const optLabel = "ci-hvf"
 
-// forkRepo is the head repository of a fork pull request.
-const forkRepo = "octo-fork/elfuse"
+// forkOwner is the owner of a fork pull request's head repository in the
+// default fork run.
+const forkOwner = "octo-fork"
+
+// forkRepos returns the head repositories a fork pull request may come
+// from. The fork's owner and name are chosen by whoever opens it: any
+// name but the base repository's. Besides an unrelated owner, they
+// include owners that contain, extend or are cut from the base owner, so
+// that substring and prefix tests on names (startsWith(full_name,
+// 'sysprog21'), contains(github.repository, head.repo.owner.login)) are
+// tried with the names an attacker would pick.
+func forkRepos(base string) []string {
+	owner, name, _ := strings.Cut(base, "/")
+	out := []string{forkOwner + "/" + name}
+	cands := []string{owner + "-fork", "fork-" + owner}
+	if len(owner) > 1 {
+		cands = append(cands, owner[:len(owner)-1], owner[1:])
+	}
+	for _, o := range cands {
+		if o != "" && !strings.EqualFold(o, owner) {
+			out = append(out, o+"/"+name)
+		}
+	}
+	if name != "" {
+		out = append(out, forkOwner+"/"+owner+"-"+name)
+	}
+	return out
+}
 
 // variant is one concrete run of a scenario: a github context with every
 // field the scenario fixes. A key absent from a map is unknown (anything,
@@ -45,28 +71,39 @@ func (s *Scenario) variants(otherLabels []string, inputsUnknown bool) []variant 
 	if len(otherLabels) == 0 {
 		otherLabels = []string{"documentation"}
 	}
+	heads := []string{""}
+	if s.head == "fork" {
+		heads = forkRepos(s.repo)
+	}
 	for _, ev := range events {
 		for _, a := range actions {
-			for _, lv := range s.labelVariants(a, otherLabels) {
-				g := s.github(ev, a, lv)
-				desc := []string{}
-				if ev != s.Event {
-					desc = append(desc, "event="+ev)
-				}
-				if a != "" {
-					desc = append(desc, "action="+a)
-				}
-				if s.head != "" {
-					desc = append(desc, "labels=["+strings.Join(lv.labels, ",")+"]")
-					if lv.label != nil {
-						desc = append(desc, "label="+*lv.label)
+			for _, lv0 := range s.labelVariants(a, otherLabels) {
+				for hi, head := range heads {
+					lv := lv0
+					lv.headRepo = head
+					g := s.github(ev, a, lv)
+					desc := []string{}
+					if hi > 0 {
+						desc = append(desc, "head.repo="+head)
 					}
+					if ev != s.Event {
+						desc = append(desc, "event="+ev)
+					}
+					if a != "" {
+						desc = append(desc, "action="+a)
+					}
+					if s.head != "" {
+						desc = append(desc, "labels=["+strings.Join(lv.labels, ",")+"]")
+						if lv.label != nil {
+							desc = append(desc, "label="+*lv.label)
+						}
+					}
+					ctx := map[string]any{"github": g}
+					if !(inputsUnknown || s.inputsUnknown) {
+						ctx["inputs"] = map[string]any{closedKey: true}
+					}
+					out = append(out, variant{desc: strings.Join(desc, " "), ctx: ctx})
 				}
-				ctx := map[string]any{"github": g}
-				if !(inputsUnknown || s.inputsUnknown) {
-					ctx["inputs"] = map[string]any{closedKey: true}
-				}
-				out = append(out, variant{desc: strings.Join(desc, " "), ctx: ctx})
 			}
 		}
 	}
@@ -76,6 +113,8 @@ func (s *Scenario) variants(otherLabels []string, inputsUnknown bool) []variant 
 type labelVariant struct {
 	labels []string
 	label  *string
+	// headRepo is a fork pull request's head repository (owner/name).
+	headRepo string
 }
 
 func (s *Scenario) labelVariants(action string, others []string) []labelVariant {
@@ -170,7 +209,11 @@ func (s *Scenario) github(event, action string, lv labelVariant) map[string]any 
 	case "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment":
 		headRepo, fork, headOwner := s.repo, false, owner
 		if s.head == "fork" {
-			headRepo, fork, headOwner = forkRepo, true, strings.SplitN(forkRepo, "/", 2)[0]
+			headRepo, fork = lv.headRepo, true
+			if headRepo == "" {
+				headRepo = forkRepos(s.repo)[0]
+			}
+			headOwner = strings.SplitN(headRepo, "/", 2)[0]
 		}
 		labels := []any{}
 		for _, l := range lv.labels {
@@ -182,7 +225,7 @@ func (s *Scenario) github(event, action string, lv labelVariant) map[string]any 
 			"labels": labels,
 			"head": map[string]any{
 				"repo": map[string]any{
-					"full_name": headRepo, "fork": fork, "name": "elfuse",
+					"full_name": headRepo, "fork": fork, "name": headRepo[strings.Index(headRepo, "/")+1:],
 					"owner": map[string]any{"login": headOwner},
 				},
 			},
