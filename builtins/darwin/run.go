@@ -62,11 +62,7 @@ func (h *Host) Run(ctx context.Context, c host.Command) (host.Result, error) {
 	cmd.WaitDelay = waitDelay
 	attr := &syscall.SysProcAttr{}
 	if p.drop {
-		attr.Credential = &syscall.Credential{
-			Uid:    uint32(p.uid),
-			Gid:    uint32(p.gid),
-			Groups: toUint32(p.groups),
-		}
+		attr.Credential = credential(p, maxGroups)
 	}
 
 	var stdout, stderr string
@@ -254,10 +250,23 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-func toUint32(ids []int) []uint32 {
-	out := make([]uint32, len(ids))
-	for i, id := range ids {
-		out[i] = uint32(id)
+// credential is what the child switches to for principal p: its uid, gid
+// and at most limit supplementary groups, the primary gid first and no id
+// twice. macOS's setgroups(2) fails with EINVAL past NGROUPS (16), and an
+// administrator is often in more groups than that (getgrouplist lists
+// them all), so the list is cut rather than failing every command run
+// as the Homebrew owner.
+func credential(p principal, limit int) *syscall.Credential {
+	groups := []uint32{uint32(p.gid)}
+	seen := map[int]bool{p.gid: true}
+	for _, g := range p.groups {
+		if len(groups) >= limit {
+			break
+		}
+		if !seen[g] {
+			seen[g] = true
+			groups = append(groups, uint32(g))
+		}
 	}
-	return out
+	return &syscall.Credential{Uid: uint32(p.uid), Gid: uint32(p.gid), Groups: groups}
 }

@@ -459,3 +459,57 @@ func TestNewOptions(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", h.opts)
 	}
 }
+
+func TestRunTTYNeverPrompts(t *testing.T) {
+	// A program that reads its input without printing a prompt or turning
+	// echo off still gets it, once ttyReadyWait has passed.
+	r := newRig(t, nil)
+	start := time.Now()
+	res, err := r.h.Run(t.Context(), host.Command{
+		Argv:        []string{"/usr/sbin/sysadminctl"},
+		Env:         []host.EnvVar{{Name: "STANDIN_MODE", Value: "silent"}},
+		Stdin:       []byte("quiet-secret\n"),
+		StdinSecret: true,
+		TTY:         true,
+		Timeout:     20 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < ttyReadyWait {
+		t.Errorf("input written after %s, before ttyReadyWait %s", d, ttyReadyWait)
+	}
+	rep := parseReport(t, res.Stdout)
+	if rep.StdinSHA256 != sha("quiet-secret\n") {
+		t.Errorf("the input did not arrive intact: %q", res.Stdout)
+	}
+	if strings.Contains(res.Stdout, "quiet-secret") {
+		t.Errorf("the echoed input is not scrubbed: %q", res.Stdout)
+	}
+}
+
+func TestCredentialGroupLimit(t *testing.T) {
+	many := make([]int, 0, 24)
+	for g := 100; g < 124; g++ {
+		many = append(many, g)
+	}
+	tests := []struct {
+		name   string
+		gid    int
+		groups []int
+		limit  int
+		want   []uint32
+	}{
+		{"primary first, no duplicate", 20, []int{12, 20, 80}, 16, []uint32{20, 12, 80}},
+		{"empty list keeps the primary group", 20, nil, 16, []uint32{20}},
+		{"cut at the limit", 20, many, 16, append([]uint32{20}, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := credential(principal{uid: 501, gid: tt.gid, groups: tt.groups}, tt.limit)
+			if c.Uid != 501 || c.Gid != uint32(tt.gid) || !slices.Equal(c.Groups, tt.want) {
+				t.Errorf("credential = uid %d gid %d groups %v, want 501 %d %v", c.Uid, c.Gid, c.Groups, tt.gid, tt.want)
+			}
+		})
+	}
+}

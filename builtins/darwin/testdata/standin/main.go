@@ -7,6 +7,7 @@
 //	STANDIN_MODE=sleep     sleep STANDIN_SLEEP, then report
 //	STANDIN_MODE=spawn     start a sleeping grandchild that writes its pid to
 //	                       STANDIN_PIDFILE, then sleep STANDIN_SLEEP
+//	STANDIN_MODE=silent    read a line without printing a prompt, report
 //	STANDIN_MODE=flood     write STANDIN_BYTES numbered bytes to stdout and stderr
 //	STANDIN_MODE=prompt    print "Password: ", read a line with echo on, report
 //	STANDIN_MODE=password  read a password with echo off, report
@@ -63,6 +64,9 @@ func main() {
 	case "spawn":
 		spawn()
 		sleep()
+	case "silent":
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		stdin = []byte(line)
 	case "flood":
 		flood()
 	case "prompt":
