@@ -51,7 +51,8 @@ func hostileHeader(t *testing.T, file string) (expect *regexp.Regexp, fixture st
 // (plan, then run --yes --save on the fake macOS, with a canary runner
 // token in the environment) and requires: exit 1 or 2, a clear error
 // matching the recipe's expect line, no panic or Go stack trace, the
-// canary nowhere, and a host state unchanged by the run.
+// canary nowhere, and a host state unchanged by the run (or, for a recipe
+// refused while it is evaluated, no plan and no apply at all).
 func TestHostileRecipes(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(hostileDir, "*.star"))
 	if err != nil {
@@ -99,12 +100,22 @@ func TestHostileRecipes(t *testing.T) {
 				t.Errorf("no error matches %q:\nplan:\n%s\nrun:\n%s", expect, plan.all(), apply.all())
 			}
 			texts := map[string]string{"plan output": plan.all(), "run output": apply.all()}
-			if raw, err := os.ReadFile(saved); err == nil {
+			switch raw, err := os.ReadFile(saved); {
+			case err == nil:
 				texts["saved state"] = string(raw)
 				after := relStable(relState(t, saved))
 				if d := relDiffKeys(before, after); len(d) > 0 {
 					t.Errorf("the run changed the host: %v", d)
 				}
+			case os.IsNotExist(err):
+				// No state saved: the recipe was refused while it was
+				// evaluated, so neither a plan nor an apply may have
+				// started (nothing on stdout).
+				if strings.TrimSpace(apply.stdout) != "" || strings.TrimSpace(plan.stdout) != "" {
+					t.Errorf("run saved no state but printed a plan or an apply:\nplan:\n%s\nrun:\n%s", plan.stdout, apply.stdout)
+				}
+			default:
+				t.Fatal(err)
 			}
 			relAssertAbsent(t, hostileCanary, texts)
 		})
