@@ -53,7 +53,7 @@ type variant struct {
 func (s *Scenario) variants(otherLabels []string, inputsUnknown bool) []variant {
 	var out []variant
 	events := []string{s.Event}
-	if s.ID == "pr-review-fork" {
+	if strings.HasPrefix(s.ID, "pr-review-") {
 		events = nil
 		for _, v := range s.sortedVia() {
 			if v == "workflow_call" {
@@ -157,7 +157,7 @@ func (s *Scenario) labelVariants(action string, others []string) []labelVariant 
 		return out
 	}
 	switch {
-	case s.ID == "pr-review-fork" || strings.HasPrefix(s.ID, "prt-"):
+	case strings.HasPrefix(s.ID, "pr-review-") || strings.HasPrefix(s.ID, "prt-"):
 		return append(with(), without()...)
 	case s.labelled:
 		return with()

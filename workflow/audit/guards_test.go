@@ -46,6 +46,7 @@ jobs:
 		{"issue-comment", false, false, true},
 		{"workflow-run", false, false, true},
 		{"pr-review-fork", false, false, true},
+		{"pr-review-same", false, false, true},
 		{"dispatch-main", false, true, true},
 	}
 	for name, guard := range guards {

@@ -90,6 +90,7 @@ func catalog(repo string) []*Scenario {
 		{ID: "prt-same", Event: "pull_request_target", Trust: Forbidden, Desc: "pull_request_target from a same-repository branch", ref: "refs/heads/main", baseRef: "main", head: "same"},
 		{ID: "prt-fork", Event: "pull_request_target", Trust: Forbidden, Desc: "pull_request_target from a fork (runs without approval)", ref: "refs/heads/main", baseRef: "main", head: "fork"},
 		{ID: "pr-review-fork", Event: "pull_request_review", Trust: Untrusted, Desc: "review or review comment on a fork pull request", ref: "refs/pull/7/merge", baseRef: "main", head: "fork"},
+		{ID: "pr-review-same", Event: "pull_request_review", Trust: Untrusted, Desc: "review or review comment on a same-repository pull request (anyone can review a public repository's pull request; no maintainer opted the run in)", ref: "refs/pull/7/merge", baseRef: "main", head: "same"},
 		{ID: "issue-comment", Event: "issue_comment", Trust: Untrusted, Desc: "comment on an issue or pull request (anyone)", ref: "refs/heads/main"},
 		{ID: "workflow-run", Event: "workflow_run", Trust: Forbidden, Desc: "workflow_run after another workflow (base privileges)", ref: "refs/heads/main"},
 		{ID: "dispatch-main", Event: "workflow_dispatch", Trust: Trusted, Desc: "manual dispatch on main", ref: "refs/heads/main", inputsUnknown: true},
@@ -312,6 +313,7 @@ func (ss *scenarioSet) webhook(e *actionlint.WebhookEvent, name string) error {
 		}
 	case "pull_request_review", "pull_request_review_comment":
 		ss.admit("pr-review-fork", name, types)
+		ss.admit("pr-review-same", name, types)
 	case "issue_comment":
 		ss.admit("issue-comment", name, types)
 	case "workflow_run":
