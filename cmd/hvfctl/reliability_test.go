@@ -85,8 +85,9 @@ func relFiles(st map[string]any) map[string]any {
 // command fail through the fixture's faults key. Each faulted run must
 // exit 1 naming the failed resource, the command and the tail of its
 // stderr, and leave only whole files (a file holds its content from
-// before the run or from a clean run); a second run without the fault
-// must converge and `check` must then exit 0.
+// before the run or from a clean run), and show the runner token nowhere
+// (a faulted config.sh echoes it in its stderr); a second run without the
+// fault must converge and `check` must then exit 0.
 func TestFaultAtEveryCommand(t *testing.T) {
 	dir := t.TempDir()
 	start := relFixture(t, dir, "start.json", map[string]any{"base": defaultPreset})
@@ -162,6 +163,11 @@ func relFault(t *testing.T, i int, cmd host.Entry, nth int, before, after map[st
 	t.Helper()
 	dir := t.TempDir()
 	stderr := fmt.Sprintf("first line of noise\nsimulated fault %d: Resource busy\n", i)
+	if path.Base(cmd.Argv[0]) == "config.sh" {
+		// config.sh receives the token: a failure that echoes it must
+		// still not show it.
+		stderr = fmt.Sprintf("first line of noise\nsimulated fault %d: Resource busy (token %s rejected)\n", i, relToken)
+	}
 	fixture := relFixture(t, dir, "fault.json", map[string]any{
 		"base":   defaultPreset,
 		"faults": []map[string]any{{"argv_prefix": cmd.Argv, "nth": nth, "exit": 3, "stderr": stderr}},
@@ -193,7 +199,21 @@ func relFault(t *testing.T, i int, cmd host.Entry, nth int, before, after map[st
 	if relUnknownShowing(out, tail) {
 		fail("the failure is shown as an unknown value, not as a failed resource\n%s", out)
 	}
+	// The token appears in no message, even when the failed command
+	// printed it, and not in the saved state.
+	if strings.Contains(out, relToken) {
+		fail("the runner token appears in the output\n%s", out)
+	}
 	st := relState(t, saved)
+	withoutFaults := map[string]any{}
+	for k, v := range st {
+		if k != "faults" { // the injected fault itself holds the stderr
+			withoutFaults[k] = v
+		}
+	}
+	if raw, err := json.Marshal(withoutFaults); err != nil || strings.Contains(string(raw), relToken) {
+		fail("the runner token appears in the saved state (%v)", err)
+	}
 	if faults, _ := st["faults"].([]any); len(faults) == 1 {
 		if seen, _ := faults[0].(map[string]any)["seen"].(float64); int(seen) < nth {
 			fail("the fault did not fire (seen %v of %d): the CLI run differs from the enumerated one", seen, nth)
