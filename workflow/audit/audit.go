@@ -148,6 +148,9 @@ type jobAudit struct {
 	rep    JobReport
 	// rows are the evaluated rows, in catalog order.
 	rows []*rowResult
+	// inputRefLine is the line of a checkout of a ref taken from
+	// inputs (0: none).
+	inputRefLine int
 }
 
 type rowResult struct {
@@ -287,35 +290,14 @@ func runsOnText(r *actionlint.Runner) string {
 	return s
 }
 
-// checksOutInputRef reports whether a checkout step takes its ref or
-// repository from workflow inputs.
-func (ja *jobAudit) checksOutInputRef() (bool, int) {
-	for _, st := range ja.j.Steps {
-		act, ok := st.Exec.(*actionlint.ExecAction)
-		if !ok || !strings.HasPrefix(strings.ToLower(act.Uses.Value), "actions/checkout@") {
-			continue
-		}
-		for _, k := range []string{"ref", "repository"} {
-			in := act.Inputs[k]
-			if in == nil || in.Value == nil {
-				continue
-			}
-			v := strings.ToLower(in.Value.Value)
-			if strings.Contains(v, "inputs.") || strings.Contains(v, "github.event.inputs") || strings.Contains(v, "client_payload") {
-				return true, posLine(in.Value.Pos)
-			}
-		}
-	}
-	return false, 0
-}
-
 // evalRows evaluates runs-on and if: in every admitted row.
 func (ja *jobAudit) evalRows() error {
-	if ok, _ := ja.checksOutInputRef(); ok {
+	if ok, line := ja.checksOutInputRef(); ok {
+		ja.inputRefLine = line
 		for _, id := range []string{"dispatch-main", "dispatch-branch"} {
 			if s := ja.ss.byID(id); s != nil {
 				s.Trust = Forbidden
-				s.Desc += ", checking out a ref taken from inputs"
+				s.Desc += fmt.Sprintf(", checking out a ref taken from inputs at line %d", line)
 			}
 		}
 	}
@@ -428,8 +410,12 @@ func (ja *jobAudit) triggerFindings() {
 		}
 		switch {
 		case r.reachable && s.Trust == Forbidden:
+			w := r.witness
+			if s.Event == "workflow_dispatch" && ja.inputRefLine > 0 {
+				w += fmt.Sprintf("; and the job checks out a ref taken from inputs (line %d)", ja.inputRefLine)
+			}
 			ja.add(Finding{Rule: "forbidden-trigger", Level: LevelFail, Line: line,
-				Message: fmt.Sprintf("%s (%s) can run this job on the runner", s.ID, s.Desc), Witness: r.witness})
+				Message: fmt.Sprintf("%s (%s) can run this job on the runner", s.ID, s.Desc), Witness: w})
 		case r.reachable:
 			ja.add(Finding{Rule: "untrusted-run", Level: LevelFail, Line: line,
 				Message: fmt.Sprintf("%s (%s, %s) can run this job on the runner", s.ID, s.Desc, s.Trust), Witness: r.witness})
