@@ -229,3 +229,53 @@ func TestBrokenTestFileCountsAsFailure(t *testing.T) {
 		t.Fatalf("summary %+v output:\n%s", sum, out.String())
 	}
 }
+
+// TestAssertions runs each assertion in a passing and a failing use: a
+// failure must fail the test with the file:line:col of the assert call
+// and say what went wrong; an assertion failing inside assert.fails's
+// function is a failure, not the expected error.
+func TestAssertions(t *testing.T) {
+	tests := []struct {
+		name string
+		body string // the test function's one statement
+		want string // "" for a pass, else the failure text after file:
+	}{
+		{"eq passes", `assert.eq([1, "a"], [1, "a"])`, ""},
+		{"eq fails", `assert.eq(1 + 1, 3)`, `2:14: assert.eq: got 2, want 3`},
+		{"eq with msg", `assert.eq("x", "y", "names")`, `2:14: names: assert.eq: got "x", want "y"`},
+		{"ne passes", `assert.ne(1, 2)`, ""},
+		{"ne fails", `assert.ne("a", "a")`, `2:14: assert.ne: got "a", want anything else`},
+		{"true passes", `assert.true([0])`, ""},
+		{"true fails", `assert.true({})`, `2:16: assert.true: got {}`},
+		{"contains passes", `assert.contains({"k": 1}, "k")`, ""},
+		{"contains fails", `assert.contains(["a"], "b")`, `2:20: assert.contains: "b" not in ["a"]`},
+		{"contains on a non-container", `assert.contains(1, 1)`, `2:20: assert.contains: unknown binary op: int in int`},
+		{"fails passes", `assert.fails(lambda: fail("boom 42"), "boom [0-9]+")`, ""},
+		{"fails when fn succeeds", `assert.fails(lambda: 1, "boom")`, `2:17: assert.fails: lambda did not fail (want an error matching "boom")`},
+		{"fails with another error", `assert.fails(lambda: {}["k"], "boom")`, `2:17: assert.fails: error "key \"k\" not in dict" does not match "boom"`},
+		{"fails with a bad pattern", `assert.fails(lambda: fail("x"), "(")`, `2:17: assert.fails: bad pattern "("`},
+		{"assertion inside fails", `assert.fails(lambda: assert.eq(1, 2), ".*")`, `2:35: assert.eq: got 1, want 2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "a_test.star")
+			if err := os.WriteFile(p, []byte("def test_it(t):\n    "+tt.body+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			sum := Run(context.Background(), []string{p}, Options{Hosts: factory{}, DefaultPreset: "empty", Out: &out})
+			if tt.want == "" {
+				if sum.Passed != 1 || sum.Failed != 0 || !strings.Contains(out.String(), "1 passed, 0 failed\n") {
+					t.Fatalf("want a pass:\n%s", out.String())
+				}
+				return
+			}
+			if sum.Passed != 0 || sum.Failed != 1 || !strings.Contains(out.String(), "0 passed, 1 failed\n") {
+				t.Fatalf("want a failure:\n%s", out.String())
+			}
+			if !strings.Contains(out.String(), "FAIL "+p+": test_it") || !strings.Contains(out.String(), p+":"+tt.want) {
+				t.Errorf("output lacks %q:\n%s", p+":"+tt.want, out.String())
+			}
+		})
+	}
+}
