@@ -205,3 +205,23 @@ func writeExpectation(t *testing.T, path string, e expectation) {
 		t.Fatal(err)
 	}
 }
+
+func TestInputErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		err  audit.InputError
+		want string
+	}{
+		{audit.InputError{File: "a.yml", Line: 3, Col: 7, Msg: "bad"}, "a.yml:3:7: bad"},
+		{audit.InputError{File: "a.yml", Line: 3, Msg: "bad"}, "a.yml:3: bad"},
+		{audit.InputError{File: "a.yml", Msg: "reading workflow: gone"}, "a.yml: reading workflow: gone"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	_, err := audit.Files(context.Background(), []string{filepath.Join(t.TempDir(), "missing.yml")}, audit.Options{})
+	var ie *audit.InputError
+	if !errors.As(err, &ie) || strings.Contains(err.Error(), ":0:") {
+		t.Errorf("missing file: got %v, want an InputError without a line 0", err)
+	}
+}

@@ -179,8 +179,12 @@ type InputError struct {
 	Msg string
 }
 
-// Error returns FILE:LINE[:COL]: MSG.
+// Error returns FILE:LINE[:COL]: MSG, or FILE: MSG when the error is
+// about the whole file (it could not be read).
 func (e *InputError) Error() string {
+	if e.Line < 1 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
 	if e.Col > 0 {
 		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 	}
