@@ -290,3 +290,27 @@ func TestGoldenFacts(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultsBeforeResponses pins the precedence of the two scripted keys
+// on one argv: every match counts toward a fault's nth, the nth match
+// fails even when a response would answer it, the others get the
+// response, and neither reaches emulation (nothing changes).
+func TestFaultsBeforeResponses(t *testing.T) {
+	m := mustNew(t, "fresh-m4")
+	set := []string{"/usr/bin/pmset", "-c", "sleep", "0"}
+	m.st.Responses = append(m.st.Responses, Response{Argv: []string{"pmset", "-c", "sleep", "0"}, Stdout: "scripted\n"})
+	m.st.Faults = append(m.st.Faults, Fault{ArgvPrefix: []string{"pmset", "-c"}, Nth: 2, Exit: 3, Stderr: "faulted"})
+	before := m.st.Power.Sources["AC Power"]["sleep"]
+	want := []host.Result{{Stdout: "scripted\n"}, {Stderr: "faulted", Exit: 3}, {Stdout: "scripted\n"}}
+	for i, w := range want {
+		if r := exec(t, m, as("root", set...)); r != w {
+			t.Errorf("call %d: %+v, want %+v", i+1, r, w)
+		}
+	}
+	if got := m.st.Power.Sources["AC Power"]["sleep"]; got != before {
+		t.Errorf("sleep = %s, want %s unchanged: scripted replies do not emulate", got, before)
+	}
+	if m.st.Faults[0].Seen != 3 {
+		t.Errorf("fault seen %d matches, want 3", m.st.Faults[0].Seen)
+	}
+}
