@@ -3,6 +3,7 @@ package darwin
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/creack/pty"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
@@ -138,5 +141,40 @@ func TestDownload(t *testing.T) {
 			}
 			checkFile(t, dest, []byte("previous"), 0o600, 0, 0)
 		})
+	}
+}
+
+func TestDownloadProgressOnlyOnATerminal(t *testing.T) {
+	plain := downloadServer(t, false)
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer master.Close()
+	var shown bytes.Buffer
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		_, _ = io.Copy(&shown, master)
+	}()
+	notTTY, err := os.Create(filepath.Join(t.TempDir(), "progress.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notTTY.Close()
+	for _, out := range []*os.File{tty, notTTY} {
+		r := newRig(t, func(o *Options) { o.AllowHTTPLoopback = true; o.Progress = out })
+		dest := filepath.Join(t.TempDir(), "runner.tar.gz")
+		if err := r.h.Download(t.Context(), host.DownloadRequest{URL: plain.URL + "/ok", Dest: dest, SHA256: payloadSHA, Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tty.Close()
+	<-readDone
+	if !strings.Contains(shown.String(), "download runner.tar.gz") {
+		t.Errorf("no progress bar on the terminal: %q", shown.String())
+	}
+	if b, _ := os.ReadFile(notTTY.Name()); len(b) != 0 {
+		t.Errorf("progress drawn on a file that is not a terminal: %q", b)
 	}
 }
