@@ -263,7 +263,8 @@ func TestConvergedCheckBudget(t *testing.T) {
 }
 
 // TestCompareCheckCost prints, for `make bench`, the host commands and
-// wall time of check on a converged fake next to the budget.
+// wall time of check on a converged fake next to the budget, and fails
+// when check does not exit 0 or (count 1) exceeds the budget.
 func TestCompareCheckCost(t *testing.T) {
 	if os.Getenv("HVFCTL_BENCH_COMPARE") == "" {
 		t.Skip("set HVFCTL_BENCH_COMPARE=1 (make bench) to print the comparison")
@@ -274,6 +275,12 @@ func TestCompareCheckCost(t *testing.T) {
 		start := time.Now()
 		rep := load(t, m, vars).Check(context.Background())
 		wall := time.Since(start)
+		if code := rep.ExitCode(); code != 0 {
+			t.Errorf("check on the converged fake (runner_count=%s) exits %d, want 0:\n%s", count, code, describe(rep))
+		}
+		if count == "1" && len(rep.HostCommands) > checkBudget {
+			t.Errorf("check ran %d host commands, budget %d", len(rep.HostCommands), checkBudget)
+		}
 		t.Logf("check, converged fake, runner_count=%s: %d host commands (budget %d for count 1), %v wall, %d resources", count, len(rep.HostCommands), checkBudget, wall.Round(time.Microsecond), len(rep.Resources))
 	}
 }
