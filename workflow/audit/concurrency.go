@@ -145,9 +145,10 @@ func collide(groups, mains []string) (string, string, bool) {
 		re := regexp.MustCompile("(?is)^" + strings.Join(parts, ".*") + "$")
 		for _, m := range mains {
 			if strings.Contains(m, anyValue) {
-				// Both sides free: equal when the fixed parts allow it;
-				// compare the fixed prefix as the cheap, safe test.
-				if strings.EqualFold(strings.SplitN(m, anyValue, 2)[0], strings.SplitN(g, anyValue, 2)[0]) {
+				if strings.Contains(g, anyValue) && bothFreeMatch(g, m) {
+					return g, m, true
+				}
+				if !strings.Contains(g, anyValue) && groupRegexp(m).MatchString(g) {
 					return g, m, true
 				}
 				continue
@@ -158,6 +159,30 @@ func collide(groups, mains []string) (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// groupRegexp matches the names a group with anyValue parts can take.
+func groupRegexp(g string) *regexp.Regexp {
+	parts := strings.Split(g, anyValue)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile("(?is)^" + strings.Join(parts, ".*") + "$")
+}
+
+// bothFreeMatch reports whether two names that each hold at least one
+// anyValue part can be equal. With a free part on each side, a common
+// name exists exactly when the fixed text before the first free part of
+// one is a prefix of the other's (or the other way round), and likewise
+// the fixed text after the last free part: the name made of the longer
+// prefix, every middle part of both, and the longer suffix matches both.
+func bothFreeMatch(a, b string) bool {
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	ap, bp := a[:strings.Index(a, anyValue)], b[:strings.Index(b, anyValue)]
+	as, bs := a[strings.LastIndex(a, anyValue)+len(anyValue):], b[strings.LastIndex(b, anyValue)+len(anyValue):]
+	prefixOK := strings.HasPrefix(ap, bp) || strings.HasPrefix(bp, ap)
+	suffixOK := strings.HasSuffix(as, bs) || strings.HasSuffix(bs, as)
+	return prefixOK && suffixOK
 }
 
 func describeGroup(g string) string {
