@@ -40,7 +40,7 @@ Example:
 func (c *workflowRenderCmd) Help() string {
 	return `Renders the job the recipe declares (declare("workflow_job", ...)) into a workflow file: adds it, or replaces that job only, leaving every other byte of the file unchanged. Prints a unified diff; --write replaces the file atomically. The result is audited before it is written.
 
-Exit status: 0 rendered (or nothing to change), 1 the rendered job would fail the audit, 2 bad input.
+Exit status: 0 rendered (or nothing to change), 1 refused: the rendered job would fail the audit, or the file cannot be edited safely (an anchor other jobs alias would change meaning, a flow-style mapping, an edit that would not read back as only that job changed); the file is left unchanged. 2 bad input: the recipe or the workflow does not load (YAML or workflow syntax, with file:line).
 
 Example:
   hvfctl workflow render --recipe recipes/m4.star .github/workflows/main.yml

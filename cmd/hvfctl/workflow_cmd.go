@@ -19,7 +19,7 @@ import (
 // workflowCmd groups the GitHub Actions workflow tools.
 type workflowCmd struct {
 	Audit  workflowAuditCmd  `cmd:"" help:"Prove which runs can reach the runner: exit 0 pass, 1 a FAIL finding, 2 bad input."`
-	Render workflowRenderCmd `cmd:"" help:"Write the recipe's runtime-macos job into a workflow file (prints a diff; --write applies it)."`
+	Render workflowRenderCmd `cmd:"" help:"Write the recipe's runtime-macos job into a workflow file (prints a diff; --write applies it): exit 0 rendered, 1 refused (the job would fail the audit or cannot be edited safely), 2 bad input."`
 }
 
 // workflowAuditCmd is `hvfctl workflow audit`.
@@ -86,8 +86,17 @@ func (c *workflowRenderCmd) Run(e *env) error {
 	if err != nil {
 		return exit(2, fmt.Errorf("reading workflow: %w", err))
 	}
+	// A file that is not a valid workflow is bad input, reported at
+	// file:line as audit reports it.
+	if _, err := audit.Source(c.File, src, audit.Options{Recipe: f}); err != nil {
+		return exit(2, err)
+	}
 	out, err := render.Job(src, f.Job)
 	if err != nil {
+		var refusal *render.RefusalError
+		if errors.As(err, &refusal) {
+			return exit(1, fmt.Errorf("%s: cannot render the job safely: %w", c.File, err))
+		}
 		return exit(2, fmt.Errorf("%s: %w", c.File, err))
 	}
 	// The rendered file must pass the audit before anyone sees it as a

@@ -108,3 +108,82 @@ func TestWorkflowRenderThenAudit(t *testing.T) {
 		t.Errorf("render of bad YAML: exit %d: %s", code, errOut)
 	}
 }
+
+// TestWorkflowRenderElfuse renders the real recipe's job into a workflow
+// modelled on elfuse's main.yml (lint, build-macos, tidy-macos,
+// scan-macos, comments, workflow-level concurrency): the diff only adds
+// lines after the last job, the original bytes stay, a second render
+// changes nothing, and the result passes the audit with the recipe.
+func TestWorkflowRenderElfuse(t *testing.T) {
+	recipe := "../../recipes/m4.star"
+	orig, err := os.ReadFile(filepath.Join(workflowsDir, "render/elfuse-main.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := filepath.Join(t.TempDir(), "main.yml")
+	if err := os.WriteFile(wf, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "workflow", "render", "--recipe", recipe, wf)
+	if code != 0 {
+		t.Fatalf("render: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "-") && !strings.HasPrefix(l, "---") {
+			t.Errorf("the diff removes a line: %q", l)
+		}
+	}
+	for _, want := range []string{"+  runtime-macos:", "+    needs: build-macos", "+    runs-on: [self-hosted, macOS, arm64, m4, hvf]", "+        run: bash tests/test-matrix.sh all"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the diff lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := runCLI(t, "workflow", "render", "--write", "--recipe", recipe, wf); code != 0 {
+		t.Fatalf("render --write: exit %d: %s", code, errOut)
+	}
+	got, err := os.ReadFile(wf)
+	if err != nil || !strings.HasPrefix(string(got), string(orig)) {
+		t.Fatalf("the original bytes were not kept:\n%s", got)
+	}
+	for i := 0; i < 2; i++ {
+		if code, out, errOut := runCLI(t, "workflow", "render", "--write", "--recipe", recipe, wf); code != 0 || out != "" {
+			t.Errorf("render %d again: exit %d, diff:\n%s%s", i+2, code, out, errOut)
+		}
+	}
+	if again, _ := os.ReadFile(wf); string(again) != string(got) {
+		t.Errorf("rendering again changed the file")
+	}
+	code, out, errOut = runCLI(t, "workflow", "audit", "--recipe", recipe, wf)
+	if code != 0 || !strings.Contains(out, "job runtime-macos lands on the runner") || !strings.Contains(out, "verdict: PASS") {
+		t.Errorf("audit of the rendered file: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestWorkflowRenderExitCodes: 1 when the file is well formed but cannot
+// be edited safely (the file is left alone), 2 on bad input with
+// file:line.
+func TestWorkflowRenderExitCodes(t *testing.T) {
+	recipe := "../../recipes/m4.star"
+	for _, tc := range []struct {
+		src    string
+		code   int
+		stderr string
+	}{
+		{"on: push\njobs: {lint: {runs-on: ubuntu-24.04, steps: [{run: make}]}}\n", 1, "cannot render the job safely: line 2: a flow-style jobs:"},
+		{"on: push\njobs:\n  runtime-macos: &j\n    runs-on: [self-hosted]\n    steps: [{run: x}]\n  other: *j\n", 1, "cannot render the job safely"},
+		{"on: push\njobs:\n  lint:\n    runs-on: [a\n", 2, "main.yml:3:13: could not parse as YAML"},
+		{"on: push\njobs:\n  lint:\n    if: github.x ==\n    runs-on: a\n    steps: [{run: x}]\n", 2, "main.yml:4:"},
+	} {
+		wf := filepath.Join(t.TempDir(), "main.yml")
+		if err := os.WriteFile(wf, []byte(tc.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCLI(t, "workflow", "render", "--write", "--recipe", recipe, wf)
+		if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+			t.Errorf("%q: exit %d, want %d; stderr %q, want it to contain %q", tc.src, code, tc.code, errOut, tc.stderr)
+		}
+		if got, _ := os.ReadFile(wf); string(got) != tc.src {
+			t.Errorf("%q: the file was changed:\n%s", tc.src, got)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,10 @@ func TestRenderAnchors(t *testing.T) {
 			if len(tc.want) > 0 {
 				if err == nil {
 					t.Fatalf("rendered, want an error:\n%s", out)
+				}
+				var refusal *render.RefusalError
+				if !errors.As(err, &refusal) {
+					t.Errorf("error %q is not a RefusalError (the CLI would exit 2, bad input, instead of 1)", err)
 				}
 				for _, w := range tc.want {
 					if !strings.Contains(err.Error(), w) {

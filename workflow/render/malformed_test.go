@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -149,5 +150,35 @@ func TestRenderOddStrings(t *testing.T) {
 		if got.Name != s || len(got.RunsOn) != 2 || got.RunsOn[1] != s || got.Env[s] != s {
 			t.Errorf("%q reads back as %+v:\n%s", s, got, out)
 		}
+	}
+}
+
+// TestRenderErrorKinds separates bad input (not YAML, not a workflow: the
+// CLI exits 2) from a well-formed workflow the render will not edit
+// safely (a *render.RefusalError: the CLI exits 1).
+func TestRenderErrorKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		refused   bool
+	}{
+		{"not YAML", "on: [push\njobs:\n", false},
+		{"not a mapping", "- a\n- b\n", false},
+		{"no jobs", "on: push\n", false},
+		{"empty jobs", "on: push\njobs: {}\n", false},
+		{"duplicate job", "on: push\njobs:\n  a: 1\n  a: 2\n", false},
+		{"flow-style workflow", "{on: push, jobs: {a: {runs-on: x}}}\n", true},
+		{"flow-style jobs", "on: push\njobs: {a: {runs-on: x}}\n", true},
+		{"quoted scalar at column 0 in the job", "on: push\njobs:\n  runtime-macos: \"x\ny\"\nz: 1\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := render.Job([]byte(tc.src), designJob())
+			if err == nil {
+				t.Fatal("rendered, want an error")
+			}
+			var refusal *render.RefusalError
+			if got := errors.As(err, &refusal); got != tc.refused {
+				t.Errorf("error %q: refusal %v, want %v", err, got, tc.refused)
+			}
+		})
 	}
 }

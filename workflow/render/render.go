@@ -54,7 +54,7 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	}
 	root := doc.Content[0]
 	if root.Style&yaml.FlowStyle != 0 {
-		return nil, fmt.Errorf("line %d: a flow-style workflow ({...}) cannot be edited in place", root.Line)
+		return nil, refuse(fmt.Errorf("line %d: a flow-style workflow ({...}) cannot be edited in place", root.Line))
 	}
 	var jobsKey, jobs *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -65,8 +65,11 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	if jobs == nil {
 		return nil, fmt.Errorf("the workflow has no jobs: mapping")
 	}
-	if jobs.Kind != yaml.MappingNode || jobs.Style&yaml.FlowStyle != 0 || len(jobs.Content) == 0 {
-		return nil, fmt.Errorf("line %d: jobs: must be a non-empty block mapping to be edited in place", jobsKey.Line)
+	if jobs.Kind != yaml.MappingNode || len(jobs.Content) == 0 {
+		return nil, fmt.Errorf("line %d: jobs: must be a non-empty mapping", jobsKey.Line)
+	}
+	if jobs.Style&yaml.FlowStyle != 0 {
+		return nil, refuse(fmt.Errorf("line %d: a flow-style jobs: ({...}) cannot be edited in place", jobsKey.Line))
 	}
 	jobsIdx := -1
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -92,7 +95,7 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	if idx >= 0 {
 		var err error
 		if keep, err = sharedAnchors(&doc, jobs, idx, job); err != nil {
-			return nil, err
+			return nil, refuse(err)
 		}
 	}
 	text := renderJob(job, lay, keep)
@@ -120,12 +123,31 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	out := []byte(b.String())
 	if err := verify(before, out, job); err != nil {
 		if idx >= 0 {
-			return nil, fmt.Errorf("line %d: job %s cannot be replaced in place (its lines %d-%d): %w", start+1, job.ID, start+1, end, err)
+			return nil, refuse(fmt.Errorf("line %d: job %s cannot be replaced in place (its lines %d-%d): %w", start+1, job.ID, start+1, end, err))
 		}
-		return nil, fmt.Errorf("line %d: job %s cannot be added after the last job: %w", start, job.ID, err)
+		return nil, refuse(fmt.Errorf("line %d: job %s cannot be added after the last job: %w", start, job.ID, err))
 	}
 	return out, nil
 }
+
+// RefusalError is a well-formed workflow that Job will not edit, because
+// the edit could not be proved safe: a flow-style mapping, an anchor whose
+// aliases would dangle or change meaning, or a result that would not read
+// back as the file with only the job changed. Any other error from Job is
+// bad input (not YAML, not a workflow). The CLI exits 1 on a refusal and
+// 2 on bad input.
+type RefusalError struct {
+	// Err says what would go wrong and where.
+	Err error
+}
+
+// Error returns the reason for the refusal.
+func (e *RefusalError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the reason.
+func (e *RefusalError) Unwrap() error { return e.Err }
+
+func refuse(err error) error { return &RefusalError{Err: err} }
 
 // splitLines splits s after each "\n", keeping the terminators.
 func splitLines(s string) []string {

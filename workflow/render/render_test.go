@@ -143,7 +143,7 @@ func TestRenderErrors(t *testing.T) {
 		job  *workflow.JobSpec
 		want string
 	}{
-		{"flow-jobs.yml", designJob(), "line 2: jobs: must be a non-empty block mapping"},
+		{"flow-jobs.yml", designJob(), "line 2: a flow-style jobs: ({...}) cannot be edited in place"},
 		{"broken.yml", designJob(), "parsing the workflow: yaml: line 3"},
 		{"append.yml", nil, "declares no workflow_job"},
 	} {
