@@ -102,6 +102,14 @@ func (ja *jobAudit) hostFindings() error {
 		if strings.Contains(r.Run.Value, "test-matrix.sh") {
 			runsMatrix = true
 		}
+		for _, f := range brewInstalls(r.Run.Value) {
+			if rf.HasFormula(f) {
+				continue
+			}
+			once(Finding{Rule: "host-brew", Level: LevelFail, Line: posLine(r.Run.Pos),
+				Message: fmt.Sprintf("a run step installs the formula %s (brew install), but %s does not pre-install it, and the runner account cannot install", f, src),
+				Witness: fmt.Sprintf("workflow run: brew install %s ∉ recipe formulae %s", f, listOrNone(rf.Formulae))})
+		}
 	}
 	if runsMatrix && rf.RosettaPath == "" {
 		once(Finding{Rule: "host-rosetta", Level: LevelFail, Line: posLine(ja.j.ID.Pos),
@@ -272,4 +280,33 @@ func orNoneStr(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// brewCmdRe finds a brew command that installs formulae.
+var brewCmdRe = regexp.MustCompile(`\bbrew\s+(install|reinstall|upgrade)\b`)
+
+// brewInstalls returns the formulae a run script names literally after
+// brew install, reinstall or upgrade (options, variables and expressions
+// are left out: BREW_PKGS and the matrix are checked from their values).
+func brewInstalls(script string) []string {
+	script = strings.ReplaceAll(script, "\\\n", " ")
+	var out []string
+	for _, line := range strings.Split(script, "\n") {
+		loc := brewCmdRe.FindStringIndex(line)
+		if loc == nil {
+			continue
+		}
+		for _, w := range strings.Fields(line[loc[1]:]) {
+			if strings.ContainsAny(w, ";|&#)") {
+				break
+			}
+			if strings.HasPrefix(w, "-") || strings.ContainsAny(w, "$\"'`{}") {
+				continue
+			}
+			if !containsStr(out, w) {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
