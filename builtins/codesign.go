@@ -38,7 +38,8 @@ func ParseEntitlements(out string) (map[string]bool, error) {
 		}
 		m := map[string]bool{}
 		for k, val := range d {
-			if b, ok := val.(bool); ok && b {
+			// An entitlement has a name; an empty key names nothing.
+			if b, ok := val.(bool); ok && b && k != "" {
 				m[k] = true
 			}
 		}
