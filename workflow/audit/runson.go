@@ -355,11 +355,16 @@ func describeCombo(c map[string]any) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		b, err := json.Marshal(c[k])
-		if err != nil {
-			b = []byte(fmt.Sprint(c[k]))
+		// Encode without HTML escaping: the witness is text, and "<any>"
+		// must read as such.
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		v := fmt.Sprint(c[k])
+		if err := enc.Encode(c[k]); err == nil {
+			v = strings.TrimSuffix(b.String(), "\n")
 		}
-		parts = append(parts, k+"="+string(b))
+		parts = append(parts, k+"="+v)
 	}
 	return "matrix{" + strings.Join(parts, ",") + "}"
 }
