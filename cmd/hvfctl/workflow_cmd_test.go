@@ -187,3 +187,40 @@ func TestWorkflowRenderExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkflowAuditJSONKeys holds the report to the JSON shape,
+// with exact key names (encoding/json's case-insensitive decoding would
+// accept "Verdict").
+func TestWorkflowAuditJSONKeys(t *testing.T) {
+	_, out, _ := runCLI(t, "workflow", "audit", "--json", filepath.Join(workflowsDir, "label-only.yml"))
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	has := func(where string, m any, keys ...string) map[string]any {
+		obj, ok := m.(map[string]any)
+		if !ok {
+			t.Fatalf("%s is %T, want an object", where, m)
+		}
+		for _, k := range keys {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("%s lacks %q: %v", where, k, obj)
+			}
+		}
+		return obj
+	}
+	first := func(where string, v any) any {
+		a, ok := v.([]any)
+		if !ok || len(a) == 0 {
+			t.Fatalf("%s is %v, want a non-empty array", where, v)
+		}
+		return a[0]
+	}
+	has("report", rep, "verdict", "jobs")
+	if v := rep["verdict"]; v != "fail" {
+		t.Errorf("verdict %v, want fail", v)
+	}
+	job := has("jobs[0]", first("jobs", rep["jobs"]), "file", "id", "lands_on_runner", "verdict", "scenarios", "findings")
+	has("scenarios[0]", first("scenarios", job["scenarios"]), "id", "admitted", "reachable", "trusted")
+	has("findings[0]", first("findings", job["findings"]), "rule", "level", "message", "witness")
+}
