@@ -75,6 +75,12 @@ func starlarkErrors(err error) []error {
 		return head
 	}
 	msg := deepest.Msg
+	// A builtin that reported a positioned error already said where: keep
+	// its message, not the position a second time.
+	var pe PosError
+	if errors.As(deepest.Unwrap(), &pe) {
+		msg = pe.Msg
+	}
 	stack := deepest.CallStack
 	if n := len(stack); n > 0 && stack[n-1].Pos.Filename() == "<builtin>" {
 		msg = stack[n-1].Name + ": " + strings.TrimPrefix(msg, stack[n-1].Name+": ")
