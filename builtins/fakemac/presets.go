@@ -216,6 +216,10 @@ func freshM4() *State {
 		st.Files[p] = &Node{Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 120_000, SHA256: synthSum("system", p), MTime: t0 - 86400}
 	}
 	st.Files["/usr/bin/true"] = &Node{Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 100_560, SHA256: synthSum("system", "/usr/bin/true"), MTime: t0 - 86400}
+	// A maintainer installed hvfctl with `sudo install -o root -g wheel
+	// -m 755 hvfctl /usr/local/bin/hvfctl` (the prune daemons run it).
+	dir("/usr/local/bin", 0o755, "root", "wheel")
+	st.Files["/usr/local/bin/hvfctl"] = &Node{Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 14_680_064, SHA256: synthSum("hvfctl", "/usr/local/bin/hvfctl"), MTime: t0 - 3600}
 	dir("/Users", 0o755, "root", "admin")
 	dir("/Users/Shared", 0o1777, "root", "wheel")
 	deny := "group:everyone deny delete"
