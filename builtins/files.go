@@ -272,17 +272,17 @@ func statPaths(ctx context.Context, s *engine.Session, paths ...string) (map[str
 	}
 	fst.mu.Lock()
 	defer fst.mu.Unlock()
-	todo := fst.batch(paths, func(p string) bool {
+	pending := fst.batch(paths, func(p string) bool {
 		_, ok := fst.stats[p]
 		_, bad := fst.statErrs[p]
 		return ok || bad
 	})
-	if len(todo) > 0 {
-		res, err := run(ctx, s.Host(), "", statArgv(todo)...)
+	if len(pending) > 0 {
+		res, err := run(ctx, s.Host(), "", statArgv(pending)...)
 		if err != nil {
 			return nil, err
 		}
-		stats, errs := ParseStat(res.Stdout, res.Stderr, todo)
+		stats, errs := ParseStat(res.Stdout, res.Stderr, pending)
 		for p, st := range stats {
 			fst.stats[p] = st
 		}
@@ -310,14 +310,14 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 	}
 	fst.mu.Lock()
 	defer fst.mu.Unlock()
-	todo := fst.batch(paths, func(p string) bool { return fst.aclsDone[p] })
-	if len(todo) > 0 {
-		res, err := run(ctx, s.Host(), "", aclArgv(todo)...)
+	pending := fst.batch(paths, func(p string) bool { return fst.aclsDone[p] })
+	if len(pending) > 0 {
+		res, err := run(ctx, s.Host(), "", aclArgv(pending)...)
 		if err != nil {
 			return nil, err
 		}
-		got, errs := lsACLResult(res, todo)
-		for _, p := range todo {
+		got, errs := lsACLResult(res, pending)
+		for _, p := range pending {
 			fst.aclsDone[p] = true
 			if e, ok := got[p]; ok {
 				fst.acls[p] = e

@@ -351,7 +351,7 @@ func (m *Mac) brewInstall(c *call, args []string) (host.Result, error) {
 		return m.brewInstallCask(c, names)
 	}
 	// Resolve every name before installing anything, as brew does.
-	var todo []string
+	var pending []string
 	for _, n := range names {
 		name := m.canonical(n)
 		f, ok := formulae[name]
@@ -363,12 +363,12 @@ func (m *Mac) brewInstall(c *call, args []string) (host.Result, error) {
 			c.errf("Error: Refusing to load formula %s from untrusted tap %s.\n", name, f.tap)
 			return c.result(1)
 		}
-		todo = append(todo, name)
+		pending = append(pending, name)
 	}
 	if bad := m.unwritable(c.user, brewPrefix, brewPrefix+"/Cellar", brewPrefix+"/bin", brewPrefix+"/opt"); len(bad) > 0 {
 		return m.notWritable(c, bad)
 	}
-	for _, name := range todo {
+	for _, name := range pending {
 		if v := m.st.Brew.Formulae[name]; v != nil {
 			c.errf("Warning: %s %s is already installed and up-to-date.\nTo reinstall %s, run:\n  brew reinstall %s\n", name, v[len(v)-1], v[len(v)-1], name)
 			continue
