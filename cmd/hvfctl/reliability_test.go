@@ -444,12 +444,3 @@ func relJSON(t testing.TB, s string) map[string]any {
 	}
 	return v
 }
-
-// firstLines returns at most the first n lines of s.
-func firstLines(s string, n int) string {
-	lines := strings.SplitN(s, "\n", n+1)
-	if len(lines) > n {
-		lines = lines[:n]
-	}
-	return strings.Join(lines, "\n")
-}
