@@ -451,11 +451,8 @@ Runs `+"`/usr/bin/stat -f "+statFormat+" PATH...`"+` as root, once for every pat
 asked for so far plus every path given to files.prefetch, and answers
 later calls from that reading.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					st, err := statPaths(c.ctx(), c.s, p)
@@ -470,11 +467,8 @@ empty when it has none, or None when the path is missing (ls's `+"`No such file 
 files.stat; any other failure of ls fails the query with its exit status
 and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					acl, err := aclPaths(c.ctx(), c.s, p)
@@ -514,11 +508,8 @@ them as a string, or None when the file is missing.`,
 Runs `+"`/bin/ls -1 DIR`"+` as root and returns the sorted list of names in DIR,
 or None when DIR is missing.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var d string
-					if err := c.unpack(args, kwargs, "dir", &d); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("dir", d); err != nil {
+					d, err := c.pathArg(args, kwargs, "dir")
+					if err != nil {
 						return nil, err
 					}
 					names, ok, err := listDir(c.s, d)
@@ -626,11 +617,8 @@ Returns the action `+"`/usr/sbin/chown [-R] OWNER:GROUP PATH`"+`, run as root;
 			newBuiltin(m, "remove_acl", "path", engine.KindAction, `
 Returns the action `+"`/bin/chmod -N PATH`"+` (remove every ACL entry), run as root.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					return engine.Exec(rootCmd("/bin/chmod", "-N", p), []string{p}, nil), nil
@@ -655,11 +643,8 @@ allowed by the recipe's allow_writes: the call is refused when it is not
 (allow_writes is complete once the recipe is evaluated, so call it from a
 fix function). A missing PATH is not an error.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p string
-					if err := c.unpack(args, kwargs, "path", &p); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
+					p, err := c.pathArg(args, kwargs, "path")
+					if err != nil {
 						return nil, err
 					}
 					if p == "/" {
