@@ -9,7 +9,7 @@ DEMO_DIR  ?= $(CURDIR)/.demo
 # embedded fake accepts; it is a placeholder, not a credential.
 DEMO_TOKEN ?= AAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 
-.PHONY: all build test vet fmt-check gotest recipe-test recipe-lint lint bench fuzz demo clean
+.PHONY: all build test vet fmt-check tidy-check gotest recipe-test recipe-lint lint bench fuzz demo clean
 
 all: build
 
@@ -18,11 +18,15 @@ build:
 
 ## test: formatting, vet, the Go tests with the race detector, the recipe
 ## tests, and recipe formatting and lint.
-test: fmt-check vet gotest recipe-test recipe-lint
+test: fmt-check tidy-check vet gotest recipe-test recipe-lint
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## tidy-check: go.mod and go.sum must be exactly what `go mod tidy` writes.
+tidy-check:
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum are not tidy; run: go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 
 vet:
 	$(GO) vet ./...
