@@ -33,6 +33,8 @@ func designJob() *workflow.JobSpec {
 		Steps: []workflow.Step{
 			{Name: "Checkout", Uses: "actions/checkout@8e8c483db84b4bee98b60c0593521ed34d9990e8 # v6.0.1", With: []workflow.KV{{Key: "persist-credentials", Value: "false"}}},
 			{Name: "Build elfuse", Run: "gmake elfuse"},
+			{Name: "Hypervisor entitlement", Run: "codesign -d --entitlements - --xml build/elfuse > \"$RUNNER_TEMP/elfuse-entitlements.plist\"\n" +
+				"test \"$(/usr/libexec/PlistBuddy -c 'Print :com.apple.security.hypervisor' \"$RUNNER_TEMP/elfuse-entitlements.plist\")\" = true\n"},
 			{Name: "test-hello", Run: "gmake test-hello"},
 			{Name: "test-multi-vcpu", Run: "gmake test-multi-vcpu"},
 			{Name: "make check", Run: "gmake check"},
