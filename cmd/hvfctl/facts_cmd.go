@@ -13,7 +13,7 @@ import (
 // factsCmd is `hvfctl facts`.
 type factsCmd struct {
 	Target string `default:"local" placeholder:"T" help:"Where to look: local (this Mac; macOS only), fake (an embedded fresh M4 Mac mini) or fake:FILE (a fake-host fixture)."`
-	JSON   bool   `name:"json" help:"Print the facts as one JSON object (the facts contract of DESIGN.md)."`
+	JSON   bool   `name:"json" help:"Print the facts as one JSON object (the facts contract of docs/design.md)."`
 }
 
 // Help implements kong.HelpProvider.

@@ -22,13 +22,13 @@ type recipeFlags struct {
 // planCmd is `hvfctl plan`.
 type planCmd struct {
 	recipeFlags
-	JSON bool `name:"json" help:"Print the plan as the JSON object of DESIGN.md."`
+	JSON bool `name:"json" help:"Print the plan as the JSON object of docs/design.md."`
 }
 
 // checkCmd is `hvfctl check`.
 type checkCmd struct {
 	recipeFlags
-	JSON bool `name:"json" help:"Print the result as the JSON object of DESIGN.md."`
+	JSON bool `name:"json" help:"Print the result as the JSON object of docs/design.md."`
 }
 
 // runCmd is `hvfctl run`.

@@ -1,7 +1,7 @@
 package main
 
 // This file wires the host backends into the CLI: the target names of
-// DESIGN.md, the principals of each, and the fake hosts of recipe tests.
+// docs/design.md, the principals of each, and the fake hosts of recipe tests.
 
 import (
 	"fmt"

@@ -9,7 +9,7 @@ import (
 
 // testCmd is `hvfctl test`.
 type testCmd struct {
-	Paths    []string `arg:"" optional:"" help:"Test files or directories to search for *_test.star (default: the current directory)."`
+	Paths    []string `arg:"" optional:"" help:"Test files or directories to search for *_test.star (default: the current directory; a search skips hidden and testdata directories, which hold other tests' inputs)."`
 	Verbose  bool     `short:"v" help:"Also show print() output of passing tests."`
 	MaxSteps uint64   `default:"100000000" help:"Starlark execution-step budget of each test and each recipe evaluation."`
 }

@@ -54,7 +54,10 @@ type Summary struct {
 }
 
 // Find returns the *_test.star files named by paths: files as given,
-// directories searched recursively (hidden directories skipped), sorted.
+// directories searched recursively, sorted. As with `go test ./...`, a walk
+// skips hidden directories and directories named testdata, which hold
+// inputs of other tests (some failing on purpose); a path that names such a
+// directory itself is searched.
 func Find(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -73,7 +76,7 @@ func Find(paths []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && q != p && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() && q != p && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
 				return filepath.SkipDir
 			}
 			if !d.IsDir() && strings.HasSuffix(d.Name(), "_test.star") {

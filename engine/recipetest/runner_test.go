@@ -153,7 +153,7 @@ def helper_not_a_test(t):
 
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"r.star": recipe, "r_test.star": tests, "b.txt": "b=2\n", "sub/x_test.star": "def test_x(t):\n    assert.true(True)\n", "notes.star": ""} {
+	for name, body := range map[string]string{"r.star": recipe, "r_test.star": tests, "b.txt": "b=2\n", "sub/x_test.star": "def test_x(t):\n    assert.true(True)\n", "notes.star": "", "testdata/bad_test.star": "def test_bad(t):\n    assert.true(False)\n", ".hidden/h_test.star": "def test_h(t):\n    assert.true(False)\n"} {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -167,7 +167,10 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(files) != 2 {
-		t.Fatalf("found %q", files)
+		t.Fatalf("found %q (a walk must skip testdata and hidden directories)", files)
+	}
+	if named, err := Find([]string{filepath.Join(dir, "testdata")}); err != nil || len(named) != 1 {
+		t.Fatalf("a testdata directory named as a path must be searched: %q, %v", named, err)
 	}
 	var out bytes.Buffer
 	sum := Run(context.Background(), files, Options{
