@@ -23,7 +23,9 @@ type Credential struct {
 func (c Credential) String() string { return c.describe() }
 
 // GoString keeps %#v from printing the token.
-func (c Credential) GoString() string { return "ghapi.Credential{Source:" + fmt.Sprintf("%q", c.Source) + "}" }
+func (c Credential) GoString() string {
+	return "ghapi.Credential{Source:" + fmt.Sprintf("%q", c.Source) + "}"
+}
 
 // OK reports whether there is a token.
 func (c Credential) OK() bool { return c.Token != "" }

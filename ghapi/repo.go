@@ -170,7 +170,9 @@ type Token struct {
 }
 
 // String hides the value.
-func (t Token) String() string { return "<runner token, expires " + t.ExpiresAt.Format(time.RFC3339) + ">" }
+func (t Token) String() string {
+	return "<runner token, expires " + t.ExpiresAt.Format(time.RFC3339) + ">"
+}
 
 // RegistrationToken creates a runner registration token (POST, 201; valid
 // one hour).

@@ -72,7 +72,7 @@ type Repo struct {
 	WorkflowPermissions string `json:"default_workflow_permissions"`
 	CanApprovePRReviews bool   `json:"can_approve_pull_request_reviews"`
 	// OrgLocksWorkflowPermissions makes the PUT answer 409.
-	OrgLocksWorkflowPermissions bool `json:"org_locks_workflow_permissions,omitempty"`
+	OrgLocksWorkflowPermissions bool      `json:"org_locks_workflow_permissions,omitempty"`
 	Labels                      []*Label  `json:"labels"`
 	Runners                     []*Runner `json:"runners"`
 	Runs                        []*Run    `json:"runs"`
