@@ -33,8 +33,11 @@ type FileStat struct {
 }
 
 // statFormat is the stat -f format of the files fact family: name, type,
-// mode, owner, group, size and symlink target, TAB-separated.
-const statFormat = "%N%t%HT%t%Mp%Lp%t%Su%t%Sg%t%z%t%Y"
+// mode, owner, group, size and symlink target, TAB-separated. The
+// permission bits are zero-padded to three digits (%03Lp): %Lp alone
+// drops leading zeros, so %Mp%Lp prints 01077 (sticky + 077) and 0177
+// both as 177 (Apple file_cmds stat.c).
+const statFormat = "%N%t%HT%t%Mp%03Lp%t%Su%t%Sg%t%z%t%Y"
 
 func statArgv(paths []string) []string {
 	return append([]string{"/usr/bin/stat", "-f", statFormat}, paths...)
@@ -54,8 +57,10 @@ func ParseStat(stdout, stderr string, paths []string) (stats map[string]FileStat
 		if len(f) != 7 {
 			continue
 		}
+		// %Mp%03Lp: one digit of special bits, three of permissions.
+		// Any other width is the ambiguous unpadded form: not trusted.
 		mode, err := strconv.ParseInt(f[2], 8, 32)
-		if err != nil || mode < 0 || mode > 0o7777 {
+		if err != nil || len(f[2]) != 4 || mode < 0 || mode > 0o7777 {
 			continue
 		}
 		size, err := strconv.ParseInt(f[5], 10, 64)

@@ -253,6 +253,19 @@ func TestParseStat(t *testing.T) {
 	if len(errs) != 1 || errs["/secret"] == nil {
 		t.Errorf("errs %v", errs)
 	}
+
+	// %Mp%03Lp tells sticky + 077 from 0177; the unpadded %Mp%Lp text
+	// "177" could be either and is not trusted.
+	for _, tc := range []struct {
+		field string
+		mode  int
+		ok    bool
+	}{{"1077", 0o1077, true}, {"0177", 0o177, true}, {"0007", 0o7, true}, {"177", 0, false}, {"07", 0, false}} {
+		st, errs := ParseStat("/p\tDirectory\t"+tc.field+"\troot\twheel\t64\t\n", "", []string{"/p"})
+		if got := st["/p"]; tc.ok != got.Exists || got.Mode != tc.mode || (errs["/p"] != nil) == tc.ok {
+			t.Errorf("mode field %q: %+v %v", tc.field, got, errs)
+		}
+	}
 }
 
 func TestParseLsACL(t *testing.T) {
@@ -304,15 +317,38 @@ func TestCheckTarEntries(t *testing.T) {
 }
 
 func TestPickCLTLabel(t *testing.T) {
-	in := "Software Update Tool\n\nFinding available software\nSoftware Update found the following new or updated software:\n* Label: Command Line Tools for Xcode-16.4\n\tTitle: Command Line Tools for Xcode, Version: 16.4, Size: 700000KiB, Recommended: YES,\n* Label: Command Line Tools for Xcode-26.0\n\tTitle: Command Line Tools for Xcode, Version: 26.0, Size: 800000KiB, Recommended: YES,\n* Label: Command Line Tools beta 2 for Xcode-26.1\n* Label: Command Line Tools for Xcode-26.1 beta\n* Label: macOS Tahoe 26.0.1-25A362\n"
-	if got := PickCLTLabel(in); got != "Command Line Tools for Xcode-26.0" {
-		t.Errorf("got %q", got)
-	}
-	if got := PickCLTLabel("* Label: Command Line Tools for Xcode-9.10\n* Label: Command Line Tools for Xcode-9.9\n"); got != "Command Line Tools for Xcode-9.10" {
-		t.Errorf("numeric compare: %q", got)
-	}
-	if got := PickCLTLabel("No new software available.\n"); got != "" {
-		t.Errorf("none: %q", got)
+	const head = "Software Update Tool\n\nFinding available software\nSoftware Update found the following new or updated software:\n"
+	for _, tc := range []struct{ name, in, want string }{
+		{"macOS 15, both forms side by side: 26.x beats 16.4",
+			head + "* Label: Command Line Tools for Xcode-16.4\n\tTitle: Command Line Tools for Xcode, Version: 16.4, Size: 700000KiB, Recommended: YES,\n" +
+				"* Label: Command Line Tools for Xcode 26.1-26.1.1\n\tTitle: Command Line Tools for Xcode 26.1, Version: 26.1, Size: 850000KiB, Recommended: YES,\n",
+			"Command Line Tools for Xcode 26.1-26.1.1"},
+		{"new form listed first still loses to a newer one",
+			"* Label: Command Line Tools for Xcode 26.5-26.5\n* Label: Command Line Tools for Xcode 26.4-26.4.1\n* Label: Command Line Tools for Xcode-16.4\n",
+			"Command Line Tools for Xcode 26.5-26.5"},
+		{"macOS 26 lists only the new form",
+			head + "* Label: Command Line Tools for Xcode 26.2-26.2\n\tTitle: Command Line Tools for Xcode 26.2, Version: 26.2, Size: 850000KiB, Recommended: YES,\n",
+			"Command Line Tools for Xcode 26.2-26.2"},
+		{"same version: the build version decides",
+			"* Label: Command Line Tools for Xcode 26.4-26.4\n* Label: Command Line Tools for Xcode 26.4-26.4.1\n",
+			"Command Line Tools for Xcode 26.4-26.4.1"},
+		{"betas of either form dropped",
+			"* Label: Command Line Tools for Xcode-26.0\n* Label: Command Line Tools beta 2 for Xcode-26.1\n* Label: Command Line Tools for Xcode-26.1 beta\n" +
+				"* Label: Command Line Tools beta 3 for Xcode 26.3-26.3\n* Label: Command Line Tools for Xcode 26.3 beta-26.3\n* Label: macOS Tahoe 26.0.1-25A362\n",
+			"Command Line Tools for Xcode-26.0"},
+		{"old form compares numerically", "* Label: Command Line Tools for Xcode-9.10\n* Label: Command Line Tools for Xcode-9.9\n", "Command Line Tools for Xcode-9.10"},
+		{"none", "No new software available.\n", ""},
+		{"not a CLT label", "* Label: Command Line Tools for Xcode26.1\n* Label: Command Line Tools for Xcode 26.1\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := PickCLTLabel(tc.in)
+			if got != tc.want {
+				t.Errorf("PickCLTLabel = %q, want %q", got, tc.want)
+			}
+			if got != "" && !cltLabelPat.MatchString(got) {
+				t.Errorf("picked label %q fails the label check run before softwareupdate -i", got)
+			}
+		})
 	}
 }
 

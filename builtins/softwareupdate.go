@@ -17,19 +17,39 @@ import (
 const (
 	// cltMarker makes softwareupdate offer the Command Line Tools.
 	cltMarker = "/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress"
+	// cltGit is the file whose presence means the Command Line Tools are
+	// installed (Homebrew's installer tests it; xcode-select -p does not
+	// notice deleted tools and is satisfied by Xcode alone).
+	cltGit = cltPath + "/usr/bin/git"
 	// rosettaReceipt is the package softwareupdate --install-rosetta installs.
 	rosettaReceipt = "com.apple.pkg.RosettaUpdateAuto"
 	// rosettaLinux is the Linux translator elfuse needs.
 	rosettaLinux = "/Library/Apple/usr/libexec/oah/RosettaLinux/rosetta"
 )
 
-var cltLabelLine = regexp.MustCompile(`^\s*\*\s*Label:\s*(Command Line Tools for Xcode-([0-9][0-9.]*))\s*$`)
+// cltLabelLine is one `* Label:` line of `softwareupdate -l` offering the
+// Command Line Tools, in either form: up to Xcode 16 `Command Line Tools
+// for Xcode-16.4`; from the 26 releases `Command Line Tools for Xcode
+// 26.1-26.1.1` (a space, the version, then "-" and a build version).
+// Group 1 is the whole label, group 2 the version after "Xcode", group 3
+// the build version of the new form.
+var cltLabelLine = regexp.MustCompile(`^\s*\*\s*Label:\s*(Command Line Tools for Xcode(?:-([0-9][0-9.]*)| ([0-9][0-9.]*)-([0-9][0-9.]*)))\s*$`)
 
-// PickCLTLabel returns the newest non-beta `Command Line Tools for
-// Xcode-<ver>` label of `softwareupdate -l` output, or "" when none is
-// offered. Versions compare numerically component by component.
-func PickCLTLabel(out string) string {
-	best, bestVer := "", []int(nil)
+// CLTLabel is one Command Line Tools label offered by softwareupdate.
+type CLTLabel struct {
+	// Label is the whole label, passed unchanged to softwareupdate -i.
+	Label string
+	// Version is the version after "Xcode" (16.4, 26.1).
+	Version []int
+	// Build is the version after the "-" of the 26 form (26.1.1), or nil.
+	Build []int
+}
+
+// ParseCLTLabels returns the non-beta Command Line Tools labels of
+// `softwareupdate -l` output, in both label forms, in the order listed.
+// A label that mentions "beta" anywhere is dropped.
+func ParseCLTLabels(out string) []CLTLabel {
+	var labels []CLTLabel
 	for _, ln := range lines(out) {
 		if strings.Contains(strings.ToLower(ln), "beta") {
 			continue
@@ -38,12 +58,43 @@ func PickCLTLabel(out string) string {
 		if m == nil {
 			continue
 		}
-		v := versionParts(m[2])
-		if best == "" || engine.CompareVersions(v, bestVer) > 0 {
-			best, bestVer = m[1], v
+		l := CLTLabel{Label: m[1]}
+		if m[2] != "" {
+			l.Version = versionParts(m[2])
+		} else {
+			l.Version, l.Build = versionParts(m[3]), versionParts(m[4])
+		}
+		labels = append(labels, l)
+	}
+	return labels
+}
+
+// PickCLTLabel returns the newest non-beta Command Line Tools label of
+// `softwareupdate -l` output, or "" when none is offered. Labels compare
+// by the version after "Xcode", numerically component by component (so
+// 26.1 beats 16.4 whichever form each label has), then by the build
+// version of the 26 form.
+func PickCLTLabel(out string) string {
+	var best *CLTLabel
+	labels := ParseCLTLabels(out)
+	for i := range labels {
+		l := &labels[i]
+		if best == nil {
+			best = l
+			continue
+		}
+		c := engine.CompareVersions(l.Version, best.Version)
+		if c == 0 {
+			c = engine.CompareVersions(l.Build, best.Build)
+		}
+		if c > 0 {
+			best = l
 		}
 	}
-	return best
+	if best == nil {
+		return ""
+	}
+	return best.Label
 }
 
 // versionParts splits a dotted version into numbers; a part that is not
@@ -63,7 +114,7 @@ func versionParts(s string) []int {
 // cltInstallAction is the composite headless CLT install.
 func cltInstallAction() *engine.Action {
 	listCmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-l"}, User: host.Root, Timeout: 10 * time.Minute}
-	argv := []string{"/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-<newest>"}
+	argv := []string{"/usr/sbin/softwareupdate", "-i", "<newest Command Line Tools label>"}
 	return &engine.Action{
 		Argv: argv,
 		User: host.Root,
@@ -98,7 +149,17 @@ func cltInstallAction() *engine.Action {
 			if err != nil {
 				return err
 			}
-			return confirmed(sw, swRes, xcodePathIs(ctx, s.Host(), cltPath))
+			if err := confirmed(sw, swRes, xcodePathIs(ctx, s.Host(), cltPath)); err != nil {
+				return err
+			}
+			git, err := statNow(ctx, s.Host(), cltGit)
+			if err != nil {
+				return err
+			}
+			if !git.Exists || git.Type != "file" || git.Mode&0o111 == 0 {
+				return &engine.ActionError{Argv: install.Argv, User: host.Root, Exit: 0, Err: fmt.Errorf("%s is not an executable after installing %q: %w", cltGit, label, engine.ErrNotConfirmed)}
+			}
+			return nil
 		},
 	}
 }
@@ -154,11 +215,13 @@ executable `+"`"+rosettaLinux+"`"+` afterwards, not by its output.`,
 Returns one action that installs the Command Line Tools without a GUI, as
 root: writes the empty marker `+"`"+cltMarker+"`"+` (0644 root:wheel),
 runs `+"`/usr/sbin/softwareupdate -l`"+`, picks the newest non-beta
-`+"`Command Line Tools for Xcode-<ver>`"+` label, runs
+Command Line Tools label (`+"`Command Line Tools for Xcode-16.4`"+` or, from the 26
+releases, `+"`Command Line Tools for Xcode 26.1-26.1.1`"+`; compared by the version
+after "Xcode"), runs
 `+"`/usr/sbin/softwareupdate -i LABEL`"+` (the label one argv element), removes
 the marker (always), runs `+"`/usr/bin/xcode-select --switch "+cltPath+"`"+`,
 and requires `+"`xcode-select -p`"+` to print that path. The plan shows the
-install argv with `+"`<newest>`"+` for the version picked at apply time.`,
+install argv with `+"`<newest Command Line Tools label>`"+` for the label picked at apply time.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					if err := c.unpack(args, kwargs); err != nil {
 						return nil, err

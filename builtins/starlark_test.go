@@ -385,11 +385,12 @@ func TestTarExtractRun(t *testing.T) {
 
 func TestCLTInstallRun(t *testing.T) {
 	h := newScriptHost()
-	h.on([]string{"/usr/sbin/softwareupdate", "-l"}, ok("* Label: Command Line Tools for Xcode-16.4\n* Label: Command Line Tools for Xcode-26.0\n* Label: Command Line Tools beta for Xcode-26.1\n"))
-	h.on([]string{"/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-26.0"}, ok("Done.\n"))
+	h.on([]string{"/usr/sbin/softwareupdate", "-l"}, ok("* Label: Command Line Tools for Xcode-16.4\n* Label: Command Line Tools for Xcode 26.1-26.1.1\n* Label: Command Line Tools beta for Xcode 26.2-26.2\n"))
+	h.on([]string{"/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode 26.1-26.1.1"}, ok("Done.\n"))
 	h.on([]string{"/bin/rm", "-f", cltMarker}, ok(""))
 	h.on([]string{"/usr/bin/xcode-select", "--switch", cltPath}, ok(""))
 	h.on([]string{"/usr/bin/xcode-select", "-p"}, ok(cltPath+"\n"))
+	h.on(statArgv([]string{cltGit}), ok(cltGit+"\tRegular File\t0755\troot\twheel\t167120\t\n"))
 	s := testSession(t, h)
 	if err := runAction(s, actionsOf(t, mustEval(t, s, `result = softwareupdate.install_clt()`))[0]); err != nil {
 		t.Fatal(err)
@@ -397,7 +398,7 @@ func TestCLTInstallRun(t *testing.T) {
 	if len(h.writes) != 1 || h.writes[0].Path != cltMarker || h.writes[0].Mode != 0o644 {
 		t.Errorf("marker writes %+v", h.writes)
 	}
-	want := []string{"/usr/sbin/softwareupdate -l", "/usr/sbin/softwareupdate -i Command Line Tools for Xcode-26.0", "/usr/bin/xcode-select --switch " + cltPath, "/usr/bin/xcode-select -p", "/bin/rm -f " + cltMarker}
+	want := []string{"/usr/sbin/softwareupdate -l", "/usr/sbin/softwareupdate -i Command Line Tools for Xcode 26.1-26.1.1", "/usr/bin/xcode-select --switch " + cltPath, "/usr/bin/xcode-select -p", strings.Join(statArgv([]string{cltGit}), " "), "/bin/rm -f " + cltMarker}
 	if got := h.argvs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("commands %q\nwant %q", got, want)
 	}

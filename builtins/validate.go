@@ -29,7 +29,7 @@ var (
 	workFolderPat  = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9._-]*|/[A-Za-z0-9._/-]+)$`)
 	runnerNamePat  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	githubURLPat   = regexp.MustCompile(`^https://github\.com/[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9._-]+)?$`)
-	cltLabelPat    = regexp.MustCompile(`^Command Line Tools for Xcode-[0-9][0-9.]*$`)
+	cltLabelPat    = regexp.MustCompile(`^Command Line Tools for Xcode(-[0-9][0-9.]*| [0-9][0-9.]*-[0-9][0-9.]*)$`)
 	fullNamePat    = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._'-]{0,127}$`)
 )
 

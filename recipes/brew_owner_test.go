@@ -29,52 +29,54 @@ func TestHomebrewOwner(t *testing.T) {
 		{"var without sudo", engine.Principals{}, map[string]string{"brew_owner": "admin"}, "admin", ""},
 		{"nobody", engine.Principals{}, nil, "", "run hvfctl with sudo from the administrator's account (SUDO_USER), or pass the owner (--var brew_owner=NAME"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r, err := engine.Load(context.Background(), "m4.star", engine.Options{
-				Host: fake(t, "fresh-m4"), Modules: builtins.Modules(), Stdlib: stdlib.FS,
-				Vars: tc.vars, Principals: tc.principals,
+	for _, preset := range freshPresets {
+		for _, tc := range tests {
+			t.Run(preset+"/"+tc.name, func(t *testing.T) {
+				r, err := engine.Load(context.Background(), "m4.star", engine.Options{
+					Host: fake(t, preset), Modules: builtins.Modules(), Stdlib: stdlib.FS,
+					Vars: tc.vars, Principals: tc.principals,
+				})
+				if err != nil {
+					t.Fatalf("m4.star does not evaluate: %v", err)
+				}
+				defer r.Close()
+				rep := r.Plan(context.Background())
+				res := rep.Resource("devtools:homebrew")
+				if res == nil {
+					t.Fatal("no devtools:homebrew")
+				}
+				if tc.wantErr != "" {
+					if res.Status != engine.StatusFailed || !strings.Contains(res.Error, tc.wantErr) {
+						t.Fatalf("devtools:homebrew: %s %q, want failed with %q", res.Status, res.Error, tc.wantErr)
+					}
+					return
+				}
+				if res.Status != engine.StatusChange {
+					t.Fatalf("devtools:homebrew: %s %s", res.Status, res.Error)
+				}
+				var wrote bool
+				for _, a := range res.Actions {
+					if len(a.Argv) > 1 && a.Argv[0] == "<write>" && a.Argv[1] == "/var/tmp/.homebrew_pkg_user.plist" {
+						wrote = true
+					}
+				}
+				if !wrote {
+					t.Fatalf("no HOMEBREW_PKG_USER plist written: %+v", res.Actions)
+				}
+				if got := r.Session().Principals().BrewOwner; got != tc.wantOwner {
+					t.Errorf("brew actions run as %q, want %q", got, tc.wantOwner)
+				}
+				// The package is installed for that owner: the fake's
+				// installer gives the prefix to HOMEBREW_PKG_USER.
+				ap := r.Apply(context.Background())
+				if st := ap.Resource("devtools:homebrew"); st == nil || st.Status == engine.StatusFailed {
+					t.Fatalf("apply: devtools:homebrew %+v", st)
+				}
+				data, err := r.Session().Host().ReadFile(context.Background(), "/var/tmp/.homebrew_pkg_user.plist", 1<<16)
+				if err != nil || !strings.Contains(string(data), "<string>"+tc.wantOwner+"</string>") {
+					t.Errorf("HOMEBREW_PKG_USER plist %q (%v), want owner %s", data, err, tc.wantOwner)
+				}
 			})
-			if err != nil {
-				t.Fatalf("m4.star does not evaluate: %v", err)
-			}
-			defer r.Close()
-			rep := r.Plan(context.Background())
-			res := rep.Resource("devtools:homebrew")
-			if res == nil {
-				t.Fatal("no devtools:homebrew")
-			}
-			if tc.wantErr != "" {
-				if res.Status != engine.StatusFailed || !strings.Contains(res.Error, tc.wantErr) {
-					t.Fatalf("devtools:homebrew: %s %q, want failed with %q", res.Status, res.Error, tc.wantErr)
-				}
-				return
-			}
-			if res.Status != engine.StatusChange {
-				t.Fatalf("devtools:homebrew: %s %s", res.Status, res.Error)
-			}
-			var wrote bool
-			for _, a := range res.Actions {
-				if len(a.Argv) > 1 && a.Argv[0] == "<write>" && a.Argv[1] == "/var/tmp/.homebrew_pkg_user.plist" {
-					wrote = true
-				}
-			}
-			if !wrote {
-				t.Fatalf("no HOMEBREW_PKG_USER plist written: %+v", res.Actions)
-			}
-			if got := r.Session().Principals().BrewOwner; got != tc.wantOwner {
-				t.Errorf("brew actions run as %q, want %q", got, tc.wantOwner)
-			}
-			// The package is installed for that owner: the fake's
-			// installer gives the prefix to HOMEBREW_PKG_USER.
-			ap := r.Apply(context.Background())
-			if st := ap.Resource("devtools:homebrew"); st == nil || st.Status == engine.StatusFailed {
-				t.Fatalf("apply: devtools:homebrew %+v", st)
-			}
-			data, err := r.Session().Host().ReadFile(context.Background(), "/var/tmp/.homebrew_pkg_user.plist", 1<<16)
-			if err != nil || !strings.Contains(string(data), "<string>"+tc.wantOwner+"</string>") {
-				t.Errorf("HOMEBREW_PKG_USER plist %q (%v), want owner %s", data, err, tc.wantOwner)
-			}
-		})
+		}
 	}
 }

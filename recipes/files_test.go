@@ -84,94 +84,96 @@ func TestFreshApplyFiles(t *testing.T) {
 		{"count1", "m4_fresh_files.txt", 1},
 		{"count4", "m4_fresh_files_count4.txt", 4},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			vars := map[string]string{"runner_count": fmt.Sprint(tc.count)}
-			m := fake(t, "fresh-m4")
-			rep := load(t, m, vars).Apply(context.Background())
-			if !rep.Converged() {
-				t.Fatalf("apply on fresh-m4 did not converge:\n%s", describe(rep))
-			}
-			names, roots := runnerRoots(tc.count)
-			var b strings.Builder
-			for _, p := range writtenFiles(rep.HostCommands, roots) {
-				data, err := m.ReadFile(context.Background(), p, 1<<20)
-				if errors.Is(err, fs.ErrNotExist) {
-					// A marker the run removes again (the CLT's
-					// install-on-demand file).
-					fmt.Fprintf(&b, "== %s (removed by the run)\n", p)
-					continue
+		for _, preset := range freshPresets {
+			t.Run(tc.name+"/"+preset, func(t *testing.T) {
+				vars := map[string]string{"runner_count": fmt.Sprint(tc.count)}
+				m := fake(t, preset)
+				rep := load(t, m, vars).Apply(context.Background())
+				if !rep.Converged() {
+					t.Fatalf("apply on %s did not converge:\n%s", preset, describe(rep))
 				}
-				if err != nil {
-					t.Fatalf("reading %s on the fake after apply: %v", p, err)
-				}
-				if strings.Contains(string(data), testToken) {
-					t.Fatalf("the registration token was written to %s", p)
-				}
-				fmt.Fprintf(&b, "== %s\n%s", p, data)
-				if len(data) > 0 && data[len(data)-1] != '\n' {
-					b.WriteString("\n")
-				}
-			}
-			golden(t, tc.golden, b.String())
-
-			minutes := map[uint64]string{}
-			for i, name := range names {
-				root := roots[i]
-				label := "actions.runner.sysprog21-elfuse." + name
-				path := "/Library/LaunchDaemons/" + label + ".plist"
-				d := decodePlist(t, path, readFake(t, m, path))
-				logs := "/Users/ghrunner/Library/Logs/" + label
-				want := map[string]any{
-					"Label":             label,
-					"ProgramArguments":  []any{root + "/bin/runsvc.sh"},
-					"UserName":          "ghrunner",
-					"GroupName":         "staff",
-					"WorkingDirectory":  root,
-					"RunAtLoad":         true,
-					"StandardOutPath":   logs + "/stdout.log",
-					"StandardErrorPath": logs + "/stderr.log",
-				}
-				for k, v := range want {
-					if !reflect.DeepEqual(d[k], v) {
-						t.Errorf("%s: %s = %#v, want %#v", path, k, d[k], v)
+				names, roots := runnerRoots(tc.count)
+				var b strings.Builder
+				for _, p := range writtenFiles(rep.HostCommands, roots) {
+					data, err := m.ReadFile(context.Background(), p, 1<<20)
+					if errors.Is(err, fs.ErrNotExist) {
+						// A marker the run removes again (the CLT's
+						// install-on-demand file).
+						fmt.Fprintf(&b, "== %s (removed by the run)\n", p)
+						continue
+					}
+					if err != nil {
+						t.Fatalf("reading %s on the fake after apply: %v", p, err)
+					}
+					if strings.Contains(string(data), testToken) {
+						t.Fatalf("the registration token was written to %s", p)
+					}
+					fmt.Fprintf(&b, "== %s\n%s", p, data)
+					if len(data) > 0 && data[len(data)-1] != '\n' {
+						b.WriteString("\n")
 					}
 				}
-				env, _ := d["EnvironmentVariables"].(map[string]any)
-				for k, v := range map[string]string{"HOME": "/Users/ghrunner", "USER": "ghrunner", "ACTIONS_RUNNER_SVC": "1"} {
-					if env[k] != v {
-						t.Errorf("%s: EnvironmentVariables[%s] = %#v, want %q", path, k, env[k], v)
+				golden(t, tc.golden, b.String())
+
+				minutes := map[uint64]string{}
+				for i, name := range names {
+					root := roots[i]
+					label := "actions.runner.sysprog21-elfuse." + name
+					path := "/Library/LaunchDaemons/" + label + ".plist"
+					d := decodePlist(t, path, readFake(t, m, path))
+					logs := "/Users/ghrunner/Library/Logs/" + label
+					want := map[string]any{
+						"Label":             label,
+						"ProgramArguments":  []any{root + "/bin/runsvc.sh"},
+						"UserName":          "ghrunner",
+						"GroupName":         "staff",
+						"WorkingDirectory":  root,
+						"RunAtLoad":         true,
+						"StandardOutPath":   logs + "/stdout.log",
+						"StandardErrorPath": logs + "/stderr.log",
+					}
+					for k, v := range want {
+						if !reflect.DeepEqual(d[k], v) {
+							t.Errorf("%s: %s = %#v, want %#v", path, k, d[k], v)
+						}
+					}
+					env, _ := d["EnvironmentVariables"].(map[string]any)
+					for k, v := range map[string]string{"HOME": "/Users/ghrunner", "USER": "ghrunner", "ACTIONS_RUNNER_SVC": "1"} {
+						if env[k] != v {
+							t.Errorf("%s: EnvironmentVariables[%s] = %#v, want %q", path, k, env[k], v)
+						}
+					}
+
+					plabel := "org.sysprog21.hvfctl.prune." + name
+					ppath := "/Library/LaunchDaemons/" + plabel + ".plist"
+					pd := decodePlist(t, ppath, readFake(t, m, ppath))
+					wantArgv := []any{"/usr/local/bin/hvfctl", "prune", "--older-than", "7d", root + "/_work"}
+					if !reflect.DeepEqual(pd["ProgramArguments"], wantArgv) {
+						t.Errorf("%s: ProgramArguments = %#v, want %#v", ppath, pd["ProgramArguments"], wantArgv)
+					}
+					if pd["UserName"] != "ghrunner" || pd["RunAtLoad"] != false {
+						t.Errorf("%s: UserName %#v RunAtLoad %#v, want ghrunner and false", ppath, pd["UserName"], pd["RunAtLoad"])
+					}
+					cal, _ := pd["StartCalendarInterval"].(map[string]any)
+					hour, _ := cal["Hour"].(uint64)
+					minute, ok := cal["Minute"].(uint64)
+					if !ok || hour != 3 || len(cal) != 2 {
+						t.Errorf("%s: StartCalendarInterval = %#v, want once a day at 3:MM", ppath, pd["StartCalendarInterval"])
+					}
+					if other, dup := minutes[minute]; dup {
+						t.Errorf("%s and %s prune at the same minute", other, ppath)
+					}
+					minutes[minute] = ppath
+
+					dotPath := strings.TrimSpace(string(readFake(t, m, root+"/.path")))
+					dirs := strings.Split(dotPath, ":")
+					for _, need := range []string{"/opt/toolchain/aarch64-linux-gnu/bin", "/opt/toolchain/aarch64-none-elf/bin", "/opt/homebrew/bin"} {
+						if !contains(dirs, need) {
+							t.Errorf("%s/.path = %q lacks %s", root, dotPath, need)
+						}
 					}
 				}
-
-				plabel := "org.sysprog21.hvfctl.prune." + name
-				ppath := "/Library/LaunchDaemons/" + plabel + ".plist"
-				pd := decodePlist(t, ppath, readFake(t, m, ppath))
-				wantArgv := []any{"/usr/local/bin/hvfctl", "prune", "--older-than", "7d", root + "/_work"}
-				if !reflect.DeepEqual(pd["ProgramArguments"], wantArgv) {
-					t.Errorf("%s: ProgramArguments = %#v, want %#v", ppath, pd["ProgramArguments"], wantArgv)
-				}
-				if pd["UserName"] != "ghrunner" || pd["RunAtLoad"] != false {
-					t.Errorf("%s: UserName %#v RunAtLoad %#v, want ghrunner and false", ppath, pd["UserName"], pd["RunAtLoad"])
-				}
-				cal, _ := pd["StartCalendarInterval"].(map[string]any)
-				hour, _ := cal["Hour"].(uint64)
-				minute, ok := cal["Minute"].(uint64)
-				if !ok || hour != 3 || len(cal) != 2 {
-					t.Errorf("%s: StartCalendarInterval = %#v, want once a day at 3:MM", ppath, pd["StartCalendarInterval"])
-				}
-				if other, dup := minutes[minute]; dup {
-					t.Errorf("%s and %s prune at the same minute", other, ppath)
-				}
-				minutes[minute] = ppath
-
-				dotPath := strings.TrimSpace(string(readFake(t, m, root+"/.path")))
-				dirs := strings.Split(dotPath, ":")
-				for _, need := range []string{"/opt/toolchain/aarch64-linux-gnu/bin", "/opt/toolchain/aarch64-none-elf/bin", "/opt/homebrew/bin"} {
-					if !contains(dirs, need) {
-						t.Errorf("%s/.path = %q lacks %s", root, dotPath, need)
-					}
-				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -61,6 +61,12 @@ func load(t testing.TB, h host.Host, vars map[string]string) *engine.Recipe {
 	return r
 }
 
+// freshPresets are the fresh Macs every test of a fresh Mac runs on: the
+// Mac mini of today (macOS 26) and the same Mac on macOS 15, whose
+// softwareupdate lists both forms of the Command Line Tools label. Both
+// must give the same transcript and files: the same 26.x label wins.
+var freshPresets = []string{"fresh-m4", "fresh-m4-sequoia"}
+
 // fake returns a fake Mac in the state of preset.
 func fake(t testing.TB, preset string) *fakemac.Mac {
 	t.Helper()
@@ -160,19 +166,21 @@ func TestFreshApplyTranscript(t *testing.T) {
 		{"count1", "m4_fresh_apply.txt", nil},
 		{"count4", "m4_fresh_apply_count4.txt", map[string]string{"runner_count": "4"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := fake(t, "fresh-m4")
-			r := load(t, m, tc.vars)
-			rep := r.Apply(context.Background())
-			if s := describe(rep); rep.Summary.Failed > 0 || len(rep.Errors) > 0 {
-				t.Fatalf("apply failed: %v\n%s", rep.Errors, s)
-			}
-			got := transcript(rep.HostCommands)
-			if strings.Contains(got, testToken) {
-				t.Fatalf("the registration token appears in the transcript")
-			}
-			golden(t, tc.golden, got)
-		})
+		for _, preset := range freshPresets {
+			t.Run(tc.name+"/"+preset, func(t *testing.T) {
+				m := fake(t, preset)
+				r := load(t, m, tc.vars)
+				rep := r.Apply(context.Background())
+				if s := describe(rep); rep.Summary.Failed > 0 || len(rep.Errors) > 0 {
+					t.Fatalf("apply failed: %v\n%s", rep.Errors, s)
+				}
+				got := transcript(rep.HostCommands)
+				if strings.Contains(got, testToken) {
+					t.Fatalf("the registration token appears in the transcript")
+				}
+				golden(t, tc.golden, got)
+			})
+		}
 	}
 }
 

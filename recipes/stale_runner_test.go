@@ -85,7 +85,13 @@ func contains(list []string, s string) bool {
 // checks that the old daemon is booted out and its plist removed before
 // the root is registered again under the new name.
 func TestRenamedRunnerIsCleanedUp(t *testing.T) {
-	m := fake(t, "fresh-m4")
+	for _, preset := range freshPresets {
+		t.Run(preset, func(t *testing.T) { renamedRunnerIsCleanedUp(t, preset) })
+	}
+}
+
+func renamedRunnerIsCleanedUp(t *testing.T, preset string) {
+	m := fake(t, preset)
 	tok := secrets{"runner_token": testToken}
 	if rep := loadFile(t, renamedRecipe(t, "mini-1"), m, nil, tok).Apply(context.Background()); !rep.Converged() {
 		t.Fatalf("first apply did not converge:\n%s", describe(rep))

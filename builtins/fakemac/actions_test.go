@@ -500,10 +500,14 @@ func TestSystemChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = exec(t, m, as("root", "/usr/sbin/softwareupdate", "-l"))
-	if !strings.Contains(r.Stdout, "* Label: Command Line Tools for Xcode-26.0\n\tTitle: Command Line Tools for Xcode, Version: 26.0, Size: 800000KiB, Recommended: YES, \n") || !strings.Contains(r.Stdout, "beta") {
-		t.Errorf("softwareupdate -l:\n%s", r.Stdout)
+	if !strings.Contains(r.Stdout, "* Label: Command Line Tools for Xcode 26.1-26.1.1\n\tTitle: Command Line Tools for Xcode 26.1, Version: 26.1, Size: 800000KiB, Recommended: YES, \n") ||
+		!strings.Contains(r.Stdout, "beta") || strings.Contains(r.Stdout, "Xcode-") {
+		t.Errorf("softwareupdate -l on macOS 26 (only the 26 label form):\n%s", r.Stdout)
 	}
-	if r = exec(t, m, as("root", "/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-26.0")); r.Exit != 0 {
+	if r = exec(t, m, as("root", "/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode-16.4")); r.Exit != 1 || !strings.Contains(r.Stderr, "No such update") {
+		t.Errorf("an old-form label on macOS 26: %d %q", r.Exit, r.Stderr)
+	}
+	if r = exec(t, m, as("root", "/usr/sbin/softwareupdate", "-i", "Command Line Tools for Xcode 26.1-26.1.1")); r.Exit != 0 {
 		t.Fatalf("CLT install: %s", r.Stderr)
 	}
 	if out := exec(t, m, as("admin", "/usr/bin/xcode-select", "-p")).Stdout; out != "/Library/Developer/CommandLineTools\n" {
@@ -583,4 +587,47 @@ func daemonPlist(label, root, user string) string {
 </dict>
 </plist>
 `, label, root, user, home)
+}
+
+// TestCLTLabelsByRelease: macOS 26 offers only the 26 label form, macOS 15
+// lists both forms side by side (macos-facts.md §1.7), and each installs
+// under its whole label.
+func TestCLTLabelsByRelease(t *testing.T) {
+	for _, tc := range []struct {
+		preset string
+		want   []string
+	}{
+		{"fresh-m4", []string{
+			"* Label: Command Line Tools for Xcode 26.1-26.1.1\n\tTitle: Command Line Tools for Xcode 26.1, Version: 26.1,",
+			"* Label: Command Line Tools beta 2 for Xcode 26.2-26.2\n\tTitle: Command Line Tools beta for Xcode 26.2, Version: 26.2,",
+		}},
+		{"fresh-m4-sequoia", []string{
+			"* Label: Command Line Tools for Xcode-16.4\n\tTitle: Command Line Tools for Xcode, Version: 16.4,",
+			"* Label: Command Line Tools for Xcode 26.1-26.1.1\n\tTitle: Command Line Tools for Xcode 26.1, Version: 26.1,",
+			"* Label: Command Line Tools beta 3 for Xcode-26.1\n\tTitle: Command Line Tools beta for Xcode, Version: 26.1,",
+		}},
+	} {
+		t.Run(tc.preset, func(t *testing.T) {
+			m := mustNew(t, tc.preset)
+			if err := m.WriteFile(context.Background(), host.WriteRequest{Path: cltMarker, Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
+				t.Fatal(err)
+			}
+			out := exec(t, m, as("root", "/usr/sbin/softwareupdate", "-l")).Stdout
+			if n := strings.Count(out, "* Label: "); n != len(tc.want) {
+				t.Errorf("%d labels, want %d:\n%s", n, len(tc.want), out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("softwareupdate -l lacks %q:\n%s", w, out)
+				}
+			}
+			const label = "Command Line Tools for Xcode 26.1-26.1.1"
+			if r := exec(t, m, as("root", "/usr/sbin/softwareupdate", "-i", label)); r.Exit != 0 {
+				t.Fatalf("install %q: %d %s", label, r.Exit, r.Stderr)
+			}
+			if r := exec(t, m, as("admin", "/usr/sbin/pkgutil", "--pkg-info", "com.apple.pkg.CLTools_Executables")); !strings.Contains(r.Stdout, "version: 26.1.") {
+				t.Errorf("receipt after installing %q: %q", label, r.Stdout)
+			}
+		})
+	}
 }

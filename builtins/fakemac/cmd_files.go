@@ -56,16 +56,49 @@ func (m *Mac) statFormat(format, name, real string, n *Node) (string, error) {
 			b.WriteByte(ch)
 			continue
 		}
+		// %[0][width][SHML…]spec: Apple file_cmds stat.c pads a field to
+		// width, with zeros after the 0 flag (%03Lp prints 077 as 077
+		// and 7 as 007).
 		j := i + 1
+		zero := false
+		if j < len(format) && format[j] == '0' {
+			zero = true
+			j++
+		}
+		width := 0
+		for j < len(format) && format[j] >= '0' && format[j] <= '9' {
+			width = width*10 + int(format[j]-'0')
+			j++
+		}
 		for j < len(format) && strings.IndexByte("SHML", format[j]) >= 0 {
 			j++
 		}
 		if j >= len(format) {
 			return "", fmt.Errorf("stat format %q ends inside a specifier", format)
 		}
-		mods, spec := format[i+1:j], format[j]
+		mods, spec := strings.TrimLeft(format[i+1:j], "0123456789"), format[j]
 		i = j
-		switch mods + string(spec) {
+		field := b.Len()
+		if err := m.statField(&b, mods+string(spec), name, real, n); err != nil {
+			return "", err
+		}
+		if pad := width - (b.Len() - field); pad > 0 {
+			out := b.String()
+			fill := " "
+			if zero {
+				fill = "0"
+			}
+			b.Reset()
+			b.WriteString(out[:field] + strings.Repeat(fill, pad) + out[field:])
+		}
+	}
+	return b.String(), nil
+}
+
+// statField writes one stat -f field (its modifiers and specifier).
+func (m *Mac) statField(b *strings.Builder, field, name, real string, n *Node) error {
+	{
+		switch field {
 		case "%":
 			b.WriteByte('%')
 		case "t":
@@ -77,11 +110,11 @@ func (m *Mac) statFormat(format, name, real string, n *Node) (string, error) {
 		case "HT":
 			b.WriteString(fileType(n))
 		case "Mp":
-			fmt.Fprintf(&b, "%o", (n.Mode>>9)&07)
+			fmt.Fprintf(b, "%o", (n.Mode>>9)&07)
 		case "Lp":
-			fmt.Fprintf(&b, "%o", n.Mode&0777)
+			fmt.Fprintf(b, "%o", n.Mode&0777)
 		case "p":
-			fmt.Fprintf(&b, "%o", m.rawMode(n))
+			fmt.Fprintf(b, "%o", m.rawMode(n))
 		case "Su":
 			b.WriteString(n.Owner)
 		case "Sg":
@@ -92,9 +125,9 @@ func (m *Mac) statFormat(format, name, real string, n *Node) (string, error) {
 			b.WriteString(m.gidOf(n.Group))
 		case "z":
 			if n.Type == TypeDir {
-				fmt.Fprintf(&b, "%d", m.dirSize(real))
+				fmt.Fprintf(b, "%d", m.dirSize(real))
 			} else {
-				fmt.Fprintf(&b, "%d", n.size())
+				fmt.Fprintf(b, "%d", n.size())
 			}
 		case "Y":
 			if n.Type == TypeSymlink {
@@ -105,14 +138,14 @@ func (m *Mac) statFormat(format, name, real string, n *Node) (string, error) {
 				b.WriteString(" -> " + n.Target)
 			}
 		case "m":
-			fmt.Fprintf(&b, "%d", n.MTime)
+			fmt.Fprintf(b, "%d", n.MTime)
 		case "Sp":
 			b.WriteString(modeString(n))
 		default:
-			return "", fmt.Errorf("stat format specifier %%%s%c is not emulated", mods, spec)
+			return fmt.Errorf("stat format specifier %%%s is not emulated", field)
 		}
 	}
-	return b.String(), nil
+	return nil
 }
 
 func (m *Mac) rawMode(n *Node) uint32 {

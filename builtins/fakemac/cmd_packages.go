@@ -63,11 +63,7 @@ func (m *Mac) softwareupdate(c *call) (host.Result, error) {
 		}
 		c.outf("Software Update found the following new or updated software:\n")
 		for _, l := range labels {
-			ver := l[strings.LastIndex(l, "-")+1:]
-			title := "Command Line Tools for Xcode"
-			if strings.Contains(l, "beta") {
-				title = "Command Line Tools beta for Xcode"
-			}
+			title, ver := cltTitle(l)
 			c.outf("* Label: %s\n\tTitle: %s, Version: %s, Size: 800000KiB, Recommended: YES, \n", l, title, ver)
 		}
 		return c.result(0)
@@ -88,7 +84,7 @@ func (m *Mac) softwareupdate(c *call) (host.Result, error) {
 			c.errf("%s: No such update\nNo updates are available.\n", label)
 			return c.result(1)
 		}
-		ver := label[strings.LastIndex(label, "-")+1:]
+		_, ver := cltTitle(label)
 		c.outf("\nDownloading %s\nDownloaded %s\nInstalling %s\nDone with %s\nDone.\n", label, label, label, label)
 		for _, p := range []string{cltDir + "/usr/bin", cltDir + "/SDKs"} {
 			m.mkdirAll(p, 0o755, "root", "wheel")
@@ -100,6 +96,34 @@ func (m *Mac) softwareupdate(c *call) (host.Result, error) {
 		return c.result(0)
 	}
 	return unsupported(c, "only softwareupdate --install-rosetta [--agree-to-license], -l and -i LABEL are emulated")
+}
+
+// cltTitle is the Title and Version softwareupdate -l shows for a CLT
+// label (macos-facts.md §1.7): up to Xcode 16 the label is `Command Line
+// Tools for Xcode-16.4` with the title `Command Line Tools for Xcode`; from
+// the 26 releases it is `Command Line Tools for Xcode 26.1-26.1.1` with the
+// title `Command Line Tools for Xcode 26.1`. The version is the one after
+// "Xcode"; betas say so in the title.
+func cltTitle(label string) (title, version string) {
+	rest := label[strings.Index(label, "Xcode")+len("Xcode"):]
+	beta := strings.Contains(label, "beta")
+	if v, ok := strings.CutPrefix(rest, "-"); ok {
+		version = strings.TrimSuffix(v, " beta")
+		title = "Command Line Tools for Xcode"
+		if beta {
+			title = "Command Line Tools beta for Xcode"
+		}
+		return title, version
+	}
+	version = strings.TrimSpace(rest)
+	if i := strings.Index(version, "-"); i >= 0 {
+		version = version[:i]
+	}
+	title = "Command Line Tools for Xcode " + version
+	if beta {
+		title = "Command Line Tools beta for Xcode " + version
+	}
+	return title, version
 }
 
 // cltOffers lists the CLT labels softwareupdate offers: only while the

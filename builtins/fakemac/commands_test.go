@@ -49,8 +49,10 @@ func TestQueries(t *testing.T) {
 		stdoutNone string
 	}{
 		{name: "sw_vers", preset: "fresh-m4", cmd: as("admin", "/usr/bin/sw_vers"),
+			stdout: "ProductName:\t\tmacOS\nProductVersion:\t\t26.1\nBuildVersion:\t\t25B78\n"},
+		{name: "sw_vers on Sequoia", preset: "fresh-m4-sequoia", cmd: as("admin", "/usr/bin/sw_vers"),
 			stdout: "ProductName:\t\tmacOS\nProductVersion:\t\t15.6\nBuildVersion:\t\t24G84\n"},
-		{name: "sw_vers -productVersion", preset: "drifted", cmd: as("admin", "/usr/bin/sw_vers", "-productVersion"), stdout: "15.7\n"},
+		{name: "sw_vers -productVersion", preset: "drifted", cmd: as("admin", "/usr/bin/sw_vers", "-productVersion"), stdout: "26.2\n"},
 		{name: "sysctl facts in order", preset: "fresh-m4", cmd: as("admin", "/usr/sbin/sysctl", "hw.machine", "hw.model", "machdep.cpu.brand_string", "kern.hv_support", "kern.hv_vmm_present"),
 			stdout: "hw.machine: arm64\nhw.model: Mac16,10\nmachdep.cpu.brand_string: Apple M4\nkern.hv_support: 1\nkern.hv_vmm_present: 0\n"},
 		{name: "sysctl -n", preset: "fresh-m4", cmd: as("admin", "/usr/sbin/sysctl", "-n", "machdep.cpu.brand_string"), stdout: "Apple M4\n"},
@@ -85,7 +87,7 @@ func TestQueries(t *testing.T) {
 		{name: "icloud of another user is not yours", preset: "partial", cmd: as("ghrunner", "/usr/bin/defaults", "read", "MobileMeAccounts", "Accounts"), exit: 1, stderrHas: "(MobileMeAccounts, Accounts) does not exist"},
 		{name: "tcc unreadable even as root", preset: "fresh-m4", cmd: as("root", "/usr/bin/sqlite3", "-readonly", "/Library/Application Support/com.apple.TCC/TCC.db", "SELECT service, client, auth_value FROM access"), exit: 1,
 			stderrHas: "Error: unable to open database \"/Library/Application Support/com.apple.TCC/TCC.db\": authorization denied"},
-		{name: "stat batch with a missing path", preset: "converged", cmd: as("root", "/usr/bin/stat", "-f", "%N%t%HT%t%Mp%Lp%t%Su%t%Sg%t%z%t%Y", "/Users/ghrunner", "/nope", "/opt/toolchain/aarch64-none-elf", "/etc/paths.d/homebrew"), exit: 1,
+		{name: "stat batch with a missing path", preset: "converged", cmd: as("root", "/usr/bin/stat", "-f", "%N%t%HT%t%Mp%03Lp%t%Su%t%Sg%t%z%t%Y", "/Users/ghrunner", "/nope", "/opt/toolchain/aarch64-none-elf", "/etc/paths.d/homebrew"), exit: 1,
 			stdout:    "/Users/ghrunner\tDirectory\t0700\tghrunner\tstaff\t384\t\n/opt/toolchain/aarch64-none-elf\tSymbolic Link\t0755\troot\twheel\t56\t/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf\n/etc/paths.d/homebrew\tRegular File\t0644\troot\twheel\t18\t\n",
 			stderrHas: "stat: /nope: stat: No such file or directory\n"},
 		{name: "stat %Lp has no leading zero", preset: "fresh-m4", cmd: as("root", "/usr/bin/stat", "-f", "%Lp %Su:%Sg", "/Users/admin"), stdout: "750 admin:staff\n"},

@@ -57,7 +57,7 @@ func TestFixtureOverridesMergeOverTheBase(t *testing.T) {
 	if r.Stdout != "Encryption in progress: Percent completed = 37.5\n" {
 		t.Errorf("progress without an On/Off line: %q", r.Stdout)
 	}
-	if m.st.Users["admin"] == nil || m.st.System.ProductVersion != "15.6" {
+	if m.st.Users["admin"] == nil || m.st.System.ProductVersion != "26.1" {
 		t.Errorf("the base preset was not kept")
 	}
 	m, err = Load(filepath.Join(hostsDir, "tampered-runner.json"))
@@ -237,7 +237,7 @@ var factQueries = []host.Command{
 	as("admin", "/usr/bin/defaults", "read", "/Library/Preferences/com.apple.loginwindow", "autoLoginUser"),
 	as("ghrunner", "/usr/bin/defaults", "read", "MobileMeAccounts", "Accounts"),
 	as("root", "/usr/bin/sqlite3", "-readonly", "/Library/Application Support/com.apple.TCC/TCC.db", "SELECT service, client, auth_value FROM access"),
-	as("root", "/usr/bin/stat", "-f", "%N%t%HT%t%Mp%Lp%t%Su%t%Sg%t%z%t%Y", "/Users/ghrunner", RunnerRoot, RunnerRoot+"/_work", "/opt/homebrew", "/opt/toolchain/aarch64-linux-gnu", "/etc/paths.d/homebrew", "/Library/LaunchDaemons/"+RunnerLabel+".plist"),
+	as("root", "/usr/bin/stat", "-f", "%N%t%HT%t%Mp%03Lp%t%Su%t%Sg%t%z%t%Y", "/Users/ghrunner", RunnerRoot, RunnerRoot+"/_work", "/opt/homebrew", "/opt/toolchain/aarch64-linux-gnu", "/etc/paths.d/homebrew", "/Library/LaunchDaemons/"+RunnerLabel+".plist"),
 	as("root", "/bin/ls", "-led", "/Users/ghrunner", "/Users/admin"),
 	as("root", "/bin/ls", "-1", RunnerRoot),
 	as("root", "/usr/bin/mdutil", "-s", RunnerRoot+"/_work"),

@@ -141,7 +141,7 @@ func TestPresetAliases(t *testing.T) {
 // exactly the drift of a macOS minor update.
 func TestDriftedIsConvergedAfterAnUpdate(t *testing.T) {
 	conv, drift := mustNew(t, "converged"), mustNew(t, "drifted")
-	if v := drift.st.System; v.ProductVersion != "15.7" || v.BuildVersion != "24G222" {
+	if v := drift.st.System; v.ProductVersion != "26.2" || v.BuildVersion != "25C56" {
 		t.Errorf("drifted is macOS %+v", v)
 	}
 	if got, want := drift.st.Power.Sources["AC Power"], acDefaults(); !maps.Equal(got, want) {

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,12 +58,13 @@ const (
 // presets returns the builder of each embedded preset.
 func presets() map[string]func() (*State, error) {
 	return map[string]func() (*State, error){
-		"fresh-m4":      func() (*State, error) { return freshM4(), nil },
-		"filevault-off": filevaultOff,
-		"part-way":      func() (*State, error) { return derived(freshM4(), partWaySteps) },
-		"converged":     convergedState,
-		"drifted":       driftedState,
-		"seed-manual":   func() (*State, error) { return derived(freshM4(), seedSteps) },
+		"fresh-m4":         func() (*State, error) { return freshM4(), nil },
+		"fresh-m4-sequoia": func() (*State, error) { return freshM4Sequoia(), nil },
+		"filevault-off":    filevaultOff,
+		"part-way":         func() (*State, error) { return derived(freshM4(), partWaySteps) },
+		"converged":        convergedState,
+		"drifted":          driftedState,
+		"seed-manual":      func() (*State, error) { return derived(freshM4(), seedSteps) },
 	}
 }
 
@@ -70,11 +72,14 @@ func presets() map[string]func() (*State, error) {
 var presetAliases = map[string]string{"partial": "part-way"}
 
 // Presets lists the embedded presets: fresh-m4 (what --target fake
-// uses), filevault-off, part-way (runner account, Command Line Tools,
+// uses: a Mac mini bought or updated today, macOS 26 Tahoe, whose
+// softwareupdate offers only the 26 form of the Command Line Tools
+// label), fresh-m4-sequoia (the same Mac on macOS 15, which lists both
+// label forms side by side), filevault-off, part-way (runner account, Command Line Tools,
 // Homebrew and the runner files present as recipes/m4.star leaves them,
 // not registered; "partial" is an alias), converged (fresh-m4 after
 // `hvfctl run recipes/m4.star`, embedded from presets/converged.json),
-// drifted (converged after a macOS minor update: version bumped, pmset
+// drifted (converged after a macOS minor update, 26.1 to 26.2: version bumped, pmset
 // reset, the runner LaunchDaemon booted out, Spotlight back on for _work,
 // qemu missing) and seed-manual (provisioned by hand after the seed
 // document: runner mini-1 with an svc.sh LaunchAgent, the Linux toolchain
@@ -142,12 +147,30 @@ func acDefaults() map[string]string {
 	}
 }
 
-// freshM4 is a Mac mini M4 on macOS 15.6 right after Setup Assistant:
-// one administrator with FileVault on, nothing else installed.
+// CLT labels the presets' softwareupdate offers (macos-facts.md §1.7).
+// From the 26 releases a label reads `Command Line Tools for Xcode
+// <ver>-<build ver>`; up to Xcode 16 it read `Command Line Tools for
+// Xcode-<ver>`. macOS 26 lists only the new form; macOS 15 lists both side
+// by side. Each list holds a beta, which must never be picked.
+var (
+	tahoeCLTLabels   = []string{"Command Line Tools for Xcode 26.1-26.1.1", "Command Line Tools beta 2 for Xcode 26.2-26.2"}
+	sequoiaCLTLabels = []string{"Command Line Tools for Xcode-16.4", "Command Line Tools for Xcode 26.1-26.1.1", "Command Line Tools beta 3 for Xcode-26.1"}
+)
+
+// freshM4Sequoia is freshM4 on macOS 15.6, before the update to 26.
+func freshM4Sequoia() *State {
+	st := freshM4()
+	st.System = System{ProductName: "macOS", ProductVersion: "15.6", BuildVersion: "24G84"}
+	st.CLT.Available = slices.Clone(sequoiaCLTLabels)
+	return st
+}
+
+// freshM4 is a Mac mini M4 on macOS 26.1 (Tahoe) right after Setup
+// Assistant: one administrator with FileVault on, nothing else installed.
 func freshM4() *State {
 	const t0 = 1788253200 // 2026-09-01 09:00:00 UTC
 	st := &State{
-		System: System{ProductName: "macOS", ProductVersion: "15.6", BuildVersion: "24G84"},
+		System: System{ProductName: "macOS", ProductVersion: "26.1", BuildVersion: "25B78"},
 		Sysctl: map[string]string{
 			"hw.machine": "arm64", "hw.model": "Mac16,10", "machdep.cpu.brand_string": "Apple M4",
 			"kern.hv_support": "1", "kern.hv_vmm_present": "0", "hw.ncpu": "10", "hw.memsize": "17179869184",
@@ -176,7 +199,7 @@ func freshM4() *State {
 			Sources:          map[string]map[string]string{"AC Power": acDefaults()},
 			SleepPreventedBy: []string{"sharingd", "powerd"},
 		},
-		CLT:      CLT{Available: []string{"Command Line Tools for Xcode-16.4", "Command Line Tools for Xcode-26.0", "Command Line Tools beta 3 for Xcode-26.1"}},
+		CLT:      CLT{Available: slices.Clone(tahoeCLTLabels)},
 		Receipts: map[string]*Receipt{},
 		Brew:     Brew{Formulae: map[string][]string{}, Casks: map[string][]string{}},
 		Launchd:  Launchd{Jobs: map[string]*Job{}},
@@ -357,7 +380,7 @@ const (
 	downloadsDir = "/Library/Caches/hvfctl"
 	homebrewPkg  = downloadsDir + "/Homebrew-" + HomebrewVersion + ".pkg"
 	runnerCached = downloadsDir + "/actions-runner-osx-arm64-2.335.1.tar.gz"
-	cltLabel     = "Command Line Tools for Xcode-26.0"
+	cltLabel     = "Command Line Tools for Xcode 26.1-26.1.1" // offered by both fresh presets
 	cltMarkerTmp = "/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress"
 )
 
@@ -432,13 +455,13 @@ var seedSteps = []step{
 	run("root", "/usr/bin/mdutil", "-i", "off", RunnerRoot+"/_work"),
 }
 
-// driftSteps are what a macOS minor update (15.6 to 15.7) does to a
+// driftSteps are what a macOS minor update (26.1 to 26.2) does to a
 // converged Mac: the version, pmset back to its defaults, the runner's
 // LaunchDaemon booted out, Spotlight indexing _work again, and qemu gone
 // (as when a maintainer removed it to make room).
 var driftSteps = []step{
 	func(_ context.Context, m *Mac) error {
-		m.st.System.ProductVersion, m.st.System.BuildVersion = "15.7", "24G222"
+		m.st.System.ProductVersion, m.st.System.BuildVersion = "26.2", "25C56"
 		m.st.Power.Sources["AC Power"] = acDefaults()
 		return nil
 	},

@@ -70,7 +70,7 @@ func TestFactsJSON(t *testing.T) {
 			if err := dec.Decode(&f); err != nil {
 				t.Fatalf("facts --json does not fit the contract: %v\n%s", err, out)
 			}
-			if f.MacOSVersion != "15.6" || f.Arch != "arm64" || f.HVSupport == nil || !*f.HVSupport || f.CPUBrand != "Apple M4" || f.Model == "" || f.FreeBytes == nil {
+			if f.MacOSVersion != "26.1" || f.Arch != "arm64" || f.HVSupport == nil || !*f.HVSupport || f.CPUBrand != "Apple M4" || f.Model == "" || f.FreeBytes == nil {
 				t.Errorf("system facts: %+v", f)
 			}
 			if f.FileVault.State != tt.filevault {
