@@ -79,8 +79,21 @@ type JobSpec struct {
 	Concurrency    *Concurrency
 	Env            []KV
 	Steps          []Step
+	// Permissions are the job's token scopes; empty means the least the
+	// job needs, contents: read (see JobPermissions).
+	Permissions []KV
 	// Pos is where the recipe declared it (file:line:col).
 	Pos string
+}
+
+// JobPermissions returns the token scopes the job is written with: the
+// declared ones, else contents: read (a job without permissions: gets
+// the repository's default token scopes, which may include write).
+func (j *JobSpec) JobPermissions() []KV {
+	if len(j.Permissions) > 0 {
+		return j.Permissions
+	}
+	return []KV{{Key: "contents", Value: "read"}}
 }
 
 // Toolchain is a toolchain directory the recipe installs.
@@ -356,6 +369,8 @@ func (r *fieldReader) job() *JobSpec {
 	}
 	v, name := r.get("env")
 	j.Env = r.pairs(v, name)
+	v, name = r.get("permissions")
+	j.Permissions = r.pairs(v, name)
 	if v, name := r.get("steps"); v != nil {
 		j.Steps = r.steps(v, name)
 	}

@@ -38,14 +38,49 @@ func sharedAnchors(doc *yaml.Node, jobs *yaml.Node, idx int, job *workflow.JobSp
 	mark(jobs.Content[idx], inside)
 	mark(jobs.Content[idx+1], inside)
 
+	order, uses := aliasUses(doc, jobs, inside, func(n *yaml.Node) bool { return inside[n] })
+	if len(order) == 0 {
+		return nil, nil
+	}
+
+	want := declared(job)
+	wantMap, _ := want.(map[string]any)
+	body := jobs.Content[idx+1]
+	var keep []keptAnchor
+	for _, target := range order {
+		users := describe(uses[target])
+		where := fmt.Sprintf("line %d: job %s defines anchor &%s", target.Line, job.ID, target.Anchor)
+		fix := fmt.Sprintf("write the value out in place of *%s there, or move the anchor out of %s, then render again; the file was not changed", target.Anchor, job.ID)
+		k := keyOf(body, target)
+		if k == "" {
+			return nil, fmt.Errorf("%s, which %s; hvfctl keeps an anchor only on the value of a job key it writes (%s) and replacing the job would leave those aliases dangling: %s",
+				where, users, strings.Join(jobKeyOrder, ", "), fix)
+		}
+		var old any
+		if err := target.Decode(&old); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if w, ok := wantMap[k]; !ok || !equal(old, w) {
+			return nil, fmt.Errorf("%s on %s:, which %s; the recipe declares a different %s:, and replacing the job would change what those aliases mean: %s",
+				where, k, users, k, fix)
+		}
+		keep = append(keep, keptAnchor{key: k, name: target.Anchor})
+	}
+	return keep, nil
+}
+
+// aliasUses finds the aliases outside skip whose anchor isTarget, in
+// document order of first use, and where each is used ("job b",
+// "top-level key env", and its line).
+func aliasUses(doc, jobs *yaml.Node, skip map[*yaml.Node]bool, isTarget func(*yaml.Node) bool) ([]*yaml.Node, map[*yaml.Node][]anchorUse) {
 	uses := map[*yaml.Node][]anchorUse{}
 	var order []*yaml.Node
 	var walk func(n *yaml.Node, owner string)
 	walk = func(n *yaml.Node, owner string) {
-		if inside[n] {
+		if skip[n] {
 			return
 		}
-		if n.Kind == yaml.AliasNode && n.Alias != nil && inside[n.Alias] {
+		if n.Kind == yaml.AliasNode && n.Alias != nil && isTarget(n.Alias) {
 			if _, seen := uses[n.Alias]; !seen {
 				order = append(order, n.Alias)
 			}
@@ -66,38 +101,8 @@ func sharedAnchors(doc *yaml.Node, jobs *yaml.Node, idx int, job *workflow.JobSp
 		}
 	}
 	walk(doc, "")
-	if len(order) == 0 {
-		return nil, nil
-	}
-
-	want := declared(job)
-	wantMap, _ := want.(map[string]any)
-	body := jobs.Content[idx+1]
-	var keep []keptAnchor
-	for _, target := range order {
-		users := describe(uses[target])
-		where := fmt.Sprintf("line %d: job %s defines anchor &%s", target.Line, job.ID, target.Anchor)
-		fix := fmt.Sprintf("write the value out in place of *%s there, or move the anchor out of %s, then render again; the file was not changed", target.Anchor, job.ID)
-		k := keyOf(body, target)
-		if k == "" {
-			return nil, fmt.Errorf("%s, which %s; hvfctl keeps an anchor only on the value of a job key it writes (%s) and replacing the job would leave those aliases dangling: %s",
-				where, users, strings.Join(jobKeys, ", "), fix)
-		}
-		var old any
-		if err := target.Decode(&old); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if w, ok := wantMap[k]; !ok || !equal(old, w) {
-			return nil, fmt.Errorf("%s on %s:, which %s; the recipe declares a different %s:, and replacing the job would change what those aliases mean: %s",
-				where, k, users, k, fix)
-		}
-		keep = append(keep, keptAnchor{key: k, name: target.Anchor})
-	}
-	return keep, nil
+	return order, uses
 }
-
-// jobKeys are the job keys renderJob writes, in its order.
-var jobKeys = []string{"name", "needs", "if", "runs-on", "timeout-minutes", "concurrency", "env", "steps"}
 
 // keyOf returns the job key whose value is target, "" when target is not
 // the value of a key renderJob writes.
@@ -109,7 +114,7 @@ func keyOf(body, target *yaml.Node) string {
 		if body.Content[i+1] != target {
 			continue
 		}
-		for _, k := range jobKeys {
+		for _, k := range jobKeyOrder {
 			if body.Content[i].Value == k && body.Content[i].Kind == yaml.ScalarNode {
 				return k
 			}

@@ -30,6 +30,8 @@ func anchorsJob() *workflow.JobSpec {
 
 func TestRenderAnchors(t *testing.T) {
 	sharedFile := filepath.Join("..", "..", "testdata", "workflows", "anchors.yml")
+	noEnv := designJob()
+	noEnv.Env = nil
 	otherRunsOn := anchorsJob()
 	otherRunsOn.RunsOn = append(otherRunsOn.RunsOn, "m4")
 	for _, tc := range []struct {
@@ -61,17 +63,24 @@ func TestRenderAnchors(t *testing.T) {
 		job:   anchorsJob(),
 		keeps: []string{"    if: &guard " + anchorsGuard + "\n", "    runs-on: &mac [self-hosted, macOS, arm64, hvf]\n", "    if: *guard\n", "    runs-on: *mac\n"},
 	}, {
-		name: "anchor on a step: refused",
-		file: filepath.Join("testdata", "anchors-nested.yml"),
-		job:  designJob(),
-		want: []string{
-			"line 6: job runtime-macos defines anchor &checkout, which job lint (line 14) uses",
-			"hvfctl keeps an anchor only on the value of a job key it writes (name, needs, if, runs-on, timeout-minutes, concurrency, env, steps)",
-		},
-	}, {
-		name:  "anchors used only inside the job, aliases to other jobs' anchors: rendered",
-		file:  filepath.Join("testdata", "anchors-local.yml"),
+		// Steps are the maintainers': an anchored step shared with another
+		// job stays, and so does its with: (already persist-credentials:
+		// false).
+		name:  "anchor on a step: kept",
+		file:  filepath.Join("testdata", "anchors-nested.yml"),
 		job:   designJob(),
+		keeps: []string{"      - &checkout\n", "      - *checkout\n", "          persist-credentials: false\n"},
+	}, {
+		// The recipe adds variables to an env: mapping that a step of the
+		// same job aliases: the step's environment would change too.
+		name: "anchored env aliased inside the job: refused",
+		file: filepath.Join("testdata", "anchors-local.yml"),
+		job:  designJob(),
+		want: []string{"line 12: job runtime-macos defines anchor &local on env:, which job runtime-macos (line 16) uses", "changing it would change what those aliases mean"},
+	}, {
+		name:  "anchors of other jobs aliased in the job: rendered",
+		file:  filepath.Join("testdata", "anchors-local.yml"),
+		job:   noEnv,
 		keeps: []string{"    runs-on: &linux ubuntu-24.04\n", "    env: *common\n", "  scan:\n    runs-on: *linux\n"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {

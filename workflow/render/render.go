@@ -31,17 +31,50 @@ type layout struct {
 	newline string
 }
 
-// Job returns src with the declared job rendered into its jobs: mapping.
-// An existing job with the same id is replaced in place (its lines, from
-// its key to its last line); otherwise the job is appended after the last
-// job. Rendering the result again returns it unchanged.
-//
-// An anchor the replaced job defines and other parts of the file alias is
-// written again on the same job key when the recipe declares that key
-// with the same value; otherwise Job refuses, naming the anchor, its line
-// and the jobs that use it, since the aliases would dangle or change
-// meaning.
+// Result is a rendered workflow and what the render did to it.
+type Result struct {
+	// Out is the new contents of the file, equal to the input when the
+	// job already holds everything the recipe declares.
+	Out []byte
+	// Created is true when the file had no job with the recipe's id and
+	// the job was written in full.
+	Created bool
+	// Changed says what was set in an existing job, in file order of the
+	// keys: "if", "runs-on", "env GNU_OBJCOPY", "persist-credentials of
+	// the checkout step at line 40".
+	Changed []string
+	// Notes say what the render deliberately left as the maintainers
+	// wrote it, and why.
+	Notes []string
+}
+
+// Job returns src with the declared job rendered into it; see Render.
 func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
+	r, err := Render(src, job)
+	if err != nil {
+		return nil, err
+	}
+	return r.Out, nil
+}
+
+// Render writes the declared job into the workflow src.
+//
+// When the file has no job with the recipe's id, the job is written in
+// full after the last job (its needs: must name jobs of the file). When
+// the maintainers already have the job (a block mapping), only what the
+// recipe declares about security and placement is set in it: if:,
+// runs-on, timeout-minutes, permissions, concurrency, the env: variables
+// the recipe names and persist-credentials of its actions/checkout
+// steps. Its name, needs, matrix, other variables, steps, caches and
+// comments stay as they are, and a key that already holds the declared
+// value is not touched. A job that is not a mapping (a placeholder) is
+// replaced in full. Rendering the result again returns it unchanged.
+//
+// Every edit is proved before it is returned: the result parses, reads
+// back outside the job exactly as before and holds the job exactly as
+// intended. An anchor the edit would leave dangling or change the
+// meaning of is refused, naming the anchor, its line and its users.
+func Render(src []byte, job *workflow.JobSpec) (*Result, error) {
 	if job == nil || job.ID == "" {
 		return nil, fmt.Errorf("the recipe declares no workflow_job to render")
 	}
@@ -56,26 +89,21 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	if root.Style&yaml.FlowStyle != 0 {
 		return nil, refuse(fmt.Errorf("line %d: a flow-style workflow ({...}) cannot be edited in place", root.Line))
 	}
-	var jobsKey, jobs *yaml.Node
+	jobsIdx := -1
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if root.Content[i].Value == "jobs" {
-			jobsKey, jobs = root.Content[i], root.Content[i+1]
+			jobsIdx = i
 		}
 	}
-	if jobs == nil {
+	if jobsIdx < 0 {
 		return nil, fmt.Errorf("the workflow has no jobs: mapping")
 	}
+	jobsKey, jobs := root.Content[jobsIdx], root.Content[jobsIdx+1]
 	if jobs.Kind != yaml.MappingNode || len(jobs.Content) == 0 {
 		return nil, fmt.Errorf("line %d: jobs: must be a non-empty mapping", jobsKey.Line)
 	}
 	if jobs.Style&yaml.FlowStyle != 0 {
 		return nil, refuse(fmt.Errorf("line %d: a flow-style jobs: ({...}) cannot be edited in place", jobsKey.Line))
-	}
-	jobsIdx := -1
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i] == jobsKey {
-			jobsIdx = i
-		}
 	}
 	var before any
 	if err := doc.Decode(&before); err != nil {
@@ -84,12 +112,17 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 	lines := yamlLines(string(src))
 	lay := detectLayout(jobs, string(src))
 
-	// Find the job, and the line range each job occupies.
 	idx := -1
 	for i := 0; i+1 < len(jobs.Content); i += 2 {
 		if jobs.Content[i].Value == job.ID {
 			idx = i
 		}
+	}
+	if idx >= 0 && isBlockMapping(jobs.Content[idx+1]) {
+		return editJob(&doc, root, jobsIdx, jobs, idx, job, lay, lines, before)
+	}
+	if err := checkNeeds(jobs, job); err != nil {
+		return nil, refuse(err)
 	}
 	var keep []keptAnchor
 	if idx >= 0 {
@@ -121,13 +154,38 @@ func Job(src []byte, job *workflow.JobSpec) ([]byte, error) {
 		b.WriteString(l)
 	}
 	out := []byte(b.String())
-	if err := verify(before, out, job); err != nil {
+	if err := verify(before, out, job.ID, declared(job)); err != nil {
 		if idx >= 0 {
 			return nil, refuse(fmt.Errorf("line %d: job %s cannot be replaced in place (its lines %d-%d): %w", start+1, job.ID, start+1, end, err))
 		}
 		return nil, refuse(fmt.Errorf("line %d: job %s cannot be added after the last job: %w", start, job.ID, err))
 	}
-	return out, nil
+	return &Result{Out: out, Created: true}, nil
+}
+
+// checkNeeds refuses a job whose needs: names a job the file does not
+// have: GitHub rejects the whole workflow file, so every job in it would
+// stop running.
+func checkNeeds(jobs *yaml.Node, job *workflow.JobSpec) error {
+	have := map[string]bool{}
+	var ids []string
+	for i := 0; i+1 < len(jobs.Content); i += 2 {
+		if id := jobs.Content[i].Value; id != job.ID {
+			have[strings.ToLower(id)] = true
+			ids = append(ids, id)
+		}
+	}
+	var missing []string
+	for _, n := range job.Needs {
+		if !have[strings.ToLower(n)] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("job %s needs %s, which the file does not have (its jobs: %s); GitHub would reject the whole workflow: add the job or drop it from the recipe's needs, then render again; the file was not changed",
+		job.ID, strings.Join(missing, ", "), strings.Join(ids, ", "))
 }
 
 // RefusalError is a well-formed workflow that Job will not edit, because
@@ -299,9 +357,9 @@ func detectLayout(jobs *yaml.Node, src string) layout {
 	return lay
 }
 
-// renderJob writes the job in a fixed key order: name, needs, if,
-// runs-on, timeout-minutes, concurrency, env, steps. The anchors in keep
-// are written on the values of their keys.
+// renderJob writes the job in a fixed key order (jobKeyOrder): name,
+// needs, if, runs-on, timeout-minutes, permissions, concurrency, env,
+// steps. The anchors in keep are written on the values of their keys.
 func renderJob(j *workflow.JobSpec, lay layout, keep []keptAnchor) string {
 	var b strings.Builder
 	// key writes a job key, with the anchor an existing job defined on
@@ -329,30 +387,15 @@ func renderJob(j *workflow.JobSpec, lay layout, keep []keptAnchor) string {
 	default:
 		line(ind(1), key("needs")+" "+flow(j.Needs))
 	}
-	if j.If != "" {
-		line(ind(1), key("if")+" "+scalar(normalizeExpr(j.If)))
-	}
-	if len(j.RunsOn) > 0 {
-		line(ind(1), key("runs-on")+" "+flow(j.RunsOn))
-	}
-	if j.TimeoutMinutes > 0 {
-		line(ind(1), key("timeout-minutes")+" "+strconv.Itoa(j.TimeoutMinutes))
-	}
-	if c := j.Concurrency; c != nil {
-		line(ind(1), key("concurrency"))
-		line(ind(2), "group: "+scalar(c.Group))
-		if c.CancelInProgress != "" {
-			v := c.CancelInProgress
-			if v != "true" && v != "false" {
-				v = scalar(v)
-			}
-			line(ind(2), "cancel-in-progress: "+v)
+	for _, k := range securityKeys {
+		for _, l := range keyLines(j, k, lay.jobIndent+lay.unit, lay.unit, key(k)) {
+			line("", l)
 		}
 	}
 	if len(j.Env) > 0 {
 		line(ind(1), key("env"))
 		for _, kv := range j.Env {
-			line(ind(2), scalar(kv.Key)+": "+scalar(kv.Value))
+			line(ind(2), kvLine(kv))
 		}
 	}
 	if len(j.Steps) > 0 {
@@ -414,7 +457,7 @@ func renderJob(j *workflow.JobSpec, lay layout, keep []keptAnchor) string {
 				}
 				item(sec.key + ":")
 				for _, kv := range sec.kv {
-					line(body+strings.Repeat(" ", lay.unit), scalar(kv.Key)+": "+scalar(kv.Value))
+					line(body+strings.Repeat(" ", lay.unit), kvLine(kv))
 				}
 			}
 		}

@@ -13,10 +13,10 @@ import (
 )
 
 // verify proves an edit safe before anyone sees it: out must parse as
-// YAML, read back everything outside the job exactly as before (the
+// YAML, read back everything outside job id exactly as before (the
 // decoded values, so aliases are followed) and hold the job exactly as
-// the recipe declares it. before is the decoded original.
-func verify(before any, out []byte, job *workflow.JobSpec) error {
+// want. before is the decoded original.
+func verify(before any, out []byte, id string, want any) error {
 	var after any
 	if err := yaml.Unmarshal(out, &after); err != nil {
 		return fmt.Errorf("the result would not be valid YAML (%v, a line of the result); the file was not changed", err)
@@ -26,15 +26,15 @@ func verify(before any, out []byte, job *workflow.JobSpec) error {
 	if !ok || !equal(bRest, aRest) {
 		return errors.New("the edit would change the workflow outside its jobs: mapping; the file was not changed")
 	}
-	bOthers, _, _ := without(bJobs, job.ID)
-	aOthers, got, ok := without(aJobs, job.ID)
+	bOthers, _, _ := without(bJobs, id)
+	aOthers, got, ok := without(aJobs, id)
 	if !ok {
 		return errors.New("the result would not hold the job; the file was not changed")
 	}
 	if !equal(bOthers, aOthers) {
 		return errors.New("the edit would change other jobs; the file was not changed")
 	}
-	if !equal(got, declared(job)) {
+	if !equal(got, want) {
 		return errors.New("the result would not read back as the job the recipe declares; the file was not changed")
 	}
 	return nil
@@ -129,25 +129,10 @@ func declared(j *workflow.JobSpec) any {
 	default:
 		m["needs"] = strs(j.Needs)
 	}
-	if j.If != "" {
-		m["if"] = normalizeExpr(j.If)
-	}
-	if len(j.RunsOn) > 0 {
-		m["runs-on"] = strs(j.RunsOn)
-	}
-	if j.TimeoutMinutes > 0 {
-		m["timeout-minutes"] = j.TimeoutMinutes
-	}
-	if c := j.Concurrency; c != nil {
-		cm := map[string]any{"group": c.Group}
-		switch c.CancelInProgress {
-		case "":
-		case "true", "false":
-			cm["cancel-in-progress"] = c.CancelInProgress == "true"
-		default:
-			cm["cancel-in-progress"] = c.CancelInProgress
+	for _, k := range securityKeys {
+		if v, ok := keyValue(j, k); ok {
+			m[k] = v
 		}
-		m["concurrency"] = cm
 	}
 	if len(j.Env) > 0 {
 		m["env"] = kvs(j.Env)
@@ -210,7 +195,7 @@ func strs(xs []string) []any {
 func kvs(kv []workflow.KV) map[string]any {
 	out := make(map[string]any, len(kv))
 	for _, e := range kv {
-		out[e.Key] = e.Value
+		out[e.Key] = kvValue(e.Value)
 	}
 	return out
 }
