@@ -40,7 +40,7 @@ recipe-test: build
 # The .star files meant to be formatted: the stdlib, the recipes and their
 # tests, and the well-formed test inputs (testdata/engine/cli/broken.star
 # and testdata/hostile/ are bad on purpose).
-RECIPE_FMT_PATHS ?= stdlib recipes testdata/engine/cli/drift.star testdata/engine/cli/power.star \
+RECIPE_FMT_PATHS ?= stdlib recipes testdata/engine/cli/drift.star testdata/engine/cli/power.star testdata/engine/cli/destroy.star \
 	testdata/engine/cli/tests_pass testdata/engine/cli/tests_fail testdata/engine/bad_calls \
 	testdata/workflows/recipes
 # The .star files that must also be lint-clean.

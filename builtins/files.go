@@ -658,7 +658,9 @@ fix function). A missing PATH is not an error.`,
 					if err := c.s.CheckWrite(p); err != nil {
 						return nil, c.wrap(err)
 					}
-					return engine.Exec(rootCmd("/bin/rm", "-f", p), []string{p}, nil), nil
+					a := engine.Exec(rootCmd("/bin/rm", "-f", p), []string{p}, nil)
+					a.Destroys = "file " + p
+					return a, nil
 				}),
 			newBuiltin(m, "write", "path, content, mode, owner, group", engine.KindAction, `
 Returns an action that replaces PATH atomically with CONTENT (string or

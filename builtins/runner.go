@@ -128,9 +128,10 @@ func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret) (hos
 // output.
 func configShAction(argv []string, root, user string, token *engine.Secret, env []host.EnvVar, judge func(host.Result) error, confirm func(*Registration) error) *engine.Action {
 	return &engine.Action{
-		Argv:   argv,
-		User:   user,
-		Writes: []string{root},
+		Argv:    argv,
+		User:    user,
+		Writes:  []string{root},
+		Secrets: []*engine.Secret{token},
 		Run: func(ctx context.Context, s *engine.Session) error {
 			tok, err := tokenEnv(ctx, s, token)
 			if err != nil {
@@ -170,12 +171,14 @@ func configureAction(root, url, name string, labels []string, work string, token
 // that ROOT/.runner is gone afterwards.
 func removeAction(root string, token *engine.Secret, user string) *engine.Action {
 	argv := []string{root + "/config.sh", "remove"}
-	return configShAction(argv, root, user, token, nil, engine.ExitZero, func(reg *Registration) error {
+	a := configShAction(argv, root, user, token, nil, engine.ExitZero, func(reg *Registration) error {
 		if reg != nil {
 			return fmt.Errorf("%s/.runner still exists after config.sh remove: %w", root, engine.ErrNotConfirmed)
 		}
 		return nil
 	})
+	a.Destroys = "the runner registration of " + root
+	return a
 }
 
 func runnerModule() engine.Module {

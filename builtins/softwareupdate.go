@@ -141,6 +141,7 @@ func cltInstallAction() *engine.Action {
 				return judgeError(listCmd, res, fmt.Errorf("unexpected label %q", label))
 			}
 			install := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-i", label}, User: host.Root, Timeout: 60 * time.Minute}
+			s.Resolved(install.Argv)
 			if _, err := runStep(ctx, s, install, engine.ExitZero); err != nil {
 				return err
 			}

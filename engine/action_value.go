@@ -25,10 +25,15 @@ func (a *Action) Truth() starlark.Bool { return starlark.True }
 func (a *Action) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: action") }
 
 // AttrNames implements starlark.HasAttrs.
-func (a *Action) AttrNames() []string { return []string{"argv", "because", "reason", "user"} }
+func (a *Action) AttrNames() []string {
+	return []string{"argv", "because", "destroys", "reason", "user"}
+}
 
-// Attr implements starlark.HasAttrs: argv, user, reason, and
-// because(text), which returns a copy of the action with that reason.
+// Attr implements starlark.HasAttrs: argv, user, reason; because(text),
+// which returns a copy of the action with that reason; and destroys(what),
+// which returns a copy marked as destroying WHAT (plain words, e.g.
+// "runner macmini-m4-hvf-2"): the plan marks its resource "-" (or "-/+"
+// beside creating actions) and `run` refuses it without --allow-destroy.
 func (a *Action) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "argv":
@@ -49,6 +54,19 @@ func (a *Action) Attr(name string) (starlark.Value, error) {
 			}
 			c := *a
 			c.Reason = reason
+			return &c, nil
+		}), nil
+	case "destroys":
+		return starlark.NewBuiltin("destroys", func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var what string
+			if err := starlark.UnpackPositionalArgs("destroys", args, kwargs, 1, &what); err != nil {
+				return nil, err
+			}
+			if strings.TrimSpace(what) == "" {
+				return nil, fmt.Errorf("destroys: say what the action destroys (e.g. \"runner NAME\")")
+			}
+			c := *a
+			c.Destroys = what
 			return &c, nil
 		}), nil
 	}

@@ -560,10 +560,12 @@ func TestReportGolden(t *testing.T) {
 	if strings.Contains(text.String(), "\x1b[") {
 		t.Error("plain text contains colour codes")
 	}
-	if !strings.Contains(color.String(), "\x1b[33mchange") {
+	if !strings.Contains(color.String(), "\x1b[33m~ ") {
 		t.Error("coloured text lacks colour codes")
 	}
-	// The JSON contract: exactly these keys.
+	// The JSON contract: exactly these keys (DESIGN.md's, plus the ones
+	// added since: a resource's effect, doc and remediation; the summary's
+	// split of "change" by effect).
 	var obj map[string]any
 	if err := json.Unmarshal(js.Bytes(), &obj); err != nil {
 		t.Fatal(err)
@@ -571,9 +573,20 @@ func TestReportGolden(t *testing.T) {
 	if keys(obj) != "host_commands resources summary" {
 		t.Errorf("top-level keys %s", keys(obj))
 	}
+	if got := keys(obj["summary"].(map[string]any)); got != "assert_failed change create destroy failed ok replace skipped total unknown update" {
+		t.Errorf("summary keys %s", got)
+	}
 	res := obj["resources"].([]any)[0].(map[string]any)
-	if keys(res) != "actions changes id kind status" {
+	if keys(res) != "actions changes effect id kind status" {
 		t.Errorf("resource keys %s", keys(res))
+	}
+	byID := map[string]map[string]any{}
+	for _, r := range obj["resources"].([]any) {
+		m := r.(map[string]any)
+		byID[m["id"].(string)] = m
+	}
+	if got := keys(byID["filevault"]); got != "actions changes id kind remediation status" {
+		t.Errorf("assertion keys %s", got)
 	}
 	act := res["actions"].([]any)[0].(map[string]any)
 	if keys(act) != "argv reason user" {

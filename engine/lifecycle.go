@@ -125,6 +125,57 @@ func (r *Recipe) checkAndFix(p *planned) {
 	}
 	p.actions = actions
 	p.rep.Actions = r.actionReports(actions)
+	p.rep.Effect = effectOf(changes, actions)
+}
+
+// effectOf classifies a change: actions that only destroy make it a
+// destroy, destroying beside other actions a replace; a resource none of
+// whose changed properties exists yet is a create; anything else is an
+// update in place.
+func effectOf(changes []Change, actions []*Action) Effect {
+	destroys, others := false, false
+	for _, a := range actions {
+		if a.Destroys != "" {
+			destroys = true
+		} else {
+			others = true
+		}
+	}
+	switch {
+	case destroys && others:
+		return EffectReplace
+	case destroys:
+		return EffectDestroy
+	}
+	absent := 0
+	for _, c := range changes {
+		if _, unknown := c.Before.(*Unknown); unknown {
+			continue
+		}
+		if !isAbsent(c.Before, c.After) {
+			return EffectUpdate
+		}
+		absent++
+	}
+	if absent > 0 {
+		return EffectCreate
+	}
+	return EffectUpdate
+}
+
+// isAbsent says whether a current value means "not there": None, the
+// words stdlib checks use for it ("missing", "not loaded"), or False
+// where True is wanted (exists, loaded, unpacked).
+func isAbsent(before, after starlark.Value) bool {
+	switch b := before.(type) {
+	case nil, starlark.NoneType:
+		return true
+	case starlark.String:
+		return b == "missing" || b == "not loaded"
+	case starlark.Bool:
+		return !bool(b) && after == starlark.True
+	}
+	return false
 }
 
 // checkOne calls the resource's check function and compares the result
@@ -245,7 +296,7 @@ func (r *Recipe) actionReports(actions []*Action) []ActionReport {
 		for j, s := range a.Argv {
 			argv[j] = r.scrub(s)
 		}
-		out[i] = ActionReport{Argv: argv, User: a.User, Reason: r.scrub(a.Reason)}
+		out[i] = ActionReport{Argv: argv, User: a.User, Reason: r.scrub(a.Reason), Destroys: r.scrub(a.Destroys)}
 	}
 	return out
 }
@@ -311,9 +362,17 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 		if r.progress != nil {
 			r.progress(r.scrub(fmt.Sprintf("%s: running %s (as %s)", p.res.ID, ArgvString(a.Argv), a.User)))
 		}
+		r.sess.takeResolved()
 		err := a.Run(ctx, r.sess)
 		r.sess.ForgetFacts()
 		p.rep.Actions[i].Ran = true
+		if resolved := r.sess.takeResolved(); resolved != nil {
+			argv := make([]string, len(resolved))
+			for j, s := range resolved {
+				argv[j] = r.scrub(s)
+			}
+			p.rep.Actions[i].Argv = argv
+		}
 		if err != nil {
 			msg := r.scrub(describeActionError(a, err))
 			p.rep.Actions[i].Error = msg
@@ -357,4 +416,17 @@ func describeActionError(a *Action, err error) string {
 		return "action failed: " + ae.Error()
 	}
 	return fmt.Sprintf("action failed: %s (as %s): %v", strings.Join(a.Argv, " "), a.User, err)
+}
+
+// AskSecrets obtains, before anything changes, every secret a person must
+// supply for the plan's actions (the runner registration token), so that
+// `run` never stops to ask in the middle of an apply. The values are
+// cached for the run and registered with its redactor.
+func (r *Recipe) AskSecrets(ctx context.Context, plan *Report) error {
+	for _, sec := range plan.Secrets {
+		if _, err := sec.Reveal(ctx, r.sess); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -249,6 +249,7 @@ func (ev *evaluator) secret(t *starlark.Thread, fn *starlark.Builtin, args starl
 		return s, nil
 	}
 	s := NewSecret(name, nil)
+	s.doc = doc
 	ev.secrets[name] = s
 	return s, nil
 }

@@ -41,18 +41,66 @@ type Report struct {
 	HostCommands []host.Entry
 	// Errors are run-level problems (an apply refused by allow_writes).
 	Errors []string
+	// Secrets are the secrets a person must supply for the actions of
+	// the report, in order of first use.
+	Secrets []*Secret
+	// NextSteps are what the recipe says a maintainer should do once it
+	// is applied (declare("next_step", text = ...)).
+	NextSteps []string
+
 
 	redactor *host.Redactor
 }
 
+// Effect is what a resource whose status is "change" does to the host,
+// marked in the text report as in Terraform's plans.
+type Effect string
+
+// The effects of a change.
+const (
+	// EffectCreate: the resource is not there at all (+).
+	EffectCreate Effect = "create"
+	// EffectUpdate: the resource is there and is changed in place (~).
+	EffectUpdate Effect = "update"
+	// EffectReplace: something is destroyed and made again (-/+), such
+	// as a runner unregistered and registered anew.
+	EffectReplace Effect = "replace"
+	// EffectDestroy: the resource's actions only remove things (-).
+	EffectDestroy Effect = "destroy"
+)
+
+// Mark is the effect's symbol: +, ~, -/+ or -.
+func (e Effect) Mark() string {
+	switch e {
+	case EffectCreate:
+		return "+"
+	case EffectReplace:
+		return "-/+"
+	case EffectDestroy:
+		return "-"
+	case EffectUpdate:
+		return "~"
+	}
+	return ""
+}
+
+// Destroys reports whether the effect removes something from the host.
+func (e Effect) Destroys() bool { return e == EffectReplace || e == EffectDestroy }
+
 // ResourceReport is one resource in a report.
 type ResourceReport struct {
-	ID      string
-	Kind    string
-	Status  Status
+	ID     string
+	Kind   string
+	Status Status
+	// Effect says what a change does (create, update, replace, destroy);
+	// empty unless Status is StatusChange.
+	Effect  Effect
 	Changes []Change
 	Actions []ActionReport
-	// Remediation is what a person must do about a failed assertion.
+	// Doc is the resource's doc: why it exists.
+	Doc string
+	// Remediation is what a person must do about a failed assertion or a
+	// value to verify manually.
 	Remediation string
 	// Error says why the resource failed or was skipped.
 	Error string
@@ -71,6 +119,8 @@ type ActionReport struct {
 	Argv   []string `json:"argv"`
 	User   string   `json:"user"`
 	Reason string   `json:"reason"`
+	// Destroys names what the action removes for good; empty otherwise.
+	Destroys string `json:"destroys,omitempty"`
 	// Ran says whether an apply ran the action; it is false in a plan or
 	// check, in an apply that was refused, and for the actions after a
 	// resource's first failing one.
@@ -79,7 +129,8 @@ type ActionReport struct {
 	Error string `json:"-"`
 }
 
-// Summary counts the resources of a report by status.
+// Summary counts the resources of a report by status. Change is split by
+// effect: Create + Update + Replace + Destroy == Change.
 type Summary struct {
 	OK           int `json:"ok"`
 	Change       int `json:"change"`
@@ -88,10 +139,14 @@ type Summary struct {
 	Skipped      int `json:"skipped"`
 	Failed       int `json:"failed"`
 	Total        int `json:"total"`
+	Create       int `json:"create"`
+	Update       int `json:"update"`
+	Replace      int `json:"replace"`
+	Destroy      int `json:"destroy"`
 }
 
 func newResourceReport(res *Resource) ResourceReport {
-	return ResourceReport{ID: res.ID, Kind: res.Kind, Remediation: res.Remediation}
+	return ResourceReport{ID: res.ID, Kind: res.Kind, Doc: res.Doc, Remediation: res.Remediation}
 }
 
 func (r *Recipe) report(mode Mode, ps []*planned, errs []string, mark int) *Report {
@@ -106,20 +161,42 @@ func (r *Recipe) report(mode Mode, ps []*planned, errs []string, mark int) *Repo
 	for _, e := range errs {
 		rep.Errors = append(rep.Errors, r.scrub(e))
 	}
+	for _, d := range r.sess.Declarations("next_step") {
+		if v, found, _ := d.Fields.Get(starlark.String("text")); found {
+			if text, ok := starlark.AsString(v); ok && text != "" {
+				rep.NextSteps = append(rep.NextSteps, r.scrub(text))
+			}
+		}
+	}
 	for _, p := range ps {
 		rep.Resources = append(rep.Resources, p.rep)
-		rep.Summary.add(p.rep.Status)
+		rep.Summary.add(p.rep.Status, p.rep.Effect)
+		for _, a := range p.actions {
+			for _, sec := range a.Secrets {
+				rep.addSecret(sec)
+			}
+		}
 	}
 	return rep
 }
 
-func (s *Summary) add(st Status) {
+func (s *Summary) add(st Status, e Effect) {
 	s.Total++
 	switch st {
 	case StatusOK:
 		s.OK++
 	case StatusChange:
 		s.Change++
+		switch e {
+		case EffectCreate:
+			s.Create++
+		case EffectReplace:
+			s.Replace++
+		case EffectDestroy:
+			s.Destroy++
+		default:
+			s.Update++
+		}
 	case StatusAssertFailed:
 		s.AssertFailed++
 	case StatusUnknown:
@@ -129,6 +206,37 @@ func (s *Summary) add(st Status) {
 	case StatusFailed:
 		s.Failed++
 	}
+}
+
+func (r *Report) addSecret(sec *Secret) {
+	if !sec.Supplied() {
+		return
+	}
+	for _, have := range r.Secrets {
+		if have.Name() == sec.Name() {
+			return
+		}
+	}
+	r.Secrets = append(r.Secrets, sec)
+}
+
+// Destroys lists, in plan order, what the report's destroying actions
+// remove ("runner macmini-m4-hvf-2" …), each once.
+func (r *Report) Destroys() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, res := range r.Resources {
+		if res.Status != StatusChange {
+			continue
+		}
+		for _, a := range res.Actions {
+			if a.Destroys != "" && !seen[a.Destroys] {
+				seen[a.Destroys] = true
+				out = append(out, a.Destroys)
+			}
+		}
+	}
+	return out
 }
 
 // Resource returns the report of the resource with the given id, or nil.
@@ -186,18 +294,24 @@ type jsonResource struct {
 	ID      string       `json:"id"`
 	Kind    string       `json:"kind"`
 	Status  Status       `json:"status"`
+	Effect  Effect       `json:"effect,omitempty"`
 	Changes []jsonChange `json:"changes"`
 	Actions []jsonAction `json:"actions"`
+	Doc     string       `json:"doc,omitempty"`
+	// Remediation is present for failed assertions and values to verify
+	// manually that have one.
+	Remediation string `json:"remediation,omitempty"`
 }
 
 // jsonAction is an action in the JSON report: the DESIGN.md keys, plus,
 // in an apply, whether it ran and, when it failed, the error.
 type jsonAction struct {
-	Argv   []string `json:"argv"`
-	User   string   `json:"user"`
-	Reason string   `json:"reason"`
-	Ran    *bool    `json:"ran,omitempty"`
-	Error  string   `json:"error,omitempty"`
+	Argv     []string `json:"argv"`
+	User     string   `json:"user"`
+	Reason   string   `json:"reason"`
+	Destroys string   `json:"destroys,omitempty"`
+	Ran      *bool    `json:"ran,omitempty"`
+	Error    string   `json:"error,omitempty"`
 }
 
 type jsonChange struct {
@@ -217,12 +331,15 @@ type jsonCommand struct {
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{Resources: []jsonResource{}, Summary: r.Summary, HostCommands: []jsonCommand{}}
 	for _, res := range r.Resources {
-		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Changes: []jsonChange{}, Actions: []jsonAction{}}
+		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Effect: res.Effect, Changes: []jsonChange{}, Actions: []jsonAction{}, Doc: r.redactor.Scrub(res.Doc)}
+		if res.needsRemediation() {
+			jr.Remediation = r.redactor.Scrub(res.Remediation)
+		}
 		for _, c := range res.Changes {
 			jr.Changes = append(jr.Changes, jsonChange{Property: c.Property, Before: r.jsonValue(c.Before), After: r.jsonValue(c.After)})
 		}
 		for _, a := range res.Actions {
-			ja := jsonAction{Argv: r.scrubAll(a.Argv), User: a.User, Reason: r.redactor.Scrub(a.Reason), Error: r.redactor.Scrub(a.Error)}
+			ja := jsonAction{Argv: r.scrubAll(a.Argv), User: a.User, Reason: r.redactor.Scrub(a.Reason), Destroys: r.redactor.Scrub(a.Destroys), Error: r.redactor.Scrub(a.Error)}
 			if r.Mode == ModeApply {
 				ran := a.Ran
 				ja.Ran = &ran
@@ -333,10 +450,19 @@ func DisplayProperty(prop string, v starlark.Value) string {
 	return Display(v)
 }
 
+// needsRemediation says whether a person must act on the resource, so
+// that its remediation is shown: a failed assertion or a value to verify.
+func (res ResourceReport) needsRemediation() bool {
+	return res.Remediation != "" && (res.Status == StatusAssertFailed || res.Status == StatusUnknown)
+}
+
 // Display renders a value for `property: before → after`: None as
-// "absent", unknown values as "unknown (why)", strings quoted.
+// "absent", unknown values as "unknown (why)", strings quoted, matchers
+// in words ("\"present\" or \"not needed\"", "at least 30").
 func Display(v starlark.Value) string {
 	switch x := v.(type) {
+	case *matcher:
+		return x.describe()
 	case nil, starlark.NoneType:
 		return "absent"
 	case *Unknown:

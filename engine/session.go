@@ -59,6 +59,7 @@ type Session struct {
 	decls     []Declaration
 	secretVal map[string]string
 	log       func(string)
+	resolved  []string
 }
 
 type factEntry struct {
@@ -213,6 +214,24 @@ func (s *Session) Keep(key string, init func() any) any {
 		s.kept[key] = v
 	}
 	return v
+}
+
+// Resolved records the argv an action actually ran when its plan showed a
+// placeholder (the newest Command Line Tools label): the apply report
+// shows it instead of the planned argv. Only action Run functions call it.
+func (s *Session) Resolved(argv []string) {
+	s.mu.Lock()
+	s.resolved = append([]string(nil), argv...)
+	s.mu.Unlock()
+}
+
+// takeResolved returns and clears what Resolved recorded.
+func (s *Session) takeResolved() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.resolved
+	s.resolved = nil
+	return out
 }
 
 // IsPattern reports whether an allow_writes entry is a path.Match pattern

@@ -16,6 +16,9 @@ type TextOptions struct {
 	Color bool
 	// Commands lists every host command the run executed at the end.
 	Commands bool
+	// All shows every resource; by default resources that are ok are
+	// left out (the summary still counts them).
+	All bool
 }
 
 const (
@@ -31,15 +34,20 @@ const (
 type painter bool
 
 func (p painter) paint(color, s string) string {
-	if !p || s == "" {
+	if !p || s == "" || color == "" {
 		return s
 	}
 	return color + s + ansiReset
 }
 
-// WriteText writes the report for people: one block per resource, each
-// change as `property: before → after` (multi-line values as a unified
-// diff), the actions with their principal and reason, a summary line.
+// WriteText writes the report for people: what the plan needs first (the
+// vars it was made with, the secrets it will ask for, what it destroys),
+// one block per resource that is not ok (every resource with All): its
+// mark (+ create, ~ change, - destroy, -/+ replace) or status, why it
+// exists, each change as `property: before → after` (multi-line values as
+// a unified diff), the actions with their principal, the remediation of
+// what a person must do; then a summary line and the next steps. An
+// apply's blocks list only what ran: its plan was shown before it.
 func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	p := painter(o.Color)
 	var b strings.Builder
@@ -47,12 +55,23 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "%s %s\n", p.paint(ansiRed, "error:"), e)
 	}
+	r.writeHeader(&b, p)
+	hidden := 0
 	for _, res := range r.Resources {
+		if res.Status == StatusOK && !o.All {
+			hidden++
+			continue
+		}
 		r.writeResource(&b, p, res)
 	}
 	b.WriteString("\n")
 	b.WriteString(r.summaryLine(p))
 	b.WriteString("\n")
+	if hidden > 0 && hidden == len(r.Resources) && len(r.Resources) > 0 {
+		// Nothing else was printed: say the list is not missing.
+		fmt.Fprintf(&b, "%s\n", p.paint(ansiDim, "(every resource is ok; --all lists them)"))
+	}
+	r.writeNextSteps(&b)
 	if o.Commands && len(r.HostCommands) > 0 {
 		b.WriteString("\nhost commands:\n")
 		for _, e := range r.HostCommands {
@@ -61,6 +80,47 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	}
 	_, err := io.WriteString(w, r.redactor.Scrub(b.String()))
 	return err
+}
+
+// writeHeader says, before any resource, what the plan needs and what it
+// destroys, and the legend of the marks.
+func (r *Report) writeHeader(b *strings.Builder, p painter) {
+	if r.Mode == ModeApply {
+		return
+	}
+	s := r.Summary
+	if destroys := r.Destroys(); len(destroys) > 0 {
+		fmt.Fprintf(b, "%s\n", p.paint(ansiRed+ansiBold, "This plan destroys:"))
+		for _, d := range destroys {
+			fmt.Fprintf(b, "  - %s\n", d)
+		}
+	}
+	for _, sec := range r.Secrets {
+		fmt.Fprintf(b, "%s %s", p.paint(ansiBold, "This plan needs the secret"), sec.Name())
+		if doc := strings.TrimSpace(sec.Doc()); doc != "" {
+			fmt.Fprintf(b, ": %s", doc)
+		}
+		b.WriteString("\n")
+		if r.Mode != ModeCheck {
+			fmt.Fprintf(b, "  `run` asks for it (or reads it from the environment or --token-file) before the first change.\n")
+		}
+	}
+	if s.Change > 0 {
+		fmt.Fprintf(b, "%s\n", p.paint(ansiDim, "(+ create, ~ change in place, - destroy, -/+ destroy and create again)"))
+	}
+}
+
+// writeNextSteps prints what the recipe declared a maintainer should do
+// after applying it (declare("next_step", text = ...)), in plans and
+// applies.
+func (r *Report) writeNextSteps(b *strings.Builder) {
+	if r.Mode == ModeCheck || len(r.NextSteps) == 0 {
+		return
+	}
+	b.WriteString("\nNext steps:\n")
+	for _, s := range r.NextSteps {
+		fmt.Fprintf(b, "  - %s\n", indentRest(s, "    "))
+	}
 }
 
 var statusLabel = map[Status]struct{ text, color string }{
@@ -72,32 +132,53 @@ var statusLabel = map[Status]struct{ text, color string }{
 	StatusFailed:       {"FAILED", ansiRed + ansiBold},
 }
 
+var effectColor = map[Effect]string{
+	EffectCreate:  ansiGreen,
+	EffectUpdate:  ansiYellow,
+	EffectReplace: ansiRed,
+	EffectDestroy: ansiRed,
+}
+
 func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport) {
 	lab := statusLabel[res.Status]
-	label := fmt.Sprintf("%-8s", lab.text)
-	fmt.Fprintf(b, "  %s %s %s\n", p.paint(lab.color, label), res.ID, p.paint(ansiDim, "("+res.Kind+")"))
+	text, color := lab.text, lab.color
+	if res.Status == StatusChange && res.Effect != "" {
+		text, color = res.Effect.Mark(), effectColor[res.Effect]
+	}
+	fmt.Fprintf(b, "  %s %s %s\n", p.paint(color, fmt.Sprintf("%-8s", text)), res.ID, p.paint(ansiDim, "("+res.Kind+")"))
 	const ind = "           "
-	switch res.Status {
-	case StatusOK:
+	if res.Status == StatusOK {
 		return
+	}
+	compact := r.Mode == ModeApply && res.Status == StatusChange
+	if res.Doc != "" && !compact {
+		fmt.Fprintf(b, "%s%s %s\n", ind, p.paint(ansiDim, "why:"), indentRest(res.Doc, ind+"  "))
+	}
+	switch res.Status {
 	case StatusUnknown:
 		fmt.Fprintf(b, "%sverify manually:\n", ind)
 	case StatusAssertFailed:
 		fmt.Fprintf(b, "%sassertion failed:\n", ind)
 	}
-	for _, c := range res.Changes {
-		writeChange(b, p, ind, c)
+	if !compact {
+		for _, c := range res.Changes {
+			writeChange(b, p, ind, c)
+		}
 	}
-	if res.Status == StatusAssertFailed && res.Remediation != "" {
+	if res.needsRemediation() {
 		fmt.Fprintf(b, "%s%s %s\n", ind, p.paint(ansiBold, "remediation:"), indentRest(res.Remediation, ind+"  "))
 	}
 	// The changes above already say why; a reason is shown only where the
 	// recipe gave one of its own (action.because(...)).
-	lastReason := changeReason(res.Changes)
+	lastReason, lastDestroys := changeReason(res.Changes), ""
 	for _, a := range res.Actions {
 		verb, color := actionVerb(r.Mode, a)
 		fmt.Fprintf(b, "%s%s %s %s\n", ind, p.paint(color, verb), ArgvString(a.Argv), p.paint(ansiDim, "(as "+a.User+")"))
-		if a.Reason != "" && a.Reason != lastReason {
+		if a.Destroys != "" && a.Destroys != lastDestroys && !compact {
+			fmt.Fprintf(b, "%s  %s %s\n", ind, p.paint(ansiRed, "destroys"), a.Destroys)
+		}
+		lastDestroys = a.Destroys
+		if a.Reason != "" && a.Reason != lastReason && !compact {
 			fmt.Fprintf(b, "%s  because %s\n", ind, a.Reason)
 		}
 		lastReason = a.Reason
@@ -164,35 +245,44 @@ func indentRest(s, ind string) string {
 
 func (r *Report) summaryLine(p painter) string {
 	s := r.Summary
-	parts := []string{fmt.Sprintf("%d ok", s.OK)}
+	var parts []string
 	add := func(n int, text, color string) {
 		if n > 0 {
 			parts = append(parts, p.paint(color, fmt.Sprintf("%d %s", n, text)))
 		}
 	}
 	if r.Mode == ModeApply {
-		// A resource counts as changed only when its actions ran; an
-		// apply that was refused leaves its changes not applied.
-		changed, notRun := 0, 0
+		// A resource counts as done only when its actions ran; an apply
+		// that was refused (or stopped) leaves its changes not applied.
+		var done, notRun Summary
 		for _, res := range r.Resources {
 			if res.Status != StatusChange {
 				continue
 			}
 			if allRan(res.Actions) {
-				changed++
+				done.add(res.Status, res.Effect)
 			} else {
-				notRun++
+				notRun.add(res.Status, res.Effect)
 			}
 		}
-		add(changed, "changed", ansiYellow)
-		add(notRun, "to change, not applied", ansiYellow)
+		add(done.Create, "created", ansiGreen)
+		add(done.Update, "changed", ansiYellow)
+		add(done.Replace, "replaced", ansiRed)
+		add(done.Destroy, "destroyed", ansiRed)
+		add(notRun.Change, "to change, not applied", ansiYellow)
 	} else {
-		add(s.Change, "to change", ansiYellow)
+		add(s.Create, "to create", ansiGreen)
+		add(s.Update, "to change", ansiYellow)
+		add(s.Replace, "to replace", ansiRed)
+		add(s.Destroy, "to destroy", ansiRed)
 	}
 	add(s.AssertFailed, "assertion failed", ansiRed)
 	add(s.Unknown, "to verify manually", ansiCyan)
 	add(s.Skipped, "skipped", ansiDim)
 	add(s.Failed, "failed", ansiRed)
+	if s.OK > 0 || len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("%d ok", s.OK))
+	}
 	return fmt.Sprintf("%s: %s (%d resources)", r.Verdict(), strings.Join(parts, ", "), s.Total)
 }
 

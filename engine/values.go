@@ -63,6 +63,24 @@ func (m *matcher) String() string {
 	}
 	return m.kind + "(" + strings.Join(parts, ", ") + ")"
 }
+// describe is the matcher in plain words, for reports.
+func (m *matcher) describe() string {
+	parts := make([]string, len(m.args))
+	for i, a := range m.args {
+		parts[i] = Display(a)
+	}
+	switch m.kind {
+	case "at_least":
+		return "at least " + parts[0]
+	case "version_at_least":
+		return parts[0] + " or later"
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
+
 func (m *matcher) Type() string                   { return "matcher" }
 func (m *matcher) Freeze()                        { m.args.Freeze() }
 func (m *matcher) Truth() starlark.Bool           { return starlark.True }

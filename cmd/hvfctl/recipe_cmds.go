@@ -23,20 +23,24 @@ type recipeFlags struct {
 type planCmd struct {
 	recipeFlags
 	JSON bool `name:"json" help:"Print the plan as the JSON object of docs/design.md."`
+	All  bool `help:"List the resources that are ok too (by default only what changes or needs attention)."`
 }
 
 // checkCmd is `hvfctl check`.
 type checkCmd struct {
 	recipeFlags
 	JSON bool `name:"json" help:"Print the result as the JSON object of docs/design.md."`
+	All  bool `help:"List the resources that are ok too (by default only drift and what needs attention)."`
 }
 
 // runCmd is `hvfctl run`.
 type runCmd struct {
 	recipeFlags
-	Yes       bool   `help:"Apply without asking (required when no terminal is attached)."`
-	Save      string `placeholder:"FILE" help:"With a fake target, write the resulting fake host state to FILE."`
-	TokenFile string `placeholder:"FILE" help:"Read the runner registration token from FILE (else HVFCTL_RUNNER_TOKEN, else a hidden prompt)."`
+	All          bool   `help:"List the resources that are ok too."`
+	Yes          bool   `help:"Apply without asking (required when no terminal is attached)."`
+	AllowDestroy bool   `help:"Apply a plan that destroys something (a runner registration, a LaunchDaemon, a file) without typing the word destroy."`
+	Save         string `placeholder:"FILE" help:"With a fake target, write the resulting fake host state to FILE."`
+	TokenFile    string `placeholder:"FILE" help:"Read the runner registration token from FILE (else HVFCTL_RUNNER_TOKEN, else a hidden prompt)."`
 }
 
 // Help implements kong.HelpProvider.
@@ -75,13 +79,13 @@ Example:
 }
 
 // Run implements `hvfctl plan`.
-func (c *planCmd) Run(e *env) error { return c.report(e, engine.ModePlan, c.JSON) }
+func (c *planCmd) Run(e *env) error { return c.report(e, engine.ModePlan, c.JSON, c.All) }
 
 // Run implements `hvfctl check`.
-func (c *checkCmd) Run(e *env) error { return c.report(e, engine.ModeCheck, c.JSON) }
+func (c *checkCmd) Run(e *env) error { return c.report(e, engine.ModeCheck, c.JSON, c.All) }
 
 // report runs plan or check and prints the report.
-func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON bool) error {
+func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool) error {
 	tgt, err := openTarget(f.Target, e.getenv)
 	if err != nil {
 		return exit(1, err)
@@ -97,7 +101,7 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON bool) error {
 	} else {
 		rep = r.Plan(e.ctx)
 	}
-	if err := writeReport(e, rep, asJSON); err != nil {
+	if err := writeReport(e, rep, asJSON, all); err != nil {
 		return exit(1, err)
 	}
 	return codeOf(e, rep)
@@ -124,11 +128,11 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 	return r, nil
 }
 
-func writeReport(e *env, rep *engine.Report, asJSON bool) error {
+func writeReport(e *env, rep *engine.Report, asJSON, all bool) error {
 	if asJSON {
 		return rep.WriteJSON(e.stdout)
 	}
-	return rep.WriteText(e.stdout, engine.TextOptions{Color: useColor(e)})
+	return rep.WriteText(e.stdout, engine.TextOptions{Color: useColor(e), All: all})
 }
 
 // useColor is true on a terminal unless NO_COLOR is set.
@@ -171,7 +175,7 @@ func (c *runCmd) Run(e *env) error {
 	}
 	defer r.Close()
 	plan := r.Plan(e.ctx)
-	if err := writeReport(e, plan, false); err != nil {
+	if err := writeReport(e, plan, false, c.All); err != nil {
 		return exit(1, err)
 	}
 	// A plan with failed resources (a check or fix that errored) is not
@@ -182,24 +186,61 @@ func (c *runCmd) Run(e *env) error {
 		}
 		return exit(1, fmt.Errorf("not applied: the plan has %d failed resource(s); nothing was run", n))
 	}
-	if !c.Yes && plan.Summary.Change > 0 {
-		ok, err := confirm(e.stdin, e.stderr, fmt.Sprintf("Apply %d change(s) to %s? [y/N] ", plan.Summary.Change, c.Target))
-		if err != nil {
-			return exit(1, err)
-		}
-		if !ok {
-			return exit(1, fmt.Errorf("not applied"))
+	if err := c.confirmPlan(e, plan, interactive); err != nil {
+		return err
+	}
+	// Every secret the plan needs (the registration token) is asked for
+	// now, before the first change, never in the middle of the apply.
+	if plan.Summary.Change > 0 {
+		if err := r.AskSecrets(e.ctx, plan); err != nil {
+			return exit(1, fmt.Errorf("not applied, nothing was changed: %w", err))
 		}
 	}
 	fmt.Fprintln(e.stdout)
 	rep := r.Apply(e.ctx)
-	if err := writeReport(e, rep, false); err != nil {
+	if err := writeReport(e, rep, false, c.All); err != nil {
 		return exit(1, err)
 	}
 	if err := c.save(e, tgt); err != nil {
 		return err
 	}
 	return codeOf(e, rep)
+}
+
+// confirmPlan asks before a plan is applied: a plan that destroys
+// something needs --allow-destroy or the typed word "destroy" (even with
+// --yes); any other change needs --yes or a "y" on the terminal.
+func (c *runCmd) confirmPlan(e *env, plan *engine.Report, interactive bool) error {
+	s := plan.Summary
+	if s.Change == 0 {
+		return nil
+	}
+	if n := s.Destroy + s.Replace; n > 0 && !c.AllowDestroy {
+		what := strings.Join(plan.Destroys(), ", ")
+		if !interactive {
+			return exit(1, fmt.Errorf("not applied: the plan destroys %s (%d resource(s) marked - or -/+); pass --allow-destroy to apply it without a terminal", what, n))
+		}
+		fmt.Fprintf(e.stderr, "The plan destroys %s.\n", what)
+		word, err := readLine(e.stdin, e.stderr, fmt.Sprintf("Type destroy to apply %d change(s) to %s: ", s.Change, c.Target))
+		if err != nil {
+			return exit(1, err)
+		}
+		if word != "destroy" {
+			return exit(1, fmt.Errorf("not applied: the plan destroys something and the word destroy was not typed"))
+		}
+		return nil
+	}
+	if c.Yes {
+		return nil
+	}
+	ok, err := confirm(e.stdin, e.stderr, fmt.Sprintf("Apply %d change(s) to %s? [y/N] ", s.Change, c.Target))
+	if err != nil {
+		return exit(1, err)
+	}
+	if !ok {
+		return exit(1, fmt.Errorf("not applied"))
+	}
+	return nil
 }
 
 // save writes the fake host state to --save FILE, when given.
@@ -216,14 +257,23 @@ func (c *runCmd) save(e *env, tgt *target) error {
 
 // confirm asks a yes/no question on a terminal.
 func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
-	fmt.Fprint(out, question)
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, fmt.Errorf("reading the answer: %w", err)
+	line, err := readLine(in, out, question)
+	if err != nil {
+		return false, err
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
+	switch strings.ToLower(line) {
 	case "y", "yes":
 		return true, nil
 	}
 	return false, nil
+}
+
+// readLine asks a question on a terminal and returns the trimmed answer.
+func readLine(in io.Reader, out io.Writer, question string) (string, error) {
+	fmt.Fprint(out, question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("reading the answer: %w", err)
+	}
+	return strings.TrimSpace(line), nil
 }

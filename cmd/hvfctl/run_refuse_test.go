@@ -50,3 +50,37 @@ func TestRunRefusesPlanWithFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestRunRefusesDestroys: a plan that destroys something is applied only
+// with --allow-destroy, or when a terminal user types the word destroy;
+// --yes alone is not enough, and anything else typed applies nothing.
+func TestRunRefusesDestroys(t *testing.T) {
+	recipe := cliData + "destroy.star"
+	code, out, errOut := hvfctl(t, nil, "plan", "--target", "fake", recipe)
+	if code != 0 || !strings.Contains(out, "This plan destroys:\n  - file /private/etc/paths") || !strings.Contains(out, "  -        paths:gone (file)") || !strings.Contains(out, "1 to destroy") {
+		t.Errorf("plan: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = hvfctl(t, nil, "run", "--target", "fake", "--yes", recipe)
+	if code != 1 || !strings.Contains(errOut, "not applied: the plan destroys file /private/etc/paths") || !strings.Contains(errOut, "--allow-destroy") || strings.Contains(out, "apply ") {
+		t.Errorf("run --yes: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = hvfctl(t, nil, "run", "--target", "fake", "--yes", "--allow-destroy", recipe)
+	if code != 0 || !strings.Contains(out, "converged: 1 destroyed") {
+		t.Errorf("run --allow-destroy: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		answer string
+		code   int
+		want   string
+	}{
+		{"destroy\n", 0, "converged: 1 destroyed"},
+		{"y\n", 1, "the word destroy was not typed"},
+		{"\n", 1, "the word destroy was not typed"},
+	} {
+		code, shown, errOut := onTerminal(t, nil, tc.answer, "run", "--target", "fake", "--yes", recipe)
+		shown = ansi.ReplaceAllString(shown, "")
+		if code != tc.code || !strings.Contains(shown+errOut, tc.want) || !strings.Contains(errOut, "Type destroy to apply") {
+			t.Errorf("typed %q: exit %d, want %d and %q\n%s%s", tc.answer, code, tc.code, tc.want, shown, errOut)
+		}
+	}
+}
