@@ -48,7 +48,6 @@ type Report struct {
 	// is applied (declare("next_step", text = ...)).
 	NextSteps []string
 
-
 	redactor *host.Redactor
 }
 

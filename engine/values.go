@@ -63,6 +63,7 @@ func (m *matcher) String() string {
 	}
 	return m.kind + "(" + strings.Join(parts, ", ") + ")"
 }
+
 // describe is the matcher in plain words, for reports.
 func (m *matcher) describe() string {
 	parts := make([]string, len(m.args))
