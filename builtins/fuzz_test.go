@@ -107,23 +107,6 @@ func FuzzParseStat(f *testing.F) {
 	})
 }
 
-func FuzzParseTarList(f *testing.F) {
-	f.Add("lrwxr-xr-x  0 runner staff  0 Aug  1 12:00 a -> ../../etc\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		es, err := ParseTarList(s)
-		if err != nil {
-			return
-		}
-		if CheckTarEntries("/opt/x", es) == nil {
-			for _, e := range es {
-				if len(e.Name) > 0 && e.Name[0] == '/' {
-					t.Fatalf("absolute entry %q passed", e.Name)
-				}
-			}
-		}
-	})
-}
-
 func FuzzParseSmall(f *testing.F) {
 	f.Add("ProductVersion:\t15.6\nkern.hv_support: 1\n/dev/disk3s5 971350180 838860800 104857600 89% 3 2 99% /\n* Label: Command Line Tools for Xcode-26.0\npackage-id: x\nyes a\nSecure token is ENABLED for user A\nx|y|2\n")
 	f.Fuzz(func(t *testing.T, s string) {

@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 	"github.com/sysprog21/hvfctl/engine"
 )
 
@@ -25,13 +26,14 @@ type scriptHost struct {
 	replies   map[string][]host.Result
 	files     map[string][]byte
 	hashes    map[string]string
+	archives  map[string][]tarcheck.Entry
 	cmds      []host.Command
 	writes    []host.WriteRequest
 	downloads []host.DownloadRequest
 }
 
 func newScriptHost() *scriptHost {
-	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}}
+	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}, archives: map[string][]tarcheck.Entry{}}
 }
 
 func key(argv []string) string { return strings.Join(argv, "\x00") }
@@ -95,6 +97,16 @@ func (h *scriptHost) Hash(ctx context.Context, path string) (string, int64, erro
 		return "", 0, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
 	}
 	return s, 1, nil
+}
+
+func (h *scriptHost) ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	es, ok := h.archives[path]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+	}
+	return es, nil
 }
 
 // argvs returns the argv of every command run, joined by spaces.

@@ -277,45 +277,6 @@ func TestParseLsACL(t *testing.T) {
 	}
 }
 
-func TestParseTarList(t *testing.T) {
-	in := "drwxr-xr-x  0 runner staff       0 Aug  1 12:00 bin/\n-rwxr-xr-x  0 runner staff    1234 Aug  1 12:00 bin/Runner Listener\nlrwxr-xr-x  0 runner staff       0 Aug  1  2025 lib/libx.dylib -> libx.1.dylib\nhrw-r--r--  0 runner staff       0 Aug  1 12:00 a link to bin/x\n"
-	got, err := ParseTarList(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []TarEntry{{Type: 'd', Name: "bin/"}, {Type: '-', Name: "bin/Runner Listener"}, {Type: 'l', Name: "lib/libx.dylib", Linkname: "libx.1.dylib"}, {Type: 'h', Name: "a", Linkname: "bin/x"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %+v want %+v", got, want)
-	}
-	if _, err := ParseTarList("garbage\n"); err == nil {
-		t.Error("garbage listing accepted")
-	}
-}
-
-func TestCheckTarEntries(t *testing.T) {
-	tests := []struct {
-		name string
-		e    TarEntry
-		ok   bool
-	}{
-		{"plain", TarEntry{Type: '-', Name: "bin/x"}, true},
-		{"dot slash", TarEntry{Type: '-', Name: "./bin/x"}, true},
-		{"absolute", TarEntry{Type: '-', Name: "/etc/passwd"}, false},
-		{"dotdot", TarEntry{Type: '-', Name: "bin/../../x"}, false},
-		{"relative symlink inside", TarEntry{Type: 'l', Name: "lib/a", Linkname: "b"}, true},
-		{"relative symlink out", TarEntry{Type: 'l', Name: "lib/a", Linkname: "../../etc"}, false},
-		{"absolute symlink out", TarEntry{Type: 'l', Name: "a", Linkname: "/etc/passwd"}, false},
-		{"absolute symlink inside", TarEntry{Type: 'l', Name: "a", Linkname: "/opt/runner/b"}, true},
-		{"hard link out", TarEntry{Type: 'h', Name: "a", Linkname: "../x"}, false},
-	}
-	for _, tt := range tests {
-		err := CheckTarEntries("/opt/runner", []TarEntry{tt.e})
-		if (err == nil) != tt.ok {
-			t.Errorf("%s: err = %v", tt.name, err)
-		}
-	}
-}
-
 func TestPickCLTLabel(t *testing.T) {
 	const head = "Software Update Tool\n\nFinding available software\nSoftware Update found the following new or updated software:\n"
 	for _, tc := range []struct{ name, in, want string }{

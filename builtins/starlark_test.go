@@ -10,6 +10,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 	"github.com/sysprog21/hvfctl/engine"
 )
 
@@ -355,30 +356,31 @@ func TestLaunchctlRun(t *testing.T) {
 }
 
 func TestTarExtractRun(t *testing.T) {
-	list := []string{"/usr/bin/tar", "-tvzf", "/Users/ghrunner/r.tgz"}
 	extract := []string{"/usr/bin/tar", "-xzf", "/Users/ghrunner/r.tgz", "-C", "/Users/ghrunner/actions-runner"}
 	for _, tt := range []struct {
-		listing string
+		name    string
+		entries []tarcheck.Entry
 		ok      bool
 	}{
-		{"-rwxr-xr-x  0 runner staff  1234 Aug  1 12:00 config.sh\n", true},
-		{"lrwxr-xr-x  0 runner staff  0 Aug  1 12:00 evil -> /etc\n", false},
-		{"-rw-r--r--  0 runner staff  1 Aug  1 12:00 ../../.zshrc\n", false},
+		{"plain", []tarcheck.Entry{{Name: "config.sh", Type: tarcheck.File, Mode: 0o755}}, true},
+		{"absolute link", []tarcheck.Entry{{Name: "evil", Type: tarcheck.Symlink, Linkname: "/etc"}}, false},
+		{"arrow in the name", []tarcheck.Entry{{Name: "a -> b", Type: tarcheck.Symlink, Linkname: "/etc"}}, false},
+		{"dotdot", []tarcheck.Entry{{Name: "../../.zshrc", Type: tarcheck.File, Mode: 0o644}}, false},
 	} {
 		h := newScriptHost()
-		h.on(list, ok(tt.listing))
+		h.archives["/Users/ghrunner/r.tgz"] = tt.entries
 		h.on(extract, ok(""))
 		s := testSession(t, h)
 		err := runAction(s, actionsOf(t, mustEval(t, s, `result = tar.extract("/Users/ghrunner/r.tgz", "/Users/ghrunner/actions-runner", "ghrunner")`))[0])
 		if (err == nil) != tt.ok {
-			t.Errorf("%q: err = %v", tt.listing, err)
+			t.Errorf("%s: err = %v", tt.name, err)
 		}
 		extracted := false
 		for _, a := range h.argvs() {
 			extracted = extracted || a == strings.Join(extract, " ")
 		}
 		if extracted != tt.ok {
-			t.Errorf("%q: extracted = %v", tt.listing, extracted)
+			t.Errorf("%s: extracted = %v", tt.name, extracted)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
 // scriptedHost is a tiny key/value "Mac" for engine tests:
@@ -88,6 +89,9 @@ func (h *scriptedHost) Download(context.Context, host.DownloadRequest) error {
 }
 func (h *scriptedHost) Hash(context.Context, string) (string, int64, error) {
 	return "", 0, host.ErrUnsupported
+}
+func (h *scriptedHost) ListArchive(context.Context, string) ([]tarcheck.Entry, error) {
+	return nil, host.ErrUnsupported
 }
 
 // kvModule is the builtin module of the scripted host: a query (kv.get)

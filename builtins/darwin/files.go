@@ -2,6 +2,7 @@ package darwin
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,10 +11,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
 // writeChunk is how much WriteFile writes between two cancellation checks.
@@ -22,8 +24,11 @@ const writeChunk = 64 << 10
 // maxLinkDepth bounds how many trusted symlinks a parent chain may cross.
 const maxLinkDepth = 8
 
-// ReadFile implements host.Host: it reads path (following symlinks, as
-// root) and fails when the file holds more than max bytes.
+// ReadFile implements host.Host: it reads path as root, following only
+// trusted symlinks (see openRegular), and fails when the file holds more
+// than max bytes. A FIFO, socket or device is refused at once, never
+// opened for reading; so is a regular file with more than one hard link
+// (it may be an alias of a file the caller could not name).
 func (h *Host) ReadFile(ctx context.Context, path string, max int64) ([]byte, error) {
 	if err := checkPath("read", path); err != nil {
 		return nil, err
@@ -34,12 +39,15 @@ func (h *Host) ReadFile(ctx context.Context, path string, max int64) ([]byte, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	defer f.Close()
-	if err := requireRegular(f, path); err != nil {
+	if n, err := linkCount(f); err != nil || n > 1 {
+		if err == nil {
+			err = fmt.Errorf("%s has %d hard links; hvfctl does not read a file that may be another file's alias", path, n)
+		}
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	b, err := io.ReadAll(io.LimitReader(ctxReader{ctx, f}, max+1))
@@ -57,9 +65,11 @@ func (h *Host) ReadFile(ctx context.Context, path string, max int64) ([]byte, er
 // is synced, given its owner and then its mode, and renamed over the
 // destination; the directory is synced last. A reader sees the old file
 // or the new one, never a part. On any failure the temporary file is
-// removed and the destination is untouched. The destination's parent
-// chain may cross only symlinks that root owns in directories that only
-// root can change (such as /tmp -> private/tmp on macOS).
+// removed and the destination is untouched. The destination's directory
+// is reached with directory handles, crossing only symlinks that root
+// owns in directories that only root can change (such as /tmp ->
+// private/tmp on macOS); a symlink at the destination is replaced, never
+// followed.
 func (h *Host) WriteFile(ctx context.Context, req host.WriteRequest) error {
 	if err := checkPath("write", req.Path); err != nil {
 		return err
@@ -86,26 +96,96 @@ func (h *Host) WriteFile(ctx context.Context, req host.WriteRequest) error {
 	return nil
 }
 
-// Hash implements host.Host: the SHA-256 of the file's bytes (following
-// symlinks, like shasum -a 256) and its size.
+// Hash implements host.Host: the SHA-256 of the file's bytes and its
+// size; the file is opened like ReadFile opens it.
 func (h *Host) Hash(ctx context.Context, path string) (string, int64, error) {
 	if err := checkPath("sha256", path); err != nil {
 		return "", 0, err
 	}
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return "", 0, fmt.Errorf("sha256: %w", err)
 	}
 	defer f.Close()
-	if err := requireRegular(f, path); err != nil {
-		return "", 0, fmt.Errorf("sha256: %w", err)
-	}
 	sum := sha256.New()
 	n, err := io.Copy(sum, ctxReader{ctx, f})
 	if err != nil {
 		return "", 0, fmt.Errorf("sha256 %s: %w", path, err)
 	}
 	return hex.EncodeToString(sum.Sum(nil)), n, nil
+}
+
+// ListArchive implements host.Host: the archive is opened like ReadFile
+// opens a file and its member headers are read in-process.
+func (h *Host) ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, error) {
+	if err := checkPath("tar-list", path); err != nil {
+		return nil, err
+	}
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, fmt.Errorf("tar-list: %w", err)
+	}
+	defer f.Close()
+	es, err := tarcheck.Read(ctxReader{ctx, f})
+	if err != nil {
+		return nil, fmt.Errorf("tar-list %s: %w", path, err)
+	}
+	return es, nil
+}
+
+// openRegular opens the regular file path for reading without blocking:
+// the parent chain is walked with directory handles, a final symlink is
+// followed only when trusted (root's, in a root-only directory), and
+// anything but a regular file is refused before it is opened.
+func openRegular(path string) (*os.File, error) {
+	for hops := 0; ; hops++ {
+		if hops > maxLinkDepth {
+			return nil, fmt.Errorf("%s: too many symlinks", path)
+		}
+		e, err := lookup(path)
+		if err != nil {
+			return nil, err
+		}
+		if !e.exists {
+			e.close()
+			return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+		}
+		if isType(&e.st, unix.S_IFLNK) {
+			if err := trustedLinkAt(e.dirfd, e.name, &e.st); err != nil {
+				e.close()
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			target, err := readlinkat(e.dirfd, e.name)
+			e.close()
+			if err != nil {
+				return nil, &fs.PathError{Op: "readlink", Path: path, Err: err}
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(path), target)
+			}
+			path = filepath.Clean(target)
+			continue
+		}
+		if !isType(&e.st, unix.S_IFREG) {
+			e.close()
+			return nil, fmt.Errorf("%s is not a regular file (a %s)", path, e.typ())
+		}
+		fd, err := e.open()
+		e.close()
+		if err != nil {
+			return nil, err
+		}
+		return os.NewFile(uintptr(fd), path), nil
+	}
+}
+
+// linkCount is the number of hard links of an open file.
+func linkCount(f *os.File) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return 0, err
+	}
+	return uint64(st.Nlink), nil
 }
 
 // owner validates a mode and resolves an owner and group to ids.
@@ -129,131 +209,59 @@ func (h *Host) owner(path string, mode fs.FileMode, owner, group string) (int, i
 
 // atomicReplace creates a temporary file next to path, lets fill write
 // it, then syncs it, sets its owner and mode, renames it over path and
-// syncs the directory. Whatever fails, the temporary file is removed.
+// syncs the directory, all relative to a handle of the directory.
+// Whatever fails, the temporary file is removed.
 func (h *Host) atomicReplace(ctx context.Context, path string, uid, gid int, mode fs.FileMode, fill func(*os.File) error) (err error) {
-	dir := filepath.Dir(path)
-	if err := checkParentChain(dir); err != nil {
+	e, err := lookup(path)
+	if err != nil {
 		return err
 	}
-	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+	defer e.close()
+	if e.exists && isType(&e.st, unix.S_IFDIR) {
 		return fmt.Errorf("%s is a directory", path)
 	}
-	// os.CreateTemp opens with O_CREATE|O_EXCL and mode 0600, so it never
-	// follows or reuses an existing name.
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".hvfctl-*")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
 	}
-	tmp := f.Name()
+	tmp := "." + e.name + ".hvfctl-" + hex.EncodeToString(rnd[:])
+	// O_EXCL|O_NOFOLLOW: never follows or reuses an existing name.
+	fd, err := unix.Openat(e.dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", &fs.PathError{Op: "open", Path: filepath.Join(filepath.Dir(path), tmp), Err: err})
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(path), tmp))
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			unix.Unlinkat(e.dirfd, tmp, 0)
 		}
 	}()
 	if err := fill(f); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp, err)
+		return fmt.Errorf("sync %s: %w", f.Name(), err)
 	}
 	// chown before chmod: chown clears set-id bits on some systems.
 	if err := f.Chown(uid, gid); err != nil {
-		return fmt.Errorf("chown %s: %w", tmp, err)
+		return fmt.Errorf("chown %s: %w", f.Name(), err)
 	}
 	if err := f.Chmod(mode.Perm()); err != nil {
-		return fmt.Errorf("chmod %s: %w", tmp, err)
+		return fmt.Errorf("chmod %s: %w", f.Name(), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
+		return fmt.Errorf("close %s: %w", f.Name(), err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := unix.Renameat(e.dirfd, tmp, e.dirfd, e.name); err != nil {
 		return fmt.Errorf("rename into place: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := unix.Fsync(e.dirfd); err != nil {
 		// The file is in place; only its durability is in doubt.
-		return err
-	}
-	return nil
-}
-
-// syncDir flushes a directory's entries to disk.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// checkParentChain walks every component of dir (absolute, clean) without
-// following symlinks. A symlink is crossed only when root owns it and the
-// directory holding it is owned by root and not writable by others unless
-// sticky; anything else could let another account redirect the write.
-func checkParentChain(dir string) error {
-	return checkChain(dir, 0)
-}
-
-func checkChain(dir string, depth int) error {
-	if depth > maxLinkDepth {
-		return fmt.Errorf("%s: too many symlinks in the parent chain", dir)
-	}
-	cur := "/"
-	for _, part := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
-		if part == "" {
-			continue
-		}
-		next := filepath.Join(cur, part)
-		fi, err := os.Lstat(next)
-		if err != nil {
-			return fmt.Errorf("parent directory: %w", err)
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if err := trustedLink(cur, next, fi); err != nil {
-				return err
-			}
-			target, err := filepath.EvalSymlinks(next)
-			if err != nil {
-				return fmt.Errorf("parent directory: %w", err)
-			}
-			if err := checkChain(target, depth+1); err != nil {
-				return err
-			}
-			cur = target
-			continue
-		}
-		if !fi.IsDir() {
-			return fmt.Errorf("parent %s is not a directory", next)
-		}
-		cur = next
-	}
-	return nil
-}
-
-// trustedLink accepts the symlink link, found in directory parent, when
-// only root could have put it there.
-func trustedLink(parent, link string, fi fs.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Uid != 0 {
-		return fmt.Errorf("refusing to write through symlink %s: it is not owned by root", link)
-	}
-	pfi, err := os.Stat(parent)
-	if err != nil {
-		return fmt.Errorf("parent directory: %w", err)
-	}
-	pst, ok := pfi.Sys().(*syscall.Stat_t)
-	if !ok || pst.Uid != 0 {
-		return fmt.Errorf("refusing to write through symlink %s: %s is not owned by root", link, parent)
-	}
-	if pfi.Mode().Perm()&0o022 != 0 && pfi.Mode()&fs.ModeSticky == 0 {
-		return fmt.Errorf("refusing to write through symlink %s: %s is writable by others", link, parent)
+		return fmt.Errorf("sync directory %s: %w", filepath.Dir(path), err)
 	}
 	return nil
 }
@@ -262,18 +270,6 @@ func trustedLink(parent, link string, fi fs.FileInfo) error {
 func checkPath(op, path string) error {
 	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
 		return fmt.Errorf("%s %q: not a clean absolute file path", op, path)
-	}
-	return nil
-}
-
-// requireRegular fails unless the open file is a regular file.
-func requireRegular(f *os.File, path string) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
 	}
 	return nil
 }

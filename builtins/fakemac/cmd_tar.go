@@ -1,6 +1,7 @@
 package fakemac
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
 // tar emulates bsdtar listing (-t[v][z]f) and extraction (-x[v][z]f
@@ -214,4 +216,54 @@ func (m *Mac) extractOne(c *call, key string, e TarEntry, root, dest string) str
 	}
 	m.put(dest, n)
 	return ""
+}
+
+// ListArchive implements host.Host: the member headers of an archive the
+// fake knows, in the form tarcheck decides on (the real backend reads
+// them from the archive's bytes). A scripted reply for `<tar-list> PATH`
+// with a non-zero exit fails it.
+func (m *Mac) ListArchive(ctx context.Context, p string) ([]tarcheck.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fakemac: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.Clock++
+	if r, ok := m.scripted([]string{host.OpTarList, p}); ok {
+		if err := scriptedErr("tar-list "+p, r); err != nil {
+			return nil, err
+		}
+	}
+	_, n, err := m.lookup(host.Root, p, true)
+	if err != nil {
+		return nil, fmt.Errorf("tar-list %s: %w", p, err)
+	}
+	if n.Type != TypeFile {
+		return nil, fmt.Errorf("tar-list %s is not a regular file", p)
+	}
+	entries, ok := m.st.Archives[n.Archive]
+	if !ok {
+		return nil, fmt.Errorf("tar-list %s: Unrecognized archive format", p)
+	}
+	out := make([]tarcheck.Entry, 0, len(entries))
+	for _, e := range entries {
+		te := tarcheck.Entry{Name: e.Name, Mode: int64(e.Mode) & 0o7777, Size: e.Size}
+		switch e.Type {
+		case TypeFile:
+			te.Type = tarcheck.File
+		case TypeDir:
+			te.Type = tarcheck.Dir
+		case TypeSymlink:
+			te.Type, te.Linkname = tarcheck.Symlink, e.Target
+		case "hardlink":
+			te.Type, te.Linkname = tarcheck.Hard, e.Target
+		default:
+			te.Type, te.Raw = tarcheck.Other, e.Type
+		}
+		out = append(out, te)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("tar-list %s: archive has no members", p)
+	}
+	return out, nil
 }

@@ -17,6 +17,7 @@
 //	<write> PATH MODE OWNER:GROUP     WriteFile (atomic)
 //	<download> URL DEST               Download (size and SHA-256 verified)
 //	<sha256> PATH                     Hash
+//	<tar-list> PATH                   ListArchive (member headers, read in Go)
 package host
 
 import (
@@ -24,6 +25,8 @@ import (
 	"errors"
 	"io/fs"
 	"time"
+
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
 // Root is the principal name of the superuser.
@@ -35,6 +38,7 @@ const (
 	OpWrite    = "<write>"
 	OpDownload = "<download>"
 	OpHash     = "<sha256>"
+	OpTarList  = "<tar-list>"
 )
 
 // EnvVar is one environment variable set for a command. A Secret value is
@@ -144,6 +148,11 @@ type Host interface {
 	// Hash returns the lower-case hex SHA-256 and size of a file, computed
 	// with shasum -a 256 semantics (the bytes of the file, binary mode).
 	Hash(ctx context.Context, path string) (sum string, size int64, err error)
+	// ListArchive reads the member headers of the tar archive at path
+	// (gzip-compressed or not) as root, in-process, extracting nothing:
+	// tar extraction is decided from them by tarcheck.Check, never from
+	// a `tar -t` listing.
+	ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, error)
 }
 
 // ErrChecksum is wrapped by Download errors when the fetched bytes do not

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
 // Redactor knows every secret value revealed during a run and removes them
@@ -197,6 +199,12 @@ func (r *Recorder) Download(ctx context.Context, req DownloadRequest) error {
 func (r *Recorder) Hash(ctx context.Context, path string) (string, int64, error) {
 	sum, size, err := r.inner.Hash(ctx, path)
 	return sum, size, r.done([]string{OpHash, path}, err)
+}
+
+// ListArchive implements Host.
+func (r *Recorder) ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, error) {
+	es, err := r.inner.ListArchive(ctx, path)
+	return es, r.done([]string{OpTarList, path}, err)
 }
 
 // WriteArgv is the pseudo argv under which a write is shown and recorded.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sysprog21/hvfctl/builtins/fixturelock"
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 	"github.com/sysprog21/hvfctl/engine"
 )
 
@@ -358,6 +359,11 @@ func (c *cancelAfter) Download(ctx context.Context, req host.DownloadRequest) er
 func (c *cancelAfter) Hash(ctx context.Context, p string) (string, int64, error) {
 	defer c.count()
 	return c.Host.Hash(ctx, p)
+}
+
+func (c *cancelAfter) ListArchive(ctx context.Context, p string) ([]tarcheck.Entry, error) {
+	defer c.count()
+	return c.Host.ListArchive(ctx, p)
 }
 
 // VerifyTree forwards the fixture-tree capability of the wrapped host

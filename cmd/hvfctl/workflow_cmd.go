@@ -9,6 +9,7 @@ import (
 
 	"github.com/sysprog21/hvfctl/builtins"
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 	"github.com/sysprog21/hvfctl/engine"
 	"github.com/sysprog21/hvfctl/stdlib"
 	"github.com/sysprog21/hvfctl/workflow"
@@ -175,4 +176,8 @@ func (refusingHost) Download(context.Context, host.DownloadRequest) error {
 
 func (refusingHost) Hash(context.Context, string) (string, int64, error) {
 	return "", 0, fmt.Errorf("%w: %w", errNoHost, host.ErrUnsupported)
+}
+
+func (refusingHost) ListArchive(context.Context, string) ([]tarcheck.Entry, error) {
+	return nil, fmt.Errorf("%w: %w", errNoHost, host.ErrUnsupported)
 }

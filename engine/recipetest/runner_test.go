@@ -13,6 +13,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 	"github.com/sysprog21/hvfctl/engine"
 )
 
@@ -43,6 +44,9 @@ func (h *kvHost) WriteFile(context.Context, host.WriteRequest) error      { retu
 func (h *kvHost) Download(context.Context, host.DownloadRequest) error    { return host.ErrUnsupported }
 func (h *kvHost) Hash(context.Context, string) (string, int64, error) {
 	return "", 0, host.ErrUnsupported
+}
+func (h *kvHost) ListArchive(context.Context, string) ([]tarcheck.Entry, error) {
+	return nil, host.ErrUnsupported
 }
 
 type factory struct{}
