@@ -113,6 +113,10 @@ type RecipeFacts struct {
 	RepoURL    string
 	// Labels are the runner's labels.
 	Labels []string
+	// DefaultBranch and OptInLabel come from declare("runner", ...)'s
+	// default_branch and opt_in_label, empty when left out.
+	DefaultBranch string
+	OptInLabel    string
 	// Job is the declared workflow job, nil if the recipe declares none.
 	Job *JobSpec
 	// Toolchains are the declared toolchain directories.
@@ -201,6 +205,8 @@ func FactsFromDeclarations(decls []Declaration) (*RecipeFacts, error) {
 			f.Labels = append(f.Labels, r.strings("labels")...)
 			f.RunnerName = r.str("name")
 			f.RepoURL = r.str("url")
+			f.DefaultBranch = r.str("default_branch")
+			f.OptInLabel = r.str("opt_in_label")
 		case "workflow_job":
 			if f.Job != nil {
 				return nil, fmt.Errorf("%s: a second workflow_job declaration (the first is at %s)", d.Pos, f.Job.Pos)

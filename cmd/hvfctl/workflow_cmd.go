@@ -25,15 +25,20 @@ type workflowCmd struct {
 
 // workflowAuditCmd is `hvfctl workflow audit`.
 type workflowAuditCmd struct {
-	Labels string   `help:"The runner's labels, comma-separated (default: the recipe's, else self-hosted,macOS,arm64,m4,hvf)." xor:"source"`
-	Recipe string   `help:"Recipe to take the runner labels from and cross-check the host against." xor:"source" type:"path"`
-	JSON   bool     `name:"json" help:"Print the report as JSON."`
-	Files  []string `arg:"" name:"FILE" help:"Workflow files." type:"path"`
+	Labels        string   `help:"The runner's labels, comma-separated (default: the recipe's, else self-hosted,macOS,arm64,m4,hvf)." xor:"source"`
+	Recipe        string   `help:"Recipe to take the runner labels, repository, default branch and opt-in label from and cross-check the host against." xor:"source" type:"path"`
+	Repo          string   `help:"The repository (OWNER/NAME) the runner serves (default: the recipe's, else sysprog21/elfuse)." placeholder:"OWNER/NAME"`
+	DefaultBranch string   `name:"default-branch" help:"The repository's default branch (default: the recipe's, else main)." placeholder:"NAME"`
+	Label         string   `name:"label" help:"The label a maintainer adds to a pull request to let it reach the runner (default: the recipe's, else ci-hvf)." placeholder:"NAME"`
+	TrustCallee   []string `name:"trust-callee" help:"A reusable workflow (uses: value, * matches anything) you vouch for: when the audit cannot read it, it is not a failure. Repeatable." placeholder:"PATTERN"`
+	JSON          bool     `name:"json" help:"Print the report as JSON."`
+	Files         []string `arg:"" name:"FILE" help:"Workflow files, or directories (every .yml and .yaml in them)." type:"path"`
 }
 
-// Run audits the files.
+// Run audits the files. Every file is reported; the worst exit code
+// wins (2 bad input, then 1 a FAIL finding).
 func (c *workflowAuditCmd) Run(e *env) error {
-	o := audit.Options{}
+	o := audit.Options{Repo: c.Repo, DefaultBranch: c.DefaultBranch, OptInLabel: c.Label, TrustCallee: c.TrustCallee}
 	if c.Labels != "" {
 		for _, l := range strings.Split(c.Labels, ",") {
 			if l = strings.TrimSpace(l); l != "" {
@@ -48,10 +53,11 @@ func (c *workflowAuditCmd) Run(e *env) error {
 		}
 		o.Recipe = f
 	}
-	rep, err := audit.Files(e.ctx, c.Files, o)
-	if err != nil {
-		return exit(2, err)
+	rep, auditErr := audit.Files(e.ctx, c.Files, o)
+	if rep == nil {
+		return exit(2, auditErr)
 	}
+	var err error
 	if c.JSON {
 		err = rep.WriteJSON(e.stdout)
 	} else {
@@ -59,6 +65,9 @@ func (c *workflowAuditCmd) Run(e *env) error {
 	}
 	if err != nil {
 		return exit(2, err)
+	}
+	if auditErr != nil {
+		return exit(2, auditErr)
 	}
 	if rep.Failed() {
 		return exit(1, nil)

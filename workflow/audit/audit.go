@@ -2,10 +2,15 @@
 // self-hosted runner: for every job of every workflow file it decides
 // whether the job lands on the runner (runs-on against the runner's
 // labels), builds the kinds of run the workflow's on: admits, evaluates the
-// job's if: in each with GitHub's expression semantics, and reports every
-// reachable run that is not trusted, with a witness. It also checks
+// job's if: (and the jobs it needs) in each with GitHub's expression
+// semantics, follows reusable workflows into their callees, and reports
+// every reachable run that is not trusted, with a witness. It also checks
 // triggers, secrets, permissions, action pinning, dead steps, concurrency
 // and, given a recipe, that the host provides what the job uses.
+//
+// What the audit cannot know (a variable, an input, a job output) is
+// unknown, never assumed away: when a run may reach the runner for some
+// value, it is reachable.
 package audit
 
 import (
@@ -14,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -26,13 +32,32 @@ import (
 // recipe gives them (the setup document's registration).
 var DefaultLabels = []string{"self-hosted", "macOS", "arm64", "m4", "hvf"}
 
+// DefaultBranch is the default branch when neither Options nor the recipe
+// names one.
+const DefaultBranch = "main"
+
 // Options configures an audit.
 type Options struct {
 	// Labels are the runner's labels; empty means the recipe's, else
 	// DefaultLabels.
 	Labels []string
-	// Recipe, when set, enables the host cross-check.
+	// Recipe, when set, enables the host cross-check and gives the
+	// repository, default branch and opt-in label the options leave out.
 	Recipe *workflow.RecipeFacts
+	// Repo is the repository (owner/name) the runner serves; empty means
+	// the recipe's, else workflow.DefaultRepository.
+	Repo string
+	// DefaultBranch is the repository's default branch; empty means the
+	// recipe's, else DefaultBranch.
+	DefaultBranch string
+	// OptInLabel is the label a maintainer adds to a pull request to let
+	// it reach the runner; empty means the recipe's, else
+	// DefaultOptInLabel.
+	OptInLabel string
+	// TrustCallee are patterns (path.Match syntax, * also matching /) of
+	// reusable workflows (a job's uses:) the user vouches for: a callee the
+	// audit cannot read that matches one is not a failure.
+	TrustCallee []string
 }
 
 func (o Options) labels() []string {
@@ -45,35 +70,141 @@ func (o Options) labels() []string {
 	return DefaultLabels
 }
 
-// Files audits workflow files. Bad input (unreadable file, YAML, workflow
-// or expression syntax) is an *InputError naming file:line.
-func Files(ctx context.Context, files []string, o Options) (*Report, error) {
-	r := &Report{Verdict: "pass", ResidualRisk: ResidualRisk, Jobs: []JobReport{}}
-	for _, f := range files {
+func (o Options) policy() policy {
+	p := policy{repo: o.Repo, branch: o.DefaultBranch, label: o.OptInLabel}
+	if p.repo == "" {
+		p.repo = o.Recipe.Repository()
+	}
+	if p.branch == "" && o.Recipe != nil {
+		p.branch = o.Recipe.DefaultBranch
+	}
+	if p.branch == "" {
+		p.branch = DefaultBranch
+	}
+	if p.label == "" && o.Recipe != nil {
+		p.label = o.Recipe.OptInLabel
+	}
+	if p.label == "" {
+		p.label = DefaultOptInLabel
+	}
+	return p
+}
+
+// Check validates the options: the repository is owner/name and the
+// branch and label are non-empty names.
+func (o Options) Check() error {
+	if o.Repo != "" {
+		owner, name, ok := strings.Cut(o.Repo, "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return fmt.Errorf("--repo %q: want OWNER/NAME", o.Repo)
+		}
+	}
+	if strings.ContainsAny(o.DefaultBranch, " \t\n") {
+		return fmt.Errorf("--default-branch %q: not a branch name", o.DefaultBranch)
+	}
+	for _, p := range o.TrustCallee {
+		if _, err := filepath.Match(p, ""); err != nil {
+			return fmt.Errorf("--trust-callee %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Files audits workflow files; a directory stands for every .yml and
+// .yaml file in it. Each file is audited on its own: one that cannot be
+// read or parsed is an *InputError (naming file:line) in the joined error
+// and in Report.Errors, and the others are still reported. The report is
+// nil only when ctx is done.
+func Files(ctx context.Context, paths []string, o Options) (*Report, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	sess := newSession(o)
+	var given []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err == nil && fi.IsDir() {
+			found, err := workflowsIn(p)
+			if err != nil {
+				sess.fail(err)
+				continue
+			}
+			given = append(given, found...)
+			continue
+		}
+		given = append(given, p)
+	}
+	for _, f := range given {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("audit interrupted: %w", err)
 		}
 		src, err := os.ReadFile(f)
 		if err != nil {
-			return nil, &InputError{File: f, Msg: fmt.Sprintf("reading workflow: %v", err)}
+			sess.fail(&InputError{File: f, Msg: fmt.Sprintf("reading workflow: %v", err)})
+			continue
 		}
-		jobs, err := Source(f, src, o)
-		if err != nil {
-			return nil, err
-		}
-		r.Jobs = append(r.Jobs, jobs...)
+		sess.add(f, src, true)
 	}
-	for _, j := range r.Jobs {
-		if j.Verdict == "fail" {
-			r.Verdict = "fail"
+	return sess.report(ctx)
+}
+
+// workflowsIn lists the .yml and .yaml files of a directory, sorted.
+func workflowsIn(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, &InputError{File: dir, Msg: fmt.Sprintf("reading the directory: %v", err)}
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && (strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) {
+			out = append(out, filepath.Join(dir, n))
 		}
 	}
-	return r, nil
+	if len(out) == 0 {
+		return nil, &InputError{File: dir, Msg: "no .yml or .yaml workflow file in the directory"}
+	}
+	return out, nil
 }
 
 // Source audits one workflow file's contents; name is used in reports
-// and errors.
+// and errors, and local reusable workflows it calls are looked for beside
+// it on disk.
 func Source(name string, src []byte, o Options) ([]JobReport, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	sess := newSession(o)
+	sess.add(name, src, true)
+	rep, err := sess.report(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return rep.Jobs, nil
+}
+
+// wfFile is one parsed workflow file.
+type wfFile struct {
+	name string
+	w    *actionlint.Workflow
+	ys   *yamlScan
+	// given is set for files the user named (others are callees found
+	// beside them).
+	given bool
+	// callers are the jobs of other files that call this one.
+	callers []string
+}
+
+// parseWorkflow checks the YAML's size and parses the workflow.
+func parseWorkflow(name string, src []byte) (*wfFile, error) {
+	ys, err := scanYAML(src)
+	if err != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			ie.File = name
+		}
+		return nil, err
+	}
 	w, errs := actionlint.Parse(src)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
@@ -89,351 +220,149 @@ func Source(name string, src []byte, o Options) ([]JobReport, error) {
 	if w == nil {
 		return nil, &InputError{File: name, Line: 1, Msg: "not a workflow"}
 	}
-	a := &fileAudit{name: name, w: w, o: o, labels: o.labels()}
-	jobs, err := a.run()
-	if err != nil {
-		var ie *InputError
-		if errors.As(err, &ie) {
-			ie.File = name
-			return nil, ie
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return jobs, nil
+	return &wfFile{name: name, w: w, ys: ys}, nil
 }
 
-type fileAudit struct {
-	name   string
-	w      *actionlint.Workflow
+// session is one audit over a set of files and the callees they reach.
+type session struct {
 	o      Options
+	pol    policy
 	labels []string
+	// files are the parsed files by cleaned path, in the order given.
+	files map[string]*wfFile
+	order []string
+	// bad are the files that failed to load, by cleaned path.
+	bad  map[string]bool
+	errs []error
+	vo   variantOpts
 }
 
-func (a *fileAudit) repo() string {
-	return a.o.Recipe.Repository()
+func newSession(o Options) *session {
+	return &session{o: o, pol: o.policy(), labels: o.labels(), files: map[string]*wfFile{}, bad: map[string]bool{}}
 }
 
-func (a *fileAudit) run() ([]JobReport, error) {
-	ids := make([]string, 0, len(a.w.Jobs))
-	for id := range a.w.Jobs {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		pi, pj := a.w.Jobs[ids[i]].Pos, a.w.Jobs[ids[j]].Pos
-		if pi == nil || pj == nil {
-			return ids[i] < ids[j]
-		}
-		return pi.IsBefore(pj)
-	})
-	var out []JobReport
-	for _, id := range ids {
-		jr, err := a.job(a.w.Jobs[id])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, jr)
-	}
-	return out, nil
-}
+func (s *session) fail(err error) { s.errs = append(s.errs, err) }
 
-// jobAudit holds one job's parsed pieces.
-type jobAudit struct {
-	*fileAudit
-	j      *actionlint.Job
-	ss     *scenarioSet
-	cond   *cond
-	runsOn *runsOn
-	refs   *refSet
-	combos []map[string]any
-	rep    JobReport
-	// rows are the evaluated rows, in catalog order.
-	rows []*rowResult
-	// inputRefLine is the line of a checkout of a ref taken from
-	// inputs (0: none).
-	inputRefLine int
-}
-
-type rowResult struct {
-	s         *Scenario
-	lands     bool
-	reachable bool
-	witness   string
-	labels    []string
-	// vars are the variants the row was evaluated over.
-	vars []variant
-}
-
-func (a *fileAudit) job(j *actionlint.Job) (JobReport, error) {
-	ja := &jobAudit{fileAudit: a, j: j}
-	ja.rep = JobReport{File: a.name, ID: j.ID.Value, Line: posLine(j.ID.Pos), Verdict: "pass", Scenarios: []ScenarioResult{}, Findings: []Finding{}}
-	var err error
-	if ja.ss, err = buildScenarios(a.w, a.repo()); err != nil {
-		return JobReport{}, err
+// add parses a file; a bad one is recorded as an error.
+func (s *session) add(name string, src []byte, given bool) *wfFile {
+	key := filepath.Clean(name)
+	if f, ok := s.files[key]; ok {
+		f.given = f.given || given
+		return f
 	}
-	if ja.cond, err = parseCond(j.If); err != nil {
-		return JobReport{}, err
+	if s.bad[key] {
+		return nil
 	}
-	if ja.runsOn, err = parseRunsOn(j.RunsOn); err != nil {
-		return JobReport{}, err
-	}
-	// Parse every other expression of the job up front: a syntax error
-	// anywhere is bad input.
-	all, err := ja.templates()
+	f, err := parseWorkflow(name, src)
 	if err != nil {
-		return JobReport{}, err
+		s.bad[key] = true
+		s.fail(err)
+		return nil
 	}
-	ja.combos = matrixCombos(j)
-	ja.rep.RunsOn = runsOnText(j.RunsOn)
-	if ja.runsOn == nil {
-		if j.WorkflowCall != nil {
-			ja.rep.RunsOn = "(calls " + j.WorkflowCall.Uses.Value + ")"
-		}
-		ja.callerFindings()
-		return ja.finish(), nil
-	}
-	ja.refs = newRefSet()
-	if ja.cond != nil && ja.cond.e != nil {
-		ja.refs.add(ja.cond.e)
-	}
-	for _, t := range ja.runsOn.templates() {
-		for _, e := range t.exprs {
-			ja.refs.add(e)
-		}
-	}
-	if err := ja.evalRows(); err != nil {
-		return JobReport{}, err
-	}
-	for _, r := range ja.rows {
-		if r.lands {
-			ja.rep.LandsOnRunner = true
-		}
-	}
-	if ja.rep.LandsOnRunner {
-		ja.triggerFindings()
-		if err := ja.secretFindings(all); err != nil {
-			return JobReport{}, err
-		}
-		ja.permissionFindings()
-		ja.pinFindings()
-		if err := ja.stepFindings(); err != nil {
-			return JobReport{}, err
-		}
-		if err := ja.concurrencyFindings(); err != nil {
-			return JobReport{}, err
-		}
-		for _, r := range ja.rows {
-			ja.rep.Scenarios = append(ja.rep.Scenarios, ScenarioResult{
-				ID: r.s.ID, Event: r.s.Event, Trust: r.s.Trust.String(), Trusted: r.s.Trust.OK(),
-				Admitted: r.s.Admitted(), Lands: r.lands, Reachable: r.reachable,
-				Via: strings.Join(r.s.sortedVia(), ","), Witness: r.witness, Note: r.s.Note,
-			})
-		}
-	}
-	if a.o.Recipe != nil && (ja.rep.LandsOnRunner || ja.meantForRunner()) {
-		if err := ja.hostFindings(); err != nil {
-			return JobReport{}, err
-		}
-	}
-	return ja.finish(), nil
+	f.given = given
+	s.files[key] = f
+	s.order = append(s.order, key)
+	return f
 }
 
-func (ja *jobAudit) finish() JobReport {
-	for _, f := range ja.rep.Findings {
-		if f.Level == LevelFail {
-			ja.rep.Verdict = "fail"
-		}
-	}
-	return ja.rep
-}
-
-func (ja *jobAudit) add(f Finding) {
-	ja.rep.Findings = append(ja.rep.Findings, f)
-}
-
-// meantForRunner reports whether the job is the recipe's job or asks for
-// a self-hosted runner, so that a label mismatch that keeps it off the
-// runner is reported.
-func (ja *jobAudit) meantForRunner() bool {
-	if ja.o.Recipe != nil && ja.o.Recipe.Job != nil && strings.EqualFold(ja.o.Recipe.Job.ID, ja.j.ID.Value) {
-		return true
-	}
-	if ja.j.RunsOn != nil {
-		for _, l := range ja.j.RunsOn.Labels {
-			if strings.EqualFold(l.Value, "self-hosted") {
-				return true
+// report resolves callees, then audits every given file.
+func (s *session) report(ctx context.Context) (*Report, error) {
+	// Load the local callees of every file, transitively.
+	for i := 0; i < len(s.order); i++ {
+		f := s.files[s.order[i]]
+		for _, id := range sortedKeys(f.w.Jobs) {
+			j := f.w.Jobs[id]
+			if j.WorkflowCall == nil || j.WorkflowCall.Uses == nil {
+				continue
+			}
+			if callee := s.callee(f, j.WorkflowCall.Uses.Value); callee != nil {
+				callee.callers = append(callee.callers, f.name+":"+j.ID.Value)
 			}
 		}
 	}
-	return false
-}
-
-func runsOnText(r *actionlint.Runner) string {
-	if r == nil {
-		return ""
-	}
-	var parts []string
-	for _, l := range r.Labels {
-		parts = append(parts, l.Value)
-	}
-	s := ""
-	switch {
-	case r.LabelsExpr != nil:
-		s = r.LabelsExpr.Value
-	case len(parts) == 1:
-		s = parts[0]
-	case len(parts) > 1:
-		s = "[" + strings.Join(parts, ", ") + "]"
-	}
-	if r.Group != nil {
-		s = strings.TrimSpace(s + " group=" + r.Group.Value)
-	}
-	return s
-}
-
-// evalRows evaluates runs-on and if: in every admitted row.
-func (ja *jobAudit) evalRows() error {
-	if ok, line := ja.checksOutInputRef(); ok {
-		ja.inputRefLine = line
-		for _, id := range []string{"dispatch-main", "dispatch-branch"} {
-			if s := ja.ss.byID(id); s != nil {
-				s.Trust = Forbidden
-				s.Desc += fmt.Sprintf(", checking out a ref taken from inputs at line %d", line)
-			}
+	s.vo = s.literals()
+	r := &Report{Verdict: "pass", ResidualRisk: ResidualRisk, Jobs: []JobReport{}}
+	for _, key := range s.order {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("audit interrupted: %w", err)
 		}
-	}
-	others := ja.refs.labelLiterals()
-	for _, s := range ja.ss.rows {
-		r := &rowResult{s: s}
-		ja.rows = append(ja.rows, r)
-		if !s.Admitted() {
+		f := s.files[key]
+		if !f.given {
 			continue
 		}
-		r.vars = s.variants(others, false)
-		if err := ja.evalRow(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (ja *jobAudit) evalRow(r *rowResult) error {
-	c := ja.cond
-	statuses := allStatuses[:1]
-	if c != nil && c.status {
-		statuses = allStatuses
-	}
-	cut := false
-	for _, v := range r.vars {
-		for _, combo := range ja.combos {
-			base := completeContext(deepCopy(v.ctx).(map[string]any))
-			if combo != nil {
-				base["matrix"] = deepCopy(map[string]any(combo))
+		fa := newFileAudit(s, f, nil, 0)
+		jobs, err := fa.run()
+		if err != nil {
+			var ie *InputError
+			if errors.As(err, &ie) {
+				ie.File = f.name
+				s.fail(ie)
+			} else {
+				s.fail(fmt.Errorf("%s: %w", f.name, err))
 			}
-			as, ok := assignments(base, ja.refs.unknowns(base))
-			cut = cut || !ok
-			for _, as := range as {
-				labels, group, err := ja.runsOn.resolve(as.ctx)
-				if err != nil {
-					return err
-				}
-				if !landsOn(labels, group, ja.labels) {
-					continue
-				}
-				if !r.lands {
-					r.lands, r.labels = true, labels
-				}
-				if c != nil && c.always != "" {
-					r.reachable = true
-					r.witness = r.s.ID + ": if: " + oneLine(c.src) + " — " + c.always
-					return nil
-				}
-				if c == nil {
-					r.reachable = true
-					r.witness = r.s.ID + ": the job has no if: guard"
-					if d := joinNonEmpty(v.desc, describeCombo(combo)); d != "" {
-						r.witness += " [" + d + "]"
-					}
-					return nil
-				}
-				for _, st := range statuses {
-					val, steps, err := c.e.TraceWith(exprCtx(as.ctx), exprOpts(st))
-					if err != nil {
-						return fmt.Errorf("line %d: evaluating if: %q: %w", c.line, c.src, err)
-					}
-					if !truthy(val) {
-						continue
-					}
-					v2 := v
-					v2.desc = joinNonEmpty(v.desc, describeCombo(combo))
-					r.reachable = true
-					r.witness = r.s.ID + ": " + witness(v2, as, st, c, steps)
-					return nil
-				}
-			}
-		}
-	}
-	if cut && !r.reachable && r.lands {
-		r.reachable = true
-		r.witness = fmt.Sprintf("%s: too many unknown values to enumerate (more than %d combinations): assumed reachable", r.s.ID, maxAssignments)
-	}
-	return nil
-}
-
-func joinNonEmpty(parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, " ")
-}
-
-// triggerFindings reports reachable runs that must not reach the runner,
-// forbidden triggers the guard happens to exclude, and a guard that no
-// run can pass (a guard written wrongly, such as head.repo.fork ==
-// 'false', which compares a boolean with a non-numeric string: NaN).
-func (ja *jobAudit) triggerFindings() {
-	if ja.cond != nil && !ja.anyReachable() {
-		ja.add(Finding{Rule: "dead-job", Level: LevelWarn, Line: ja.cond.line,
-			Message: "the job never runs: its if: is false in every run the workflow admits that lands on the runner",
-			Witness: "if: " + oneLine(ja.cond.src)})
-	}
-	for _, r := range ja.rows {
-		s := r.s
-		if !s.Admitted() || s.Trust.OK() {
 			continue
 		}
-		line := posLine(ja.j.ID.Pos)
-		if ja.j.If != nil {
-			line = posLine(ja.j.If.Pos)
-		}
-		switch {
-		case r.reachable && s.Trust == Forbidden:
-			w := r.witness
-			if s.Event == "workflow_dispatch" && ja.inputRefLine > 0 {
-				w += fmt.Sprintf("; and the job checks out a ref taken from inputs (line %d)", ja.inputRefLine)
-			}
-			ja.add(Finding{Rule: "forbidden-trigger", Level: LevelFail, Line: line,
-				Message: fmt.Sprintf("%s (%s) can run this job on the runner", s.ID, s.Desc), Witness: w})
-		case r.reachable:
-			ja.add(Finding{Rule: "untrusted-run", Level: LevelFail, Line: line,
-				Message: fmt.Sprintf("%s (%s, %s) can run this job on the runner", s.ID, s.Desc, s.Trust), Witness: r.witness})
-		case s.Trust == Forbidden && r.lands && !(len(s.Via) == 1 && s.Via[0] == "workflow_call"):
-			ja.add(Finding{Rule: "forbidden-trigger", Level: LevelWarn, Line: line,
-				Message: fmt.Sprintf("on: admits %s (%s); the if: excludes it today, but a job on the runner should not share a workflow with this trigger", s.ID, s.Desc),
-				Witness: s.ID + " via " + strings.Join(s.sortedVia(), ",")})
+		r.Jobs = append(r.Jobs, jobs...)
+	}
+	for _, j := range r.Jobs {
+		if j.Verdict == "fail" {
+			r.Verdict = "fail"
 		}
 	}
+	for _, err := range s.errs {
+		r.Errors = append(r.Errors, errorEntry(err))
+		// A file that was not audited is never a pass.
+		r.Verdict = "fail"
+	}
+	return r, errors.Join(s.errs...)
 }
 
-// anyReachable reports whether some admitted run lands on the runner and
-// passes the job's if:.
-func (ja *jobAudit) anyReachable() bool {
-	for _, r := range ja.rows {
-		if r.reachable {
+// callee finds the workflow a job's uses: names when it is a local one
+// (./.github/workflows/x.yml): a file of the run with that path, or the
+// file of that name beside the caller. It returns nil when the callee is
+// not local or cannot be read or parsed (a parse error is reported).
+func (s *session) callee(caller *wfFile, uses string) *wfFile {
+	if !strings.HasPrefix(uses, "./") {
+		return nil
+	}
+	rel := filepath.Clean(strings.TrimPrefix(uses, "./"))
+	for _, key := range s.order {
+		if key == rel || strings.HasSuffix(key, string(filepath.Separator)+rel) {
+			return s.files[key]
+		}
+	}
+	beside := filepath.Join(filepath.Dir(caller.name), filepath.Base(rel))
+	if f, ok := s.files[filepath.Clean(beside)]; ok {
+		return f
+	}
+	if s.bad[filepath.Clean(beside)] {
+		return nil
+	}
+	src, err := os.ReadFile(beside)
+	if err != nil {
+		return nil
+	}
+	return s.add(beside, src, false)
+}
+
+// trusted reports whether the user vouches for a callee.
+func (s *session) trusted(uses string) bool {
+	for _, p := range s.o.TrustCallee {
+		if ok, _ := filepath.Match(p, uses); ok {
+			return true
+		}
+		if ok, _ := filepath.Match(strings.ReplaceAll(p, "/", "\x00"), strings.ReplaceAll(uses, "/", "\x00")); ok {
 			return true
 		}
 	}
 	return false
+}
+
+// errorEntry turns an error into its report entry.
+func errorEntry(err error) FileError {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return FileError{File: ie.File, Line: ie.Line, Message: ie.Error()}
+	}
+	return FileError{Message: err.Error()}
 }

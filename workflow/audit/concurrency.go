@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/rhysd/actionlint"
+
+	"github.com/sysprog21/hvfctl/workflow/expr"
 )
 
 // maxGroups bounds the group names computed per run kind.
@@ -114,6 +116,8 @@ func (ja *jobAudit) groupValues(t *template, r *rowResult) ([]string, error) {
 			base := completeContext(deepCopy(v.ctx).(map[string]any))
 			if combo != nil {
 				base["matrix"] = deepCopy(map[string]any(combo))
+			} else {
+				base["matrix"] = expr.Unknown{}
 			}
 			as, _ := assignments(base, rs.unknowns(base))
 			for _, a := range as {

@@ -2,12 +2,16 @@ package audit
 
 import (
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
+
+	"github.com/sysprog21/hvfctl/workflow/expr"
 )
 
-// optLabel is the label a maintainer adds after reading a pull request.
-const optLabel = "ci-hvf"
+// DefaultOptInLabel is the label a maintainer adds after reading a pull
+// request, unless Options says otherwise.
+const DefaultOptInLabel = "ci-hvf"
 
 // forkOwner is the owner of a fork pull request's head repository in the
 // default fork run.
@@ -41,16 +45,47 @@ func forkRepos(base string) []string {
 // variant is one concrete run of a scenario: a github context with every
 // field the scenario fixes. A key absent from a map is unknown (anything,
 // chosen by whoever starts the run); a key present with a nil value is
-// known to be null.
+// known to be null; an expr.Unknown value is any value.
 type variant struct {
-	desc string
+	desc []descPart
 	ctx  map[string]any
 }
 
-// variants returns the concrete runs of a scenario. otherLabels are label
-// names other than ci-hvf that the expressions compare with (so that a
-// guard on another label is tried with that label present).
-func (s *Scenario) variants(otherLabels []string, inputsUnknown bool) []variant {
+// descPart is one fact of a variant for a witness; key says which
+// context it belongs to, so that a witness names only what its
+// expressions read.
+type descPart struct{ key, text string }
+
+// describe renders the parts the reader wants (all when reads is nil).
+func (v variant) describe(reads func(key string) bool) string {
+	var out []string
+	for _, p := range v.desc {
+		if reads == nil || reads(p.key) {
+			out = append(out, p.text)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// variantOpts are the file-wide inputs of variants: what the
+// expressions compare with and read.
+type variantOpts struct {
+	// otherLabels are label names other than the opt-in label that the
+	// expressions compare with.
+	otherLabels []string
+	// bases are branch names the expressions compare a pull request's
+	// base with (refs/heads/ removed).
+	bases []string
+	// readsHead and readsBase are whether any expression reads a pull
+	// request's head repository or its base branch; when not, one head
+	// and one base suffice.
+	readsHead, readsBase bool
+	// workflow is github.workflow: the workflow's name, or its path.
+	workflow string
+}
+
+// variants returns the concrete runs of a scenario.
+func (s *Scenario) variants(vo variantOpts) []variant {
 	var out []variant
 	events := []string{s.Event}
 	if strings.HasPrefix(s.ID, "pr-review-") {
@@ -68,44 +103,99 @@ func (s *Scenario) variants(otherLabels []string, inputsUnknown bool) []variant 
 	if len(actions) == 0 {
 		actions = []string{""}
 	}
+	otherLabels := vo.otherLabels
 	if len(otherLabels) == 0 {
 		otherLabels = []string{"documentation"}
 	}
 	heads := []string{""}
 	if s.head == "fork" {
-		heads = forkRepos(s.repo)
+		heads = forkRepos(s.pol.repo)
+		if !vo.readsHead {
+			heads = heads[:1]
+		}
+	}
+	bases := []baseChoice{{name: s.baseRef}}
+	if s.head != "" && vo.readsBase {
+		bases = s.baseChoices(vo.bases)
 	}
 	for _, ev := range events {
 		for _, a := range actions {
 			for _, lv0 := range s.labelVariants(a, otherLabels) {
 				for hi, head := range heads {
-					lv := lv0
-					lv.headRepo = head
-					g := s.github(ev, a, lv)
-					desc := []string{}
-					if hi > 0 {
-						desc = append(desc, "head.repo="+head)
-					}
-					if ev != s.Event {
-						desc = append(desc, "event="+ev)
-					}
-					if a != "" {
-						desc = append(desc, "action="+a)
-					}
-					if s.head != "" {
-						desc = append(desc, "labels=["+strings.Join(lv.labels, ",")+"]")
-						if lv.label != nil {
-							desc = append(desc, "label="+*lv.label)
+					for _, base := range bases {
+						lv := lv0
+						lv.headRepo = head
+						g := s.github(ev, a, lv, base)
+						g["workflow"] = vo.workflow
+						var desc []descPart
+						if hi > 0 {
+							desc = append(desc, descPart{"head", "head.repo=" + head})
 						}
+						if ev != s.Event {
+							desc = append(desc, descPart{"event", "event=" + ev})
+						}
+						if a != "" {
+							desc = append(desc, descPart{"action", "action=" + a})
+						}
+						if s.head != "" {
+							desc = append(desc, descPart{"labels", "labels=[" + strings.Join(lv.labels, ",") + "]"})
+							if lv.label != nil {
+								t := "label=" + *lv.label
+								if a == "unlabeled" {
+									t = "removed label=" + *lv.label
+								}
+								desc = append(desc, descPart{"label", t})
+							}
+							if len(bases) > 1 {
+								desc = append(desc, descPart{"base", "base=" + base.String()})
+							}
+						}
+						ctx := map[string]any{"github": g}
+						if !s.inputsUnknown {
+							ctx["inputs"] = map[string]any{closedKey: true}
+						}
+						out = append(out, variant{desc: desc, ctx: ctx})
 					}
-					ctx := map[string]any{"github": g}
-					if !(inputsUnknown || s.inputsUnknown) {
-						ctx["inputs"] = map[string]any{closedKey: true}
-					}
-					out = append(out, variant{desc: strings.Join(desc, " "), ctx: ctx})
 				}
 			}
 		}
+	}
+	return out
+}
+
+// baseChoice is one base branch a pull request's author may pick; other
+// is any branch not named (its name unknown).
+type baseChoice struct {
+	name  string
+	other bool
+}
+
+func (b baseChoice) String() string {
+	if b.other {
+		return "<another branch>"
+	}
+	return b.name
+}
+
+// baseChoices returns the base branches to try for a pull request row:
+// the row's, the default branch and every branch name the expressions
+// compare with that the trigger's branch filter admits, plus any other
+// branch when the filter may admit one not named.
+func (s *Scenario) baseChoices(named []string) []baseChoice {
+	var out []baseChoice
+	seen := map[string]bool{}
+	for _, b := range append([]string{s.baseRef, s.pol.branch}, named...) {
+		if b == "" || seen[b] || !s.baseFilter.admits(b) {
+			continue
+		}
+		seen[b] = true
+		out = append(out, baseChoice{name: b})
+	}
+	if s.baseFilter.include == nil || s.baseFilter.include.hasWildcard() {
+		out = append(out, baseChoice{other: true})
+	}
+	if len(out) == 0 {
+		out = append(out, baseChoice{name: s.baseRef})
 	}
 	return out
 }
@@ -121,6 +211,7 @@ func (s *Scenario) labelVariants(action string, others []string) []labelVariant 
 	if s.head == "" {
 		return []labelVariant{{}}
 	}
+	optLabel := s.pol.label
 	str := func(x string) *string { return &x }
 	with := func() []labelVariant {
 		switch action {
@@ -170,17 +261,26 @@ func (s *Scenario) labelVariants(action string, others []string) []labelVariant 
 // the scenario's event carries them.
 var eventRoots = []string{"pull_request", "issue", "comment", "review", "label", "workflow_run", "inputs", "merge_group", "release", "schedule", "action", "number", "forkee", "discussion"}
 
-func (s *Scenario) github(event, action string, lv labelVariant) map[string]any {
-	owner := strings.SplitN(s.repo, "/", 2)[0]
-	name := s.repo[len(owner)+1:]
+// fakeSHA returns a commit SHA for a kind of run: each run has its own
+// commit, so no two rows share one (and no SHA equals a pull request
+// number).
+func fakeSHA(id string) string {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return fmt.Sprintf("%016x%016x%08x", h.Sum64(), h.Sum64()^0x5bd1e995, uint32(h.Sum64()))
+}
+
+func (s *Scenario) github(event, action string, lv labelVariant, base baseChoice) map[string]any {
+	owner, name, _ := strings.Cut(s.pol.repo, "/")
 	g := map[string]any{
 		"event_name":       event,
 		"ref":              s.ref,
-		"repository":       s.repo,
+		"repository":       s.pol.repo,
 		"repository_owner": owner,
 		"base_ref":         "",
 		"head_ref":         "",
 		"server_url":       "https://github.com",
+		"sha":              fakeSHA(s.ID),
 	}
 	switch {
 	case strings.HasPrefix(s.ref, "refs/heads/"):
@@ -192,7 +292,7 @@ func (s *Scenario) github(event, action string, lv labelVariant) map[string]any 
 	}
 	ev := map[string]any{
 		"repository": map[string]any{
-			"full_name": s.repo, "name": name, "fork": false,
+			"full_name": s.pol.repo, "name": name, "fork": false,
 			"owner": map[string]any{"login": owner},
 		},
 	}
@@ -207,17 +307,23 @@ func (s *Scenario) github(event, action string, lv labelVariant) map[string]any 
 	case "push":
 		ev["ref"] = s.ref
 	case "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment":
-		headRepo, fork, headOwner := s.repo, false, owner
+		headRepo, fork, headOwner := s.pol.repo, false, owner
 		if s.head == "fork" {
 			headRepo, fork = lv.headRepo, true
 			if headRepo == "" {
-				headRepo = forkRepos(s.repo)[0]
+				headRepo = forkRepos(s.pol.repo)[0]
 			}
 			headOwner = strings.SplitN(headRepo, "/", 2)[0]
 		}
 		labels := []any{}
 		for _, l := range lv.labels {
 			labels = append(labels, map[string]any{"name": l})
+		}
+		// The base branch is picked by the pull request's author among
+		// the repository's branches.
+		var baseRef any = base.name
+		if base.other {
+			baseRef = expr.Unknown{}
 		}
 		ev["number"] = 7.0
 		ev["pull_request"] = map[string]any{
@@ -230,9 +336,9 @@ func (s *Scenario) github(event, action string, lv labelVariant) map[string]any 
 				},
 			},
 			"base": map[string]any{
-				"ref": s.baseRef,
+				"ref": baseRef,
 				"repo": map[string]any{
-					"full_name": s.repo, "fork": false, "name": name,
+					"full_name": s.pol.repo, "fork": false, "name": name,
 					"owner": map[string]any{"login": owner},
 				},
 			},
@@ -246,7 +352,15 @@ func (s *Scenario) github(event, action string, lv labelVariant) map[string]any 
 				delete(ev, "comment")
 			}
 		}
-		g["base_ref"] = s.baseRef
+		g["base_ref"] = baseRef
+		if event == "pull_request_target" {
+			// Its ref is the base branch.
+			if base.other {
+				g["ref"], g["ref_name"] = expr.Unknown{}, expr.Unknown{}
+			} else {
+				g["ref"], g["ref_name"] = "refs/heads/"+base.name, base.name
+			}
+		}
 		// The head branch name is chosen by the pull request's author.
 		delete(g, "head_ref")
 	case "issue_comment":
@@ -259,7 +373,7 @@ func (s *Scenario) github(event, action string, lv labelVariant) map[string]any 
 	case "schedule":
 		ev["schedule"] = "0 3 * * *"
 	case "merge_group":
-		ev["merge_group"] = map[string]any{"head_ref": s.ref, "base_ref": "refs/heads/main"}
+		ev["merge_group"] = map[string]any{"head_ref": s.ref, "base_ref": "refs/heads/" + s.pol.branch}
 	}
 	return g
 }
@@ -366,10 +480,9 @@ func describe(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
+	case expr.Unknown:
+		return "<any other value>"
 	case string:
-		if x == anyValue {
-			return "<any non-empty string>"
-		}
 		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
 	case bool:
 		return fmt.Sprint(x)

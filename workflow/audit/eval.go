@@ -10,9 +10,10 @@ import (
 	"github.com/sysprog21/hvfctl/workflow/expr"
 )
 
-// anyValue stands for "some value the audit cannot know" (a variable, an
-// input, a name chosen by a pull request's author). It is a non-empty
-// string equal to no literal; as a runner label it matches every label.
+// anyValue stands, inside a string the audit builds (a runs-on label, a
+// concurrency group), for text it cannot know (a variable, an input, a
+// name chosen by a pull request's author): mac-<any> is any label that
+// starts with mac-.
 const anyValue = "<any>"
 
 // maxAssignments bounds the unknown-value combinations tried per run.
@@ -145,22 +146,91 @@ func hasValue(xs []any, v any) bool {
 	return false
 }
 
-// labelLiterals returns the label names, other than ci-hvf, that the
-// expressions compare label paths with.
-func (rs *refSet) labelLiterals() []string {
-	var out []string
+// reads reports whether some expression reads the context path (dotted,
+// lower case), a property under it, or a value it is part of (reading
+// github.event reads github.event.action).
+func (rs *refSet) reads(p string) bool {
+	want := strings.Split(p, ".")
 	for _, k := range rs.order {
-		if !strings.Contains(k, "label") {
-			continue
+		have := rs.paths[k].path
+		n := min(len(have), len(want))
+		same := true
+		for i := 0; i < n; i++ {
+			if have[i] != want[i] && have[i] != "*" {
+				same = false
+				break
+			}
 		}
-		for _, c := range rs.paths[k].cands {
-			if s, ok := c.(string); ok && !strings.EqualFold(s, optLabel) && !containsStr(out, s) {
-				out = append(out, s)
+		if same {
+			return true
+		}
+	}
+	return false
+}
+
+// baseRefPaths are the paths that hold a pull request's base branch.
+var baseRefPaths = map[string]bool{
+	"github.ref": true, "github.base_ref": true, "github.ref_name": true,
+	"github.event.pull_request.base.ref": true,
+}
+
+// literals gathers, over every file of the session, what the variants
+// need: the other label names and base branch names the expressions
+// compare with, and whether any reads a pull request's head or base.
+func (s *session) literals() variantOpts {
+	rs := newRefSet()
+	for _, key := range s.order {
+		f := s.files[key]
+		for _, j := range f.w.Jobs {
+			for _, str := range []*actionlint.String{j.If} {
+				if c, err := parseCond(str); err == nil && c != nil && c.e != nil {
+					rs.add(c.e)
+				}
+			}
+			if ro, err := parseRunsOn(j.RunsOn); err == nil && ro != nil {
+				for _, t := range ro.templates() {
+					for _, e := range t.exprs {
+						rs.add(e)
+					}
+				}
+			}
+			for _, st := range j.Steps {
+				if c, err := parseCond(st.If); err == nil && c != nil && c.e != nil {
+					rs.add(c.e)
+				}
 			}
 		}
 	}
-	sort.Strings(out)
-	return out
+	vo := variantOpts{
+		readsHead: rs.reads("github.event.pull_request.head") || rs.reads("github.head_ref"),
+		readsBase: rs.reads("github.base_ref") || rs.reads("github.ref") || rs.reads("github.ref_name") || rs.reads("github.event.pull_request.base"),
+	}
+	for _, k := range rs.order {
+		u := rs.paths[k]
+		for _, c := range u.cands {
+			str, ok := c.(string)
+			if !ok {
+				continue
+			}
+			switch {
+			case strings.Contains(k, "label"):
+				if !strings.EqualFold(str, s.pol.label) && !containsStr(vo.otherLabels, str) {
+					vo.otherLabels = append(vo.otherLabels, str)
+				}
+			case baseRefPaths[k]:
+				b := strings.TrimPrefix(str, "refs/heads/")
+				if strings.HasSuffix(b, "/") {
+					b += "x"
+				}
+				if b != "" && !strings.HasPrefix(b, "refs/") && !containsStr(vo.bases, b) {
+					vo.bases = append(vo.bases, b)
+				}
+			}
+		}
+	}
+	sort.Strings(vo.otherLabels)
+	sort.Strings(vo.bases)
+	return vo
 }
 
 // unknowns returns the referenced paths a variant leaves open.
@@ -180,7 +250,7 @@ func (rs *refSet) unknowns(ctx map[string]any) []unknownRef {
 				}
 			}
 		}
-		for _, extra := range []any{nil, "", anyValue} {
+		for _, extra := range []any{nil, "", expr.Unknown{}} {
 			if !hasValue(cands, extra) {
 				cands = append(cands, extra)
 			}
@@ -263,71 +333,40 @@ func nested(path []string, v any) any {
 	return map[string]any{path[0]: nested(path[1:], v)}
 }
 
-// outcome is the result of evaluating a condition over one scenario.
-type outcome struct {
-	reachable bool
-	// undecided is set when the enumeration was cut short and nothing
-	// true was found; the row is then treated as reachable.
-	undecided bool
-	witness   string
-	// value is the evaluated value of the first true evaluation (for
-	// strings such as runs-on and concurrency groups).
-	value any
-}
-
 var allStatuses = []expr.Status{expr.StatusSuccess, expr.StatusFailure, expr.StatusCancelled}
 
-// evalCond decides whether a condition can be true in any of the runs.
-func evalCond(c *cond, vs []variant, rs *refSet) (outcome, error) {
-	if c == nil {
-		return outcome{reachable: true, witness: "no if: condition"}, nil
-	}
-	if c.always != "" {
-		return outcome{reachable: true, witness: "if: " + oneLine(c.src) + " — " + c.always}, nil
+// evalCond decides whether a condition (a step's if:) can be true in any
+// of the runs; an evaluation error at run time makes the step fail
+// rather than run.
+func evalCond(c *cond, vs []variant, rs *refSet) (bool, error) {
+	if c == nil || c.always != "" {
+		return true, nil
 	}
 	statuses := allStatuses[:1]
 	if c.status {
 		statuses = allStatuses
 	}
-	cut := false
 	for _, v := range vs {
 		as, ok := assignments(completeContext(deepCopy(v.ctx).(map[string]any)), rs.unknowns(v.ctx))
-		cut = cut || !ok
+		if !ok {
+			return true, nil
+		}
 		for _, a := range as {
 			for _, st := range statuses {
-				val, steps, err := c.e.TraceWith(exprCtx(a.ctx), exprOpts(st))
+				val, err := c.e.EvalWith(exprCtx(a.ctx), exprOpts(st))
 				if err != nil {
-					return outcome{}, fmt.Errorf("line %d: evaluating %q: %w", c.line, c.src, err)
+					if runtimeError(err) {
+						continue
+					}
+					return false, fmt.Errorf("line %d: evaluating %q: %w", c.line, c.src, err)
 				}
-				if !expr.Truthy(val) {
-					continue
+				if expr.Truthy(val) {
+					return true, nil
 				}
-				return outcome{reachable: true, value: val, witness: witness(v, a, st, c, steps)}, nil
 			}
 		}
 	}
-	if cut {
-		return outcome{reachable: true, undecided: true, witness: fmt.Sprintf("too many unknown values to enumerate (more than %d combinations): assumed reachable", maxAssignments)}, nil
-	}
-	return outcome{}, nil
-}
-
-func witness(v variant, a assignment, st expr.Status, c *cond, steps []expr.Step) string {
-	var parts []string
-	if v.desc != "" {
-		parts = append(parts, "["+v.desc+"]")
-	}
-	if len(a.notes) > 0 {
-		parts = append(parts, "with "+strings.Join(a.notes, ", "))
-	}
-	if st != expr.StatusSuccess {
-		parts = append(parts, "after a "+map[expr.Status]string{expr.StatusFailure: "failed", expr.StatusCancelled: "cancelled"}[st]+" dependency")
-	}
-	atoms := truthyAtoms(c.e.Source(), steps)
-	if len(atoms) > 0 {
-		parts = append(parts, "true: "+strings.Join(atoms, " ; "))
-	}
-	return strings.Join(parts, " ")
+	return false, nil
 }
 
 // truthyAtoms returns the outermost evaluated sub-expressions without
@@ -402,6 +441,8 @@ func exprCtx(m map[string]any) expr.MapContext {
 	return expr.MapContext(stripClosed(m).(map[string]any))
 }
 
-func exprOpts(st expr.Status) expr.Options { return expr.Options{Status: st} }
+func exprOpts(st expr.Status) expr.Options {
+	return expr.Options{Status: st, UnknownHashFiles: true}
+}
 
 func truthy(v any) bool { return expr.Truthy(v) }

@@ -142,3 +142,14 @@ func (r refFilter) pick(cands []string, avoid string) (string, bool) {
 	}
 	return "", false
 }
+
+// hasWildcard reports whether a selecting (not negated) pattern is more
+// than a literal name, so that names beyond those tried may match.
+func (f *filter) hasWildcard() bool {
+	for _, p := range f.pats {
+		if !p.neg && strings.ContainsAny(p.src, "*?+[") {
+			return true
+		}
+	}
+	return false
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/rhysd/actionlint"
 
 	"github.com/sysprog21/hvfctl/workflow"
+	"github.com/sysprog21/hvfctl/workflow/expr"
 )
 
 // rosettaRe finds Rosetta translator paths in scripts and env values.
@@ -139,9 +140,11 @@ func (ja *jobAudit) hostLabels(rf *workflow.RecipeFacts, src string) {
 		line = posLine(ja.j.RunsOn.Labels[0].Pos)
 	}
 	for _, combo := range ja.combos {
-		ctx := completeContext(map[string]any{"github": ja.ss.rows[0].github("push", "", labelVariant{})})
+		ctx := completeContext(map[string]any{"github": ja.ss.rows[0].github("push", "", labelVariant{}, baseChoice{})})
 		if combo != nil {
 			ctx["matrix"] = deepCopy(map[string]any(combo))
+		} else {
+			ctx["matrix"] = expr.Unknown{}
 		}
 		labels, _, err := ja.runsOn.resolve(ctx)
 		if err != nil {
@@ -215,7 +218,7 @@ func (ja *jobAudit) envValues() ([]envValue, error) {
 				return nil, err
 			}
 			for _, combo := range ja.combos {
-				ctx := completeContext(map[string]any{"github": ja.ss.rows[0].github("push", "", labelVariant{})})
+				ctx := completeContext(map[string]any{"github": ja.ss.rows[0].github("push", "", labelVariant{}, baseChoice{})})
 				if combo != nil {
 					ctx["matrix"] = deepCopy(map[string]any(combo))
 				}
@@ -227,7 +230,7 @@ func (ja *jobAudit) envValues() ([]envValue, error) {
 				}
 				c := ""
 				if len(combo) > 0 && t.exprs != nil {
-					c = " in " + describeCombo(combo)
+					c = " in " + describeCombo(combo, nil)
 				}
 				ev := envValue{name: v.Name.Value, value: s, combo: c, line: posLine(v.Value.Pos)}
 				if !containsEnv(out, ev) {

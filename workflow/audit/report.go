@@ -23,12 +23,26 @@ const (
 
 // Report is the result of auditing a set of workflow files.
 type Report struct {
-	// Verdict is "pass" or "fail".
+	// Verdict is "pass" or "fail"; a file that could not be audited
+	// (Errors) makes it "fail".
 	Verdict string `json:"verdict"`
 	// Jobs holds one report per job of every file, in file and job order.
 	Jobs []JobReport `json:"jobs"`
 	// ResidualRisk is the ResidualRisk text.
 	ResidualRisk string `json:"residual_risk"`
+	// Errors are the files that could not be audited (bad input), each
+	// with its file:line error; the others are reported all the same.
+	Errors []FileError `json:"errors,omitempty"`
+}
+
+// FileError is one file the audit could not read, parse or accept.
+type FileError struct {
+	// File is the file as given; Line is 1-based, 0 when the error is
+	// about the whole file.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Message is the error, FILE:LINE: text.
+	Message string `json:"message"`
 }
 
 // JobReport is the audit of one job.
@@ -50,6 +64,14 @@ type JobReport struct {
 	Findings []Finding `json:"findings"`
 	// RunsOn is the runs-on value as written.
 	RunsOn string `json:"runs_on,omitempty"`
+	// CalledBy is FILE:JOB of the job that calls this reusable workflow;
+	// the job is audited in the runs in which that job starts.
+	CalledBy string `json:"called_by,omitempty"`
+	// Environment is the job's environment: name as written.
+	Environment string `json:"environment,omitempty"`
+	// Notes are what the audit cannot see but the reader must know
+	// (an environment's required reviewers).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ScenarioResult is one row of a job's truth table.
@@ -68,6 +90,10 @@ type ScenarioResult struct {
 	Lands bool `json:"lands"`
 	// Reachable is admitted, landing and the if: can be true.
 	Reachable bool `json:"reachable"`
+	// Runs is whether the job starts in this kind of run (its needs and
+	// its if: allow it), wherever it lands: the set of rows the job's
+	// guard admits.
+	Runs bool `json:"runs"`
 	// Via lists the on: triggers that admit the row, sorted and
 	// comma-separated.
 	Via string `json:"via,omitempty"`

@@ -274,11 +274,16 @@ func (ja *jobAudit) stepFindings() error {
 	}
 	var vs []variant
 	for _, r := range rows {
-		for _, v := range r.vars {
+		for vi, v := range r.vars {
+			if r.reachable && !r.runs[vi] {
+				continue
+			}
 			for _, combo := range ja.combos {
 				ctx := deepCopy(v.ctx).(map[string]any)
 				if combo != nil {
 					ctx["matrix"] = deepCopy(map[string]any(combo))
+				} else {
+					ctx["matrix"] = expr.Unknown{}
 				}
 				vs = append(vs, variant{desc: v.desc, ctx: ctx})
 			}
@@ -295,11 +300,11 @@ func (ja *jobAudit) stepFindings() error {
 		if c == nil || c.e == nil {
 			continue
 		}
-		o, err := evalCond(c, vs, newRefSet(c.e))
+		ok, err := evalCond(c, vs, newRefSet(c.e))
 		if err != nil {
 			return err
 		}
-		if !o.reachable {
+		if !ok {
 			name := fmt.Sprintf("steps[%d]", i)
 			if st.Name != nil {
 				name += " (" + st.Name.Value + ")"

@@ -1,9 +1,7 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/rhysd/actionlint"
@@ -68,16 +66,23 @@ func (t *template) value(ctx map[string]any) (any, error) {
 			return nil, fmt.Errorf("line %d: evaluating %q: %w", t.line, t.src, err)
 		}
 		i++
+		if expr.HasUnknown(v) {
+			b.WriteString(anyValue)
+			continue
+		}
 		b.WriteString(expr.ToString(v))
 	}
 	return b.String(), nil
 }
 
-// str evaluates the template to a string.
+// str evaluates the template to a string; an unknown value is anyValue.
 func (t *template) str(ctx map[string]any) (string, error) {
 	v, err := t.value(ctx)
 	if err != nil {
 		return "", err
+	}
+	if expr.HasUnknown(v) {
+		return anyValue, nil
 	}
 	return expr.ToString(v), nil
 }
@@ -122,18 +127,43 @@ func (ro *runsOn) templates() []*template {
 	return out
 }
 
-// resolve evaluates the labels in a context. group is the runner group
-// name, empty when none.
+// resolve evaluates runs-on in a context. labels are the labels the job
+// asks for, where anyValue stands for any text (a label that is wholly or
+// partly unknown); group is the runner group, empty when none, anyValue
+// when unknown. runs-on may evaluate to a label, a list of labels, or an
+// object with group and labels (from YAML or from an expression such as
+// fromJSON or a matrix value).
 func (ro *runsOn) resolve(ctx map[string]any) (labels []string, group string, err error) {
-	add := func(v any) {
+	var add func(v any, top bool)
+	label := func(v any) string {
+		if expr.HasUnknown(v) {
+			return anyValue
+		}
+		return expr.ToString(v)
+	}
+	add = func(v any, top bool) {
 		switch x := v.(type) {
 		case []any:
 			for _, e := range x {
-				labels = append(labels, expr.ToString(e))
+				labels = append(labels, label(e))
 			}
+		case *expr.Object:
+			if !top {
+				labels = append(labels, anyValue)
+				return
+			}
+			if g, ok := x.Get("group"); ok && g != nil {
+				group = label(g)
+			}
+			if l, ok := x.Get("labels"); ok {
+				add(l, false)
+			}
+		case expr.Unknown:
+			// Anything: a label, a list or a group.
+			labels = append(labels, anyValue)
 		case nil:
 		default:
-			labels = append(labels, expr.ToString(x))
+			labels = append(labels, label(x))
 		}
 	}
 	for _, t := range ro.labels {
@@ -141,18 +171,22 @@ func (ro *runsOn) resolve(ctx map[string]any) (labels []string, group string, er
 		if err != nil {
 			return nil, "", err
 		}
-		add(v)
+		add(expr.Normalize(v), false)
 	}
 	if ro.expr != nil {
 		v, err := ro.expr.value(ctx)
 		if err != nil {
 			return nil, "", err
 		}
-		add(v)
+		add(expr.Normalize(v), true)
 	}
 	if ro.group != nil {
-		if group, err = ro.group.str(ctx); err != nil {
+		v, err := ro.group.value(ctx)
+		if err != nil {
 			return nil, "", err
+		}
+		if v != nil {
+			group = label(v)
 		}
 	}
 	return labels, group, nil
@@ -160,19 +194,19 @@ func (ro *runsOn) resolve(ctx map[string]any) (labels []string, group string, er
 
 // landsOn reports whether a job with these labels can be given to a
 // runner with the runner's labels: every job label is one of the
-// runner's, compared case-insensitively, in any order. A job that names
-// only a runner group is assumed to land (the group may hold the runner).
+// runner's, compared case-insensitively, in any order; a label with
+// anyValue parts matches a runner label of that shape (mac-<any> matches
+// mac-m4). A job that names only a runner group is assumed to land (the
+// group may hold the runner).
 func landsOn(job []string, group string, runner []string) bool {
 	if len(job) == 0 {
 		return group != ""
 	}
 	for _, l := range job {
-		if l == anyValue {
-			continue
-		}
+		l = strings.TrimSpace(l)
 		ok := false
 		for _, r := range runner {
-			if strings.EqualFold(strings.TrimSpace(l), r) {
+			if labelMatches(l, r) {
 				ok = true
 				break
 			}
@@ -184,187 +218,11 @@ func landsOn(job []string, group string, runner []string) bool {
 	return true
 }
 
-// matrixCombos expands a job's strategy.matrix into its combinations
-// (rows, then exclude, then include). A matrix given by an expression
-// gives one combination whose values are unknown (nil map). A job without
-// a matrix gives one empty combination.
-func matrixCombos(j *actionlint.Job) []map[string]any {
-	if j.Strategy == nil || j.Strategy.Matrix == nil {
-		return []map[string]any{{}}
+// labelMatches compares a job label, where anyValue is any text, with a
+// runner label, case-insensitively.
+func labelMatches(pattern, label string) bool {
+	if !strings.Contains(pattern, anyValue) {
+		return strings.EqualFold(pattern, label)
 	}
-	m := j.Strategy.Matrix
-	if m.Expression != nil {
-		return []map[string]any{nil}
-	}
-	keys := make([]string, 0, len(m.Rows))
-	for k := range m.Rows {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	combos := []map[string]any{{}}
-	for _, k := range keys {
-		row := m.Rows[k]
-		var vals []any
-		if row.Expression != nil {
-			vals = []any{anyValue}
-		} else {
-			for _, v := range row.Values {
-				vals = append(vals, rawValue(v))
-			}
-		}
-		var next []map[string]any
-		for _, c := range combos {
-			for _, v := range vals {
-				n := copyMap(c)
-				n[k] = v
-				next = append(next, n)
-			}
-		}
-		combos = next
-	}
-	if len(keys) == 0 {
-		combos = nil
-	}
-	if m.Exclude != nil && m.Exclude.Expression == nil {
-		for _, ex := range m.Exclude.Combinations {
-			if ex.Expression != nil {
-				continue
-			}
-			var kept []map[string]any
-			for _, c := range combos {
-				if !matchesAssigns(c, ex.Assigns) {
-					kept = append(kept, c)
-				}
-			}
-			combos = kept
-		}
-	}
-	if m.Include != nil {
-		if m.Include.Expression != nil {
-			combos = append(combos, nil)
-		} else {
-			for _, inc := range m.Include.Combinations {
-				if inc.Expression != nil {
-					combos = append(combos, nil)
-					continue
-				}
-				combos = include(combos, inc.Assigns, m.Rows)
-			}
-		}
-	}
-	if len(combos) == 0 {
-		return []map[string]any{{}}
-	}
-	return combos
-}
-
-// include applies one include entry: it extends every combination whose
-// original values it does not overwrite, or becomes a new combination.
-func include(combos []map[string]any, as map[string]*actionlint.MatrixAssign, rows map[string]*actionlint.MatrixRow) []map[string]any {
-	added := false
-	for _, c := range combos {
-		if c == nil {
-			continue
-		}
-		ok := true
-		for k, a := range as {
-			if _, orig := rows[k]; orig {
-				if !looseEqualValue(c[k], rawValue(a.Value)) {
-					ok = false
-					break
-				}
-			}
-		}
-		if !ok {
-			continue
-		}
-		for k, a := range as {
-			if _, orig := rows[k]; !orig {
-				c[k] = rawValue(a.Value)
-			}
-		}
-		added = true
-	}
-	if !added {
-		n := map[string]any{}
-		for k, a := range as {
-			n[k] = rawValue(a.Value)
-		}
-		combos = append(combos, n)
-	}
-	return combos
-}
-
-func matchesAssigns(c map[string]any, as map[string]*actionlint.MatrixAssign) bool {
-	for k, a := range as {
-		if !looseEqualValue(c[k], rawValue(a.Value)) {
-			return false
-		}
-	}
-	return true
-}
-
-func looseEqualValue(a, b any) bool {
-	return expr.ToJSON(expr.Normalize(a)) == expr.ToJSON(expr.Normalize(b))
-}
-
-func copyMap(m map[string]any) map[string]any {
-	n := make(map[string]any, len(m))
-	for k, v := range m {
-		n[k] = v
-	}
-	return n
-}
-
-// rawValue converts a matrix value from the actionlint AST.
-func rawValue(v actionlint.RawYAMLValue) any {
-	switch x := v.(type) {
-	case *actionlint.RawYAMLString:
-		if strings.Contains(x.Value, "${{") {
-			return anyValue
-		}
-		return x.Value
-	case *actionlint.RawYAMLArray:
-		out := []any{}
-		for _, e := range x.Elems {
-			out = append(out, rawValue(e))
-		}
-		return out
-	case *actionlint.RawYAMLObject:
-		out := map[string]any{}
-		for k, e := range x.Props {
-			out[k] = rawValue(e)
-		}
-		return out
-	}
-	return nil
-}
-
-// describeCombo renders a matrix combination for a witness.
-func describeCombo(c map[string]any) string {
-	if c == nil {
-		return "matrix=<from an expression>"
-	}
-	if len(c) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		// Encode without HTML escaping: the witness is text, and "<any>"
-		// must read as such.
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		v := fmt.Sprint(c[k])
-		if err := enc.Encode(c[k]); err == nil {
-			v = strings.TrimSuffix(b.String(), "\n")
-		}
-		parts = append(parts, k+"="+v)
-	}
-	return "matrix{" + strings.Join(parts, ",") + "}"
+	return groupRegexp(pattern).MatchString(label)
 }

@@ -68,38 +68,51 @@ type Scenario struct {
 	labelled      bool
 	actions       []string
 	inputsUnknown bool
-	repo          string
+	pol           policy
+	// baseFilter is the branch filter of a pull_request(_target) trigger:
+	// the base branches the pull request's author may pick from.
+	baseFilter refFilter
 }
 
 // Admitted reports whether the workflow's on: lets this kind of run start.
 func (s *Scenario) Admitted() bool { return len(s.Via) > 0 }
 
-// catalog returns the fixed rows, in report order.
-func catalog(repo string) []*Scenario {
+// policy is what the audit must know about the repository: its name,
+// its default branch and the label a maintainer adds to opt a pull
+// request in.
+type policy struct {
+	repo, branch, label string
+}
+
+// catalog returns the fixed rows, in report order. The row names are
+// stable: push-main and dispatch-main mean the default branch, whatever
+// its name; pr-*-label means the opt-in label.
+func catalog(p policy) []*Scenario {
+	main := "refs/heads/" + p.branch
 	pr := func(id, head string, label bool, trust Trust, desc string) *Scenario {
-		return &Scenario{ID: id, Event: "pull_request", Trust: trust, Desc: desc, ref: "refs/pull/7/merge", baseRef: "main", head: head, labelled: label}
+		return &Scenario{ID: id, Event: "pull_request", Trust: trust, Desc: desc, ref: "refs/pull/7/merge", baseRef: p.branch, head: head, labelled: label}
 	}
 	rows := []*Scenario{
-		{ID: "push-main", Event: "push", Trust: Trusted, Desc: "push to main", ref: "refs/heads/main"},
+		{ID: "push-main", Event: "push", Trust: Trusted, Desc: "push to the default branch " + p.branch, ref: main},
 		{ID: "push-branch", Event: "push", Trust: Allowed, Desc: "push to another branch (writers only)", ref: "refs/heads/feature"},
 		{ID: "push-tag", Event: "push", Trust: Allowed, Desc: "push of a tag (writers only)", ref: "refs/tags/v1"},
-		pr("pr-same-nolabel", "same", false, NotAllowed, "same-repository pull request without the ci-hvf label"),
-		pr("pr-same-label", "same", true, Trusted, "same-repository pull request labelled ci-hvf"),
-		pr("pr-fork-nolabel", "fork", false, Untrusted, "fork pull request without the label"),
-		pr("pr-fork-label", "fork", true, Untrusted, "fork pull request labelled ci-hvf (the label persists across later pushes)"),
-		{ID: "prt-same", Event: "pull_request_target", Trust: Forbidden, Desc: "pull_request_target from a same-repository branch", ref: "refs/heads/main", baseRef: "main", head: "same"},
-		{ID: "prt-fork", Event: "pull_request_target", Trust: Forbidden, Desc: "pull_request_target from a fork (runs without approval)", ref: "refs/heads/main", baseRef: "main", head: "fork"},
-		{ID: "pr-review-fork", Event: "pull_request_review", Trust: Untrusted, Desc: "review or review comment on a fork pull request", ref: "refs/pull/7/merge", baseRef: "main", head: "fork"},
-		{ID: "pr-review-same", Event: "pull_request_review", Trust: Untrusted, Desc: "review or review comment on a same-repository pull request (anyone can review a public repository's pull request; no maintainer opted the run in)", ref: "refs/pull/7/merge", baseRef: "main", head: "same"},
-		{ID: "issue-comment", Event: "issue_comment", Trust: Untrusted, Desc: "comment on an issue or pull request (anyone)", ref: "refs/heads/main"},
-		{ID: "workflow-run", Event: "workflow_run", Trust: Forbidden, Desc: "workflow_run after another workflow (base privileges)", ref: "refs/heads/main"},
-		{ID: "dispatch-main", Event: "workflow_dispatch", Trust: Trusted, Desc: "manual dispatch on main", ref: "refs/heads/main", inputsUnknown: true},
+		pr("pr-same-nolabel", "same", false, NotAllowed, "same-repository pull request without the "+p.label+" label"),
+		pr("pr-same-label", "same", true, Trusted, "same-repository pull request labelled "+p.label),
+		pr("pr-fork-nolabel", "fork", false, Untrusted, "fork pull request without the "+p.label+" label"),
+		pr("pr-fork-label", "fork", true, Untrusted, "fork pull request labelled "+p.label+" (the label persists across later pushes)"),
+		{ID: "prt-same", Event: "pull_request_target", Trust: Forbidden, Desc: "pull_request_target from a same-repository branch", ref: main, baseRef: p.branch, head: "same"},
+		{ID: "prt-fork", Event: "pull_request_target", Trust: Forbidden, Desc: "pull_request_target from a fork (runs without approval)", ref: main, baseRef: p.branch, head: "fork"},
+		{ID: "pr-review-fork", Event: "pull_request_review", Trust: Untrusted, Desc: "review or review comment on a fork pull request", ref: "refs/pull/7/merge", baseRef: p.branch, head: "fork"},
+		{ID: "pr-review-same", Event: "pull_request_review", Trust: Untrusted, Desc: "review or review comment on a same-repository pull request (anyone can review a public repository's pull request; no maintainer opted the run in)", ref: "refs/pull/7/merge", baseRef: p.branch, head: "same"},
+		{ID: "issue-comment", Event: "issue_comment", Trust: Untrusted, Desc: "comment on an issue or pull request (anyone)", ref: main},
+		{ID: "workflow-run", Event: "workflow_run", Trust: Forbidden, Desc: "workflow_run after another workflow (base privileges)", ref: main},
+		{ID: "dispatch-main", Event: "workflow_dispatch", Trust: Trusted, Desc: "manual dispatch on the default branch " + p.branch, ref: main, inputsUnknown: true},
 		{ID: "dispatch-branch", Event: "workflow_dispatch", Trust: Allowed, Desc: "manual dispatch on another branch", ref: "refs/heads/feature", inputsUnknown: true},
-		{ID: "schedule", Event: "schedule", Trust: Trusted, Desc: "scheduled run on the default branch", ref: "refs/heads/main"},
-		{ID: "merge-group", Event: "merge_group", Trust: Allowed, Desc: "merge queue run", ref: "refs/heads/gh-readonly-queue/main/pr-7-0123456789abcdef0123456789abcdef01234567"},
+		{ID: "schedule", Event: "schedule", Trust: Trusted, Desc: "scheduled run on the default branch", ref: main},
+		{ID: "merge-group", Event: "merge_group", Trust: Allowed, Desc: "merge queue run", ref: "refs/heads/gh-readonly-queue/" + p.branch + "/pr-7-0123456789abcdef0123456789abcdef01234567"},
 	}
 	for _, r := range rows {
-		r.repo = repo
+		r.pol = p
 	}
 	return rows
 }
@@ -158,8 +171,10 @@ func containsStr(xs []string, x string) bool {
 }
 
 // buildScenarios reads the workflow's on: and marks which rows it admits.
-func buildScenarios(w *actionlint.Workflow, repo string) (*scenarioSet, error) {
-	ss := &scenarioSet{rows: catalog(repo)}
+// A workflow_call trigger admits every row (any caller's run) when
+// admitCall is set; otherwise its callers are audited with it.
+func buildScenarios(w *actionlint.Workflow, p policy, admitCall bool) (*scenarioSet, error) {
+	ss := &scenarioSet{rows: catalog(p)}
 	for _, ev := range w.On {
 		name := strings.ToLower(ev.EventName())
 		switch e := ev.(type) {
@@ -180,7 +195,7 @@ func buildScenarios(w *actionlint.Workflow, repo string) (*scenarioSet, error) {
 			ss.other(name)
 		}
 	}
-	if ss.call {
+	if ss.call && admitCall {
 		// A reusable workflow runs in its caller's run: every row a
 		// caller can have is possible, with the caller's event.
 		for _, r := range ss.rows {
@@ -220,7 +235,7 @@ func (ss *scenarioSet) other(name string) {
 			t = Allowed
 			desc = name + " (writers only)"
 		}
-		ss.rows = append(ss.rows, &Scenario{ID: id, Event: name, Trust: t, Desc: desc, ref: "refs/heads/main", repo: ss.rows[0].repo})
+		ss.rows = append(ss.rows, &Scenario{ID: id, Event: name, Trust: t, Desc: desc, ref: "refs/heads/" + ss.rows[0].pol.branch, pol: ss.rows[0].pol})
 	}
 	ss.admit(id, name, nil)
 }
@@ -253,6 +268,17 @@ func refFilterOf(inc, ign *actionlint.WebhookEventFilter) (refFilter, error) {
 
 var branchCandidates = []string{"feature", "dev", "release/v1", "fix/x"}
 
+// otherBranches returns branchCandidates without the default branch.
+func otherBranches(def string) []string {
+	var out []string
+	for _, b := range branchCandidates {
+		if b != def {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 func (ss *scenarioSet) webhook(e *actionlint.WebhookEvent, name string) error {
 	pos := e.Pos
 	wrap := func(err error) error {
@@ -277,13 +303,14 @@ func (ss *scenarioSet) webhook(e *actionlint.WebhookEvent, name string) error {
 	case "push":
 		branchOK := !tags.set || branches.set
 		tagOK := !branches.set || tags.set
+		def := ss.rows[0].pol.branch
 		if branchOK {
-			if branches.admits("main") {
+			if branches.admits(def) {
 				ss.admit("push-main", name, nil)
 			} else {
 				ss.byID("push-main").Note = "excluded by the branch filter"
 			}
-			if b, ok := branches.pick(branchCandidates, "main"); ok {
+			if b, ok := branches.pick(otherBranches(def), def); ok {
 				ss.admit("push-branch", name, nil)
 				ss.byID("push-branch").ref = "refs/heads/" + b
 			}
@@ -295,7 +322,8 @@ func (ss *scenarioSet) webhook(e *actionlint.WebhookEvent, name string) error {
 			}
 		}
 	case "pull_request", "pull_request_target":
-		base, ok := branches.pick(append([]string{"main"}, branchCandidates...), "")
+		def := ss.rows[0].pol.branch
+		base, ok := branches.pick(append([]string{def}, otherBranches(def)...), "")
 		if !ok {
 			return nil
 		}
@@ -307,6 +335,7 @@ func (ss *scenarioSet) webhook(e *actionlint.WebhookEvent, name string) error {
 			ss.admit(id, name, types)
 			r := ss.byID(id)
 			r.baseRef = base
+			r.baseFilter = branches
 			if name == "pull_request_target" {
 				r.ref = "refs/heads/" + base
 			}

@@ -42,6 +42,9 @@ const (
 	StatusFailure
 	// StatusCancelled: the run was cancelled; cancelled() is true.
 	StatusCancelled
+	// StatusSkipped: a job this one needs was skipped; success(),
+	// failure() and cancelled() are all false (always() is true).
+	StatusSkipped
 )
 
 // DefaultMaxMemory is GitHub's bound on the memory an evaluation may hold
@@ -56,6 +59,9 @@ type Options struct {
 	// HashFiles computes hashFiles(patterns...). When nil, hashFiles()
 	// fails with ErrHashFiles.
 	HashFiles func(patterns []string) (string, error)
+	// UnknownHashFiles makes hashFiles() an Unknown (an audit, which has
+	// no workspace) instead of an error.
+	UnknownHashFiles bool
 	// MaxMemory overrides DefaultMaxMemory when positive.
 	MaxMemory int
 }
@@ -236,7 +242,13 @@ func (ev *evaluator) evalNode(n *node, d int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return !Truthy(x), nil
+		switch truth(x) {
+		case triMaybe:
+			return Unknown{}, nil
+		case triTrue:
+			return false, nil
+		}
+		return true, nil
 	case nBinary:
 		return ev.binary(n, d)
 	case nCall:
@@ -252,13 +264,31 @@ func (ev *evaluator) binary(n *node, d int) (any, error) {
 	}
 	if n.op == tkAnd || n.op == tkOr {
 		// JavaScript-like: the first operand that decides, else the last.
+		// An Unknown operand may or may not decide: the result is then
+		// the next operand when that one is falsy (&&) and Unknown
+		// otherwise, which keeps false && Unknown false and
+		// Unknown || 'x' possibly truthy.
+		decides := triTrue
+		if n.op == tkAnd {
+			decides = triFalse
+		}
+		maybe := false
 		for _, a := range n.args[1:] {
-			if Truthy(l) == (n.op == tkOr) {
+			switch truth(l) {
+			case decides:
+				if maybe && n.op == tkOr {
+					return Unknown{}, nil
+				}
 				return l, nil
+			case triMaybe:
+				maybe = true
 			}
 			if l, err = ev.eval(a, d+1); err != nil {
 				return nil, err
 			}
+		}
+		if maybe && (n.op == tkOr || truth(l) != triFalse) {
+			return Unknown{}, nil
 		}
 		return l, nil
 	}
@@ -267,6 +297,9 @@ func (ev *evaluator) binary(n *node, d int) (any, error) {
 		return nil, err
 	}
 	l, r = plain(l), plain(r)
+	if IsUnknown(l) || IsUnknown(r) {
+		return Unknown{}, nil
+	}
 	switch n.op {
 	case tkEq:
 		return LooseEqual(l, r), nil
@@ -292,9 +325,16 @@ func (ev *evaluator) binary(n *node, d int) (any, error) {
 // property is receiver.name: an object's key (case-insensitive), mapped
 // over a filter result, null otherwise.
 func property(recv any, name string) any {
+	if IsUnknown(recv) {
+		return Unknown{}
+	}
 	if f, ok := recv.(filtered); ok {
 		out := newFiltered()
 		for _, el := range f {
+			if IsUnknown(el) {
+				out = append(out, Unknown{})
+				continue
+			}
 			if o, ok := el.(*Object); ok {
 				if v, found := o.Get(name); found {
 					out = append(out, v)
@@ -313,9 +353,16 @@ func property(recv any, name string) any {
 // index is receiver[idx]. Objects are indexed by the string form of a
 // primitive index, arrays by its number form (whole, in range).
 func index(recv, idx any) any {
+	if IsUnknown(recv) || IsUnknown(idx) {
+		return Unknown{}
+	}
 	if f, ok := recv.(filtered); ok {
 		out := newFiltered()
 		for _, el := range f {
+			if IsUnknown(el) {
+				out = append(out, Unknown{})
+				continue
+			}
 			if v, found := lookupIndex(el, idx); found {
 				out = append(out, v)
 			}
@@ -350,9 +397,17 @@ func lookupIndex(recv, idx any) (any, bool) {
 // star is receiver.*: an object's values or an array's elements as a
 // filter result; over a filter result, it flattens one level.
 func star(recv any) any {
+	if IsUnknown(recv) {
+		return Unknown{}
+	}
 	if f, ok := recv.(filtered); ok {
 		out := newFiltered()
 		for _, el := range f {
+			if IsUnknown(el) {
+				// The elements of an unknown value are unknown, and so
+				// is how many there are.
+				return Unknown{}
+			}
 			out = append(out, starItems(el)...)
 		}
 		return out

@@ -95,11 +95,19 @@ func status(f func(Status) bool) func(*evaluator, []*node, int) (any, error) {
 }
 
 func fnContains(_ *evaluator, a []any) (any, error) {
+	if IsUnknown(a[0]) || IsUnknown(a[1]) {
+		return Unknown{}, nil
+	}
 	if arr, ok := asArray(a[0]); ok {
+		unknown := false
 		for _, el := range arr {
 			if LooseEqual(el, a[1]) {
 				return true, nil
 			}
+			unknown = unknown || IsUnknown(el)
+		}
+		if unknown {
+			return Unknown{}, nil
 		}
 		return false, nil
 	}
@@ -110,6 +118,9 @@ func fnContains(_ *evaluator, a []any) (any, error) {
 }
 
 func fnStartsWith(_ *evaluator, a []any) (any, error) {
+	if IsUnknown(a[0]) || IsUnknown(a[1]) {
+		return Unknown{}, nil
+	}
 	if !isPrimitive(a[0]) || !isPrimitive(a[1]) {
 		return false, nil
 	}
@@ -117,6 +128,9 @@ func fnStartsWith(_ *evaluator, a []any) (any, error) {
 }
 
 func fnEndsWith(_ *evaluator, a []any) (any, error) {
+	if IsUnknown(a[0]) || IsUnknown(a[1]) {
+		return Unknown{}, nil
+	}
 	if !isPrimitive(a[0]) || !isPrimitive(a[1]) {
 		return false, nil
 	}
@@ -126,7 +140,11 @@ func fnEndsWith(_ *evaluator, a []any) (any, error) {
 // fnFormat implements format(): {N} is replaced by argument N, {{ and }}
 // stand for literal braces, and anything else with a brace is invalid.
 func fnFormat(_ *evaluator, a []any) (any, error) {
+	if IsUnknown(a[0]) {
+		return Unknown{}, nil
+	}
 	f := ToString(a[0])
+	unknown := false
 	args := a[1:]
 	//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 	invalid := fmt.Errorf("The following format string is invalid: %s", f)
@@ -153,6 +171,7 @@ func fnFormat(_ *evaluator, a []any) (any, error) {
 				//lint:ignore ST1005 GitHub's own error message, kept verbatim.
 				return nil, fmt.Errorf("The following format string references more arguments than were supplied: %s", f)
 			}
+			unknown = unknown || IsUnknown(args[n])
 			b.WriteString(ToString(args[n]))
 			i = j + 1
 		case c == '}' && i+1 < len(f) && f[i+1] == '}':
@@ -165,10 +184,16 @@ func fnFormat(_ *evaluator, a []any) (any, error) {
 			i++
 		}
 	}
+	if unknown {
+		return Unknown{}, nil
+	}
 	return b.String(), nil
 }
 
 func fnJoin(_ *evaluator, a []any) (any, error) {
+	if HasUnknown(a[0]) || (len(a) > 1 && IsUnknown(a[1])) {
+		return Unknown{}, nil
+	}
 	sep := ","
 	if len(a) > 1 && isPrimitive(a[1]) {
 		sep = ToString(a[1])
@@ -187,10 +212,17 @@ func fnJoin(_ *evaluator, a []any) (any, error) {
 }
 
 func fnToJSON(_ *evaluator, a []any) (any, error) {
+	if HasUnknown(a[0]) {
+		return Unknown{}, nil
+	}
 	return ToJSON(a[0]), nil
 }
 
 func fnFromJSON(_ *evaluator, a []any) (any, error) {
+	if IsUnknown(a[0]) {
+		// Whatever JSON the unknown text holds.
+		return Unknown{}, nil
+	}
 	s := ToString(a[0])
 	v, err := FromJSON([]byte(s))
 	if err != nil {
@@ -207,6 +239,9 @@ func fnHashFiles(ev *evaluator, nodes []*node, depth int) (any, error) {
 			return nil, err
 		}
 		patterns[i] = ToString(v)
+	}
+	if ev.opts.UnknownHashFiles {
+		return Unknown{}, nil
 	}
 	if ev.opts.HashFiles == nil {
 		return nil, ErrHashFiles
@@ -225,6 +260,10 @@ func fnCase(ev *evaluator, nodes []*node, depth int) (any, error) {
 		p, err := ev.eval(nodes[i], depth+1)
 		if err != nil {
 			return nil, err
+		}
+		if IsUnknown(p) {
+			// Either this value or a later one: which is unknown.
+			return Unknown{}, nil
 		}
 		b, ok := p.(bool)
 		if !ok {

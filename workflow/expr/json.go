@@ -12,7 +12,8 @@ import (
 
 // ToJSON renders v as GitHub's toJSON() does: indented by two spaces,
 // objects in key order, numbers in GitHub's number format (see
-// FormatNumber), strings escaped only where JSON requires it.
+// FormatNumber), strings escaped only where JSON requires it. An Unknown
+// is written <unknown>, for people.
 func ToJSON(v any) string {
 	var b strings.Builder
 	writeJSON(&b, plain(v), "")
@@ -21,6 +22,10 @@ func ToJSON(v any) string {
 
 func writeJSON(b *strings.Builder, v any, indent string) {
 	switch x := v.(type) {
+	case Unknown:
+		// Not JSON: toJSON() of an Unknown is an Unknown; this text
+		// only shows one in a witness.
+		b.WriteString("<unknown>")
 	case nil:
 		b.WriteString("null")
 	case bool, float64:

@@ -74,6 +74,47 @@ func (o *Object) Len() int {
 	return len(o.keys)
 }
 
+// Unknown is a value the evaluator cannot know: a variable, an input, a
+// job output or anything derived from one. It stands for every possible
+// value at once. Operations propagate it (a property, an index or a
+// comparison of an Unknown is Unknown; fromJSON of it is Unknown), and &&,
+// ||, ! and case() keep what is still decided (false && Unknown is
+// false). Truthy reports an Unknown as true, because it may be; use
+// IsUnknown to tell the difference. Unknown never comes out of the
+// evaluation of known values, so GitHub's semantics are unchanged for
+// them.
+type Unknown struct{}
+
+// IsUnknown reports whether v is an Unknown.
+func IsUnknown(v any) bool {
+	_, ok := v.(Unknown)
+	return ok
+}
+
+// HasUnknown reports whether v is an Unknown or an array or object that
+// holds one at any depth.
+func HasUnknown(v any) bool {
+	switch x := v.(type) {
+	case Unknown:
+		return true
+	case []any:
+		for _, e := range x {
+			if HasUnknown(e) {
+				return true
+			}
+		}
+	case filtered:
+		return HasUnknown([]any(x))
+	case *Object:
+		for _, e := range x.vals {
+			if HasUnknown(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // filtered is the result of a `*` object filter. Property access and
 // indexing on it apply to every element and collect what is found.
 type filtered []any
@@ -97,6 +138,26 @@ func Kind(v any) string {
 	default:
 		return "Unknown"
 	}
+}
+
+// tri is a three-valued truth: decided true, decided false, or either.
+type tri int
+
+const (
+	triFalse tri = iota
+	triTrue
+	triMaybe
+)
+
+// truth is Truthy with Unknown as triMaybe.
+func truth(v any) tri {
+	if IsUnknown(v) {
+		return triMaybe
+	}
+	if Truthy(v) {
+		return triTrue
+	}
+	return triFalse
 }
 
 // plain turns internal value forms (a filter result) into public ones.
@@ -124,7 +185,7 @@ func asArray(v any) ([]any, bool) {
 // float64, pointers are followed. Values of other types become nil.
 func Normalize(v any) any {
 	switch x := v.(type) {
-	case nil, bool, float64, string, *Object:
+	case nil, bool, float64, string, *Object, Unknown:
 		return x
 	case filtered:
 		return x
@@ -213,7 +274,8 @@ func normalizeReflect(rv reflect.Value) any {
 }
 
 // Truthy reports whether v counts as true: false, 0, -0, NaN, ” and null
-// are falsy; everything else, including empty arrays and objects, is truthy.
+// are falsy; everything else, including empty arrays and objects, is
+// truthy. An Unknown is truthy: it may be true.
 func Truthy(v any) bool {
 	switch x := v.(type) {
 	case nil:
