@@ -43,6 +43,12 @@ func (h *Host) Run(ctx context.Context, c host.Command) (host.Result, error) {
 	if err != nil {
 		return host.Result{}, fmt.Errorf("run %s: %w", name, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return host.Result{}, fmt.Errorf("run %s: not started: %w", name, err)
+	}
+	if res, handled, err := h.fileOp(c, p.uid); handled {
+		return res, err
+	}
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = h.opts.Timeout
