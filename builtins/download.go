@@ -61,6 +61,8 @@ be under allow_writes.`,
 						Argv:   argv,
 						User:   host.Root,
 						Writes: []string{dest},
+						// Verified in a temporary file, then renamed over DEST.
+						Replaces: true,
 						Run: func(ctx context.Context, s *engine.Session) error {
 							if err := s.Host().Download(ctx, req); err != nil {
 								return &engine.ActionError{Argv: argv, User: host.Root, Exit: -1, Err: err}

@@ -556,8 +556,9 @@ check or fix works too. Returns None; runs nothing by itself.`,
 				}),
 			newBuiltin(m, "mkdir", `path, mode, owner, group, user="root"`, engine.KindAction, `
 Returns two actions: `+"`/bin/mkdir -p -m MODE PATH`"+` run as USER (root or
-the account that should create it), then `+"`/usr/sbin/chown OWNER:GROUP PATH`"+`
-as root. PATH must be under the recipe's allow_writes.`,
+the account that should create it), then `+"`/usr/sbin/chown -h OWNER:GROUP PATH`"+`
+as root (-h: a symlink is never followed). PATH must be under the recipe's
+allow_writes once resolved on the host (see docs/security.md).`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var p, owner, group string
 					var mode int
@@ -578,11 +579,14 @@ as root. PATH must be under the recipe's allow_writes.`,
 						return nil, c.wrap(err)
 					}
 					mk := engine.Exec(host.Command{Argv: []string{"/bin/mkdir", "-p", "-m", modeArg(mode), p}, User: user}, []string{p}, nil)
-					own := engine.Exec(rootCmd("/usr/sbin/chown", owner+":"+group, p), []string{p}, nil)
+					own := engine.Exec(rootCmd("/usr/sbin/chown", "-h", owner+":"+group, p), []string{p}, nil)
 					return starlark.NewList([]starlark.Value{mk, own}), nil
 				}),
 			newBuiltin(m, "chmod", "path, mode", engine.KindAction, `
-Returns the action `+"`/bin/chmod MODE PATH`"+` (MODE in octal), run as root.`,
+Returns the action `+"`/bin/chmod -h MODE PATH`"+` (MODE in octal), run as root;
+-h changes a symlink itself, never what it points to. Before it runs, a
+PATH that crosses a symlink another account can change, is a FIFO or
+device, or a file with several hard links is refused.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var p string
 					var mode int
@@ -595,11 +599,14 @@ Returns the action `+"`/bin/chmod MODE PATH`"+` (MODE in octal), run as root.`,
 					if err := checkMode(mode); err != nil {
 						return nil, c.wrap(err)
 					}
-					return engine.Exec(rootCmd("/bin/chmod", modeArg(mode), p), []string{p}, nil), nil
+					return engine.Exec(rootCmd("/bin/chmod", "-h", modeArg(mode), p), []string{p}, nil), nil
 				}),
 			newBuiltin(m, "chown", "path, owner, group, recursive=False", engine.KindAction, `
-Returns the action `+"`/usr/sbin/chown [-R] OWNER:GROUP PATH`"+`, run as root;
-`+"`-R`"+` only when recursive=True.`,
+Returns the action `+"`/usr/sbin/chown -h OWNER:GROUP PATH`"+`, run as root, or
+`+"`/usr/sbin/chown -R OWNER:GROUP PATH`"+` when recursive=True (a physical walk:
+no symlink is followed). Before it runs, a PATH that crosses a symlink
+another account can change is refused, and so is a tree holding a
+hard-linked file or a device node.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var p, owner, group string
 					recursive := false
@@ -612,25 +619,30 @@ Returns the action `+"`/usr/sbin/chown [-R] OWNER:GROUP PATH`"+`, run as root;
 					if err := checkOwner(owner, group); err != nil {
 						return nil, c.wrap(err)
 					}
-					argv := []string{"/usr/sbin/chown"}
+					// -h: a symlink is changed itself, never followed; -R
+					// walks physically (BSD's default), and the engine walks
+					// the tree first to refuse hard-linked files in it.
+					flag := "-h"
 					if recursive {
-						argv = append(argv, "-R")
+						flag = "-R"
 					}
-					argv = append(argv, owner+":"+group, p)
-					return engine.Exec(rootCmd(argv...), []string{p}, nil), nil
+					a := engine.Exec(rootCmd("/usr/sbin/chown", flag, owner+":"+group, p), []string{p}, nil)
+					a.Recursive = recursive
+					return a, nil
 				}),
 			newBuiltin(m, "remove_acl", "path", engine.KindAction, `
-Returns the action `+"`/bin/chmod -N PATH`"+` (remove every ACL entry), run as root.`,
+Returns the action `+"`/bin/chmod -h -N PATH`"+` (remove every ACL entry), run as root.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "path")
 					if err != nil {
 						return nil, err
 					}
-					return engine.Exec(rootCmd("/bin/chmod", "-N", p), []string{p}, nil), nil
+					return engine.Exec(rootCmd("/bin/chmod", "-h", "-N", p), []string{p}, nil), nil
 				}),
 			newBuiltin(m, "symlink", "target, link", engine.KindAction, `
 Returns the action `+"`/bin/ln -sfh TARGET LINK`"+`, run as root. Both are absolute
-paths; LINK must be under allow_writes.`,
+paths; LINK must be under allow_writes, and so must TARGET once resolved
+on the host (writes through the link land there).`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var target, link string
 					if err := c.unpack(args, kwargs, "target", &target, "link", &link); err != nil {
@@ -639,7 +651,12 @@ paths; LINK must be under allow_writes.`,
 					if err := c.checkPaths("target", target, "link", link); err != nil {
 						return nil, err
 					}
-					return engine.Exec(rootCmd("/bin/ln", "-sfh", target, link), []string{link}, nil), nil
+					// ln -sfh replaces LINK itself; what the link leads to
+					// must be writable by the recipe too.
+					a := engine.Exec(rootCmd("/bin/ln", "-sfh", target, link), []string{link}, nil)
+					a.Replaces = true
+					a.Follows = []string{target}
+					return a, nil
 				}),
 			newBuiltin(m, "remove", "path", engine.KindAction, `
 Returns the action `+"`/bin/rm -f PATH`"+`, run as root: removes one file or
@@ -660,6 +677,7 @@ fix function). A missing PATH is not an error.`,
 					}
 					a := engine.Exec(rootCmd("/bin/rm", "-f", p), []string{p}, nil)
 					a.Destroys = "file " + p
+					a.Replaces = true // unlink(2): a link is removed, never followed
 					return a, nil
 				}),
 			newBuiltin(m, "write", "path, content, mode, owner, group", engine.KindAction, `
@@ -700,6 +718,9 @@ func writeAction(req host.WriteRequest) *engine.Action {
 		Argv:   argv,
 		User:   host.Root,
 		Writes: []string{req.Path},
+		// A temporary file renamed over the path: the entry is replaced,
+		// whatever it was, never written through.
+		Replaces: true,
 		Run: func(ctx context.Context, s *engine.Session) error {
 			if err := s.Host().WriteFile(ctx, req); err != nil {
 				return &engine.ActionError{Argv: argv, User: host.Root, Exit: -1, Err: err}

@@ -93,10 +93,10 @@ func TestActionArgv(t *testing.T) {
 		writes []string
 	}{
 		{`result = files.mkdir("/opt/toolchain", 0o755, "root", "wheel")`,
-			[][]string{{"/bin/mkdir", "-p", "-m", "755", "/opt/toolchain"}, {"/usr/sbin/chown", "root:wheel", "/opt/toolchain"}}, "root", []string{"/opt/toolchain"}},
-		{`result = files.chmod("/Users/ghrunner", 0o700)`, [][]string{{"/bin/chmod", "700", "/Users/ghrunner"}}, "root", []string{"/Users/ghrunner"}},
+			[][]string{{"/bin/mkdir", "-p", "-m", "755", "/opt/toolchain"}, {"/usr/sbin/chown", "-h", "root:wheel", "/opt/toolchain"}}, "root", []string{"/opt/toolchain"}},
+		{`result = files.chmod("/Users/ghrunner", 0o700)`, [][]string{{"/bin/chmod", "-h", "700", "/Users/ghrunner"}}, "root", []string{"/Users/ghrunner"}},
 		{`result = files.chown("/Users/ghrunner/r", "ghrunner", "staff", recursive = True)`, [][]string{{"/usr/sbin/chown", "-R", "ghrunner:staff", "/Users/ghrunner/r"}}, "root", []string{"/Users/ghrunner/r"}},
-		{`result = files.remove_acl("/Users/ghrunner")`, [][]string{{"/bin/chmod", "-N", "/Users/ghrunner"}}, "root", []string{"/Users/ghrunner"}},
+		{`result = files.remove_acl("/Users/ghrunner")`, [][]string{{"/bin/chmod", "-h", "-N", "/Users/ghrunner"}}, "root", []string{"/Users/ghrunner"}},
 		{`result = files.symlink("/opt/homebrew/opt/x/toolchain", "/opt/toolchain/aarch64-linux-gnu")`, [][]string{{"/bin/ln", "-sfh", "/opt/homebrew/opt/x/toolchain", "/opt/toolchain/aarch64-linux-gnu"}}, "root", []string{"/opt/toolchain/aarch64-linux-gnu"}},
 		{`result = files.write("/Library/LaunchDaemons/x.plist", "<plist/>", 0o644, "root", "wheel")`, [][]string{{"<write>", "/Library/LaunchDaemons/x.plist", "0644", "root:wheel"}}, "root", []string{"/Library/LaunchDaemons/x.plist"}},
 		{`result = mdutil.disable("/System/Volumes/Data")`, [][]string{{"/usr/bin/mdutil", "-i", "off", "/System/Volumes/Data"}}, "root", nil},

@@ -102,6 +102,22 @@ type Action struct {
 	// says they will be needed and `run` asks for them before anything
 	// changes.
 	Secrets []*Secret
+	// Replaces says the action replaces or removes the final entry of
+	// each path in Writes itself (an atomic rename, unlink, ln -sfh, or
+	// chown -h / chmod -h on a symlink), never opening or changing the
+	// object it names: a symlink, FIFO or hard link there is harmless.
+	// Otherwise such an entry is refused when the action runs as root.
+	Replaces bool
+	// Recursive says the action walks the whole tree under each path in
+	// Writes (chown -R, rm -r): before a root action runs, the tree is
+	// walked without following links and refused when it holds a
+	// hard-linked file or a device node, which the walk would change
+	// outside the tree.
+	Recursive bool
+	// Follows lists paths that later writes will reach through what the
+	// action creates (a symlink's target): each is resolved, following
+	// every link, and must be allowed like a write.
+	Follows []string
 	// Run performs the action. It must judge the result itself (several
 	// macOS tools exit 0 on failure) and return an *ActionError on failure.
 	// An action whose argv holds a placeholder resolved only when it runs

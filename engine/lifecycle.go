@@ -362,6 +362,14 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 		if r.progress != nil {
 			r.progress(r.scrub(fmt.Sprintf("%s: running %s (as %s)", p.res.ID, ArgvString(a.Argv), a.User)))
 		}
+		// Resolve what the action writes on the host as it is now, right
+		// before it runs: a CI job may have planted a link since the plan.
+		if gerr := r.sess.GuardAction(ctx, a); gerr != nil {
+			msg := r.scrub(fmt.Sprintf("refused before it ran: %s (as %s): %v", ArgvString(a.Argv), a.User, gerr))
+			p.rep.Actions[i].Error = msg
+			p.rep.Status, p.rep.Error = StatusFailed, msg
+			return
+		}
 		r.sess.takeResolved()
 		err := a.Run(ctx, r.sess)
 		r.sess.ForgetFacts()

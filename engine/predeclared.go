@@ -221,8 +221,9 @@ func (ev *evaluator) allowWrites(t *starlark.Thread, fn *starlark.Builtin, args 
 
 // badPattern says why an allow_writes pattern is refused, or "": it must
 // be well-formed, and only its last element may hold wildcards, with a
-// literal part before the first one (so that "/Library/LaunchDaemons/*"
-// or "/*/x" cannot open a whole directory tree by accident).
+// literal part before the first one and a literal directory of at least
+// two components above it (so that "/Library/LaunchDaemons/*", "/*/x" or
+// "/U*" cannot open a whole directory tree by accident).
 func badPattern(p string) string {
 	if _, err := path.Match(p, ""); err != nil {
 		return "malformed pattern"
@@ -230,6 +231,9 @@ func badPattern(p string) string {
 	dir, base := path.Split(path.Clean(p))
 	if IsPattern(dir) {
 		return "only the last path element may hold wildcards"
+	}
+	if n := len(strings.Split(strings.Trim(dir, "/"), "/")); dir == "/" || n < 2 {
+		return "a pattern needs a literal directory of at least two path components before its wildcard (like /Library/LaunchDaemons/NAME*.plist), or it opens whole trees such as /Users"
 	}
 	if i := strings.IndexAny(base, "*?["); i == 0 {
 		return "the last element must start with a literal name, not a wildcard"

@@ -18,6 +18,14 @@ func fileType(n *Node) string {
 		return "Directory"
 	case TypeSymlink:
 		return "Symbolic Link"
+	case TypeFIFO:
+		return "Fifo File"
+	case TypeChar:
+		return "Character Device"
+	case TypeBlock:
+		return "Block Device"
+	case TypeSocket:
+		return "Socket"
 	}
 	return "Regular File"
 }
@@ -155,6 +163,14 @@ func (m *Mac) rawMode(n *Node) uint32 {
 		t = 0o40000
 	case TypeSymlink:
 		t = 0o120000
+	case TypeFIFO:
+		t = 0o010000
+	case TypeChar:
+		t = 0o020000
+	case TypeBlock:
+		t = 0o060000
+	case TypeSocket:
+		t = 0o140000
 	}
 	return t | uint32(n.Mode)
 }
@@ -316,20 +332,55 @@ func parseMode(spec string, old Mode, isDir bool) (Mode, bool) {
 	return mode, true
 }
 
-// chmod emulates chmod [-R] MODE PATH... and chmod -N PATH...
-func (m *Mac) chmod(c *call) (host.Result, error) {
-	args := c.argv[1:]
-	recursive, removeACL := false, false
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") && len(args[0]) > 1 && !strings.ContainsAny(args[0][1:], "rwxXst=+") {
-		switch args[0] {
-		case "-R":
-			recursive = true
-		case "-N":
-			removeACL = true
-		default:
-			return unsupported(c, "chmod flag "+args[0])
+// targets lists what chmod -R or chown -R changes for the operand real
+// path p: both walk with fts(3) physically unless -H or -L is given, so a
+// symlink is never followed, neither on the command line nor in the tree.
+// chown changes such a symlink itself (lchown; macOS's file_cmds chown in
+// its default Unix2003 mode), chmod skips it (links is false). A
+// hard-linked file in the tree is changed, and with it every other name of
+// the file.
+func (m *Mac) targets(p string, recursive, links bool) []string {
+	if !recursive {
+		return []string{p}
+	}
+	var out []string
+	for _, t := range m.tree(p) {
+		if m.st.Files[t].Type == TypeSymlink && !links {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// fileFlags splits leading single-letter flags (-R, -h, -Rh …) off args,
+// accepting only the letters in allowed.
+func fileFlags(args []string, allowed string, stop func(string) bool) (map[byte]bool, []string, string) {
+	flags := map[byte]bool{}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && len(args[0]) > 1 && !stop(args[0]) {
+		for i := 1; i < len(args[0]); i++ {
+			if strings.IndexByte(allowed, args[0][i]) < 0 {
+				return nil, nil, args[0]
+			}
+			flags[args[0][i]] = true
 		}
 		args = args[1:]
+	}
+	return flags, args, ""
+}
+
+// chmod emulates chmod [-R | -h] MODE PATH... and chmod -N PATH...
+// Without -R or -h a symlink operand is followed; with -h the link's own
+// mode changes (lchmod); -R walks physically (see targets).
+func (m *Mac) chmod(c *call) (host.Result, error) {
+	flags, args, bad := fileFlags(c.argv[1:], "RNh", func(a string) bool { return strings.ContainsAny(a[1:], "rwxXst=+") })
+	if bad != "" {
+		return unsupported(c, "chmod flag "+bad)
+	}
+	recursive, removeACL, noFollow := flags['R'], flags['N'], flags['h']
+	if recursive && noFollow {
+		c.errf("chmod: the -R and -h options may not be specified together.\n")
+		return c.result(1)
 	}
 	var spec string
 	if !removeACL {
@@ -342,21 +393,14 @@ func (m *Mac) chmod(c *call) (host.Result, error) {
 	}
 	exit := 0
 	for _, p := range args {
-		real, n, err := m.lookup(c.user, clean(c.dir, p), true)
+		real, _, err := m.lookup(c.user, clean(c.dir, p), !noFollow && !recursive)
 		if err != nil {
 			c.errf("chmod: %s: %s\n", p, errText(err))
 			exit = 1
 			continue
 		}
-		targets := []string{real}
-		if recursive {
-			targets = m.tree(real)
-		}
-		for _, t := range targets {
+		for _, t := range m.targets(real, recursive, false) {
 			tn := m.st.Files[t]
-			if tn.Type == TypeSymlink {
-				continue
-			}
 			if c.user != host.Root && tn.Owner != c.user {
 				c.errf("chmod: Unable to change file mode on %s: Operation not permitted\n", t)
 				exit = 1
@@ -373,13 +417,12 @@ func (m *Mac) chmod(c *call) (host.Result, error) {
 			}
 			tn.Mode = nm
 		}
-		_ = n
 	}
 	return c.result(exit)
 }
 
 // tree lists real path p and, for a directory, everything below it in
-// order.
+// order. It never descends through a symlink.
 func (m *Mac) tree(p string) []string {
 	out := []string{p}
 	if n := m.st.Files[p]; n != nil && n.Type == TypeDir {
@@ -390,21 +433,15 @@ func (m *Mac) tree(p string) []string {
 	return out
 }
 
-// chown emulates chown [-R] [-h] USER[:GROUP] PATH...
+// chown emulates chown [-R] [-h] USER[:GROUP] PATH... Without -R a
+// symlink operand is followed unless -h; -R walks physically (see
+// targets), changing symlinks themselves only with -h.
 func (m *Mac) chown(c *call) (host.Result, error) {
-	args := c.argv[1:]
-	recursive, noFollow := false, false
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		switch args[0] {
-		case "-R":
-			recursive = true
-		case "-h":
-			noFollow = true
-		default:
-			return unsupported(c, "chown flag "+args[0])
-		}
-		args = args[1:]
+	flags, args, bad := fileFlags(c.argv[1:], "Rh", func(string) bool { return false })
+	if bad != "" {
+		return unsupported(c, "chown flag "+bad)
 	}
+	recursive, noFollow := flags['R'], flags['h']
 	if len(args) < 2 {
 		return unsupported(c, "chown needs OWNER[:GROUP] and PATH")
 	}
@@ -417,19 +454,16 @@ func (m *Mac) chown(c *call) (host.Result, error) {
 		c.errf("chown: %s: illegal group name\n", group)
 		return c.result(1)
 	}
+	owner = m.canonicalUser(owner)
 	exit := 0
 	for _, p := range args[1:] {
-		real, _, err := m.lookup(c.user, clean(c.dir, p), !noFollow)
+		real, _, err := m.lookup(c.user, clean(c.dir, p), !noFollow && !recursive)
 		if err != nil {
 			c.errf("chown: %s: %s\n", p, errText(err))
 			exit = 1
 			continue
 		}
-		targets := []string{real}
-		if recursive {
-			targets = m.tree(real)
-		}
-		for _, t := range targets {
+		for _, t := range m.targets(real, recursive, true) {
 			tn := m.st.Files[t]
 			if c.user != host.Root && (owner != "" && owner != c.user || tn.Owner != c.user || group != "" && !m.inGroup(c.user, group)) {
 				c.errf("chown: %s: Operation not permitted\n", t)

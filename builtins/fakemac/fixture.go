@@ -136,6 +136,7 @@ func parseFixture(file string, raw []byte) (*State, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	st.normalize()
+	st.joinLinks()
 	if err := st.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -253,13 +254,16 @@ func (st *State) validate() error {
 			return fmt.Errorf("files: %q is not a clean absolute path", p)
 		}
 		switch n.Type {
-		case TypeFile, TypeDir:
+		case TypeFile, TypeDir, TypeFIFO, TypeChar, TypeBlock, TypeSocket:
 		case TypeSymlink:
 			if n.Target == "" {
 				return fmt.Errorf("files: symlink %q has no target", p)
 			}
 		default:
-			return fmt.Errorf("files: %q has type %q (want file, dir or symlink)", p, n.Type)
+			return fmt.Errorf("files: %q has type %q (want file, dir, symlink, fifo, char, block or socket)", p, n.Type)
+		}
+		if n.Ino != 0 && n.Type != TypeFile {
+			return fmt.Errorf("files: %q has an ino but is a %s: only regular files are hard-linked", p, n.Type)
 		}
 		if p != "/" {
 			parent := st.Files[filepath.Dir(p)]

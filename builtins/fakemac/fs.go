@@ -23,62 +23,91 @@ var errLoop = errors.New("Too many levels of symbolic links")
 //lint:ignore ST1005 the text is macOS's own strerror wording
 var errNotDir = errors.New("Not a directory")
 
-// clean makes p absolute and clean, resolving it against dir when
-// relative.
+// clean makes p absolute, resolving it against dir when relative. It
+// drops empty and "." components but keeps "..": the kernel resolves
+// ".." against the real directory reached so far (after a symlink, the
+// parent of the link's target), never lexically, and so does resolve.
 func clean(dir, p string) string {
 	if !path.IsAbs(p) {
 		if dir == "" {
 			dir = "/"
 		}
-		p = path.Join(dir, p)
+		p = dir + "/" + p
 	}
-	return path.Clean(p)
+	parts := splitParts(p)
+	if len(parts) == 0 {
+		return "/"
+	}
+	return "/" + strings.Join(parts, "/")
 }
 
-// resolve returns the real path of p, following symlinks in every
-// component and in the last one when follow is set. The returned path may
-// not exist (only its parent was resolved). A non-root user needs search
-// permission on every directory it walks through.
-func (m *Mac) resolve(user, p string, follow bool) (string, error) {
-	p = path.Clean(p)
-	for hops := 0; hops < 32; hops++ {
-		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
-		cur := "/"
-		restarted := false
-		for i, part := range parts {
-			if part == "" {
-				continue
-			}
-			dirNode := m.st.Files[cur]
-			if dirNode == nil {
-				return "", fs.ErrNotExist
-			}
-			if dirNode.Type != TypeDir {
-				return "", errNotDir
-			}
-			if !m.may(user, dirNode, 1) {
-				return "", fs.ErrPermission
-			}
-			next := path.Join(cur, part)
-			n := m.st.Files[next]
-			last := i == len(parts)-1
-			if n != nil && n.Type == TypeSymlink && (!last || follow) {
-				target := n.Target
-				if !path.IsAbs(target) {
-					target = path.Join(cur, target)
-				}
-				rest := strings.Join(parts[i+1:], "/")
-				p = path.Clean(path.Join(target, rest))
-				restarted = true
-				break
-			}
-			cur = next
-		}
-		if !restarted {
-			return cur, nil
+// splitParts returns the components of p without empty ones and ".".
+func splitParts(p string) []string {
+	var out []string
+	for _, c := range strings.Split(p, "/") {
+		if c != "" && c != "." {
+			out = append(out, c)
 		}
 	}
-	return "", errLoop
+	return out
+}
+
+// maxSymlinks is MAXSYMLINKS of macOS's sys/param.h.
+const maxSymlinks = 32
+
+// resolve returns the real path of p, following symlinks in every
+// directory position and in the last one when follow is set (a trailing
+// slash forces it), the way the kernel's namei does: components are taken
+// one at a time, ".." goes to the parent of the real directory reached so
+// far (after a symlink that is the parent of the link's target, not a
+// lexical step back), a relative target is resolved in the link's
+// directory, and more than 32 links give ELOOP. The returned path may not
+// exist (only its parent was resolved). A non-root user needs search
+// permission on every directory it walks through.
+func (m *Mac) resolve(user, p string, follow bool) (string, error) {
+	if strings.HasSuffix(p, "/") && len(p) > 1 {
+		follow = true
+	}
+	rest := splitParts(p)
+	cur := "/"
+	hops := 0
+	for len(rest) > 0 {
+		part := rest[0]
+		rest = rest[1:]
+		dirNode := m.st.Files[cur]
+		if dirNode == nil {
+			return "", fs.ErrNotExist
+		}
+		if dirNode.Type != TypeDir {
+			return "", errNotDir
+		}
+		if !m.may(user, dirNode, 1) {
+			return "", fs.ErrPermission
+		}
+		if part == ".." {
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, part)
+		n := m.st.Files[next]
+		last := len(rest) == 0
+		if n != nil && n.Type == TypeSymlink && (!last || follow) {
+			hops++
+			if hops > maxSymlinks {
+				return "", errLoop
+			}
+			if path.IsAbs(n.Target) {
+				cur = "/"
+			}
+			rest = append(splitParts(n.Target), rest...)
+			continue
+		}
+		if n == nil && !last {
+			return "", fs.ErrNotExist
+		}
+		cur = next
+	}
+	return cur, nil
 }
 
 // lookup resolves p and returns its node.
@@ -160,7 +189,7 @@ func (m *Mac) inGroup(user, group string) bool {
 // 1 execute/search) on n. Root may do anything except execute a file
 // without any execute bit.
 func (m *Mac) may(user string, n *Node, want Mode) bool {
-	if user == "root" {
+	if m.superuser(user) {
 		if want == 1 && n.Type == TypeFile {
 			return n.Mode&0111 != 0
 		}
@@ -203,15 +232,85 @@ func (m *Mac) children(dir string) []string {
 	return out
 }
 
-// removeTree deletes p and everything below it, returning the bytes
-// freed.
+// removeTree deletes p and everything below it, giving back the bytes
+// of every file whose last name goes.
 func (m *Mac) removeTree(p string) {
 	for q, n := range m.st.Files {
 		if q == p || strings.HasPrefix(q, p+"/") {
-			m.st.Disk.FreeBytes += n.size()
 			delete(m.st.Files, q)
+			if n.Ino == 0 || m.links(n) == 0 {
+				m.st.Disk.FreeBytes += n.size()
+			}
 		}
 	}
+}
+
+// links counts the names of node n (its hard links).
+func (m *Mac) links(n *Node) int {
+	if n.Ino == 0 {
+		for _, x := range m.st.Files {
+			if x == n {
+				return 1
+			}
+		}
+		return 0
+	}
+	c := 0
+	for _, x := range m.st.Files {
+		if x == n {
+			c++
+		}
+	}
+	return c
+}
+
+// joinLinks makes every path whose node has the same non-zero Ino share
+// one node (the first by path), as hard links share one inode. Load and
+// Clone call it.
+func (st *State) joinLinks() {
+	first := map[int64]*Node{}
+	for _, p := range sortedKeys(st.Files) {
+		n := st.Files[p]
+		if n == nil || n.Ino == 0 {
+			continue
+		}
+		if f, ok := first[n.Ino]; ok {
+			st.Files[p] = f
+			continue
+		}
+		first[n.Ino] = n
+	}
+}
+
+// nextIno returns an inode number no node uses yet.
+func (m *Mac) nextIno() int64 {
+	var hi int64 = 1000
+	for _, n := range m.st.Files {
+		if n.Ino >= hi {
+			hi = n.Ino + 1
+		}
+	}
+	return hi
+}
+
+// hardLink gives the existing regular file at real path from a second
+// name, real path to (link(2)).
+func (m *Mac) hardLink(from, to string) error {
+	n := m.st.Files[from]
+	if n == nil {
+		return fs.ErrNotExist
+	}
+	if n.Type == TypeDir {
+		return errors.New("Operation not permitted")
+	}
+	if m.st.Files[to] != nil {
+		return fs.ErrExist
+	}
+	if n.Ino == 0 {
+		n.Ino = m.nextIno()
+	}
+	m.st.Files[to] = n
+	return nil
 }
 
 // size is the st_size of a node.
@@ -242,9 +341,13 @@ func (m *Mac) dirSize(p string) int64 {
 	return 64 + 32*int64(len(m.children(p)))
 }
 
-// nlink imitates link counts: directories count their subdirectories.
+// nlink imitates link counts: directories count their subdirectories,
+// a file its names.
 func (m *Mac) nlink(p string, n *Node) int {
 	if n.Type != TypeDir {
+		if n.Ino != 0 {
+			return m.links(n)
+		}
 		return 1
 	}
 	c := 2
@@ -311,6 +414,14 @@ func modeString(n *Node) string {
 		b[0] = 'd'
 	case TypeSymlink:
 		b[0] = 'l'
+	case TypeFIFO:
+		b[0] = 'p'
+	case TypeChar:
+		b[0] = 'c'
+	case TypeBlock:
+		b[0] = 'b'
+	case TypeSocket:
+		b[0] = 's'
 	}
 	const rwx = "rwxrwxrwx"
 	for i := 0; i < 9; i++ {
@@ -333,12 +444,40 @@ func modeString(n *Node) string {
 	return string(b)
 }
 
-// userExists reports whether name is a known account or a numeric id.
+// userExists reports whether name is a known account (see
+// canonicalUser) or a numeric id.
 func (m *Mac) userExists(name string) bool {
-	if _, ok := m.st.Users[name]; ok {
+	if _, ok := m.st.Users[m.canonicalUser(name)]; ok {
 		return true
 	}
 	return isNumber(name)
+}
+
+// canonicalUser returns the record name of the account name designates,
+// as Open Directory matches it: record names and their aliases compare
+// case-insensitively ("Root" is root). Unknown names come back unchanged.
+func (m *Mac) canonicalUser(name string) string {
+	if _, ok := m.st.Users[name]; ok || name == "" {
+		return name
+	}
+	for _, rec := range sortedKeys(m.st.Users) {
+		if strings.EqualFold(rec, name) {
+			return rec
+		}
+		for _, a := range m.st.Users[rec].Aliases {
+			if strings.EqualFold(a, name) {
+				return rec
+			}
+		}
+	}
+	return name
+}
+
+// superuser reports whether user is uid 0 (root, or another record with
+// uid 0).
+func (m *Mac) superuser(user string) bool {
+	u := m.st.Users[m.canonicalUser(user)]
+	return u != nil && u.UID == 0
 }
 
 func (m *Mac) groupExists(name string) bool {

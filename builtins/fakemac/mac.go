@@ -196,7 +196,7 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	user := cmd.Principal()
+	user := m.canonicalUser(cmd.Principal())
 	if _, ok := m.st.Users[user]; !ok {
 		return host.Result{Exit: -1}, fmt.Errorf("fakemac: cannot run %q as %q: no such user", cmd.Argv, user)
 	}
@@ -300,6 +300,11 @@ func (m *Mac) ReadFile(ctx context.Context, p string, max int64) ([]byte, error)
 	}
 	if n.Type == TypeDir {
 		return nil, fmt.Errorf("read %s: is a directory", p)
+	}
+	if n.Type != TypeFile {
+		// Opened without O_NONBLOCK a FIFO blocks until a writer comes
+		// and a device reads forever; a reader must refuse both.
+		return nil, fmt.Errorf("read %s: is a %s, not a regular file", p, fileType(n))
 	}
 	if n.Content == nil {
 		return nil, fmt.Errorf("read %s: fakemac: %w: the file holds %d bytes that are not modelled (only size and SHA-256)", p, host.ErrUnsupported, n.Size)
@@ -449,7 +454,9 @@ var _ host.Host = (*Mac)(nil)
 func (m *Mac) Clone() *Mac {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return &Mac{st: deepCopy(reflect.ValueOf(m.st)).Interface().(*State)}
+	st := deepCopy(reflect.ValueOf(m.st)).Interface().(*State)
+	st.joinLinks()
+	return &Mac{st: st}
 }
 
 // deepCopy copies v and everything it points to. State holds only

@@ -120,6 +120,10 @@ const (
 	TypeFile    = "file"    // a regular file
 	TypeDir     = "dir"     // a directory
 	TypeSymlink = "symlink" // a symbolic link
+	TypeFIFO    = "fifo"    // a named pipe (mkfifo): opening it to read blocks until a writer comes
+	TypeChar    = "char"    // a character device (/dev/null, /dev/tty)
+	TypeBlock   = "block"   // a block device (/dev/disk0)
+	TypeSocket  = "socket"  // a UNIX-domain socket
 )
 
 // Node is one file system object.
@@ -142,6 +146,11 @@ type Node struct {
 	Package string `json:"package,omitempty"`
 	// Signature is set for code-signed executables.
 	Signature *Signature `json:"signature,omitempty"`
+	// Ino, when not zero, is the inode number of a regular file that has
+	// several names (hard links): every path whose node has the same Ino
+	// is the same file, sharing its mode, owner, content and link count
+	// (a fixture repeats the node under each name; Load joins them).
+	Ino int64 `json:"ino,omitempty"`
 }
 
 // Signature is a code signature as codesign shows it.
