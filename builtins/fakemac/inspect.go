@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
@@ -25,12 +26,12 @@ func (m *Mac) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 	if u := m.st.Users[n.Owner]; u != nil {
 		uid = u.UID
 	} else if isNumber(n.Owner) {
-		fmt.Sscan(n.Owner, &uid)
+		uid, _ = strconv.Atoi(n.Owner)
 	}
 	if g := m.st.Groups[n.Group]; g != nil {
 		gid = g.GID
 	} else if isNumber(n.Group) {
-		fmt.Sscan(n.Group, &gid)
+		gid, _ = strconv.Atoi(n.Group)
 	}
 	return host.FileInfo{Type: n.Type, Mode: fs.FileMode(n.Mode), UID: uid, GID: gid, Owner: n.Owner, Nlink: m.nlink(real, n), Target: n.Target}, nil
 }
