@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/sysprog21/hvfctl/builtins"
@@ -20,7 +21,7 @@ import (
 // workflowCmd groups the GitHub Actions workflow tools.
 type workflowCmd struct {
 	Audit  workflowAuditCmd  `cmd:"" help:"Prove which runs can reach the runner: exit 0 pass, 1 a FAIL finding, 2 bad input."`
-	Render workflowRenderCmd `cmd:"" help:"Write the recipe's runtime-macos job into a workflow file (prints a diff; --write applies it): exit 0 rendered, 1 refused (the job would fail the audit or cannot be edited safely), 2 bad input."`
+	Render workflowRenderCmd `cmd:"" help:"Write the recipe's runtime-macos job into a workflow file: a new job in full, or only the recipe's security and placement keys in the maintainers' job (prints a diff and the runs newly admitted and refused; --write applies it): exit 0 rendered, 1 refused (the job would fail the audit, would admit more runs without --allow-widen, or cannot be edited safely), 2 bad input."`
 }
 
 // workflowAuditCmd is `hvfctl workflow audit`.
@@ -77,15 +78,19 @@ func (c *workflowAuditCmd) Run(e *env) error {
 
 // workflowRenderCmd is `hvfctl workflow render`.
 type workflowRenderCmd struct {
-	Recipe string `required:"" help:"Recipe that declares the workflow job." type:"path"`
-	Write  bool   `help:"Replace the file (atomically) instead of only printing the diff."`
-	File   string `arg:"" name:"FILE" help:"Workflow file to render the job into." type:"path"`
+	Recipe     string            `required:"" help:"Recipe that declares the workflow job." type:"path"`
+	Write      bool              `help:"Replace the file (atomically) instead of only printing the diff."`
+	AllowWiden bool              `name:"allow-widen" help:"Accept a render that lets the existing job admit kinds of run it did not admit before."`
+	Var        map[string]string `placeholder:"NAME=VALUE" help:"Set a recipe variable read with var() (repeatable), e.g. dispatch_on_default_branch=true."`
+	File       string            `arg:"" name:"FILE" help:"Workflow file to render the job into." type:"path"`
 }
 
-// Run renders the job, proves the result passes the audit, prints the
-// diff and, with --write, replaces the file.
+// Run renders the job, proves the rendered job passes the audit and does
+// not widen the runs the existing job admits (unless --allow-widen),
+// prints the diff on stdout and what changes on stderr and, with
+// --write, replaces the file.
 func (c *workflowRenderCmd) Run(e *env) error {
-	f, err := workflow.LoadRecipe(e.ctx, c.Recipe, recipeDeclarations)
+	f, err := workflow.LoadRecipe(e.ctx, c.Recipe, recipeDeclarationsWith(c.Var))
 	if err != nil {
 		return exit(2, err)
 	}
@@ -98,10 +103,12 @@ func (c *workflowRenderCmd) Run(e *env) error {
 	}
 	// A file that is not a valid workflow is bad input, reported at
 	// file:line as audit reports it.
-	if _, err := audit.Source(c.File, src, audit.Options{Recipe: f}); err != nil {
+	opts := audit.Options{Recipe: f}
+	before, err := audit.Source(c.File, src, opts)
+	if err != nil {
 		return exit(2, err)
 	}
-	out, err := render.Job(src, f.Job)
+	res, err := render.Render(src, f.Job)
 	if err != nil {
 		var refusal *render.RefusalError
 		if errors.As(err, &refusal) {
@@ -109,16 +116,23 @@ func (c *workflowRenderCmd) Run(e *env) error {
 		}
 		return exit(2, fmt.Errorf("%s: %w", c.File, err))
 	}
+	out := res.Out
 	// The rendered file must pass the audit before anyone sees it as a
 	// proposal.
-	jobs, err := audit.Source(c.File, out, audit.Options{Recipe: f})
+	after, err := audit.Source(c.File, out, opts)
 	if err != nil {
 		return exit(2, fmt.Errorf("the rendered workflow does not parse: %w", err))
 	}
-	rep := &audit.Report{Verdict: "pass", Jobs: jobs, ResidualRisk: audit.ResidualRisk}
-	for _, j := range jobs {
-		if strings.EqualFold(j.ID, f.Job.ID) && j.Verdict == "fail" {
+	rep := &audit.Report{Verdict: "pass", Jobs: after, ResidualRisk: audit.ResidualRisk}
+	var others []audit.JobReport
+	for _, j := range after {
+		if j.Verdict != "fail" {
+			continue
+		}
+		if strings.EqualFold(j.ID, f.Job.ID) {
 			rep.Verdict = "fail"
+		} else {
+			others = append(others, j)
 		}
 	}
 	if rep.Failed() {
@@ -127,23 +141,83 @@ func (c *workflowRenderCmd) Run(e *env) error {
 		}
 		return exit(1, fmt.Errorf("the rendered job %s fails the audit; the file was not changed", f.Job.ID))
 	}
+	if string(out) == string(src) {
+		fmt.Fprintf(e.stderr, "%s: job %s already holds what %s declares; nothing to change\n", c.File, f.Job.ID, c.Recipe)
+		reportOthers(e, c.File, others)
+		return nil
+	}
+	guard := render.CompareGuards(f.Job.ID, before, after)
+	if !res.Created && guard.Widens() && !c.AllowWiden {
+		fmt.Fprintln(e.stderr, guard)
+		return exit(1, fmt.Errorf("%s: the render would widen the runs job %s admits (%d new); the file was not changed: narrow the recipe's if: or pass --allow-widen to accept", c.File, f.Job.ID, len(guard.Admits)))
+	}
 	fmt.Fprint(e.stdout, render.Diff(c.File, src, out))
-	if c.Write && string(out) != string(src) {
+	what := renderSummary(f.Job.ID, res)
+	fmt.Fprintln(e.stderr, guard)
+	for _, n := range res.Notes {
+		fmt.Fprintln(e.stderr, "note: "+n)
+	}
+	if c.Write {
 		if err := render.WriteFile(c.File, out); err != nil {
 			return exit(1, err)
 		}
+		fmt.Fprintf(e.stderr, "wrote %s: %s\n", c.File, what)
+	} else {
+		fmt.Fprintf(e.stderr, "would write %s: %s (--write applies it)\n", c.File, what)
 	}
+	reportOthers(e, c.File, others)
 	return nil
+}
+
+// renderSummary says what a render writes: the job in full, or the keys
+// it sets in the existing job.
+func renderSummary(id string, res *render.Result) string {
+	if res.Created {
+		return "added job " + id + " in full"
+	}
+	return "in job " + id + " set " + strings.Join(res.Changed, ", ") + "; everything else in it kept"
+}
+
+// reportOthers says why the audit of a rendered file still fails: other
+// jobs, which render does not touch.
+func reportOthers(e *env, file string, others []audit.JobReport) {
+	if len(others) == 0 {
+		return
+	}
+	fmt.Fprintf(e.stderr, "note: the audit of %s still FAILs, because of jobs render does not touch:\n", file)
+	for _, j := range others {
+		var rules []string
+		for _, fd := range j.Findings {
+			if fd.Level == audit.LevelFail && !slices.Contains(rules, fd.Rule) {
+				rules = append(rules, fd.Rule)
+			}
+		}
+		fmt.Fprintf(e.stderr, "  job %s (line %d): %s\n", j.ID, j.Line, strings.Join(rules, ", "))
+	}
+	fmt.Fprintf(e.stderr, "  run hvfctl workflow audit %s for the witnesses\n", file)
 }
 
 // recipeDeclarations evaluates a recipe's top level, without any host,
 // and returns its declarations. Evaluation runs no command; the host
 // refuses any that is attempted.
 func recipeDeclarations(ctx context.Context, path string) ([]workflow.Declaration, error) {
+	return recipeDeclarationsWith(nil)(ctx, path)
+}
+
+// recipeDeclarationsWith is recipeDeclarations with recipe variables set
+// (--var NAME=VALUE).
+func recipeDeclarationsWith(vars map[string]string) workflow.DeclarationLoader {
+	return func(ctx context.Context, path string) ([]workflow.Declaration, error) {
+		return declarations(ctx, path, vars)
+	}
+}
+
+func declarations(ctx context.Context, path string, vars map[string]string) ([]workflow.Declaration, error) {
 	r, err := engine.Load(ctx, path, engine.Options{
 		Host:    refusingHost{},
 		Modules: builtins.Modules(),
 		Stdlib:  stdlib.FS,
+		Vars:    vars,
 	})
 	if err != nil {
 		return nil, err

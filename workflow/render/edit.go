@@ -118,6 +118,12 @@ func (e *editor) securityKey(k string, old map[string]any) error {
 			return nil
 		}
 	}
+	if k == "timeout-minutes" && en != nil {
+		if kept, ok := tighterTimeout(old, e.job.TimeoutMinutes); ok {
+			e.res.Notes = append(e.res.Notes, fmt.Sprintf("kept job %s's timeout-minutes %s: at most the recipe's %d in every leg", e.job.ID, kept, e.job.TimeoutMinutes))
+			return nil
+		}
+	}
 	var text []string
 	if k == "concurrency" {
 		var err error
@@ -168,6 +174,68 @@ func (e *editor) concurrency(old map[string]any, en *entry) (any, []string, erro
 	}
 	e.res.Notes = append(e.res.Notes, fmt.Sprintf("kept job %s's concurrency group %q: it tells the matrix legs apart, the recipe's %q does not (legs would cancel each other)", e.job.ID, group, c.Group))
 	return concurrencyValue(group, c.CancelInProgress), concurrencyLines(e.col, e.nestedUnit(en), "concurrency:", group, c.CancelInProgress), nil
+}
+
+// tighterTimeout reports whether the job's own timeout-minutes is at
+// most limit in every run: a number, or ${{ matrix.KEY }} where every
+// value the matrix gives KEY (axes and include rows) is such a number.
+// The recipe's timeout is a ceiling on how long a job may hold the
+// runner; a maintainer's tighter budget per leg is kept.
+func tighterTimeout(old map[string]any, limit int) (string, bool) {
+	within := func(v any) bool {
+		n, ok := v.(int)
+		return ok && n > 0 && n <= limit
+	}
+	switch v := old["timeout-minutes"].(type) {
+	case int:
+		return fmt.Sprint(v), within(v)
+	case string:
+		key, ok := matrixRef(v)
+		if !ok {
+			return "", false
+		}
+		strategy, _ := old["strategy"].(map[string]any)
+		matrix, _ := strategy["matrix"].(map[string]any)
+		var vals []any
+		if axis, ok := matrix[key].([]any); ok {
+			vals = append(vals, axis...)
+		}
+		include, _ := matrix["include"].([]any)
+		for _, row := range include {
+			if r, ok := row.(map[string]any); ok {
+				if x, ok := r[key]; ok {
+					vals = append(vals, x)
+				}
+			}
+		}
+		if len(vals) == 0 {
+			return "", false
+		}
+		if _, isAxis := matrix[key]; !isAxis && len(include) != len(vals) {
+			return "", false // a row without the key has no timeout
+		}
+		for _, x := range vals {
+			if !within(x) {
+				return "", false
+			}
+		}
+		return v, true
+	}
+	return "", false
+}
+
+// matrixRef returns KEY when s is exactly "${{ matrix.KEY }}".
+func matrixRef(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "${{") || !strings.HasSuffix(s, "}}") {
+		return "", false
+	}
+	inner := strings.TrimSpace(s[3 : len(s)-2])
+	key, ok := strings.CutPrefix(inner, "matrix.")
+	if !ok || key == "" || strings.ContainsAny(key, " .[]()'\"|&!=<>") {
+		return "", false
+	}
+	return key, true
 }
 
 // env sets the variables the recipe names in the job's env:, keeping the
@@ -266,7 +334,7 @@ func (e *editor) checkout(old map[string]any) error {
 		if seq.Style&yaml.FlowStyle != 0 || item.Style&yaml.FlowStyle != 0 {
 			return fmt.Errorf("line %d: the checkout step of job %s is in flow style ({...}), so persist-credentials cannot be set in it; write the step as a block mapping, then render again", item.Line, e.job.ID)
 		}
-		where := fmt.Sprintf("persist-credentials of the checkout step at line %d", item.Line)
+		where := fmt.Sprintf("persist-credentials of the checkout step (line %d)", item.Line)
 		if err := e.setWith(item, e.itemEnd(seq, i, en.end), want); err != nil {
 			return err
 		}
