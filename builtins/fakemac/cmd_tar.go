@@ -2,6 +2,7 @@ package fakemac
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -232,6 +233,14 @@ func (m *Mac) ListArchive(ctx context.Context, p string) ([]tarcheck.Entry, erro
 	if r, ok := m.scripted([]string{host.OpTarList, p}); ok {
 		if err := scriptedErr("tar-list "+p, r); err != nil {
 			return nil, err
+		}
+		// A recorded reply (`--record`) holds the members as JSON.
+		if strings.HasPrefix(r.Stdout, "[") {
+			var es []tarcheck.Entry
+			if err := json.Unmarshal([]byte(r.Stdout), &es); err != nil {
+				return nil, fmt.Errorf("tar-list %s: the recorded members are not valid: %w", p, err)
+			}
+			return es, nil
 		}
 	}
 	_, n, err := m.lookup(host.Root, p, true)

@@ -2,6 +2,7 @@ package fakemac
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -17,6 +18,9 @@ import (
 func (m *Mac) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return fixturelock.Report{}, fmt.Errorf("fakemac: %w", err)
+	}
+	if rep, ok, err := m.recordedTree(dir, manifest); ok {
+		return rep, err
 	}
 	man, src, err := m.fixtureTree(dir, manifest)
 	if err != nil {
@@ -80,4 +84,28 @@ func (m *Mac) fixtureTree(dir, manifest string) (*fixturelock.Manifest, fixturel
 		src.Nodes = append(src.Nodes, node)
 	}
 	return man, src, nil
+}
+
+// recordedTree answers a verification from a recorded fixture: a response
+// to `<verify-tree> DIR MANIFEST` with exit 0 (matched) or 1 (differences)
+// whose stdout is the report as JSON, as `hvfctl check --record` writes
+// it. It reports false when no such response is scripted.
+func (m *Mac) recordedTree(dir, manifest string) (fixturelock.Report, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.st.Responses {
+		if len(r.Argv) != 3 || r.Argv[0] != fixturelock.OpVerifyTree || r.Argv[1] != dir || r.Argv[2] != manifest {
+			continue
+		}
+		if (r.Exit != 0 && r.Exit != 1) || !strings.HasPrefix(strings.TrimSpace(r.Stdout), "{") {
+			return fixturelock.Report{}, false, nil
+		}
+		m.st.Clock++
+		var rep fixturelock.Report
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			return rep, true, fmt.Errorf("verify-tree %s: the recorded report is not valid: %w", dir, err)
+		}
+		return rep, true, nil
+	}
+	return fixturelock.Report{}, false, nil
 }

@@ -60,8 +60,16 @@ func (c *call) result(exit int) (host.Result, error) {
 // handler emulates one program.
 type handler func(m *Mac, c *call) (host.Result, error)
 
-// Name implements host.Host.
-func (m *Mac) Name() string { return "fake" }
+// Name implements host.Host: "fake", or the backend a recorded fixture
+// was recorded on.
+func (m *Mac) Name() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.st.Backend != "" {
+		return m.st.Backend
+	}
+	return "fake"
+}
 
 // Invoker is the administrator who runs hvfctl under sudo on the fake
 // (SUDO_USER), and so the Homebrew owner by default.
@@ -117,9 +125,14 @@ func baseEqual(i int, a, b string) bool {
 	return a == b
 }
 
-// scripted applies faults and responses to argv. It reports whether the
-// command was answered without emulation.
-func (m *Mac) scripted(argv []string) (host.Result, bool) {
+// scripted applies faults and responses to argv run as root (the
+// in-process primitives). It reports whether the command was answered
+// without emulation.
+func (m *Mac) scripted(argv []string) (host.Result, bool) { return m.scriptedAs(host.Root, argv) }
+
+// scriptedAs applies faults and responses to argv run as user: a response
+// naming a user answers only that principal's commands.
+func (m *Mac) scriptedAs(user string, argv []string) (host.Result, bool) {
 	for i := range m.st.Faults {
 		f := &m.st.Faults[i]
 		if len(f.ArgvPrefix) == 0 || len(f.ArgvPrefix) > len(argv) {
@@ -149,7 +162,7 @@ func (m *Mac) scripted(argv []string) (host.Result, bool) {
 		}
 	}
 	for _, r := range m.st.Responses {
-		if len(r.Argv) != len(argv) {
+		if len(r.Argv) != len(argv) || (r.User != "" && r.User != user) {
 			continue
 		}
 		match := true
@@ -166,10 +179,37 @@ func (m *Mac) scripted(argv []string) (host.Result, bool) {
 	return host.Result{}, false
 }
 
+// Exit statuses of a recorded primitive's error (`--record`): its stderr
+// is the error's exact text, and the status its kind, as errno names it.
+const (
+	ExitNotExist   = 2  // ENOENT: errors.Is(err, fs.ErrNotExist)
+	ExitPermission = 13 // EACCES: errors.Is(err, fs.ErrPermission)
+	ExitIOError    = 5  // EIO: any other error
+)
+
+// recordedErr is a recorded primitive's error: its exact text and kind.
+type recordedErr struct {
+	msg  string
+	kind error
+}
+
+func (e *recordedErr) Error() string { return e.msg }
+func (e *recordedErr) Unwrap() error { return e.kind }
+
 // scriptedErr turns a scripted reply to a primitive into its error.
 func scriptedErr(op string, r host.Result) error {
 	if r.Exit == 0 {
 		return nil
+	}
+	if msg := strings.TrimSuffix(r.Stderr, "\n"); msg != "" {
+		switch r.Exit {
+		case ExitNotExist:
+			return &recordedErr{msg: msg, kind: fs.ErrNotExist}
+		case ExitPermission:
+			return &recordedErr{msg: msg, kind: fs.ErrPermission}
+		case ExitIOError:
+			return &recordedErr{msg: msg}
+		}
 	}
 	msg := strings.TrimSpace(r.Stderr)
 	if msg == "" {
@@ -197,12 +237,18 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	user := m.canonicalUser(cmd.Principal())
+	m.st.Clock++
+	// A scripted reply answers before anything is emulated, the
+	// principal's account included: a recorded Mac's accounts are in its
+	// recorded output, not in the base preset.
+	if r, ok := m.scriptedAs(user, cmd.Argv); ok {
+		if r.Exit == NotRun {
+			return host.Result{Exit: -1}, fmt.Errorf("%s", r.Stderr)
+		}
+		return r, nil
+	}
 	if _, ok := m.st.Users[user]; !ok {
 		return host.Result{Exit: -1}, fmt.Errorf("fakemac: cannot run %q as %q: no such user", cmd.Argv, user)
-	}
-	m.st.Clock++
-	if r, ok := m.scripted(cmd.Argv); ok {
-		return r, nil
 	}
 	c := &call{argv: cmd.Argv, user: user, env: map[string]string{}, stdin: cmd.Stdin, tty: cmd.TTY}
 	home := m.st.Users[user].Home

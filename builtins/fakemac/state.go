@@ -57,6 +57,13 @@ type State struct {
 	// Packages are installer packages by key (URL.Package, Node.Package).
 	Packages map[string]*Package `json:"packages"`
 
+	// Comment says where a fixture came from (a recorded Mac's fixture
+	// names the hvfctl command, the macOS version and what was scrubbed).
+	Comment string `json:"comment,omitempty"`
+	// Backend, when set, is the name the fake reports for itself: a
+	// recorded fixture names the backend it was recorded on ("darwin"),
+	// so that its replay prints the same report.
+	Backend string `json:"backend,omitempty"`
 	// Responses are scripted replies for an exact argv (DESIGN.md).
 	Responses []Response `json:"responses,omitempty"`
 	// Faults make the nth command matching a prefix fail (DESIGN.md).
@@ -320,13 +327,23 @@ type PayloadItem struct {
 	Target string `json:"target,omitempty"`
 }
 
-// Response is a scripted reply (DESIGN.md, fixed shape).
+// Response is a scripted reply (DESIGN.md, fixed shape, plus the
+// optional user). Exit NotRun means the command could not be started at
+// all (no such program, no such account): the backend's error, whose
+// text is Stderr, is returned instead of a result.
 type Response struct {
-	Argv   []string `json:"argv"`
-	Stdout string   `json:"stdout"`
-	Stderr string   `json:"stderr"`
-	Exit   int      `json:"exit"`
+	Argv []string `json:"argv"`
+	// User, when set, limits the reply to commands run as that
+	// principal (recorded fixtures name it: `defaults read` as the runner
+	// account and as root answer differently).
+	User   string `json:"user,omitempty"`
+	Stdout string `json:"stdout"`
+	Stderr string `json:"stderr"`
+	Exit   int    `json:"exit"`
 }
+
+// NotRun is the Response.Exit of a command that could not be started.
+const NotRun = -1
 
 // Fault fails the nth command whose argv starts with ArgvPrefix
 // (DESIGN.md, fixed shape). Seen counts matches so far, so a saved state

@@ -14,6 +14,7 @@ import (
 type factsCmd struct {
 	Target string `default:"local" placeholder:"T" help:"Where to look: local (this Mac; macOS only), fake (an embedded fresh M4 Mac mini) or fake:FILE (a fake-host fixture)."`
 	JSON   bool   `name:"json" help:"Print the facts as one JSON object (the facts contract of docs/design.md)."`
+	Record string `placeholder:"FILE" help:"With --target local, also write a fixture that replays these facts offline (--target fake:FILE): every read-only command's raw output, scrubbed of secrets and identifying data (docs/recording-a-mac.md)."`
 }
 
 // Help implements kong.HelpProvider.
@@ -22,16 +23,24 @@ func (c *factsCmd) Help() string {
 
 Exit status: 0, or 1 when a family cannot be read (the others are still printed).
 
+With --record FILE (only on --target local), the raw output of every command is also written to FILE as a fake-host fixture, scrubbed of secrets and identifying data; ` + "`hvfctl facts --target fake:FILE`" + ` then prints the same facts offline (docs/recording-a-mac.md).
+
 Example:
   hvfctl facts --target fake --json
-  sudo hvfctl facts`
+  sudo hvfctl facts
+  sudo hvfctl facts --record mac.json`
 }
 
 // Run implements `hvfctl facts`.
 func (c *factsCmd) Run(e *env) error {
-	tgt, err := openTarget(c.Target, e.getenv)
+	tgt, err := openTargetEnv(c.Target, e)
 	if err != nil {
 		return exit(1, err)
+	}
+	if c.Record != "" {
+		if err := tgt.startRecording("--record"); err != nil {
+			return exit(1, err)
+		}
 	}
 	sess := engine.NewSession(e.ctx, engine.SessionOptions{Host: tgt.host, Principals: tgt.principals})
 	facts, ferr := builtins.Facts(e.ctx, sess)
@@ -44,6 +53,11 @@ func (c *factsCmd) Run(e *env) error {
 			fmt.Fprintln(e.stdout, sess.Redactor().Scrub(string(b)))
 		} else {
 			writeFactsText(e, facts)
+		}
+	}
+	if c.Record != "" {
+		if err := tgt.saveRecording(e, c.Record, sess.Redactor(), "facts", nil); err != nil {
+			return exit(1, err)
 		}
 	}
 	if ferr != nil {

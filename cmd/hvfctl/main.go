@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // cli is the whole command tree.
@@ -44,6 +46,13 @@ type env struct {
 	// rand is the randomness of random_password; nil means crypto/rand.
 	// Tests set it to know a generated password.
 	rand io.Reader
+	// local opens the real Mac of --target local; nil means the darwin
+	// backend (macOS only). Tests set it to the darwin backend over
+	// stand-in executables.
+	local func() (host.Host, error)
+	// hostname returns this Mac's names for --record to scrub; nil means
+	// os.Hostname.
+	hostname func() []string
 }
 
 // exitError carries the exit code a command wants.

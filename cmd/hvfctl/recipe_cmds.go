@@ -29,8 +29,9 @@ type planCmd struct {
 // checkCmd is `hvfctl check`.
 type checkCmd struct {
 	recipeFlags
-	JSON bool `name:"json" help:"Print the result as the JSON object of docs/design.md."`
-	All  bool `help:"List the resources that are ok too (by default only drift and what needs attention)."`
+	JSON   bool   `name:"json" help:"Print the result as the JSON object of docs/design.md."`
+	All    bool   `help:"List the resources that are ok too (by default only drift and what needs attention)."`
+	Record string `placeholder:"FILE" help:"With --target local, also write a fixture that replays this check offline (hvfctl check --target fake:FILE): every read-only command's raw output, scrubbed of secrets and identifying data (docs/recording-a-mac.md)."`
 }
 
 // runCmd is `hvfctl run`.
@@ -79,16 +80,22 @@ Example:
 }
 
 // Run implements `hvfctl plan`.
-func (c *planCmd) Run(e *env) error { return c.report(e, engine.ModePlan, c.JSON, c.All) }
+func (c *planCmd) Run(e *env) error { return c.report(e, engine.ModePlan, c.JSON, c.All, "") }
 
 // Run implements `hvfctl check`.
-func (c *checkCmd) Run(e *env) error { return c.report(e, engine.ModeCheck, c.JSON, c.All) }
+func (c *checkCmd) Run(e *env) error { return c.report(e, engine.ModeCheck, c.JSON, c.All, c.Record) }
 
-// report runs plan or check and prints the report.
-func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool) error {
-	tgt, err := openTarget(f.Target, e.getenv)
+// report runs plan or check and prints the report; with recordTo, the
+// run on the local Mac is also written there as a replayable fixture.
+func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordTo string) error {
+	tgt, err := openTargetEnv(f.Target, e)
 	if err != nil {
 		return exit(1, err)
+	}
+	if recordTo != "" {
+		if err := tgt.startRecording("--record"); err != nil {
+			return exit(1, err)
+		}
 	}
 	r, err := f.load(e, tgt, &cliSecrets{getenv: e.getenv})
 	if err != nil {
@@ -103,6 +110,15 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool) error {
 	}
 	if err := writeReport(e, rep, asJSON, all); err != nil {
 		return exit(1, err)
+	}
+	if recordTo != "" {
+		keep, err := recipeLiterals(f.Recipe)
+		if err != nil {
+			return exit(1, err)
+		}
+		if err := tgt.saveRecording(e, recordTo, r.Session().Redactor(), "check "+f.Recipe, keep); err != nil {
+			return exit(1, err)
+		}
 	}
 	return codeOf(e, rep)
 }
