@@ -36,5 +36,6 @@ func Modules() []engine.Module {
 		runnerModule(),
 		codesignModule(),
 		fixturesModule(),
+		gitHubModule(),
 	}
 }

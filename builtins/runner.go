@@ -112,9 +112,11 @@ func readRegistration(ctx context.Context, h host.Host, root string) (*Registrat
 }
 
 // tokenEnv reveals the token into ACTIONS_RUNNER_INPUT_TOKEN, the only way
-// it reaches config.sh.
-func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret) (host.EnvVar, error) {
-	v, err := token.Reveal(ctx, s)
+// it reaches config.sh. purpose ("registration" or "remove") tells a
+// secret source that creates tokens through the GitHub API which kind
+// config.sh needs.
+func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret, purpose string) (host.EnvVar, error) {
+	v, err := token.Reveal(engine.WithSecretPurpose(ctx, purpose), s)
 	if err != nil {
 		return host.EnvVar{}, err
 	}
@@ -126,14 +128,14 @@ func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret) (hos
 // it, judges its result with judge, then re-reads ROOT/.runner (nil when
 // absent) with confirm. Every failure after the run carries config.sh's
 // output.
-func configShAction(argv []string, root, user string, token *engine.Secret, env []host.EnvVar, judge func(host.Result) error, confirm func(*Registration) error) *engine.Action {
+func configShAction(argv []string, root, user string, token *engine.Secret, purpose string, env []host.EnvVar, judge func(host.Result) error, confirm func(*Registration) error) *engine.Action {
 	return &engine.Action{
 		Argv:    argv,
 		User:    user,
 		Writes:  []string{root},
 		Secrets: []*engine.Secret{token},
 		Run: func(ctx context.Context, s *engine.Session) error {
-			tok, err := tokenEnv(ctx, s, token)
+			tok, err := tokenEnv(ctx, s, token, purpose)
 			if err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: err}
 			}
@@ -159,7 +161,7 @@ func configShAction(argv []string, root, user string, token *engine.Secret, env 
 func configureAction(root, url, name string, labels []string, work string, token *engine.Secret, pathList []string, user string) *engine.Action {
 	argv := []string{root + "/config.sh", "--unattended", "--url", url, "--name", name, "--labels", strings.Join(labels, ","), "--work", work, "--replace"}
 	env := []host.EnvVar{{Name: "PATH", Value: strings.Join(pathList, ":")}}
-	return configShAction(argv, root, user, token, env, JudgeConfig, func(reg *Registration) error {
+	return configShAction(argv, root, user, token, "registration", env, JudgeConfig, func(reg *Registration) error {
 		if reg == nil || reg.AgentName != name {
 			return fmt.Errorf("%s/.runner does not name runner %s after config.sh: %w", root, name, engine.ErrNotConfirmed)
 		}
@@ -171,7 +173,7 @@ func configureAction(root, url, name string, labels []string, work string, token
 // that ROOT/.runner is gone afterwards.
 func removeAction(root string, token *engine.Secret, user string) *engine.Action {
 	argv := []string{root + "/config.sh", "remove"}
-	a := configShAction(argv, root, user, token, nil, engine.ExitZero, func(reg *Registration) error {
+	a := configShAction(argv, root, user, token, "remove", nil, engine.ExitZero, func(reg *Registration) error {
 		if reg != nil {
 			return fmt.Errorf("%s/.runner still exists after config.sh remove: %w", root, engine.ErrNotConfirmed)
 		}

@@ -430,8 +430,16 @@ func describeActionError(a *Action, err error) string {
 // supply for the plan's actions (the runner registration token), so that
 // `run` never stops to ask in the middle of an apply. The values are
 // cached for the run and registered with its redactor.
+//
+// A secret the source creates itself when it is needed, asking nobody
+// (the runner token made through the GitHub API just before config.sh
+// runs, see DeferredSecrets), is not fetched here.
 func (r *Recipe) AskSecrets(ctx context.Context, plan *Report) error {
+	d, _ := r.sess.secrets.(DeferredSecrets)
 	for _, sec := range plan.Secrets {
+		if d != nil && d.Deferred(sec.Name()) {
+			continue
+		}
 		if _, err := sec.Reveal(ctx, r.sess); err != nil {
 			return err
 		}

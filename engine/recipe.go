@@ -51,6 +51,11 @@ type Options struct {
 	// it is evaluated, checked and fixed (0 means DefaultMaxHeapBytes);
 	// beyond it the recipe's thread is cancelled (see memguard.go).
 	MaxHeapBytes uint64
+	// Services are backends besides the host (Session.Service).
+	Services map[string]any
+	// Source is the recipe's text when it is not a file (a recipe hvfctl
+	// builds itself); nil means read path.
+	Source []byte
 }
 
 // Recipe is an evaluated recipe: its resources in declaration order and
@@ -113,7 +118,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	}
 	sess := NewSession(ctx, SessionOptions{
 		Host: o.Host, Redactor: o.Redactor, Principals: o.Principals,
-		Secrets: o.Secrets, Vars: o.Vars, Log: o.Log,
+		Secrets: o.Secrets, Vars: o.Vars, Log: o.Log, Services: o.Services,
 	})
 	ev := &evaluator{
 		sess: sess, opts: o, byID: map[string]*Resource{},
@@ -136,7 +141,13 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 		rec.Close()
 		return nil, fmt.Errorf("loading %s: %w", path, err)
 	}
-	globals, execErr := ld.execTop(thread, path)
+	var globals starlark.StringDict
+	var execErr error
+	if o.Source != nil {
+		globals, execErr = ld.exec(thread, path, o.Source)
+	} else {
+		globals, execErr = ld.execTop(thread, path)
+	}
 	// The recorded errors come first: they were found before the error
 	// that stopped the evaluation, so the list reads in execution order.
 	var errs []error

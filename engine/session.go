@@ -40,6 +40,15 @@ type SecretSource interface {
 	Lookup(ctx context.Context, name string) (string, error)
 }
 
+// DeferredSecrets is implemented by a SecretSource that creates some
+// values itself, asking nobody, right when an action needs them (a runner
+// token created through the GitHub API): Deferred reports whether name is
+// one of them now. Such a secret is not fetched up front, and each
+// purpose (WithSecretPurpose) gets its own value.
+type DeferredSecrets interface {
+	Deferred(name string) bool
+}
+
 // Session is the state of one run, shared by every builtin call on its
 // thread: the host, the fact cache, the write allowlist, collected
 // validation errors and declarations. Builtins reach it with SessionOf.
@@ -49,6 +58,7 @@ type Session struct {
 	principals Principals
 	secrets    SecretSource
 	vars       map[string]string
+	services   map[string]any
 
 	mu        sync.Mutex
 	phase     Phase
@@ -91,6 +101,9 @@ type SessionOptions struct {
 	Secrets    SecretSource
 	Vars       map[string]string
 	Log        func(string)
+	// Services are backends besides the host that builtins reach by
+	// name with Session.Service ("github": a *ghapi.Client).
+	Services map[string]any
 }
 
 // NewSession starts a session on a host; the host is wrapped in a
@@ -106,7 +119,7 @@ func NewSession(ctx context.Context, o SessionOptions) *Session {
 	}
 	return &Session{
 		ctx: ctx, rec: rec, principals: o.Principals, secrets: o.Secrets,
-		vars: o.Vars, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
+		vars: o.Vars, services: o.Services, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
 	}
 }
 
@@ -150,6 +163,10 @@ func (s *Session) SetPrincipals(p Principals) {
 	s.principals = p
 	s.mu.Unlock()
 }
+
+// Service returns the backend registered under name (see
+// SessionOptions.Services), or nil.
+func (s *Session) Service(name string) any { return s.services[name] }
 
 // Var returns a recipe variable set with --var NAME=VALUE.
 func (s *Session) Var(name string) (string, bool) {
@@ -308,8 +325,17 @@ func (s *Session) Declarations(kind string) []Declaration {
 }
 
 func (s *Session) secretValue(ctx context.Context, sec *Secret) (string, error) {
+	key := sec.name
+	if p := SecretPurpose(ctx); p != "" {
+		key += "\x00" + p
+	}
 	s.mu.Lock()
-	v, ok := s.secretVal[sec.name]
+	v, ok := s.secretVal[key]
+	if !ok {
+		// A value given for every purpose (the environment, a file, a
+		// person asked up front) serves each purpose.
+		v, ok = s.secretVal[sec.name]
+	}
 	s.mu.Unlock()
 	if ok {
 		return v, nil
@@ -327,9 +353,25 @@ func (s *Session) secretValue(ctx context.Context, sec *Secret) (string, error) 
 		return "", err
 	}
 	s.mu.Lock()
-	s.secretVal[sec.name] = v
+	s.secretVal[key] = v
 	s.mu.Unlock()
 	return v, nil
+}
+
+type purposeKey struct{}
+
+// WithSecretPurpose tells the SecretSource what a secret is revealed for
+// ("registration" or "remove" for the runner token), so that a source
+// that creates tokens just in time creates the right kind. Values are
+// cached per name and purpose.
+func WithSecretPurpose(ctx context.Context, purpose string) context.Context {
+	return context.WithValue(ctx, purposeKey{}, purpose)
+}
+
+// SecretPurpose returns the purpose set by WithSecretPurpose, or "".
+func SecretPurpose(ctx context.Context) string {
+	p, _ := ctx.Value(purposeKey{}).(string)
+	return p
 }
 
 // CallerPos returns the position of the Starlark call that invoked the

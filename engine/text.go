@@ -103,6 +103,9 @@ func (r *Report) writeHeader(b *strings.Builder, p painter) {
 		b.WriteString("\n")
 		if r.Mode != ModeCheck {
 			fmt.Fprintf(b, "  `run` asks for it (or reads it from the environment or --token-file) before the first change.\n")
+			if sec.Name() == "runner_token" {
+				fmt.Fprintf(b, "  With a GitHub credential (GH_TOKEN, GITHUB_TOKEN or gh auth login) and neither, `run` creates it through the GitHub API right before config.sh needs it.\n")
+			}
 		}
 	}
 	if s.Change > 0 {

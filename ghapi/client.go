@@ -18,6 +18,10 @@ import (
 	"github.com/google/go-github/v75/github"
 )
 
+// Service is the name under which a run's *Client is registered with the
+// engine (engine.Options.Services).
+const Service = "github"
+
 // DefaultAPI is the API base of github.com.
 const DefaultAPI = "https://api.github.com/"
 

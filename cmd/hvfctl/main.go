@@ -17,6 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/ghapi"
 )
 
 // cli is the whole command tree.
@@ -32,6 +33,7 @@ type cli struct {
 	Workflow workflowCmd `cmd:"" help:"Audit and render GitHub Actions workflows that reach the runner."`
 	Fixtures fixturesCmd `cmd:"" help:"Lock and verify the elfuse test-fixture tree by SHA-256."`
 	Prune    pruneCmd    `cmd:"" help:"Delete old entries inside a runner work directory."`
+	GitHub   gitHubCmd   `cmd:"" name:"github" help:"Check the repository's GitHub side and which runs reached the runners."`
 	Version  versionCmd  `cmd:"" help:"Print the hvfctl version."`
 }
 
@@ -53,6 +55,8 @@ type env struct {
 	// hostname returns this Mac's names for --record to scrub; nil means
 	// os.Hostname.
 	hostname func() []string
+	// ghLookup finds the gh CLI's stored login; nil means none (tests).
+	ghLookup ghapi.GhLookup
 }
 
 // exitError carries the exit code a command wants.
@@ -76,7 +80,7 @@ func exit(code int, err error) error { return &exitError{code: code, err: err} }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, ghLookup: ghapi.StoredLogin})
 	stop()
 	os.Exit(code)
 }

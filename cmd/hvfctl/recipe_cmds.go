@@ -6,7 +6,11 @@ import (
 	"io"
 	"strings"
 
+	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
+	"github.com/sysprog21/hvfctl/ghapi"
 	"github.com/sysprog21/hvfctl/stdlib"
 )
 
@@ -16,7 +20,8 @@ type recipeFlags struct {
 	Var      map[string]string `placeholder:"NAME=VALUE" help:"Set a recipe variable read with var() (repeatable)."`
 	MaxSteps uint64            `default:"100000000" help:"Starlark execution-step budget of the run."`
 	MaxHeap  uint64            `default:"1024" placeholder:"MIB" help:"Heap growth, in MiB, the recipe may cause before it is stopped."`
-	Recipe   string            `arg:"" help:"The recipe file (e.g. recipes/m4.star)."`
+	gitHubFlags
+	Recipe string `arg:"" help:"The recipe file (e.g. recipes/m4.star)."`
 }
 
 // planCmd is `hvfctl plan`.
@@ -123,9 +128,20 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordT
 	return codeOf(e, rep)
 }
 
-// load evaluates the recipe against the target.
+// load evaluates the recipe against the target, with the GitHub side
+// when a GitHub API and credential are available (see recipeGitHub).
 func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*engine.Recipe, error) {
+	red := host.NewRedactor()
+	gh, err := f.recipeGitHub(e, tgt, red)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := secrets.(*cliSecrets); ok {
+		s.gh = gh
+	}
 	r, err := engine.Load(e.ctx, f.Recipe, engine.Options{
+		Redactor:     red,
+		Services:     services(gh),
 		Host:         tgt.host,
 		Modules:      modules(),
 		Stdlib:       stdlib.FS,
@@ -185,11 +201,13 @@ func (c *runCmd) Run(e *env) error {
 	if interactive {
 		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
 	}
+	secrets.log = func(s string) { fmt.Fprintln(e.stderr, s) }
 	r, err := c.load(e, tgt, secrets)
 	if err != nil {
 		return exit(1, err)
 	}
 	defer r.Close()
+	secrets.repo = recipeRepo(r)
 	plan := r.Plan(e.ctx)
 	if err := writeReport(e, plan, false, c.All); err != nil {
 		return exit(1, err)
@@ -292,4 +310,22 @@ func readLine(in io.Reader, out io.Writer, question string) (string, error) {
 		return "", fmt.Errorf("reading the answer: %w", err)
 	}
 	return strings.TrimSpace(line), nil
+}
+
+// recipeRepo is the repository of a recipe: its github_repository(), else
+// the URL of its actions_runner(); the zero Repo when it names none.
+func recipeRepo(r *engine.Recipe) ghapi.Repo {
+	for _, kind := range []string{"github", "runner"} {
+		for _, d := range r.Session().Declarations(kind) {
+			for _, key := range []string{"repo", "url"} {
+				v, found, _ := d.Fields.Get(starlark.String(key))
+				if s, ok := starlark.AsString(v); found && ok {
+					if repo, err := ghapi.ParseRepo(s); err == nil {
+						return repo
+					}
+				}
+			}
+		}
+	}
+	return ghapi.Repo{}
 }

@@ -8,8 +8,12 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
+
+	"github.com/sysprog21/hvfctl/engine"
+	"github.com/sysprog21/hvfctl/ghapi"
 )
 
 // tokenEnv is the environment variable that carries the runner
@@ -26,10 +30,46 @@ type cliSecrets struct {
 	tokenFile string
 	// prompt asks for a value without echo; nil without a terminal.
 	prompt func(label string) (string, error)
+	// gh creates the runner token just in time when neither
+	// HVFCTL_RUNNER_TOKEN nor --token-file gives one (nil: no GitHub).
+	gh *ghapi.Client
+	// repo is the recipe's repository, for gh.
+	repo ghapi.Repo
+	// log tells the user a token was created (never its value).
+	log func(string)
+}
+
+// Deferred implements engine.DeferredSecrets: the runner token is created
+// through the GitHub API just in time when neither HVFCTL_RUNNER_TOKEN nor
+// --token-file gives one and hvfctl has a GitHub credential.
+func (s *cliSecrets) Deferred(name string) bool {
+	return name == "runner_token" && strings.TrimSpace(s.getenv(tokenEnv)) == "" && s.tokenFile == "" &&
+		s.gh != nil && s.gh.Credential().OK() && s.repo.Name != ""
+}
+
+// mintToken creates a runner registration token, or a removal token when
+// the secret is revealed for `config.sh remove`, through the GitHub API.
+// ok is false when there is no GitHub credential or repository.
+func (s *cliSecrets) mintToken(ctx context.Context) (string, bool, error) {
+	if s.gh == nil || !s.gh.Credential().OK() || s.repo.Name == "" {
+		return "", false, nil
+	}
+	mint, kind := s.gh.RegistrationToken, "registration"
+	if engine.SecretPurpose(ctx) == "remove" {
+		mint, kind = s.gh.RemoveToken, "removal"
+	}
+	tok, err := mint(ctx, s.repo)
+	if err != nil {
+		return "", true, fmt.Errorf("creating a runner %s token for %s with the token from %s: %w", kind, s.repo, s.gh.Credential(), err)
+	}
+	if s.log != nil {
+		s.log(fmt.Sprintf("created a runner %s token for %s through the GitHub API (credential from %s; expires %s)", kind, s.repo, s.gh.Credential(), tok.ExpiresAt.Format(time.RFC3339)))
+	}
+	return tok.Value, true, nil
 }
 
 // Lookup implements engine.SecretSource.
-func (s *cliSecrets) Lookup(_ context.Context, name string) (string, error) {
+func (s *cliSecrets) Lookup(ctx context.Context, name string) (string, error) {
 	envName := "HVFCTL_SECRET_" + strings.ToUpper(name)
 	if name == "runner_token" {
 		envName = tokenEnv
@@ -44,6 +84,11 @@ func (s *cliSecrets) Lookup(_ context.Context, name string) (string, error) {
 		}
 		return v, nil
 	}
+	if name == "runner_token" {
+		if v, ok, err := s.mintToken(ctx); ok {
+			return v, err
+		}
+	}
 	if s.prompt != nil {
 		v, err := s.prompt(name)
 		if err != nil {
@@ -55,7 +100,7 @@ func (s *cliSecrets) Lookup(_ context.Context, name string) (string, error) {
 		return v, nil
 	}
 	if name == "runner_token" {
-		return "", fmt.Errorf("no runner registration token: set %s, pass --token-file FILE, or run on a terminal to be asked", tokenEnv)
+		return "", fmt.Errorf("no runner registration token: set %s, pass --token-file FILE, give hvfctl a GitHub credential (GH_TOKEN, GITHUB_TOKEN or gh auth login) to create one, or run on a terminal to be asked", tokenEnv)
 	}
 	return "", fmt.Errorf("no value for secret %s: set %s, or run on a terminal to be asked", name, envName)
 }

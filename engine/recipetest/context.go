@@ -21,6 +21,15 @@ type testContext struct {
 	opts  Options
 	print func(string)
 	def   *hostValue // the test's default host, made on first use
+	// cleanup runs when the test ends (fake GitHub servers).
+	cleanup []func()
+}
+
+// close releases what the test made.
+func (tc *testContext) close() {
+	for _, f := range tc.cleanup {
+		f()
+	}
 }
 
 var (
@@ -34,16 +43,17 @@ func (tc *testContext) Freeze()               {}
 func (tc *testContext) Truth() starlark.Bool  { return starlark.True }
 func (tc *testContext) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: test_context") }
 func (tc *testContext) AttrNames() []string {
-	return []string{"apply", "check", "host", "plan", "transcript"}
+	return []string{"apply", "check", "github", "host", "plan", "transcript"}
 }
 
 // ContextDocs documents the test context for the generated reference.
 func ContextDocs() engine.Module {
 	return engine.Module{Name: "t", Doc: "The test context passed to every `test_*(t)` function of a `*_test.star` file. Recipe paths and fixtures are relative to the test file's directory.", Builtins: []engine.Builtin{
 		{Name: "host", Params: "preset=None, fixture=None", Kind: engine.KindUtil, Doc: "Returns a new fake Mac: an embedded preset (\"fresh-m4\" …) or a fixture JSON file. Without either, a fresh default preset."},
-		{Name: "plan", Params: "recipe, host=None, vars={}, secrets={}", Kind: engine.KindUtil, Doc: "Plans the recipe on host (the test's own fresh fake Mac when None) and returns a result: `resources`, `summary`, `exit`, `text`, `host_commands`, `resource(id)`."},
-		{Name: "check", Params: "recipe, host=None, vars={}, secrets={}", Kind: engine.KindUtil, Doc: "Checks the recipe on host; the result's `exit` is that of `hvfctl check` (0, 2 on drift, 1 on errors)."},
-		{Name: "apply", Params: "recipe, host=None, vars={}, secrets={}", Kind: engine.KindUtil, Doc: "Applies the recipe on host; the result also has `converged`. Secrets come only from `secrets`."},
+		{Name: "github", Params: "repo=None, fixture=None", Kind: engine.KindUtil, Doc: "Returns a new fake GitHub (an in-process server following docs/github.md): sysprog21/elfuse as a new repository is, with `repo` fields (approval_policy, default_workflow_permissions, labels, runners, runs, …) overriding it, or the state of a fixture JSON file. Its `api` is the API URL, `repo(name=\"sysprog21/elfuse\")` the repository's current state as a dict, `requests()` every request as struct(method, path, body). Pass it as `github = ...` to plan, check and apply."},
+		{Name: "plan", Params: "recipe, host=None, vars={}, secrets={}, github=None", Kind: engine.KindUtil, Doc: "Plans the recipe on host (the test's own fresh fake Mac when None) and returns a result: `resources`, `summary`, `exit`, `text`, `host_commands`, `resource(id)`. With `github`, the recipe's GitHub side is read from that fake GitHub; without it, it is unknown."},
+		{Name: "check", Params: "recipe, host=None, vars={}, secrets={}, github=None", Kind: engine.KindUtil, Doc: "Checks the recipe on host; the result's `exit` is that of `hvfctl check` (0, 2 on drift, 1 on errors)."},
+		{Name: "apply", Params: "recipe, host=None, vars={}, secrets={}, github=None", Kind: engine.KindUtil, Doc: "Applies the recipe on host; the result also has `converged`. Secrets come only from `secrets`."},
 		{Name: "transcript", Params: "host=None", Kind: engine.KindUtil, Doc: "Every command run on host so far, as a list of struct(argv, user, exit)."},
 	}}
 }
@@ -52,6 +62,8 @@ func (tc *testContext) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "host":
 		return starlark.NewBuiltin("t.host", tc.newHost), nil
+	case "github":
+		return starlark.NewBuiltin("t.github", tc.newGitHub), nil
 	case "plan", "check", "apply":
 		return starlark.NewBuiltin("t."+name, func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			return tc.run(name, fn, args, kwargs)
@@ -156,10 +168,14 @@ func (m mapSecrets) Lookup(_ context.Context, name string) (string, error) {
 
 func (tc *testContext) run(mode string, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var recipe string
-	var hv starlark.Value = starlark.None
+	var hv, gv starlark.Value = starlark.None, starlark.None
 	var vars, secrets *starlark.Dict
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "recipe", &recipe, "host?", &hv, "vars?", &vars, "secrets?", &secrets); err != nil {
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "recipe", &recipe, "host?", &hv, "vars?", &vars, "secrets?", &secrets, "github?", &gv); err != nil {
 		return nil, err
+	}
+	svc, err := gitHubServices(gv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", fn.Name(), err)
 	}
 	h, err := tc.hostArg(hv)
 	if err != nil {
@@ -196,7 +212,7 @@ func (tc *testContext) run(mode string, fn *starlark.Builtin, args starlark.Tupl
 	}
 	r, err := engine.Load(tc.ctx, tc.path(recipe), engine.Options{
 		Host: h.rec, Modules: tc.opts.Modules, Stdlib: tc.opts.Stdlib, Vars: varMap,
-		Secrets: sec, Principals: p, MaxSteps: tc.opts.MaxSteps, Log: tc.print,
+		Secrets: sec, Principals: p, MaxSteps: tc.opts.MaxSteps, Log: tc.print, Services: svc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s(%q): %w", fn.Name(), recipe, err)

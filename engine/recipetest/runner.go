@@ -175,6 +175,7 @@ func runTest(ctx context.Context, file, name string, fn *starlark.Function, o Op
 	thread, stop := newThread(ctx, name, o.MaxSteps, print)
 	defer stop()
 	tc := &testContext{ctx: ctx, dir: filepath.Dir(file), opts: o, print: print}
+	defer tc.close()
 	start := time.Now()
 	_, err := starlark.Call(thread, fn, starlark.Tuple{tc}, nil)
 	elapsed := time.Since(start).Round(time.Millisecond)

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sysprog21/hvfctl/ghapi/fakegh"
+)
+
+// convergedRepo is sysprog21/elfuse with the GitHub side as m4.star
+// wants it, and its runner online.
+func convergedRepo() *fakegh.Repo {
+	r := fakegh.DefaultRepo()
+	r.ApprovalPolicy = "all_external_contributors"
+	r.SHAPinningRequired = true
+	r.Labels = []*fakegh.Label{{ID: 7, Name: "ci-hvf", Color: "0e8a16", Description: "lets a PR reach the Mac"}}
+	r.Runners = []*fakegh.Runner{{ID: 42, Name: "macmini-m4-hvf", OS: "macOS", Status: "online", GroupID: 1, Labels: []*fakegh.RunnerLabel{
+		{ID: 1, Name: "self-hosted", Type: "read-only"}, {ID: 2, Name: "macOS", Type: "read-only"}, {ID: 3, Name: "ARM64", Type: "read-only"},
+		{ID: 4, Name: "m4", Type: "custom"}, {ID: 5, Name: "hvf", Type: "custom"}}}}
+	r.Rules = map[string][]fakegh.Rule{"main": {{Type: "pull_request", RulesetID: 9, Parameters: map[string]any{"require_code_owner_review": true}}}}
+	return r
+}
+
+func fakeGitHub(t *testing.T, repo *fakegh.Repo, mod func(*fakegh.State)) *fakegh.Server {
+	t.Helper()
+	st := &fakegh.State{Repos: map[string]*fakegh.Repo{"sysprog21/elfuse": repo}}
+	if mod != nil {
+		mod(st)
+	}
+	srv := fakegh.New(st)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func ghEnv(srv *fakegh.Server, token string) map[string]string {
+	m := map[string]string{"HVFCTL_GITHUB_API": srv.API()}
+	if token != "" {
+		m["GH_TOKEN"] = token
+	}
+	return m
+}
+
+func TestGitHubCheck(t *testing.T) {
+	locked := func(st *fakegh.State) {
+		st.Tokens = map[string]*fakegh.TokenInfo{"ghp_reader0000": {Login: "reader", Permissions: map[string]string{"issues": "read", "metadata": "read"}}}
+	}
+	drifted := convergedRepo()
+	drifted.ApprovalPolicy = "first_time_contributors"
+	drifted.Runners[0].Status = "offline"
+	drifted.Runners[0].Labels = drifted.Runners[0].Labels[:4]
+	for _, tc := range []struct {
+		name  string
+		repo  *fakegh.Repo
+		mod   func(*fakegh.State)
+		token string
+		args  []string
+		code  int
+		want  []string
+	}{
+		{"converged recipe", convergedRepo(), nil, "ghp_x1", []string{"--recipe", relRecipe}, 0, []string{"github:runner:macmini-m4-hvf:labels"}},
+		{"drifted recipe", drifted, nil, "ghp_x1", []string{"--recipe", relRecipe}, 2, []string{"first_time_contributors", "offline", "PUT /repos/sysprog21/elfuse/actions/runners/42/labels"}},
+		{"fresh repo", fakegh.DefaultRepo(), nil, "ghp_x1", []string{"--repo", "sysprog21/elfuse"}, 2, []string{`POST /repos/sysprog21/elfuse/labels '{"name":"ci-hvf"`, "as github:maintainer"}},
+		{"no credential", convergedRepo(), nil, "", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"no GitHub credential"}},
+		{"no permission", convergedRepo(), locked, "ghp_reader0000", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"needs Administration: read on sysprog21/elfuse"}},
+		{"bad credential", convergedRepo(), locked, "ghp_wrong0000", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"401 Bad credentials"}},
+		{"server error", convergedRepo(), func(st *fakegh.State) {
+			st.Faults = []fakegh.Fault{{PathPrefix: "/repos/sysprog21/elfuse/actions/permissions/workflow", Status: 502}}
+		}, "ghp_x1", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"GitHub answered 502"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakeGitHub(t, tc.repo, tc.mod)
+			r := relCLI(t, relOpts{environ: ghEnv(srv, tc.token)}, append([]string{"github", "check"}, tc.args...)...)
+			relNoCrash(t, tc.name, r)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tc.code, r.all())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.all(), w) {
+					t.Errorf("output lacks %q:\n%s", w, r.all())
+				}
+			}
+			if tc.token != "" && strings.Contains(r.all(), tc.token) {
+				t.Errorf("output shows the token")
+			}
+			for _, q := range srv.Requests() {
+				if q.Method != "GET" {
+					t.Errorf("github check changed something: %s %s", q.Method, q.Path)
+				}
+			}
+		})
+	}
+}
+
+func TestGitHubCheckJSONAdvisoriesNeverDrift(t *testing.T) {
+	repo := convergedRepo()
+	repo.SHAPinningRequired = false
+	repo.Rules = nil
+	srv := fakeGitHub(t, repo, nil)
+	r := relCLI(t, relOpts{environ: ghEnv(srv, "ghp_x1")}, "github", "check", "--json", "--recipe", relRecipe)
+	if r.code != 0 {
+		t.Fatalf("exit %d: advisories must not affect it\n%s", r.code, r.all())
+	}
+	var rep struct {
+		Resources []struct{ ID, Status string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, x := range rep.Resources {
+		got[x.ID] = x.Status
+	}
+	want := map[string]string{
+		"github:fork-pr-approval": "ok", "github:workflow-permissions": "ok", "github:label:ci-hvf": "ok",
+		"github:runner:macmini-m4-hvf": "ok", "github:runner:macmini-m4-hvf:labels": "ok",
+		"github:advisory:sha-pinning": "unknown", "github:advisory:workflows-code-owner": "unknown",
+	}
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("%s: status %q, want %q", id, got[id], st)
+		}
+	}
+}
+
+func TestRunFixesGitHubAndCreatesTokenJustInTime(t *testing.T) {
+	repo := convergedRepo()
+	repo.ApprovalPolicy = "first_time_contributors"
+	repo.WorkflowPermissions = "write"
+	repo.CanApprovePRReviews = true
+	repo.Labels = nil
+	repo.Runners[0].Labels = repo.Runners[0].Labels[:3] // lost m4 and hvf
+	srv := fakeGitHub(t, repo, nil)
+	save := filepath.Join(t.TempDir(), "mac.json")
+	env := ghEnv(srv, "ghp_x1")
+	r := relCLI(t, relOpts{environ: env}, append([]string{"run", "--target", "fake", "--yes", "--save", save}, append(relVars, relRecipe)...)...)
+	if r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.all())
+	}
+	got := srv.Repo("sysprog21/elfuse")
+	if got.ApprovalPolicy != "all_external_contributors" || got.WorkflowPermissions != "read" || got.CanApprovePRReviews || len(got.Labels) != 1 {
+		t.Errorf("GitHub not fixed: %+v", got)
+	}
+	var names []string
+	for _, l := range got.Runners[0].Labels {
+		names = append(names, l.Name)
+	}
+	if strings.Join(names, ",") != "self-hosted,macOS,ARM64,m4,hvf" {
+		t.Errorf("runner labels %v", names)
+	}
+	if len(got.IssuedTokens) != 1 || got.IssuedTokens[0].Kind != "registration" {
+		t.Fatalf("tokens issued: %+v", got.IssuedTokens)
+	}
+	tok := got.IssuedTokens[0].Token
+	if strings.Contains(r.all(), tok) || strings.Contains(r.all(), "ghp_x1") {
+		t.Errorf("run output shows a token:\n%s", r.all())
+	}
+	if !strings.Contains(r.stderr, "created a runner registration token") {
+		t.Errorf("run does not say it created the token:\n%s", r.stderr)
+	}
+	st := relState(t, save)
+	if b, _ := json.Marshal(st); strings.Contains(string(b), tok) {
+		t.Errorf("the saved host state holds the registration token")
+	}
+	// A second run changes nothing on GitHub.
+	before := len(srv.Requests())
+	r = relCLI(t, relOpts{environ: env}, append([]string{"check", "--target", "fake:" + save}, append(relVars, relRecipe)...)...)
+	if r.code != 0 {
+		t.Fatalf("check after run: exit %d\n%s", r.code, r.all())
+	}
+	for _, q := range srv.Requests()[before:] {
+		if q.Method != "GET" {
+			t.Errorf("check changed GitHub: %s %s", q.Method, q.Path)
+		}
+	}
+}
+
+func TestGitHubRuns(t *testing.T) {
+	now := time.Now().UTC()
+	job := func(id int64, runner string) []*fakegh.Job {
+		return []*fakegh.Job{{ID: id, Name: "runtime-macos", Status: "completed", Conclusion: "success", Labels: []string{"self-hosted", "macOS", "arm64", "m4", "hvf"}, RunnerID: 42, RunnerName: runner}}
+	}
+	trusted := &fakegh.Run{ID: 11, Name: "CI", Event: "push", HeadBranch: "main", Status: "completed", Actor: "jserv", CreatedAt: now.Add(-48 * time.Hour), Jobs: job(101, "macmini-m4-hvf")}
+	fork := &fakegh.Run{ID: 12, Name: "CI", Event: "pull_request", HeadBranch: "fix-foo", HeadRepo: "contributor/elfuse", Status: "completed", Actor: "contributor", TriggeringActor: "maintainer", CreatedAt: now.Add(-24 * time.Hour), Jobs: job(102, "macmini-m4-hvf")}
+	elsewhere := &fakegh.Run{ID: 13, Name: "CI", Event: "pull_request", HeadRepo: "contributor/elfuse", CreatedAt: now.Add(-24 * time.Hour), Jobs: job(103, "ubuntu-runner")}
+	old := &fakegh.Run{ID: 14, Name: "CI", Event: "pull_request_target", CreatedAt: now.Add(-60 * 24 * time.Hour), Jobs: job(104, "macmini-m4-hvf")}
+	for _, tc := range []struct {
+		name string
+		runs []*fakegh.Run
+		mod  func(*fakegh.State)
+		args []string
+		code int
+		want []string
+	}{
+		{"trusted only", []*fakegh.Run{trusted, elsewhere, old}, nil, []string{"--recipe", relRecipe}, 0, []string{"trusted", "https://github.com/sysprog21/elfuse/actions/runs/11", "No untrusted run"}},
+		{"fork reached the Mac", []*fakegh.Run{trusted, fork}, nil, []string{"--repo", "sysprog21/elfuse", "--runner", "macmini-m4-hvf"}, 1, []string{"untrusted", "https://github.com/sysprog21/elfuse/actions/runs/12", "contributor/elfuse"}},
+		{"older than since", []*fakegh.Run{old}, nil, []string{"--recipe", relRecipe, "--since", "90d"}, 1, []string{"forbidden", "runs/14"}},
+		{"bad since", nil, nil, []string{"--recipe", relRecipe, "--since", "yesterday"}, 2, []string{"--since"}},
+		{"no runners", nil, nil, []string{"--repo", "sysprog21/elfuse"}, 2, []string{"--runner"}},
+		{"API error", []*fakegh.Run{trusted}, func(st *fakegh.State) {
+			st.Faults = []fakegh.Fault{{PathPrefix: "/repos/sysprog21/elfuse/actions/runs", Status: 500}}
+		}, []string{"--recipe", relRecipe}, 2, []string{"500"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := convergedRepo()
+			repo.Runs = tc.runs
+			srv := fakeGitHub(t, repo, tc.mod)
+			r := relCLI(t, relOpts{environ: ghEnv(srv, "")}, append([]string{"github", "runs"}, tc.args...)...)
+			relNoCrash(t, tc.name, r)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tc.code, r.all())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.all(), w) {
+					t.Errorf("output lacks %q:\n%s", w, r.all())
+				}
+			}
+		})
+	}
+}
+
+func TestGitHubRunsSplitsLongPeriods(t *testing.T) {
+	now := time.Now().UTC()
+	repo := convergedRepo()
+	for i := 0; i < 2500; i++ {
+		r := &fakegh.Run{ID: int64(10000 + i), Name: "CI", Event: "push", HeadBranch: "main", CreatedAt: now.Add(-time.Duration(i) * 15 * time.Minute)}
+		if i == 2400 {
+			r.Event, r.HeadRepo = "pull_request", "mallory/elfuse"
+			r.Jobs = []*fakegh.Job{{ID: 9, Name: "runtime-macos", RunnerID: 42, RunnerName: "macmini-m4-hvf"}}
+		}
+		repo.Runs = append(repo.Runs, r)
+	}
+	srv := fakeGitHub(t, repo, nil)
+	r := relCLI(t, relOpts{environ: ghEnv(srv, "")}, "github", "runs", "--json", "--since", "30d", "--repo", "sysprog21/elfuse", "--runner", "macmini-m4-hvf")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (the fork run past the first 1,000)\n%s", r.code, r.stderr)
+	}
+	var rep struct {
+		RunsSeen int `json:"runs_seen"`
+		Jobs     []struct {
+			RunID    int64 `json:"run_id"`
+			RunnerID int64 `json:"runner_id"`
+			Fork     bool  `json:"fork"`
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.RunsSeen != 2500 || len(rep.Jobs) != 1 || rep.Jobs[0].RunID != 12400 || !rep.Jobs[0].Fork || rep.Jobs[0].RunnerID != 42 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, q := range srv.Requests() {
+		if q.Path == "/repos/sysprog21/elfuse/actions/runs" && !strings.Contains(q.Query, "created=") {
+			t.Errorf("unfiltered run search: %s", q.Query)
+		}
+	}
+}
+
+func TestGitHubBinaryAgainstFake(t *testing.T) {
+	bin := relBuild(t, t.TempDir())
+	srv := fakeGitHub(t, convergedRepo(), nil)
+	r := relExec(t, bin, map[string]string{"GH_TOKEN": "ghp_bin1"}, "github", "check", "--github-api", srv.API(), "--recipe", relRecipe)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.all())
+	}
+	if strings.Contains(r.all(), "ghp_bin1") {
+		t.Errorf("output shows the token")
+	}
+	for _, q := range srv.Requests() {
+		if q.APIVersion != "2022-11-28" || q.Auth == "" {
+			t.Errorf("%s %s: version %q auth %q", q.Method, q.Path, q.APIVersion, q.Auth)
+		}
+	}
+}
