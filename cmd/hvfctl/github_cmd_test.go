@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -272,5 +273,84 @@ func TestGitHubBinaryAgainstFake(t *testing.T) {
 		if q.APIVersion != "2022-11-28" || q.Auth == "" {
 			t.Errorf("%s %s: version %q auth %q", q.Method, q.Path, q.APIVersion, q.Auth)
 		}
+	}
+}
+
+func TestChecklist(t *testing.T) {
+	wf := t.TempDir()
+	src, err := os.ReadFile(relRoot + "/testdata/workflows/render/elfuse-runtime.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wf, "main.yml"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := t.TempDir()
+	noGuard, _ := os.ReadFile(relRoot + "/testdata/workflows/no-guard.yml")
+	if err := os.WriteFile(filepath.Join(bad, "main.yml"), noGuard, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host := "fake:" + relRoot + "/testdata/hosts/converged.json"
+	drifted := convergedRepo()
+	drifted.Labels = nil
+	for _, tc := range []struct {
+		name    string
+		repo    *fakegh.Repo
+		token   string
+		args    []string
+		checked []string
+		open    []string
+	}{
+		{"converged GitHub", convergedRepo(), "ghp_x1", []string{"--workflows", wf},
+			[]string{"Require approval for all outside collaborators", "Label `ci-hvf` created", "appears Idle", "`runtime-macos` job added"},
+			[]string{"`ghrunner` macOS account"}},
+		{"label missing, bad workflow", drifted, "ghp_x1", []string{"--workflows", bad},
+			[]string{"Require approval"},
+			[]string{"Label `ci-hvf` created", "`runtime-macos` job added"}},
+		{"no credential, no workflows", convergedRepo(), "", nil,
+			[]string{"Runner installed as a LaunchDaemon"},
+			[]string{"Require approval", "Label `ci-hvf`", "`runtime-macos` job added"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakeGitHub(t, tc.repo, nil)
+			args := append([]string{"checklist", "--target", host, "--recipe", relRecipe, "--var", "brew_owner=admin"}, tc.args...)
+			r := relCLI(t, relOpts{environ: ghEnv(srv, tc.token)}, args...)
+			relNoCrash(t, tc.name, r)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2 (the fake's login keychain is never known)\n%s", r.code, r.all())
+			}
+			lines := strings.Split(r.stdout, "\n")
+			state := func(text string) string {
+				for i, l := range lines {
+					if strings.Contains(l, text) {
+						if strings.HasPrefix(l, "- [x] ") {
+							return "checked"
+						}
+						if strings.HasPrefix(l, "- [ ] ") {
+							if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "  - ") {
+								return "open"
+							}
+							return "open without a reason"
+						}
+					}
+				}
+				return "missing"
+			}
+			for _, c := range tc.checked {
+				if s := state(c); s != "checked" {
+					t.Errorf("%q: %s, want checked\n%s", c, s, r.stdout)
+				}
+			}
+			for _, o := range tc.open {
+				if s := state(o); s != "open" {
+					t.Errorf("%q: %s, want open with a reason\n%s", o, s, r.stdout)
+				}
+			}
+			for _, q := range srv.Requests() {
+				if q.Method != "GET" {
+					t.Errorf("checklist changed GitHub: %s %s", q.Method, q.Path)
+				}
+			}
+		})
 	}
 }

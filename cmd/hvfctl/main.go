@@ -22,19 +22,20 @@ import (
 
 // cli is the whole command tree.
 type cli struct {
-	Plan     planCmd     `cmd:"" help:"Show what a recipe would change on the target."`
-	Check    checkCmd    `cmd:"" help:"Detect drift: exit 0 when converged, 2 on drift or a failed assertion."`
-	Run      runCmd      `cmd:"" help:"Apply a recipe, then verify it converged."`
-	Facts    factsCmd    `cmd:"" help:"Print the host facts hvfctl sees."`
-	Test     testCmd     `cmd:"" help:"Run *_test.star recipe tests against the fake macOS."`
-	Doc      docCmd      `cmd:"" help:"Print the reference of every builtin and stdlib function (Markdown)."`
-	Fmt      fmtCmd      `cmd:"" help:"Format recipe files."`
-	Lint     lintCmd     `cmd:"" help:"Lint recipe files."`
-	Workflow workflowCmd `cmd:"" help:"Audit and render GitHub Actions workflows that reach the runner."`
-	Fixtures fixturesCmd `cmd:"" help:"Lock and verify the elfuse test-fixture tree by SHA-256."`
-	Prune    pruneCmd    `cmd:"" help:"Delete old entries inside a runner work directory."`
-	GitHub   gitHubCmd   `cmd:"" name:"github" help:"Check the repository's GitHub side and which runs reached the runners."`
-	Version  versionCmd  `cmd:"" help:"Print the hvfctl version."`
+	Plan      planCmd      `cmd:"" help:"Show what a recipe would change on the target."`
+	Check     checkCmd     `cmd:"" help:"Detect drift: exit 0 when converged, 2 on drift or a failed assertion."`
+	Run       runCmd       `cmd:"" help:"Apply a recipe, then verify it converged."`
+	Facts     factsCmd     `cmd:"" help:"Print the host facts hvfctl sees."`
+	Test      testCmd      `cmd:"" help:"Run *_test.star recipe tests against the fake macOS."`
+	Doc       docCmd       `cmd:"" help:"Print the reference of every builtin and stdlib function (Markdown)."`
+	Fmt       fmtCmd       `cmd:"" help:"Format recipe files."`
+	Lint      lintCmd      `cmd:"" help:"Lint recipe files."`
+	Workflow  workflowCmd  `cmd:"" help:"Audit and render GitHub Actions workflows that reach the runner."`
+	Fixtures  fixturesCmd  `cmd:"" help:"Lock and verify the elfuse test-fixture tree by SHA-256."`
+	Prune     pruneCmd     `cmd:"" help:"Delete old entries inside a runner work directory."`
+	GitHub    gitHubCmd    `cmd:"" name:"github" help:"Check the repository's GitHub side and which runs reached the runners."`
+	Checklist checklistCmd `cmd:"" help:"Print the setup checklist as Markdown task items, each decided by the host check, the GitHub check and the workflow audit: exit 0 all checked, 2 some open."`
+	Version   versionCmd   `cmd:"" help:"Print the hvfctl version."`
 }
 
 // env carries what every command needs from the process, so that commands
