@@ -639,23 +639,80 @@ Returns the action `+"`/bin/chmod -h -N PATH`"+` (remove every ACL entry), run a
 					}
 					return engine.Exec(rootCmd("/bin/chmod", "-h", "-N", p), []string{p}, nil), nil
 				}),
-			newBuiltin(m, "symlink", "target, link", engine.KindAction, `
-Returns the action `+"`/bin/ln -sfh TARGET LINK`"+`, run as root. Both are absolute
-paths; LINK must be under allow_writes, and so must TARGET once resolved
-on the host (writes through the link land there).`,
+			newBuiltin(m, "symlink", `target, link, user="root"`, engine.KindAction, `
+Returns the action `+"`/bin/ln -sfh TARGET LINK`"+`, run as USER (root unless LINK
+lies in a tree another account owns: then that account, so that root never
+writes through a path it can change). Both are absolute paths; LINK must
+be under allow_writes, and so must TARGET once resolved on the host (writes
+through the link land there).`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var target, link string
-					if err := c.unpack(args, kwargs, "target", &target, "link", &link); err != nil {
+					user := host.Root
+					if err := c.unpack(args, kwargs, "target", &target, "link", &link, "user?", &user); err != nil {
 						return nil, err
 					}
 					if err := c.checkPaths("target", target, "link", link); err != nil {
 						return nil, err
 					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
 					// ln -sfh replaces LINK itself; what the link leads to
 					// must be writable by the recipe too.
-					a := engine.Exec(rootCmd("/bin/ln", "-sfh", target, link), []string{link}, nil)
+					a := engine.Exec(host.Command{Argv: []string{"/bin/ln", "-sfh", target, link}, User: user}, []string{link}, nil)
 					a.Replaces = true
 					a.Follows = []string{target}
+					return a, nil
+				}),
+			newBuiltin(m, "rename", `src, dst, user="root"`, engine.KindAction, `
+Returns the action `+"`/bin/mv SRC DST`"+`, run as USER: moves a file, link or
+directory within one volume (a rename). DST must not exist (mv would move
+SRC into an existing directory); the caller checks that. Both paths must be
+under allow_writes. Run it as the account that owns the tree.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var src, dst string
+					user := host.Root
+					if err := c.unpack(args, kwargs, "src", &src, "dst", &dst, "user?", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("src", src, "dst", dst); err != nil {
+						return nil, err
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					a := engine.Exec(host.Command{Argv: []string{"/bin/mv", src, dst}, User: user}, []string{src, dst}, nil)
+					a.Replaces = true // rename(2) moves the entries, never what a link points at
+					return a, nil
+				}),
+			newBuiltin(m, "remove_tree", `path, user="root"`, engine.KindAction, `
+Returns the action `+"`/bin/rm -rf PATH`"+`, run as USER: removes a directory and
+everything in it (BSD rm removes symlinks, never what they point at). Run
+it as the account that owns the tree: a tree the runner account can change
+is removed by the runner account, never by root. PATH must be allowed by
+the recipe's allow_writes (checked when called, as files.remove) and have
+at least two components. A missing PATH is not an error.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var p string
+					user := host.Root
+					if err := c.unpack(args, kwargs, "path", &p, "user?", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					if strings.Count(strings.Trim(p, "/"), "/") < 1 {
+						return nil, c.argError("refusing to remove %s recursively: too close to /", p)
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := c.s.CheckWrite(p); err != nil {
+						return nil, c.wrap(err)
+					}
+					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-rf", p}, User: user}, []string{p}, nil)
+					a.Destroys = "directory tree " + p
+					a.Replaces = true // rm unlinks entries and never follows a link
 					return a, nil
 				}),
 			newBuiltin(m, "remove", "path", engine.KindAction, `

@@ -125,6 +125,29 @@ epoch seconds), or None when there is no receipt.`,
 						"install_time": starlark.MakeInt64(r.Receipt.InstallTime),
 					}), nil
 				}),
+			newBuiltin("pkgutil", "forget", "id", engine.KindAction, `
+Returns the action `+"`/usr/sbin/pkgutil --forget ID`"+`, run as root: deletes the
+receipt of package ID (not its files; remove those first). Judged by
+`+"`pkgutil --pkg-info ID`"+` finding no receipt afterwards.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					id, err := c.stringArg(args, kwargs, "id", checkPkgID)
+					if err != nil {
+						return nil, err
+					}
+					cmd := host.Command{Argv: []string{"/usr/sbin/pkgutil", "--forget", id}, User: host.Root}
+					a := confirmedAction(cmd, nil, func(ctx context.Context, h host.Host, _ host.Result) error {
+						r, err := gatherReceipt(id)(ctx, h)
+						if err != nil {
+							return err
+						}
+						if r.Found {
+							return fmt.Errorf("the receipt of %s is still there: %w", id, engine.ErrNotConfirmed)
+						}
+						return nil
+					})
+					a.Destroys = "receipt " + id
+					return a, nil
+				}),
 		},
 	}
 }

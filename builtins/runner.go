@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,47 @@ func RunnerLabel(url, name string) (string, error) {
 		return "", fmt.Errorf("runner label %q is over 150 characters; the runner would shorten it unpredictably", l)
 	}
 	return l, nil
+}
+
+var listenerVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+
+// ParseListenerVersion reads `Runner.Listener --version`: one line with
+// the version (BuildConstants.RunnerPackage.Version).
+func ParseListenerVersion(out string) (string, error) {
+	v := strings.TrimSpace(out)
+	if !listenerVersion.MatchString(v) {
+		return "", fmt.Errorf("Runner.Listener --version printed %q, not a version", engine.Tail(v, 1))
+	}
+	return v, nil
+}
+
+// CompareVersions compares dotted versions number by number (a missing
+// number counts as 0); a part that is not a number is refused.
+func CompareVersions(a, b string) (int, error) {
+	pa, err := strictVersionParts(a)
+	if err != nil {
+		return 0, err
+	}
+	pb, err := strictVersionParts(b)
+	if err != nil {
+		return 0, err
+	}
+	return engine.CompareVersions(pa, pb), nil
+}
+
+func strictVersionParts(v string) ([]int, error) {
+	if v == "" {
+		return nil, fmt.Errorf("empty version")
+	}
+	var out []int
+	for _, f := range strings.Split(v, ".") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("version %q: %q is not a number", v, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // ParseSvcStatus reads `svc.sh status`: "started", "stopped", "not
@@ -349,6 +391,61 @@ gone afterwards.`,
 						return nil, err
 					}
 					return removeAction(root, tok, user), nil
+				}),
+			newBuiltin(m, "version", "root, user", engine.KindQuery, `
+Runs `+"`ROOT/bin/Runner.Listener --version`"+` as USER (the runner account, never
+root: the runner tree is the account's own) in ROOT and returns the
+version it prints (`+"`2.335.1`"+`): the version compiled into the listener
+(actions/runner src/Runner.Listener/Runner.cs prints
+BuildConstants.RunnerPackage.Version for --version). After a self-update,
+`+"`bin`"+` is a link to `+"`bin.VERSION`"+` (src/Misc/layoutbin/update.sh.template), so
+this reads the running version either way. A command that fails fails
+the query (with its exit status and stderr); output that is not a
+version gives unknown. Call it only when the file exists.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var root, user string
+					if err := c.unpack(args, kwargs, "root", &root, "user", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("root", root); err != nil {
+						return nil, err
+					}
+					if err := runnerUser(c, user); err != nil {
+						return nil, err
+					}
+					v, err := cached(c.s, "runner-version:"+root, func(ctx context.Context, h host.Host) (string, error) {
+						cmd := host.Command{Argv: []string{root + "/bin/Runner.Listener", "--version"}, User: user, Dir: root, Timeout: time.Minute}
+						res, err := h.Run(ctx, cmd)
+						if err != nil {
+							return "", fmt.Errorf("%s: %w", strings.Join(cmd.Argv, " "), err)
+						}
+						if res.Exit != 0 {
+							return "", exitError(strings.Join(cmd.Argv, " "), res)
+						}
+						return res.Stdout, nil
+					})
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					ver, err := ParseListenerVersion(v)
+					if err != nil {
+						return unknown("%v", err), nil
+					}
+					return starlark.String(ver), nil
+				}),
+			newBuiltin(m, "compare_versions", "a, b", engine.KindUtil, `
+Compares two dotted versions number by number (`+"`2.335.1`"+` < `+"`2.336.0`"+`,
+`+"`13.3.0`"+` > `+"`13.2.0`"+`) and returns -1, 0 or 1. Runs nothing.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var a, b string
+					if err := c.unpack(args, kwargs, "a", &a, "b", &b); err != nil {
+						return nil, err
+					}
+					n, err := CompareVersions(a, b)
+					if err != nil {
+						return nil, c.wrap(err)
+					}
+					return starlark.MakeInt(n), nil
 				}),
 			newBuiltin(m, "label", "url, name", engine.KindUtil, `
 Returns the runner's launchd label `+"`actions.runner.<owner-repo>.<name>`"+` (every

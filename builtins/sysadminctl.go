@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -216,6 +217,41 @@ line) and a re-read with `+"`/usr/bin/id -u NAME`"+`, never the exit status.`,
 						return nil, err
 					}
 					return addUserAction(name, fullName, shell, h, admin, sec), nil
+				}),
+			newBuiltin(m, "delete_user", "name, home", engine.KindAction, `
+Returns the action `+"`/usr/sbin/sysadminctl -deleteUser NAME`"+`, run as root,
+which deletes the account and its home directory HOME (the recipe's
+allow_writes must cover HOME). sysadminctl exits 0 whatever happens, so
+the action is judged by `+"`id -u NAME`"+` failing afterwards with "no such user".
+Refuses root and the administrator running hvfctl.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var name, home string
+					if err := c.unpack(args, kwargs, "name", &name, "home", &home); err != nil {
+						return nil, err
+					}
+					if err := checkUser(name); err != nil {
+						return nil, c.wrap(err)
+					}
+					if err := c.checkPaths("home", home); err != nil {
+						return nil, err
+					}
+					if p := c.s.Principals(); name == host.Root || name == p.Invoker || name == p.BrewOwner {
+						return nil, c.argError("refusing to delete %s: it is root, the administrator running hvfctl or the Homebrew owner", name)
+					}
+					cmd := host.Command{Argv: []string{"/usr/sbin/sysadminctl", "-deleteUser", name}, User: host.Root, Timeout: 5 * time.Minute}
+					a := confirmedAction(cmd, nil, func(ctx context.Context, h host.Host, _ host.Result) error {
+						err := userCreated(ctx, h, name)
+						switch {
+						case err == nil:
+							return fmt.Errorf("user %s still exists after sysadminctl -deleteUser: %w", name, engine.ErrNotConfirmed)
+						case errors.Is(err, engine.ErrNotConfirmed):
+							return nil // id says no such user: deleted
+						}
+						return err
+					})
+					a.Writes = []string{home}
+					a.Destroys = "account " + name + " and its home " + home
+					return a, nil
 				}),
 			newBuiltin(m, "autologin_off", "", engine.KindAction, `
 Returns the action `+"`/usr/sbin/sysadminctl -autologin off`"+`, run as root, judged

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
-
-	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // Status is the state of one resource in a report.
@@ -310,16 +308,7 @@ func (r *Recipe) scrub(s string) string { return r.sess.Redactor().Scrub(s) }
 func (r *Recipe) Apply(ctx context.Context) *Report {
 	mark := r.mark()
 	plan := r.plan(ctx)
-	var refusals []string
-	for _, p := range plan {
-		for _, a := range p.actions {
-			for _, w := range a.Writes {
-				if err := r.sess.CheckWrite(w); err != nil {
-					refusals = append(refusals, fmt.Sprintf("resource %s: %v", p.res.ID, err))
-				}
-			}
-		}
-	}
+	refusals := r.refusals(plan)
 	if len(refusals) > 0 {
 		return r.report(ModeApply, plan, append([]string{"nothing was run: an action would write outside allow_writes"}, refusals...), mark)
 	}
@@ -344,53 +333,9 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 	if p.rep.Status != StatusChange {
 		return
 	}
-	for _, a := range p.actions {
-		for _, w := range a.Writes {
-			if err := r.sess.CheckWrite(w); err != nil {
-				p.rep.Status, p.rep.Error = StatusFailed, r.scrub(err.Error())
-				return
-			}
-		}
-	}
-	var lastCmd *host.Entry
-	for i, a := range p.actions {
-		if err := ctx.Err(); err != nil {
-			p.rep.Status, p.rep.Error = StatusFailed, "interrupted before "+strings.Join(a.Argv, " ")
-			return
-		}
-		mark := len(r.sess.Recorder().Transcript())
-		if r.progress != nil {
-			r.progress(r.scrub(fmt.Sprintf("%s: running %s (as %s)", p.res.ID, ArgvString(a.Argv), a.User)))
-		}
-		// Resolve what the action writes on the host as it is now, right
-		// before it runs: a CI job may have planted a link since the plan.
-		if gerr := r.sess.GuardAction(ctx, a); gerr != nil {
-			msg := r.scrub(fmt.Sprintf("refused before it ran: %s (as %s): %v", ArgvString(a.Argv), a.User, gerr))
-			p.rep.Actions[i].Error = msg
-			p.rep.Status, p.rep.Error = StatusFailed, msg
-			return
-		}
-		r.sess.takeResolved()
-		err := a.Run(ctx, r.sess)
-		r.sess.ForgetFacts()
-		p.rep.Actions[i].Ran = true
-		if resolved := r.sess.takeResolved(); resolved != nil {
-			argv := make([]string, len(resolved))
-			for j, s := range resolved {
-				argv[j] = r.scrub(s)
-			}
-			p.rep.Actions[i].Argv = argv
-		}
-		if err != nil {
-			msg := r.scrub(describeActionError(a, err))
-			p.rep.Actions[i].Error = msg
-			p.rep.Status, p.rep.Error = StatusFailed, msg
-			return
-		}
-		if entries := r.sess.Recorder().Transcript(); len(entries) > mark {
-			e := entries[len(entries)-1]
-			lastCmd = &e
-		}
+	lastCmd, ok := r.runActions(ctx, p)
+	if !ok {
+		return
 	}
 	_, after, status, err := r.checkOne(p.res)
 	if err != nil {

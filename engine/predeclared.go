@@ -30,7 +30,7 @@ func (ev *evaluator) engineBuiltins() []Builtin {
 	return []Builtin{
 		{
 			Name:   "resource",
-			Params: "id, kind, want, check, fix=None, remediation=None, requires=[], doc=\"\"",
+			Params: "id, kind, want, check, fix=None, remediation=None, requires=[], doc=\"\", destroy=None, destroy_with_all=False",
 			Kind:   KindDecl,
 			Doc: "Declares a resource. `want` is a dict property → wanted value (or matcher). " +
 				"`check()` returns a dict property → current value and may call queries only. " +
@@ -38,6 +38,10 @@ func (ev *evaluator) engineBuiltins() []Builtin {
 				"that make the host match. Without `fix` the resource is an assertion and `remediation` " +
 				"(what a person must do) is required. `requires` lists ids of resources declared earlier " +
 				"that must hold first; when one of them fails, this resource is skipped. " +
+				"`destroy(have)` returns the actions that remove what the resource created (`hvfctl destroy`, " +
+				"which handles resources in reverse order); it returns nothing once nothing is left, which is " +
+				"how destroy re-verifies itself. Without `destroy` (or with a string saying why) the resource is kept; with " +
+				"`destroy_with_all = True` only `hvfctl destroy --all` removes it (the account, caches). " +
 				"Problems with the call (unknown keywords, wrong types, duplicate ids) are collected and " +
 				"reported together with file:line:col.",
 			Fn: func(t *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -22,6 +22,10 @@ const (
 	ModePlan  Mode = "plan"
 	ModeCheck Mode = "check"
 	ModeApply Mode = "apply"
+	// ModeDestroyPlan is what `hvfctl destroy` would remove.
+	ModeDestroyPlan Mode = "destroy plan"
+	// ModeDestroy is the outcome of `hvfctl destroy`.
+	ModeDestroy Mode = "destroy"
 )
 
 // Report is the outcome of a plan, check or apply. Every string in it has
@@ -47,6 +51,9 @@ type Report struct {
 	// NextSteps are what the recipe says a maintainer should do once it
 	// is applied (declare("next_step", text = ...)).
 	NextSteps []string
+	// Kept lists, in a destroy report, the resources destroy leaves on
+	// the host and why.
+	Kept []KeptResource
 
 	redactor *host.Redactor
 }
@@ -103,6 +110,14 @@ type ResourceReport struct {
 	Remediation string
 	// Error says why the resource failed or was skipped.
 	Error string
+	// Destroy marks a resource a destroy removes (or removed).
+	Destroy bool
+}
+
+// KeptResource is a resource `hvfctl destroy` leaves on the host.
+type KeptResource struct {
+	ID  string `json:"id"`
+	Why string `json:"why"`
 }
 
 // Change is one property whose current value differs from the wanted
@@ -261,7 +276,7 @@ func (r *Report) Converged() bool {
 func (r *Report) ExitCode() int {
 	s := r.Summary
 	switch r.Mode {
-	case ModeApply:
+	case ModeApply, ModeDestroy:
 		if r.Converged() {
 			return 0
 		}
@@ -287,6 +302,7 @@ type jsonReport struct {
 	Resources    []jsonResource `json:"resources"`
 	Summary      Summary        `json:"summary"`
 	HostCommands []jsonCommand  `json:"host_commands"`
+	Kept         []KeptResource `json:"kept,omitempty"`
 }
 
 type jsonResource struct {
@@ -328,7 +344,7 @@ type jsonCommand struct {
 // DESIGN.md fixes for `plan --json` and `check --json`; an apply's actions
 // also carry "ran" (true or false) and, for the one that failed, "error".
 func (r *Report) WriteJSON(w io.Writer) error {
-	out := jsonReport{Resources: []jsonResource{}, Summary: r.Summary, HostCommands: []jsonCommand{}}
+	out := jsonReport{Resources: []jsonResource{}, Summary: r.Summary, HostCommands: []jsonCommand{}, Kept: r.Kept}
 	for _, res := range r.Resources {
 		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Effect: res.Effect, Changes: []jsonChange{}, Actions: []jsonAction{}, Doc: r.redactor.Scrub(res.Doc)}
 		if res.needsRemediation() {
@@ -339,7 +355,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		}
 		for _, a := range res.Actions {
 			ja := jsonAction{Argv: r.scrubAll(a.Argv), User: a.User, Reason: r.redactor.Scrub(a.Reason), Destroys: r.redactor.Scrub(a.Destroys), Error: r.redactor.Scrub(a.Error)}
-			if r.Mode == ModeApply {
+			if r.Mode == ModeApply || r.Mode == ModeDestroy {
 				ran := a.Ran
 				ja.Ran = &ran
 			}
@@ -491,6 +507,19 @@ func (r *Report) Verdict() string {
 			return "converged"
 		}
 		return "not converged"
+	case ModeDestroy:
+		if r.Converged() {
+			return "destroyed"
+		}
+		return "not destroyed"
+	case ModeDestroyPlan:
+		switch {
+		case s.Failed > 0 || len(r.Errors) > 0:
+			return "errors"
+		case s.Change == 0:
+			return "nothing to destroy"
+		}
+		return "destroys pending"
 	case ModeCheck:
 		switch r.ExitCode() {
 		case 0:

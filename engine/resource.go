@@ -26,6 +26,17 @@ type Resource struct {
 	Requires []string
 	// Doc describes the resource.
 	Doc string
+	// Destroy returns the actions that remove what the resource created
+	// (`hvfctl destroy`), given the current properties; none when nothing
+	// is left. nil means destroy keeps the resource (shared software,
+	// settings whose earlier values are unknown, assertions).
+	Destroy starlark.Callable
+	// KeepReason says why `hvfctl destroy` keeps a resource that has no
+	// Destroy function (destroy = "why" in the recipe).
+	KeepReason string
+	// DestroyWithAll restricts Destroy to `hvfctl destroy --all` (the
+	// account, caches).
+	DestroyWithAll bool
 	// Pos is where the resource was declared.
 	Pos syntax.Position
 }
@@ -36,6 +47,7 @@ func (r *Resource) IsAssertion() bool { return r.Fix == nil }
 var resourceParams = map[string]bool{
 	"id": true, "kind": true, "want": true, "check": true, "fix": true,
 	"remediation": true, "requires": true, "doc": true,
+	"destroy": true, "destroy_with_all": true,
 }
 
 var resourcePositional = []string{"id", "kind", "want", "check", "fix", "remediation", "requires", "doc"}
@@ -59,7 +71,7 @@ func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kw
 	for _, kv := range kwargs {
 		k := string(kv[0].(starlark.String))
 		if !resourceParams[k] {
-			bad("unknown keyword argument %q (want one of id, kind, want, check, fix, remediation, requires, doc)", k)
+			bad("unknown keyword argument %q (want one of id, kind, want, check, fix, remediation, requires, doc, destroy, destroy_with_all)", k)
 			continue
 		}
 		if _, dup := vals[k]; dup {
@@ -137,6 +149,28 @@ func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kw
 		r.Fix = f
 	default:
 		bad("fix: want a function or None, got %s", vals["fix"].Type())
+		ok = false
+	}
+	switch d := vals["destroy"].(type) {
+	case nil, starlark.NoneType:
+	case starlark.Callable:
+		r.Destroy = d
+	case starlark.String:
+		r.KeepReason = string(d)
+	default:
+		bad("destroy: want a function, a string (why destroy keeps it) or None, got %s", vals["destroy"].Type())
+		ok = false
+	}
+	switch w := vals["destroy_with_all"].(type) {
+	case nil:
+	case starlark.Bool:
+		r.DestroyWithAll = bool(w)
+	default:
+		bad("destroy_with_all: want a bool, got %s", vals["destroy_with_all"].Type())
+		ok = false
+	}
+	if r.DestroyWithAll && r.Destroy == nil && ok {
+		bad("destroy_with_all = True needs a destroy function")
 		ok = false
 	}
 	if r.Fix == nil && r.Remediation == "" && ok {

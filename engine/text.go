@@ -64,6 +64,12 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 		}
 		r.writeResource(&b, p, res)
 	}
+	if len(r.Kept) > 0 {
+		b.WriteString("\nkept:\n")
+		for _, k := range r.Kept {
+			fmt.Fprintf(&b, "  %s: %s\n", k.ID, p.paint(ansiDim, k.Why))
+		}
+	}
 	b.WriteString("\n")
 	b.WriteString(r.summaryLine(p))
 	b.WriteString("\n")
@@ -147,6 +153,8 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 	text, color := lab.text, lab.color
 	if res.Status == StatusChange && res.Effect != "" {
 		text, color = res.Effect.Mark(), effectColor[res.Effect]
+	} else if res.Status == StatusOK && (r.Mode == ModeDestroy || r.Mode == ModeDestroyPlan) {
+		text = "gone"
 	}
 	fmt.Fprintf(b, "  %s %s %s\n", p.paint(color, fmt.Sprintf("%-8s", text)), res.ID, p.paint(ansiDim, "("+res.Kind+")"))
 	const ind = "           "
@@ -201,7 +209,7 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 // earlier action of the resource failed or the run was interrupted).
 func actionVerb(mode Mode, a ActionReport) (verb, color string) {
 	switch {
-	case mode != ModeApply:
+	case mode != ModeApply && mode != ModeDestroy:
 		return "will run", ""
 	case a.Ran && a.Error != "":
 		return "failed", ansiRed
@@ -253,6 +261,9 @@ func (r *Report) summaryLine(p painter) string {
 		if n > 0 {
 			parts = append(parts, p.paint(color, fmt.Sprintf("%d %s", n, text)))
 		}
+	}
+	if r.Mode == ModeDestroy || r.Mode == ModeDestroyPlan {
+		return r.destroySummary(p)
 	}
 	if r.Mode == ModeApply {
 		// A resource counts as done only when its actions ran; an apply
@@ -400,4 +411,40 @@ func ArgvString(argv []string) string {
 		out[i] = a
 	}
 	return strings.Join(out, " ")
+}
+
+// destroySummary is the summary line of a destroy plan or destroy.
+func (r *Report) destroySummary(p painter) string {
+	s := r.Summary
+	var parts []string
+	add := func(n int, text, color string) {
+		if n > 0 {
+			parts = append(parts, p.paint(color, fmt.Sprintf("%d %s", n, text)))
+		}
+	}
+	if r.Mode == ModeDestroy {
+		removed, notRun := 0, 0
+		for _, res := range r.Resources {
+			if res.Status != StatusChange {
+				continue
+			}
+			if allRan(res.Actions) {
+				removed++
+			} else {
+				notRun++
+			}
+		}
+		add(removed, "destroyed", ansiRed)
+		add(notRun, "to destroy, not run", ansiYellow)
+	} else {
+		add(s.Change, "to destroy", ansiRed)
+	}
+	add(s.OK, "already gone", "")
+	add(s.Skipped, "skipped", ansiDim)
+	add(s.Failed, "failed", ansiRed)
+	add(len(r.Kept), "kept", ansiDim)
+	if len(parts) == 0 {
+		parts = append(parts, "nothing declared to destroy")
+	}
+	return fmt.Sprintf("%s: %s", r.Verdict(), strings.Join(parts, ", "))
 }

@@ -379,6 +379,8 @@ func (m *Mac) sysadminctl(c *call) (host.Result, error) {
 		return unsupported(c, "-autologin "+args[1])
 	case "-addUser":
 		return m.addUser(c, args, log)
+	case "-deleteUser":
+		return m.deleteUser(c, args, log)
 	}
 	return unsupported(c, "sysadminctl verb "+args[0]+" is not emulated")
 }
@@ -518,6 +520,51 @@ func (m *Mac) createhomedir(c *call) (host.Result, error) {
 	}
 	if m.createHome(args[2]) {
 		c.outf("created \"%s\"\n", u.Home)
+	}
+	return c.result(0)
+}
+
+// deleteUser emulates `sysadminctl -deleteUser NAME [-keepHome]` as root:
+// it deletes the record, its group memberships and (without -keepHome)
+// the home directory. Like every sysadminctl verb it exits 0 and reports
+// only on stderr (§1.1); the wording of its log lines is unverified.
+func (m *Mac) deleteUser(c *call, args []string, log func(string, ...any)) (host.Result, error) {
+	keepHome := false
+	switch {
+	case len(args) == 2:
+	case len(args) == 3 && args[2] == "-keepHome":
+		keepHome = true
+	default:
+		return unsupported(c, "only sysadminctl -deleteUser NAME [-keepHome] is emulated")
+	}
+	name := args[1]
+	if c.user != host.Root {
+		log("Deleting a user requires root privileges")
+		return c.result(0)
+	}
+	u := m.st.Users[name]
+	if u == nil {
+		log("Unknown user %s", name)
+		return c.result(0)
+	}
+	if u.SecureToken {
+		return unsupported(c, "deleting a secure-token user asks for an administrator's credentials")
+	}
+	log("Killing all processes for UID %d", u.UID)
+	for _, g := range m.st.Groups {
+		kept := g.Members[:0]
+		for _, member := range g.Members {
+			if member != name {
+				kept = append(kept, member)
+			}
+		}
+		g.Members = kept
+	}
+	delete(m.st.Users, name)
+	log("Deleting record for %s", name)
+	if !keepHome && u.Home != "" && m.st.Files[u.Home] != nil {
+		m.removeTree(u.Home)
+		log("Deleting home directory %s", u.Home)
 	}
 	return c.result(0)
 }

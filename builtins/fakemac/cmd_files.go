@@ -760,3 +760,50 @@ func (m *Mac) codesign(c *call) (host.Result, error) {
 	}
 	return c.result(0)
 }
+
+// mv emulates `mv SRC DST` within the volume: a rename of SRC (a file,
+// link or whole directory tree) to DST, or into DST when DST is a
+// directory. The caller needs write permission on both parents.
+func (m *Mac) mv(c *call) (host.Result, error) {
+	args := c.argv[1:]
+	if len(args) != 2 || strings.HasPrefix(args[0], "-") {
+		return unsupported(c, "only mv SRC DST is emulated")
+	}
+	src, n, err := m.lookup(c.user, clean(c.dir, args[0]), false)
+	if err != nil {
+		c.errf("mv: rename %s to %s: %s\n", args[0], args[1], errText(err))
+		return c.result(1)
+	}
+	dst := clean(c.dir, args[1])
+	if real, dn, derr := m.lookup(c.user, dst, true); derr == nil && dn.Type == TypeDir {
+		dst = path.Join(real, path.Base(src))
+	} else if real != "" {
+		dst = real
+	}
+	if dst == src || strings.HasPrefix(dst, src+"/") {
+		c.errf("mv: rename %s to %s: Invalid argument\n", args[0], args[1])
+		return c.result(1)
+	}
+	if !m.canCreateIn(c.user, path.Dir(src)) || !m.canCreateIn(c.user, path.Dir(dst)) {
+		c.errf("mv: rename %s to %s: Permission denied\n", args[0], args[1])
+		return c.result(1)
+	}
+	if old := m.st.Files[dst]; old != nil {
+		if old.Type == TypeDir || n.Type == TypeDir {
+			c.errf("mv: rename %s to %s: Directory not empty\n", args[0], args[1])
+			return c.result(1)
+		}
+		m.removeTree(dst)
+	}
+	moved := map[string]*Node{}
+	for q, node := range m.st.Files {
+		if q == src || strings.HasPrefix(q, src+"/") {
+			moved[dst+strings.TrimPrefix(q, src)] = node
+			delete(m.st.Files, q)
+		}
+	}
+	for q, node := range moved {
+		m.st.Files[q] = node
+	}
+	return c.result(0)
+}

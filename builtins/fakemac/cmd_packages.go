@@ -194,8 +194,20 @@ func (m *Mac) pkgutil(c *call) (host.Result, error) {
 			c.outf("%s\n", f)
 		}
 		return c.result(0)
+	case len(args) == 2 && args[0] == "--forget":
+		if c.user != host.Root {
+			c.errf("Must be run as root\n")
+			return c.result(1)
+		}
+		if m.st.Receipts[args[1]] == nil {
+			c.errf("No receipt for '%s' found at '/'.\n", args[1])
+			return c.result(1)
+		}
+		delete(m.st.Receipts, args[1])
+		c.outf("Forgot package '%s' on '/'.\n", args[1])
+		return c.result(0)
 	}
-	return unsupported(c, "only pkgutil --pkg-info ID, --pkgs and --files ID are emulated")
+	return unsupported(c, "only pkgutil --pkg-info ID, --pkgs, --files ID and --forget ID are emulated")
 }
 
 // installer emulates installer -pkg FILE -target / (§1.8, §1.9).

@@ -396,3 +396,22 @@ func (m *Mac) runSh(c *call, root string) (host.Result, error) {
 	}
 	return unsupported(c, "run.sh of a configured runner listens for jobs until stopped")
 }
+
+// runnerListener emulates `bin/Runner.Listener --version`, which prints
+// the version compiled into the listener (actions/runner
+// src/Runner.Listener/Runner.cs). The fake knows a listener's version by
+// its bytes: the archive of the download table whose ./bin/Runner.Listener
+// has the same (synthetic) SHA-256.
+func (m *Mac) runnerListener(c *call, n *Node) (host.Result, error) {
+	if len(c.argv) != 2 || c.argv[1] != "--version" {
+		return unsupported(c, "Runner.Listener other than --version (the listener runs until stopped)")
+	}
+	for _, key := range sortedKeys(m.st.Archives) {
+		v, ok := strings.CutPrefix(key, "actions-runner-osx-arm64-")
+		if ok && synthSum(key, "./bin/Runner.Listener") == n.SHA256 {
+			c.outf("%s\n", v)
+			return c.result(0)
+		}
+	}
+	return unsupported(c, "a Runner.Listener from no archive the fake knows")
+}

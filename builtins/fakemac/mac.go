@@ -285,6 +285,8 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 		return m.svcSh(c, path.Dir(real))
 	case "run.sh":
 		return m.runSh(c, path.Dir(real))
+	case "Runner.Listener":
+		return m.runnerListener(c, n)
 	}
 	return unsupported(c, "no emulation for the program "+real)
 }
@@ -310,6 +312,7 @@ var systemTools = map[string]handler{
 	"/bin/mkdir":               (*Mac).mkdir,
 	"/bin/ln":                  (*Mac).ln,
 	"/bin/rm":                  (*Mac).rm,
+	"/bin/mv":                  (*Mac).mv,
 	"/usr/bin/mdutil":          (*Mac).mdutil,
 	"/usr/bin/pmset":           (*Mac).pmset,
 	"/usr/sbin/softwareupdate": (*Mac).softwareupdate,

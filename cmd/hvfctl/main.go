@@ -25,6 +25,7 @@ type cli struct {
 	Plan      planCmd      `cmd:"" help:"Show what a recipe would change on the target."`
 	Check     checkCmd     `cmd:"" help:"Detect drift: exit 0 when converged, 2 on drift or a failed assertion."`
 	Run       runCmd       `cmd:"" help:"Apply a recipe, then verify it converged."`
+	Destroy   destroyCmd   `cmd:"" help:"Decommission what a recipe created (runners, daemons, toolchains; the account and caches with --all)."`
 	Facts     factsCmd     `cmd:"" help:"Print the host facts hvfctl sees."`
 	Test      testCmd      `cmd:"" help:"Run *_test.star recipe tests against the fake macOS."`
 	Doc       docCmd       `cmd:"" help:"Print the reference of every builtin and stdlib function (Markdown)."`

@@ -278,16 +278,7 @@ func (c *runCmd) confirmPlan(e *env, plan *engine.Report, interactive bool) erro
 }
 
 // save writes the fake host state to --save FILE, when given.
-func (c *runCmd) save(e *env, tgt *target) error {
-	if c.Save == "" {
-		return nil
-	}
-	if err := tgt.save(c.Save); err != nil {
-		return exit(1, fmt.Errorf("--save: %w", err))
-	}
-	fmt.Fprintf(e.stderr, "saved the fake host state to %s\n", c.Save)
-	return nil
-}
+func (c *runCmd) save(e *env, tgt *target) error { return saveFake(e, tgt, c.Save) }
 
 // confirm asks a yes/no question on a terminal.
 func confirm(in io.Reader, out io.Writer, question string) (bool, error) {

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const (
+	m4Recipe       = "../../recipes/m4.star"
+	convergedState = "../../builtins/fakemac/presets/converged.json"
+	fakeToken      = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+)
+
+// leftovers lists the paths, users, receipts and launchd jobs of state
+// st that belong to what recipes/m4.star creates.
+func leftovers(st map[string]any, withAccount bool) []string {
+	var out []string
+	prefixes := []string{
+		"/Users/ghrunner/actions-runner", "/Users/ghrunner/Library/Logs/",
+		"/opt/toolchain", "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf",
+		"/Library/LaunchDaemons/actions.runner.sysprog21-elfuse.", "/Library/LaunchDaemons/org.sysprog21.hvfctl.prune.",
+	}
+	if withAccount {
+		prefixes = append(prefixes, "/Users/ghrunner", "/Library/Caches/hvfctl")
+	}
+	for p := range st["files"].(map[string]any) {
+		for _, pre := range prefixes {
+			if strings.HasPrefix(p, pre) {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	if withAccount {
+		if _, ok := st["users"].(map[string]any)["ghrunner"]; ok {
+			out = append(out, "user ghrunner")
+		}
+	}
+	if _, ok := st["receipts"].(map[string]any)["arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf"]; ok {
+		out = append(out, "receipt of the Arm toolchain")
+	}
+	if jobs, ok := st["launchd"].(map[string]any)["jobs"].(map[string]any); ok {
+		for label := range jobs {
+			if strings.HasPrefix(label, "actions.runner.") || strings.HasPrefix(label, "org.sysprog21.hvfctl.") {
+				out = append(out, "launchd job "+label)
+			}
+		}
+	}
+	if reg, ok := st["runner_service"].(map[string]any)["registered"].(map[string]any); ok && len(reg) > 0 {
+		out = append(out, "runner registered on the GitHub side")
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestDestroyConvergedToNothing takes the converged Mac to one with
+// nothing of the recipe left, and a second destroy changes nothing.
+func TestDestroyConvergedToNothing(t *testing.T) {
+	if n := len(leftovers(relState(t, convergedState), true)); n < 10 {
+		t.Fatalf("the converged preset has only %d things of the recipe: the test would prove nothing", n)
+	}
+	dir := t.TempDir()
+	gone := filepath.Join(dir, "gone.json")
+	token := map[string]string{"HVFCTL_RUNNER_TOKEN": fakeToken}
+	code, out, errOut := hvfctl(t, token, "destroy", "--target", "fake:"+convergedState, "--all", "--allow-destroy", "--save", gone, m4Recipe)
+	if code != 0 {
+		t.Fatalf("destroy exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"ran /Users/ghrunner/actions-runner/config.sh remove (as ghrunner)",
+		"ran /bin/rm -rf /Users/ghrunner/actions-runner (as ghrunner)",
+		"ran /usr/sbin/sysadminctl -deleteUser ghrunner (as root)",
+		"devtools:homebrew",
+		"destroyed: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("destroy output lacks %q:\n%s", want, out)
+		}
+	}
+	// Reverse dependency order: the daemon stops before its runner is
+	// unregistered, the runner is unregistered before its tree goes, and
+	// the account goes last.
+	order := []string{"launchctl bootout system/actions.runner", "config.sh remove", "rm -rf /Users/ghrunner/actions-runner", "sysadminctl -deleteUser"}
+	last := -1
+	for _, s := range order {
+		i := strings.Index(out, s)
+		if i < last {
+			t.Errorf("%q ran before the step that must precede it:\n%s", s, out)
+		}
+		last = i
+	}
+	if strings.Contains(out+errOut, fakeToken) {
+		t.Error("the token appears in the output")
+	}
+	if left := leftovers(relState(t, gone), true); len(left) > 0 {
+		t.Errorf("destroy --all left %d things of the recipe:\n%s", len(left), strings.Join(left, "\n"))
+	}
+
+	// Idempotent: a second destroy finds nothing and runs nothing.
+	again := filepath.Join(dir, "again.json")
+	code, out, errOut = hvfctl(t, token, "destroy", "--target", "fake:"+gone, "--all", "--allow-destroy", "--save", again, m4Recipe)
+	if code != 0 || !strings.Contains(out, "nothing to destroy") || strings.Contains(out, "ran ") || strings.Contains(errOut, "running") {
+		t.Errorf("second destroy: exit %d, want 0 with nothing to destroy\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	a, b := relStable(relState(t, gone)), relStable(relState(t, again))
+	if la, lb := len(a["files"].(map[string]any)), len(b["files"].(map[string]any)); la != lb {
+		t.Errorf("the second destroy changed the host: %d files before, %d after", la, lb)
+	}
+}
+
+// TestDestroyKeepsAccountWithoutAll removes the runners, daemons and
+// toolchains but keeps the account, its caches and the downloads.
+func TestDestroyKeepsAccountWithoutAll(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.json")
+	code, stdout, stderr := hvfctl(t, map[string]string{"HVFCTL_RUNNER_TOKEN": fakeToken}, "destroy", "--target", "fake:"+convergedState, "--allow-destroy", "--save", out, m4Recipe)
+	if code != 0 {
+		t.Fatalf("destroy exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "account:ghrunner: removed only with --all") {
+		t.Errorf("the plan does not say the account is kept:\n%s", stdout)
+	}
+	st := relState(t, out)
+	if left := leftovers(st, false); len(left) > 0 {
+		t.Errorf("destroy left:\n%s", strings.Join(left, "\n"))
+	}
+	files := st["files"].(map[string]any)
+	for _, p := range []string{"/Users/ghrunner", "/Users/ghrunner/.cache/elfuse-ci/test-fixtures", "/Library/Caches/hvfctl"} {
+		if files[p] == nil {
+			t.Errorf("%s was removed without --all", p)
+		}
+	}
+	if st["users"].(map[string]any)["ghrunner"] == nil {
+		t.Error("the account was deleted without --all")
+	}
+}
+
+// TestDestroyRefusals: no consent, or no token, and nothing changes.
+func TestDestroyRefusals(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		stderr string
+	}{
+		{name: "no consent without a terminal", env: map[string]string{"HVFCTL_RUNNER_TOKEN": fakeToken}, args: nil, stderr: "pass --allow-destroy"},
+		{name: "no token", args: []string{"--allow-destroy"}, stderr: "nothing was changed: secret runner_token: no runner registration token"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.json")
+			args := append([]string{"destroy", "--target", "fake:" + convergedState, "--save", out}, tc.args...)
+			code, stdout, stderr := hvfctl(t, tc.env, append(args, m4Recipe)...)
+			if code != 1 || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d, want 1 with %q\nstdout:\n%s\nstderr:\n%s", code, tc.stderr, stdout, stderr)
+			}
+			if strings.Contains(stderr, "running ") {
+				t.Errorf("something ran:\n%s", stderr)
+			}
+		})
+	}
+}
