@@ -104,8 +104,7 @@ func (c *workflowRenderCmd) Run(e *env) error {
 	// A file that is not a valid workflow is bad input, reported at
 	// file:line as audit reports it.
 	opts := audit.Options{Recipe: f}
-	before, err := audit.Source(c.File, src, opts)
-	if err != nil {
+	if _, err := audit.Source(c.File, src, opts); err != nil {
 		return exit(2, err)
 	}
 	res, err := render.Render(src, f.Job)
@@ -146,7 +145,17 @@ func (c *workflowRenderCmd) Run(e *env) error {
 		reportOthers(e, c.File, others)
 		return nil
 	}
-	guard := render.CompareGuards(f.Job.ID, before, after)
+	var rowsBefore []audit.ScenarioResult
+	if !res.Created {
+		if rowsBefore, err = audit.JobScenarios(c.File, src, f.Job.ID, opts); err != nil {
+			return exit(2, err)
+		}
+	}
+	rowsAfter, err := audit.JobScenarios(c.File, out, f.Job.ID, opts)
+	if err != nil {
+		return exit(2, fmt.Errorf("the rendered workflow: %w", err))
+	}
+	guard := render.CompareGuards(f.Job.ID, rowsBefore, rowsAfter)
 	if !res.Created && guard.Widens() && !c.AllowWiden {
 		fmt.Fprintln(e.stderr, guard)
 		return exit(1, fmt.Errorf("%s: the render would widen the runs job %s admits (%d new); the file was not changed: narrow the recipe's if: or pass --allow-widen to accept", c.File, f.Job.ID, len(guard.Admits)))

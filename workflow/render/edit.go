@@ -76,18 +76,23 @@ func editJob(doc *yaml.Node, root *yaml.Node, jobsIdx int, jobs *yaml.Node, idx 
 		e.unit = lay.unit
 	}
 	e.ents = entries(lines, body, limit)
+	if u := e.entry("uses"); u != nil {
+		return nil, refuse(fmt.Errorf("line %d: job %s calls a reusable workflow (uses: %s), which cannot take runs-on, timeout-minutes or steps; render the recipe's job into the called workflow, or rename one of them; the file was not changed", u.key.Line, job.ID, u.val.Value))
+	}
 	e.touched = append(e.touched, touch{node: jobs.Content[idx]})
 
+	// Every error below is about a well-formed file the edit cannot
+	// make safely: a refusal.
 	for _, k := range securityKeys {
 		if err := e.securityKey(k, old); err != nil {
-			return nil, err
+			return nil, refuse(err)
 		}
 	}
 	if err := e.env(old); err != nil {
-		return nil, err
+		return nil, refuse(err)
 	}
 	if err := e.checkout(old); err != nil {
-		return nil, err
+		return nil, refuse(err)
 	}
 	if len(e.edits) == 0 {
 		e.res.Out = []byte(strings.Join(lines, ""))
@@ -114,7 +119,9 @@ func (e *editor) securityKey(k string, old map[string]any) error {
 	}
 	en := e.entry(k)
 	if k == "if" && en != nil {
-		if s, isStr := old["if"].(string); isStr && normalizeExpr(s) == want {
+		s, isStr := old["if"].(string)
+		alwaysTrue := strings.Contains(s, "${{") && unfence(s) == s
+		if isStr && !alwaysTrue && normalizeExpr(unfence(s)) == normalizeExpr(unfence(want.(string))) {
 			return nil
 		}
 	}
@@ -169,11 +176,23 @@ func (e *editor) concurrency(old map[string]any, en *entry) (any, []string, erro
 		line = s.key.Line
 	}
 	if !strings.Contains(group, "matrix.") {
-		return nil, nil, refuse(fmt.Errorf("line %d: job %s runs a matrix, and the recipe's concurrency group %q is the same for every leg: GitHub keeps one running and one pending job per group and cancels the other pending ones, so legs would be cancelled; declare a group that names a matrix value (${{ matrix.KEY }}) in the recipe; the file was not changed",
-			line, e.job.ID, c.Group))
+		return nil, nil, fmt.Errorf("line %d: job %s runs a matrix, and the recipe's concurrency group %q is the same for every leg: GitHub keeps one running and one pending job per group and cancels the other pending ones, so legs would be cancelled; declare a group that names a matrix value (${{ matrix.KEY }}) in the recipe; the file was not changed",
+			line, e.job.ID, c.Group)
 	}
 	e.res.Notes = append(e.res.Notes, fmt.Sprintf("kept job %s's concurrency group %q: it tells the matrix legs apart, the recipe's %q does not (legs would cancel each other)", e.job.ID, group, c.Group))
 	return concurrencyValue(group, c.CancelInProgress), concurrencyLines(e.col, e.nestedUnit(en), "concurrency:", group, c.CancelInProgress), nil
+}
+
+// unfence returns the expression inside an if: that is exactly one
+// ${{ }} fence with nothing around it, not even a line break (GitHub
+// evaluates it as the bare expression), else s. Anything around a fence
+// makes the value a non-empty string, always true, which is never the
+// same guard as the expression.
+func unfence(s string) string {
+	if strings.HasPrefix(s, "${{") && strings.HasSuffix(s, "}}") && strings.Count(s, "${{") == 1 {
+		return strings.TrimSpace(s[3 : len(s)-2])
+	}
+	return s
 }
 
 // tighterTimeout reports whether the job's own timeout-minutes is at

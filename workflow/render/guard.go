@@ -21,11 +21,11 @@ type GuardDiff struct {
 	Admits, Refuses []audit.ScenarioResult
 }
 
-// CompareGuards compares the admitted scenarios of job id in the audit of
-// a file before and after a render. A job that does not exist or does not
-// land on the runner admits nothing.
-func CompareGuards(id string, before, after []audit.JobReport) GuardDiff {
-	d := GuardDiff{Job: id, Before: admitted(id, before), After: admitted(id, after)}
+// CompareGuards compares the truth tables of job id before and after a
+// render (audit.JobScenarios; nil before for a job the file did not
+// have): a scenario is admitted when it is reachable.
+func CompareGuards(id string, before, after []audit.ScenarioResult) GuardDiff {
+	d := GuardDiff{Job: id, Before: admitted(before), After: admitted(after)}
 	d.Admits = minus(d.After, d.Before)
 	d.Refuses = minus(d.Before, d.After)
 	return d
@@ -54,17 +54,12 @@ func (d GuardDiff) String() string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// admitted returns the reachable scenarios of job id.
-func admitted(id string, jobs []audit.JobReport) []audit.ScenarioResult {
+// admitted returns the reachable scenarios of a truth table.
+func admitted(rows []audit.ScenarioResult) []audit.ScenarioResult {
 	var out []audit.ScenarioResult
-	for _, j := range jobs {
-		if !strings.EqualFold(j.ID, id) {
-			continue
-		}
-		for _, s := range j.Scenarios {
-			if s.Reachable {
-				out = append(out, s)
-			}
+	for _, s := range rows {
+		if s.Reachable {
+			out = append(out, s)
 		}
 	}
 	return out
