@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -93,6 +94,31 @@ func runnerValue(r ghapi.Runner) starlark.Value {
 		"status": starlark.String(r.Status), "busy": starlark.Bool(r.Busy),
 		"labels": stringList(r.LabelNames()), "custom_labels": stringList(custom),
 	})
+}
+
+// runnersOnline lists the runners called name; when wait is set (an action
+// of this run changed the Mac) it polls until one is online or wait has
+// passed, since a runner just started takes a few seconds to connect.
+func runnersOnline(ctx context.Context, gh *ghapi.Client, r ghapi.Repo, name string, wait bool, d time.Duration) ([]ghapi.Runner, error) {
+	deadline := time.Now().Add(d)
+	for {
+		rs, err := gh.Runners(ctx, r, name)
+		if err != nil || !wait || time.Now().After(deadline) {
+			return rs, err
+		}
+		for _, x := range rs {
+			if x.Status == "online" {
+				return rs, nil
+			}
+		}
+		t := time.NewTimer(5 * time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func gitHubModule() engine.Module {
@@ -190,15 +216,28 @@ Needs Issues (or Pull requests): read.`, repoAndString("name"),
 					}
 					return mkstruct(map[string]starlark.Value{"name": starlark.String(l.Name), "color": starlark.String(l.Color), "description": starlark.String(l.Description)}), nil
 				}),
-			query("runners", "repo, name", "/settings/actions/runners", `
+			query("runners", "repo, name, wait_online=0", "/settings/actions/runners", `
 GET /repos/OWNER/NAME/actions/runners?name=NAME (every page): returns the
 repository's self-hosted runners called NAME as a list of
 `+"`struct(id, name, os, status, busy, labels, custom_labels)`"+` (status "online" or
 "offline"; labels every label name, custom_labels those of type custom).
-Needs Administration: read and a repository admin.`, repoAndString("name"),
+With WAIT_ONLINE seconds, after an action of this run changed the Mac (a
+runner was just registered or started), it asks again every 5 seconds until
+a runner of that name is online or the time is up. Needs Administration:
+read and a repository admin.`, func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (string, []any, error) {
+				var repo, name string
+				wait := 0
+				err := c.unpack(args, kwargs, "repo", &repo, "name", &name, "wait_online?", &wait)
+				if err == nil && (wait < 0 || wait > 600) {
+					err = c.argError("wait_online must be 0 to 600 seconds, not %d", wait)
+				}
+				return repo, []any{name, wait}, err
+			},
 				func(c *call, gh *ghapi.Client, r ghapi.Repo, more []any) (starlark.Value, error) {
-					name := more[0].(string)
-					rs, err := cached(c.s, "github:runners:"+r.String()+":"+name, func(ctx context.Context, _ host.Host) ([]ghapi.Runner, error) { return gh.Runners(ctx, r, name) })
+					name, wait := more[0].(string), more[1].(int)
+					rs, err := cached(c.s, "github:runners:"+r.String()+":"+name, func(ctx context.Context, _ host.Host) ([]ghapi.Runner, error) {
+						return runnersOnline(ctx, gh, r, name, c.s.Changed(), time.Duration(wait)*time.Second)
+					})
 					if err != nil {
 						return nil, err
 					}

@@ -258,6 +258,7 @@ func (r *Recipe) runActions(ctx context.Context, p *planned) (*host.Entry, bool)
 		r.sess.takeResolved()
 		err := a.Run(ctx, r.sess)
 		r.sess.ForgetFacts()
+		r.sess.markChanged()
 		p.rep.Actions[i].Ran = true
 		if resolved := r.sess.takeResolved(); resolved != nil {
 			argv := make([]string, len(resolved))

@@ -63,6 +63,7 @@ type Session struct {
 	mu        sync.Mutex
 	phase     Phase
 	facts     map[string]factEntry
+	changed   bool
 	kept      map[string]any
 	allow     []string
 	errs      []PosError
@@ -216,6 +217,21 @@ func (s *Session) ForgetFacts() {
 	s.mu.Lock()
 	s.facts = map[string]factEntry{}
 	s.mu.Unlock()
+}
+
+// markChanged records that an action ran.
+func (s *Session) markChanged() {
+	s.mu.Lock()
+	s.changed = true
+	s.mu.Unlock()
+}
+
+// Changed reports whether an action ran in this run: a query may then wait for a change to show, such as a runner
+// that was just started coming online on GitHub.
+func (s *Session) Changed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
 }
 
 // Keep returns the run-scoped value stored under key, creating it with
