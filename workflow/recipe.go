@@ -114,7 +114,8 @@ type RecipeFacts struct {
 	// Labels are the runner's labels.
 	Labels []string
 	// DefaultBranch and OptInLabel come from declare("runner", ...)'s
-	// default_branch and opt_in_label, empty when left out.
+	// default_branch and opt_in_label, else from the workflow_job
+	// declaration's fields of the same names; empty when left out.
 	DefaultBranch string
 	OptInLabel    string
 	// Job is the declared workflow job, nil if the recipe declares none.
@@ -198,6 +199,7 @@ func LoadRecipe(ctx context.Context, recipe string, load DeclarationLoader) (*Re
 // names the declaration's position.
 func FactsFromDeclarations(decls []Declaration) (*RecipeFacts, error) {
 	f := &RecipeFacts{}
+	var jobBranch, jobLabel string
 	for _, d := range decls {
 		r := fieldReader{d: d}
 		switch d.Kind {
@@ -212,6 +214,7 @@ func FactsFromDeclarations(decls []Declaration) (*RecipeFacts, error) {
 				return nil, fmt.Errorf("%s: a second workflow_job declaration (the first is at %s)", d.Pos, f.Job.Pos)
 			}
 			f.Job = r.job()
+			jobBranch, jobLabel = r.str("default_branch"), r.str("opt_in_label")
 		case "toolchain":
 			t := Toolchain{Name: r.str("name"), Path: r.str("path")}
 			if t.Path == "" {
@@ -232,6 +235,12 @@ func FactsFromDeclarations(decls []Declaration) (*RecipeFacts, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
+	}
+	if f.DefaultBranch == "" {
+		f.DefaultBranch = jobBranch
+	}
+	if f.OptInLabel == "" {
+		f.OptInLabel = jobLabel
 	}
 	if f.BrewPrefix == "" && (len(f.Formulae) > 0 || len(f.Casks) > 0) {
 		f.BrewPrefix = "/opt/homebrew"

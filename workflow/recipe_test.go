@@ -109,3 +109,29 @@ func TestLoadRecipe(t *testing.T) {
 		t.Errorf("facts %+v, %v", f, err)
 	}
 }
+
+// TestJobBranchAndLabel: the workflow_job declaration gives the default
+// branch and opt-in label when the runner declaration does not, and its
+// permissions; the runner's win.
+func TestJobBranchAndLabel(t *testing.T) {
+	for _, tc := range []struct {
+		src, branch, label, perms string
+	}{
+		{`declare("runner", labels = ["a"])
+declare("workflow_job", id = "j", default_branch = "trunk", opt_in_label = "run-mac", permissions = {"contents": "read", "checks": "read"})`, "trunk", "run-mac", "contents=read,checks=read"},
+		{`declare("runner", labels = ["a"], default_branch = "main", opt_in_label = "ci-hvf")
+declare("workflow_job", id = "j", default_branch = "trunk", opt_in_label = "run-mac")`, "main", "ci-hvf", "contents=read"},
+	} {
+		f, err := FactsFromDeclarations(evalDecls(t, tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var perms []string
+		for _, kv := range f.Job.JobPermissions() {
+			perms = append(perms, kv.Key+"="+kv.Value)
+		}
+		if f.DefaultBranch != tc.branch || f.OptInLabel != tc.label || strings.Join(perms, ",") != tc.perms {
+			t.Errorf("%s: branch %q label %q permissions %v, want %q %q %q", tc.src, f.DefaultBranch, f.OptInLabel, perms, tc.branch, tc.label, tc.perms)
+		}
+	}
+}
