@@ -103,7 +103,9 @@ func runnersOnline(ctx context.Context, gh *ghapi.Client, r ghapi.Repo, name str
 	deadline := time.Now().Add(d)
 	for {
 		rs, err := gh.Runners(ctx, r, name)
-		if err != nil || !wait || time.Now().After(deadline) {
+		// config.sh registers a runner with GitHub before it returns, so
+		// only a registered runner that is still connecting is waited for.
+		if err != nil || !wait || len(rs) == 0 || time.Now().After(deadline) {
 			return rs, err
 		}
 		for _, x := range rs {
@@ -222,8 +224,9 @@ repository's self-hosted runners called NAME as a list of
 `+"`struct(id, name, os, status, busy, labels, custom_labels)`"+` (status "online" or
 "offline"; labels every label name, custom_labels those of type custom).
 With WAIT_ONLINE seconds, after an action of this run changed the Mac (a
-runner was just registered or started), it asks again every 5 seconds until
-a runner of that name is online or the time is up. Needs Administration:
+runner was just registered or started), a registered runner that is not
+online yet is asked for again every 5 seconds until it is online or the
+time is up. Needs Administration:
 read and a repository admin.`, func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (string, []any, error) {
 				var repo, name string
 				wait := 0

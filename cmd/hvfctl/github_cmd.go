@@ -153,6 +153,16 @@ func recipeGitHubSpec(ctx context.Context, path string) (gitHubSpec, error) {
 	return gitHubSpec{repo: str("repo"), label: str("label"), branch: str("branch"), runners: list("runners"), runnerLabels: list("runner_labels")}, nil
 }
 
+// gitHubOnly is the host of `github check`: it names the repository in
+// the report and runs, reads and writes nothing.
+type gitHubOnly struct {
+	refusingHost
+	name string
+}
+
+// Name implements host.Host.
+func (g gitHubOnly) Name() string { return g.name }
+
 // Run checks the GitHub side.
 func (c *gitHubCheckCmd) Run(e *env) error {
 	var spec gitHubSpec
@@ -186,7 +196,7 @@ func (c *gitHubCheckCmd) Run(e *env) error {
 		return exit(1, fmt.Errorf("%s", ghapi.NoCredentialHelp))
 	}
 	r, err := engine.Load(e.ctx, "<github check>", engine.Options{
-		Host: refusingHost{}, Modules: modules(), Stdlib: stdlib.FS, Vars: spec.vars(),
+		Host: gitHubOnly{name: gh.WebURL(spec.repo)}, Modules: modules(), Stdlib: stdlib.FS, Vars: spec.vars(),
 		Services: services(gh), Redactor: red, Source: []byte(gitHubCheckSource),
 		Log: func(s string) { fmt.Fprintln(e.stderr, s) },
 	})
