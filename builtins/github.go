@@ -91,7 +91,7 @@ func runnerValue(r ghapi.Runner) starlark.Value {
 	}
 	return mkstruct(map[string]starlark.Value{
 		"id": starlark.MakeInt64(r.ID), "name": starlark.String(r.Name), "os": starlark.String(r.OS),
-		"status": starlark.String(r.Status), "busy": starlark.Bool(r.Busy),
+		"status": starlark.String(strings.ToLower(r.Status)), "busy": starlark.Bool(r.Busy),
 		"labels": stringList(r.LabelNames()), "custom_labels": stringList(custom),
 	})
 }
@@ -195,11 +195,16 @@ Needs Administration: read.`, repoOnly,
 			query("actions_permissions", "repo", "/settings/actions", `
 GET /repos/OWNER/NAME/actions/permissions: returns
 `+"`struct(enabled, allowed_actions, sha_pinning_required)`"+`; sha_pinning_required
-is None when GitHub does not report it. Needs Administration: read.`, repoOnly,
+is None when GitHub does not report it; unknown when it cannot be read (it
+serves advisories only). Needs Administration: read.`, repoOnly,
 				func(c *call, gh *ghapi.Client, r ghapi.Repo, _ []any) (starlark.Value, error) {
 					p, err := cached(c.s, "github:actperm:"+r.String(), func(ctx context.Context, _ host.Host) (ghapi.ActionsPermissions, error) {
 						return gh.ActionsPermissions(ctx, r)
 					})
+					if err != nil {
+						// Read for an advisory only: never fail a run.
+						return unknown("could not read the Actions permissions: %v", err), nil
+					}
 					var pin starlark.Value = starlark.None
 					if p.SHAPinningRequired != nil {
 						pin = starlark.Bool(*p.SHAPinningRequired)
@@ -256,7 +261,8 @@ GET /repos/OWNER/NAME/branches/BRANCH/protection: returns
 `+"`struct(required, source)`"+`: whether a pull request into BRANCH needs a code
 owner's review (a ruleset's pull_request rule or branch protection), and
 which one says so. Whether CODEOWNERS names an owner for .github/workflows/
-is not read. Needs Metadata: read and Administration: read.`, repoAndString("branch"),
+is not read; unknown when GitHub does not answer (it serves advisories
+only). Needs Metadata: read and Administration: read.`, repoAndString("branch"),
 				func(c *call, gh *ghapi.Client, r ghapi.Repo, more []any) (starlark.Value, error) {
 					branch := more[0].(string)
 					type cor struct {
@@ -267,6 +273,10 @@ is not read. Needs Metadata: read and Administration: read.`, repoAndString("bra
 						req, src, err := gh.CodeOwnerReview(ctx, r, branch)
 						return cor{req, src}, err
 					})
+					if err != nil {
+						// Read for an advisory only: never fail a run.
+						return unknown("could not read the rules of %s: %v", branch, err), nil
+					}
 					return mkstruct(map[string]starlark.Value{"required": starlark.Bool(v.req), "source": starlark.String(v.src)}), err
 				}),
 			newBuiltin(m, "settings_url", "repo, page=\"/settings/actions\"", engine.KindUtil, `

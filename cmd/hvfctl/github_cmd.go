@@ -72,7 +72,7 @@ type gitHubCmd struct {
 // gitHubCheckCmd is `hvfctl github check`.
 type gitHubCheckCmd struct {
 	gitHubFlags
-	Repo   string   `placeholder:"OWNER/NAME" xor:"source" help:"The repository (settings and opt-in label only, plus any --runner)."`
+	Repo   string   `placeholder:"OWNER/NAME" xor:"source" help:"The repository: settings, opt-in label, and each --runner (without --runner: every registered runner online)."`
 	Recipe string   `xor:"source" type:"path" help:"Take the repository, label, runners and their labels from the recipe's github_repository()."`
 	Label  string   `default:"ci-hvf" help:"With --repo: the opt-in label."`
 	Runner []string `placeholder:"NAME" help:"With --repo: a runner that must be registered and online (repeatable)."`
@@ -103,6 +103,7 @@ github_repository(
     runners = var("runners", []),
     runner_labels = var("runner_labels", []),
     branch = var("branch", "main"),
+    every_runner_online = var("every_runner_online", False),
 )
 `
 
@@ -110,6 +111,9 @@ github_repository(
 type gitHubSpec struct {
 	repo, label, branch   string
 	runners, runnerLabels []string
+	// everyRunner checks every registered runner is online (--repo
+	// without --runner).
+	everyRunner bool
 }
 
 // vars turns the spec into the vars of gitHubCheckSource.
@@ -117,6 +121,7 @@ func (s gitHubSpec) vars() map[string]string {
 	return map[string]string{
 		"repo": s.repo, "label": s.label, "branch": s.branch,
 		"runners": strings.Join(s.runners, ","), "runner_labels": strings.Join(s.runnerLabels, ","),
+		"every_runner_online": fmt.Sprint(s.everyRunner),
 	}
 }
 
@@ -178,7 +183,7 @@ func (c *gitHubCheckCmd) Run(e *env) error {
 		if err != nil {
 			return exit(1, fmt.Errorf("--repo: %w", err))
 		}
-		spec = gitHubSpec{repo: r.String(), label: c.Label, branch: "main", runners: c.Runner}
+		spec = gitHubSpec{repo: r.String(), label: c.Label, branch: "main", runners: c.Runner, everyRunner: len(c.Runner) == 0}
 		for _, l := range strings.Split(c.Labels, ",") {
 			if l = strings.TrimSpace(l); l != "" {
 				spec.runnerLabels = append(spec.runnerLabels, l)

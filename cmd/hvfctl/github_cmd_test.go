@@ -67,6 +67,11 @@ func TestGitHubCheck(t *testing.T) {
 		{"no credential", convergedRepo(), nil, "", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"no GitHub credential"}},
 		{"no permission", convergedRepo(), locked, "ghp_reader0000", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"needs Administration: read on sysprog21/elfuse"}},
 		{"bad credential", convergedRepo(), locked, "ghp_wrong0000", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"401 Bad credentials"}},
+		{"repo: every runner online", convergedRepo(), nil, "ghp_x1", []string{"--repo", "sysprog21/elfuse"}, 0, []string{"github:runners:online"}},
+		{"repo: an offline runner", drifted, nil, "ghp_x1", []string{"--repo", "sysprog21/elfuse"}, 2, []string{`offline: ["macmini-m4-hvf"] → []`}},
+		{"advisories unreadable", convergedRepo(), func(st *fakegh.State) {
+			st.Faults = []fakegh.Fault{{Method: "GET", Path: "/repos/sysprog21/elfuse/actions/permissions", Status: 500}, {PathPrefix: "/repos/sysprog21/elfuse/rules/", Status: 404}, {PathPrefix: "/repos/sysprog21/elfuse/branches/", Status: 500}}
+		}, "ghp_x1", []string{"--recipe", relRecipe}, 0, []string{"could not read"}},
 		{"server error", convergedRepo(), func(st *fakegh.State) {
 			st.Faults = []fakegh.Fault{{PathPrefix: "/repos/sysprog21/elfuse/actions/permissions/workflow", Status: 502}}
 		}, "ghp_x1", []string{"--repo", "sysprog21/elfuse"}, 1, []string{"GitHub answered 502"}},

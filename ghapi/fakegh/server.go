@@ -131,7 +131,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := range s.st.Faults {
 		f := &s.st.Faults[i]
-		if (f.Method == "" || strings.EqualFold(f.Method, r.Method)) && strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+		pathOK := strings.HasPrefix(r.URL.Path, f.PathPrefix)
+		if f.Path != "" {
+			pathOK = r.URL.Path == f.Path
+		}
+		if (f.Method == "" || strings.EqualFold(f.Method, r.Method)) && pathOK {
 			f.seen++
 			if f.Nth == 0 || f.seen == f.Nth {
 				for k, v := range f.Headers {

@@ -45,11 +45,13 @@ type TokenInfo struct {
 }
 
 // Fault makes the nth request (1-based; 0 = every one) whose method
-// matches Method ("" any) and whose path starts with PathPrefix fail with
+// matches Method ("" any) and whose path is Path, or starts with
+// PathPrefix when Path is empty, fail with
 // Status, Body (a JSON object; default GitHub's error shape) and Headers.
 type Fault struct {
 	Method     string            `json:"method,omitempty"`
-	PathPrefix string            `json:"path_prefix"`
+	Path       string            `json:"path,omitempty"`
+	PathPrefix string            `json:"path_prefix,omitempty"`
 	Nth        int               `json:"nth,omitempty"`
 	Status     int               `json:"status"`
 	Message    string            `json:"message,omitempty"`
