@@ -13,12 +13,12 @@ type destroyCmd struct {
 	AllowDestroy bool   `name:"allow-destroy" help:"Destroy without typing the word destroy (required when no terminal is attached)."`
 	JSON         bool   `name:"json" help:"Print the destroy plan and its outcome as JSON (needs --allow-destroy)."`
 	Save         string `placeholder:"FILE" help:"With a fake target, write the resulting fake host state to FILE."`
-	TokenFile    string `placeholder:"FILE" help:"Read the runner removal (or registration) token from FILE (else HVFCTL_RUNNER_TOKEN, else a hidden prompt)."`
+	TokenFile    string `placeholder:"FILE" help:"Read the runner removal (or registration) token from FILE (else HVFCTL_RUNNER_TOKEN, else one created through the GitHub API with a GitHub credential, else a hidden prompt)."`
 }
 
 // Help implements kong.HelpProvider.
 func (c *destroyCmd) Help() string {
-	return `Decommissions what the recipe created, last declared first (the reverse of the order it was built in): the runner LaunchDaemons are booted out and their plists and logs removed, each runner is unregistered with config.sh remove (the token through ACTIONS_RUNNER_INPUT_TOKEN only: a removal token from Settings > Actions > Runners > (runner) > Remove, or a registration token within its hour), the runner trees, prune daemons and toolchains are removed. The runner account with its home and the download caches go only with --all. Homebrew, the Command Line Tools, Rosetta and power settings are shared or have no known earlier value: they are kept, and the plan lists them.
+	return `Decommissions what the recipe created, last declared first (the reverse of the order it was built in): the runner LaunchDaemons are booted out and their plists and logs removed, each runner is unregistered with config.sh remove (the token through ACTIONS_RUNNER_INPUT_TOKEN only: HVFCTL_RUNNER_TOKEN or --token-file; else, with a GitHub credential (GH_TOKEN, GITHUB_TOKEN or gh auth login), a removal token created through the API just before config.sh runs; else a hidden prompt for a removal token from Settings > Actions > Runners > (runner) > Remove, or a registration token within its hour), the runner trees, prune daemons and toolchains are removed. The runner account with its home and the download caches go only with --all. Homebrew, the Command Line Tools, Rosetta and power settings are shared or have no known earlier value: they are kept, and the plan lists them.
 
 The plan is printed first; nothing runs unless a terminal user types the word destroy, or --allow-destroy is given. The token is asked for before the first change. Each resource is re-checked after its actions: destroy succeeds only when nothing of it is left, so a second destroy changes nothing. When a resource cannot be removed (no token), the ones it requires are kept.
 
@@ -46,11 +46,15 @@ func (c *destroyCmd) Run(e *env) error {
 	if interactive {
 		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
 	}
+	secrets.log = func(s string) { fmt.Fprintln(e.stderr, s) }
 	r, err := c.load(e, tgt, secrets)
 	if err != nil {
 		return exit(1, err)
 	}
 	defer r.Close()
+	// With a GitHub credential and no token given, config.sh remove gets a
+	// removal token created just in time (POST .../runners/remove-token).
+	secrets.repo = recipeRepo(r)
 	opts := engine.DestroyOptions{All: c.All}
 	plan := r.DestroyPlan(e.ctx, opts)
 	if err := writeReport(e, plan, c.JSON, false); err != nil {

@@ -161,3 +161,28 @@ func TestDestroyRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestDestroyMintsRemovalToken: with a GitHub credential and no token,
+// config.sh remove gets a removal token created through the API (never
+// shown), and only a removal token is created.
+func TestDestroyMintsRemovalToken(t *testing.T) {
+	srv := fakeGitHub(t, convergedRepo(), nil)
+	out := filepath.Join(t.TempDir(), "out.json")
+	code, stdout, stderr := hvfctl(t, ghEnv(srv, "ghp_maintainer0001"), "destroy", "--target", "fake:"+convergedState, "--allow-destroy", "--save", out, m4Recipe)
+	if code != 0 {
+		t.Fatalf("destroy exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	issued := srv.Repo("sysprog21/elfuse").IssuedTokens
+	if len(issued) != 1 || issued[0].Kind != "remove" {
+		t.Fatalf("issued tokens %+v, want one removal token", issued)
+	}
+	if !strings.Contains(stderr, "created a runner removal token for sysprog21/elfuse") {
+		t.Errorf("stderr does not say a removal token was created:\n%s", stderr)
+	}
+	if strings.Contains(stdout+stderr, issued[0].Token) {
+		t.Error("the removal token appears in the output")
+	}
+	if left := leftovers(relState(t, out), false); len(left) > 0 {
+		t.Errorf("destroy left:\n%s", strings.Join(left, "\n"))
+	}
+}
