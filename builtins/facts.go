@@ -17,7 +17,10 @@ const launchDaemons = "/Library/LaunchDaemons"
 
 // Facts gathers the facts contract of DESIGN.md (`hvfctl facts --json`):
 // macos_version, arch, hv_support, cpu_brand, model, filevault, users,
-// spotlight, power, brew, rosetta, clt, launchd and free_bytes. Each
+// spotlight, power, brew, rosetta, clt, launchd and free_bytes, plus
+// runners (per runner LaunchDaemon: root, user, registered name and URL,
+// installed version) and toolchains (the /opt/toolchain links, their
+// targets and versions). Each
 // family costs one command, cached in the session, so queries made later
 // in the same run reuse them. Every key is always present; a family that
 // cannot be read is null (or its fields are) and its error is returned,
@@ -170,6 +173,7 @@ func Facts(ctx context.Context, s *engine.Session) (map[string]any, error) {
 	}
 
 	launchd := map[string]any{}
+	runners := map[string]any{}
 	if names, ok, err := listDir(s, launchDaemons); err != nil {
 		fail("launchd", err)
 	} else if ok {
@@ -197,9 +201,20 @@ func Facts(ctx context.Context, s *engine.Session) (map[string]any, error) {
 				}
 			}
 			launchd[label] = entry
+			r, err := runnerFacts(s, label)
+			if err != nil {
+				fail("runner "+label, err)
+			}
+			runners[label] = r
 		}
 	}
 	f["launchd"] = launchd
+	f["runners"] = runners
+	tc, err := toolchainFacts(s)
+	if err != nil {
+		fail("toolchains", err)
+	}
+	f["toolchains"] = tc
 
 	if n, err := dfFact(s, dataVolume); err != nil {
 		fail("disk", err)
@@ -207,4 +222,94 @@ func Facts(ctx context.Context, s *engine.Session) (map[string]any, error) {
 		f["free_bytes"] = n
 	}
 	return f, errors.Join(errs...)
+}
+
+// toolchainRoot is where recipes link their toolchains.
+const toolchainRoot = "/opt/toolchain"
+
+// runnerFacts describes the runner a LaunchDaemon starts: its root (the
+// plist's WorkingDirectory), its account (UserName), the name .runner
+// registers and the installed version (`bin/Runner.Listener --version`,
+// run as that account). Fields that cannot be read are null.
+func runnerFacts(s *engine.Session, label string) (map[string]any, error) {
+	out := map[string]any{"root": nil, "user": nil, "name": nil, "url": nil, "version": nil}
+	data, ok, err := readFile(s, launchDaemons+"/"+label+".plist", 1<<20)
+	if err != nil || !ok {
+		return out, err
+	}
+	v, err := DecodePlist([]byte(data))
+	if err != nil {
+		return out, fmt.Errorf("%s.plist: %w", label, err)
+	}
+	body, _ := v.(map[string]any)
+	root, _ := body["WorkingDirectory"].(string)
+	user, _ := body["UserName"].(string)
+	if root == "" || checkPath("runner root", root) != nil {
+		return out, nil
+	}
+	out["root"] = root
+	if user != "" {
+		out["user"] = user
+	}
+	reg, err := readRegistration(s.Context(), s.Host(), root)
+	if err != nil {
+		return out, err
+	}
+	if reg != nil {
+		out["name"], out["url"] = reg.AgentName, reg.GitHubURL
+	}
+	listener := root + "/bin/Runner.Listener"
+	st, err := statPaths(s.Context(), s, listener)
+	if err != nil {
+		return out, err
+	}
+	if !st[listener].Exists || user == "" || user == "root" || checkUser(user) != nil {
+		return out, nil
+	}
+	text, err := listenerOutput(s, root, user)
+	if err != nil {
+		return out, err
+	}
+	ver, err := ParseListenerVersion(text)
+	if err != nil {
+		return out, err
+	}
+	out["version"] = ver
+	return out, nil
+}
+
+// toolchainFacts lists the links under /opt/toolchain with their target
+// and the version the target names (ROOT/dist/NAME-VERSION/...), or null.
+func toolchainFacts(s *engine.Session) (map[string]any, error) {
+	out := map[string]any{}
+	names, ok, err := listDir(s, toolchainRoot)
+	if err != nil || !ok {
+		return out, err
+	}
+	var paths []string
+	for _, n := range names {
+		if n != "dist" {
+			paths = append(paths, toolchainRoot+"/"+n)
+		}
+	}
+	if len(paths) == 0 {
+		return out, nil
+	}
+	st, err := statPaths(s.Context(), s, paths...)
+	if err != nil {
+		return out, err
+	}
+	for _, p := range paths {
+		fs := st[p]
+		if !fs.Exists || fs.Type != "symlink" {
+			continue
+		}
+		name := strings.TrimPrefix(p, toolchainRoot+"/")
+		var version any
+		if rest, ok := strings.CutPrefix(fs.Target, toolchainRoot+"/dist/"+name+"-"); ok {
+			version, _, _ = strings.Cut(rest, "/")
+		}
+		out[name] = map[string]any{"target": fs.Target, "version": version}
+	}
+	return out, nil
 }

@@ -685,17 +685,20 @@ under allow_writes. Run it as the account that owns the tree.`,
 					a.Replaces = true // rename(2) moves the entries, never what a link points at
 					return a, nil
 				}),
-			newBuiltin(m, "remove_tree", `path, user="root"`, engine.KindAction, `
+			newBuiltin(m, "remove_tree", `path, user="root", scratch=False`, engine.KindAction, `
 Returns the action `+"`/bin/rm -rf PATH`"+`, run as USER: removes a directory and
 everything in it (BSD rm removes symlinks, never what they point at). Run
 it as the account that owns the tree: a tree the runner account can change
 is removed by the runner account, never by root. PATH must be allowed by
 the recipe's allow_writes (checked when called, as files.remove) and have
-at least two components. A missing PATH is not an error.`,
+at least two components. A missing PATH is not an error. The plan marks it
+as destroying PATH, unless scratch=True: a staging directory the same fix
+creates and removes (an upgrade's unpacked archive).`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var p string
 					user := host.Root
-					if err := c.unpack(args, kwargs, "path", &p, "user?", &user); err != nil {
+					scratch := false
+					if err := c.unpack(args, kwargs, "path", &p, "user?", &user, "scratch?", &scratch); err != nil {
 						return nil, err
 					}
 					if err := c.checkPaths("path", p); err != nil {
@@ -711,7 +714,9 @@ at least two components. A missing PATH is not an error.`,
 						return nil, c.wrap(err)
 					}
 					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-rf", p}, User: user}, []string{p}, nil)
-					a.Destroys = "directory tree " + p
+					if !scratch {
+						a.Destroys = "directory tree " + p
+					}
 					a.Replaces = true // rm unlinks entries and never follows a link
 					return a, nil
 				}),

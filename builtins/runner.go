@@ -75,6 +75,23 @@ func ParseListenerVersion(out string) (string, error) {
 	return v, nil
 }
 
+// listenerOutput runs ROOT/bin/Runner.Listener --version as user once
+// per run and returns what it printed; a command that cannot run or exits
+// non-zero is an error.
+func listenerOutput(s *engine.Session, root, user string) (string, error) {
+	return cached(s, "runner-version:"+root, func(ctx context.Context, h host.Host) (string, error) {
+		cmd := host.Command{Argv: []string{root + "/bin/Runner.Listener", "--version"}, User: user, Dir: root, Timeout: time.Minute}
+		res, err := h.Run(ctx, cmd)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", strings.Join(cmd.Argv, " "), err)
+		}
+		if res.Exit != 0 {
+			return "", exitError(strings.Join(cmd.Argv, " "), res)
+		}
+		return res.Stdout, nil
+	})
+}
+
 // CompareVersions compares dotted versions number by number (a missing
 // number counts as 0); a part that is not a number is refused.
 func CompareVersions(a, b string) (int, error) {
@@ -413,17 +430,7 @@ version gives unknown. Call it only when the file exists.`,
 					if err := runnerUser(c, user); err != nil {
 						return nil, err
 					}
-					v, err := cached(c.s, "runner-version:"+root, func(ctx context.Context, h host.Host) (string, error) {
-						cmd := host.Command{Argv: []string{root + "/bin/Runner.Listener", "--version"}, User: user, Dir: root, Timeout: time.Minute}
-						res, err := h.Run(ctx, cmd)
-						if err != nil {
-							return "", fmt.Errorf("%s: %w", strings.Join(cmd.Argv, " "), err)
-						}
-						if res.Exit != 0 {
-							return "", exitError(strings.Join(cmd.Argv, " "), res)
-						}
-						return res.Stdout, nil
-					})
+					v, err := listenerOutput(c.s, root, user)
 					if err != nil {
 						return nil, c.hostError(err)
 					}

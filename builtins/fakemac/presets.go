@@ -40,6 +40,15 @@ const (
 	CrossToolchainURL    = "https://github.com/messense/homebrew-macos-cross-toolchains/releases/download/v13.3.0/aarch64-unknown-linux-gnu-aarch64-darwin.tar.gz"
 	CrossToolchainSHA256 = "5092abd7f9f318672e833a8ad99a88d3d9044afc6e7152b26740d18b29949141" // its SHA-256
 	CrossToolchainSize   = 118489344                                                          // its size as served by the fake
+	// OldRunnerURL is the actions/runner 2.332.0 osx-arm64 release asset,
+	// what the outdated preset has installed (SHA-256 from macos-facts.md
+	// §1.11, a shasum of a live download; the size is not from a source).
+	OldRunnerURL    = "https://github.com/actions/runner/releases/download/v2.332.0/actions-runner-osx-arm64-2.332.0.tar.gz"
+	OldRunnerSHA256 = "d53bedb30619a64e751bb9f729cc9e9b35eb1df5361651d54daae00db33f2e73" // its SHA-256
+	OldRunnerSize   = 126353408                                                          // its size as served by the fake
+	// OldCrossToolchainVersion is the Linux cross toolchain the outdated
+	// preset has installed (its entries are 13.3.0's; no URL serves it).
+	OldCrossToolchainVersion = "13.2.0"
 )
 
 // Names of the runner recipes/m4.star provisions (the converged,
@@ -64,6 +73,7 @@ func presets() map[string]func() (*State, error) {
 		"part-way":         func() (*State, error) { return derived(freshM4(), partWaySteps) },
 		"converged":        convergedState,
 		"drifted":          driftedState,
+		"outdated":         outdatedState,
 		"seed-manual":      func() (*State, error) { return derived(freshM4(), seedSteps) },
 	}
 }
@@ -81,7 +91,8 @@ var presetAliases = map[string]string{"partial": "part-way"}
 // `hvfctl run recipes/m4.star`, embedded from presets/converged.json),
 // drifted (converged after a macOS minor update, 26.1 to 26.2: version bumped, pmset
 // reset, the runner LaunchDaemon booted out, Spotlight back on for _work,
-// qemu missing) and seed-manual (provisioned by hand after the seed
+// qemu missing), outdated (converged as an older pin left it: runner
+// 2.332.0 registered and running, the cross toolchain 13.2.0 linked) and seed-manual (provisioned by hand after the seed
 // document: runner mini-1 with an svc.sh LaunchAgent, the Linux toolchain
 // from Homebrew, displaysleep 0).
 func Presets() []string {
@@ -128,6 +139,19 @@ const ConvergedPresetFile = "presets/converged.json"
 
 func convergedState() (*State, error) {
 	return parseFixture("builtins/fakemac/"+ConvergedPresetFile, convergedJSON)
+}
+
+// outdatedState is converged as an older pin of recipes/m4.star left
+// it: the runner 2.332.0 unpacked in its root (registered, running) with
+// that archive in the cache instead of 2.335.1's, and the Linux cross
+// toolchain 13.2.0 in /opt/toolchain/dist, linked, with its archive in
+// the cache under the name every release of it shares.
+func outdatedState() (*State, error) {
+	st, err := convergedState()
+	if err != nil {
+		return nil, err
+	}
+	return derived(st, outdatedSteps)
 }
 
 // driftedState is converged after a macOS minor update.
@@ -260,6 +284,7 @@ func addDownloads(st *State, t0 int64) {
 	st.URLs[RunnerURL] = &URL{Size: RunnerSize, SHA256: RunnerSHA256, Archive: "actions-runner-osx-arm64-2.335.1", Note: "macos-facts.md §1.11 (several independent pins agree)"}
 	st.URLs[HomebrewPkgURL] = &URL{Size: HomebrewPkgSize, SHA256: HomebrewPkgSHA256, Package: "homebrew-" + HomebrewVersion, Note: "the pin of recipes/m4.star (one third-party pin of the release asset)"}
 	st.URLs[ArmToolchainURL] = &URL{Size: ArmToolchainSize, SHA256: ArmToolchainSHA256, Package: "arm-gnu-toolchain-14.3.rel1", Note: "SHA-256 from macos-facts.md §2; size not from a source"}
+	st.URLs[OldRunnerURL] = &URL{Size: OldRunnerSize, SHA256: OldRunnerSHA256, Archive: "actions-runner-osx-arm64-2.332.0", Note: "macos-facts.md §1.11 (shasum of a live download); size not from a source"}
 	st.URLs[CrossToolchainURL] = &URL{Size: CrossToolchainSize, SHA256: CrossToolchainSHA256, Archive: "aarch64-unknown-linux-gnu-13.3.0", Note: "SHA-256 from macos-facts.md §2; size and entries not from a source"}
 
 	rel := t0 - 40*86400
@@ -288,6 +313,10 @@ func addDownloads(st *State, t0 int64) {
 		runner("./run-helper.sh.template", TypeFile, 0o644, 2_388),
 		runner("./safe_sleep.sh", TypeFile, 0o755, 1_178),
 	}
+	// 2.332.0 has the same layout; its files differ (their synthetic
+	// SHA-256 is keyed by the archive), which is how the fake's
+	// Runner.Listener --version knows which version it is.
+	st.Archives["actions-runner-osx-arm64-2.332.0"] = slices.Clone(st.Archives["actions-runner-osx-arm64-2.335.1"])
 	cross := func(name, typ string, mode Mode, size int64, target string) TarEntry {
 		return TarEntry{Name: name, Type: typ, Mode: mode, Size: size, Target: target, UName: "runner", GName: "staff", UID: 501, GID: 20, MTime: t0 - 300*86400}
 	}
@@ -304,6 +333,7 @@ func addDownloads(st *State, t0 int64) {
 		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/usr/lib/", TypeDir, 0o755, 0, ""),
 		cross("aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot/usr/lib/libc.so", TypeFile, 0o644, 255, ""),
 	}
+	st.Archives["aarch64-unknown-linux-gnu-"+OldCrossToolchainVersion] = slices.Clone(st.Archives["aarch64-unknown-linux-gnu-13.3.0"])
 	st.Packages["homebrew-"+HomebrewVersion] = &Package{ID: HomebrewPkgID, Version: HomebrewVersion, Title: "Homebrew", Script: "homebrew"}
 	arm := "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf"
 	armPkg := &Package{ID: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf", Version: "14.3.rel1", Title: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf"}
@@ -453,6 +483,34 @@ var seedSteps = []step{
 	runIn(RunnerUser, RunnerRoot, nil, RunnerRoot+"/svc.sh", "start"),
 	run(RunnerUser, "/bin/mkdir", "-p", "-m", "755", RunnerRoot+"/_work"),
 	run("root", "/usr/bin/mdutil", "-i", "off", RunnerRoot+"/_work"),
+}
+
+var (
+	oldRunnerCached = downloadsDir + "/actions-runner-osx-arm64-2.332.0.tar.gz"
+	crossCached     = downloadsDir + "/aarch64-unknown-linux-gnu-aarch64-darwin.tar.gz"
+	crossLink       = "/opt/toolchain/aarch64-linux-gnu"
+	crossOld        = "/opt/toolchain/dist/aarch64-linux-gnu-" + OldCrossToolchainVersion
+)
+
+// outdatedSteps turn a converged Mac into one an older pin left: the
+// runner's files are 2.332.0's (unpacked over the root by the runner
+// account, as a first install of that version left them; .runner and
+// the credentials untouched), the cross toolchain 13.2.0 is the one
+// linked.
+var outdatedSteps = []step{
+	run("root", "/bin/rm", "-f", runnerCached),
+	download(OldRunnerURL, oldRunnerCached, OldRunnerSHA256, "root", "wheel"),
+	runIn(RunnerUser, RunnerRoot, nil, "/usr/bin/tar", "-xzf", oldRunnerCached, "-C", RunnerRoot),
+	run("root", "/bin/rm", "-rf", "/opt/toolchain/dist/aarch64-linux-gnu-13.3.0"),
+	func(_ context.Context, m *Mac) error {
+		key := "aarch64-unknown-linux-gnu-" + OldCrossToolchainVersion
+		m.put(crossCached, &Node{Type: TypeFile, Mode: 0o644, Owner: "root", Group: "wheel", Size: CrossToolchainSize - 4096, SHA256: synthSum(key), Archive: key})
+		return nil
+	},
+	run("root", "/bin/mkdir", "-p", "-m", "755", crossOld),
+	run("root", "/usr/bin/tar", "-xzf", crossCached, "-C", crossOld),
+	run("root", "/usr/sbin/chown", "-R", "root:wheel", crossOld),
+	run("root", "/bin/ln", "-sfh", crossOld+"/aarch64-unknown-linux-gnu", crossLink),
 }
 
 // driftSteps are what a macOS minor update (26.1 to 26.2) does to a

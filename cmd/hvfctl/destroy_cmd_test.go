@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -184,5 +185,36 @@ func TestDestroyMintsRemovalToken(t *testing.T) {
 	}
 	if left := leftovers(relState(t, out), false); len(left) > 0 {
 		t.Errorf("destroy left:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// TestFactsInstalledVersions: facts report the installed runner version
+// (from each runner LaunchDaemon's root) and each toolchain's version.
+func TestFactsInstalledVersions(t *testing.T) {
+	tests := []struct{ fixture, runner, toolchain string }{
+		{convergedState, "2.335.1", "13.3.0"},
+		{"../../testdata/hosts/outdated.json", "2.332.0", "13.2.0"},
+	}
+	for _, tc := range tests {
+		t.Run(filepath.Base(tc.fixture), func(t *testing.T) {
+			code, out, errOut := hvfctl(t, nil, "facts", "--json", "--target", "fake:"+tc.fixture)
+			if code != 0 {
+				t.Fatalf("facts exited %d\n%s", code, errOut)
+			}
+			var f struct {
+				Runners    map[string]struct{ Version, Name, Root string } `json:"runners"`
+				Toolchains map[string]struct{ Version, Target string }     `json:"toolchains"`
+			}
+			if err := json.Unmarshal([]byte(out), &f); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			r := f.Runners["actions.runner.sysprog21-elfuse.macmini-m4-hvf"]
+			if r.Version != tc.runner || r.Name != "macmini-m4-hvf" || r.Root != "/Users/ghrunner/actions-runner" {
+				t.Errorf("runner facts %+v, want version %s", r, tc.runner)
+			}
+			if v := f.Toolchains["aarch64-linux-gnu"].Version; v != tc.toolchain {
+				t.Errorf("toolchain version %q, want %s", v, tc.toolchain)
+			}
+		})
 	}
 }
