@@ -80,7 +80,9 @@ func ParseListenerVersion(out string) (string, error) {
 // non-zero is an error.
 func listenerOutput(s *engine.Session, root, user string) (string, error) {
 	return cached(s, "runner-version:"+root, func(ctx context.Context, h host.Host) (string, error) {
-		cmd := host.Command{Argv: []string{root + "/bin/Runner.Listener", "--version"}, User: user, Dir: root, Timeout: time.Minute}
+		// No working directory: the listener finds its root from its own
+		// path, and --version reads nothing there.
+		cmd := host.Command{Argv: []string{root + "/bin/Runner.Listener", "--version"}, User: user, Timeout: time.Minute}
 		res, err := h.Run(ctx, cmd)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", strings.Join(cmd.Argv, " "), err)
@@ -411,7 +413,7 @@ gone afterwards.`,
 				}),
 			newBuiltin(m, "version", "root, user", engine.KindQuery, `
 Runs `+"`ROOT/bin/Runner.Listener --version`"+` as USER (the runner account, never
-root: the runner tree is the account's own) in ROOT and returns the
+root: the runner tree is the account's own) and returns the
 version it prints (`+"`2.335.1`"+`): the version compiled into the listener
 (actions/runner src/Runner.Listener/Runner.cs prints
 BuildConstants.RunnerPackage.Version for --version). After a self-update,
