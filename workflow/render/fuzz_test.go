@@ -55,9 +55,9 @@ func FuzzJob(f *testing.F) {
 		if err := yaml.Unmarshal(out, &doc); err != nil {
 			t.Fatalf("the rendered workflow does not parse: %v\n%s", err, out)
 		}
-		got := lookup(lookup(doc, "jobs"), fuzzJob().ID)
-		labels, _ := lookup(got, "runs-on").([]any)
-		guard, _ := lookup(got, "if").(string)
+		got := lookupKey(lookupKey(doc, "jobs"), fuzzJob().ID)
+		labels, _ := lookupKey(got, "runs-on").([]any)
+		guard, _ := lookupKey(got, "if").(string)
 		if normalizeExpr(unfence(guard)) != normalizeExpr(fuzzJob().If) || fmt.Sprint(labels) != fmt.Sprint(fuzzJob().RunsOn) {
 			t.Fatalf("the rendered workflow does not hold the job as declared (%v):\n%s", got, out)
 		}
@@ -69,16 +69,4 @@ func FuzzJob(f *testing.F) {
 			t.Fatalf("rendering is not a fixed point:\n%s\n---\n%s", out, again)
 		}
 	})
-}
-
-// lookup returns the value of key k in a decoded YAML mapping, nil when m
-// is not a mapping or has no such key.
-func lookup(m any, k string) any {
-	switch m := m.(type) {
-	case map[string]any:
-		return m[k]
-	case map[any]any:
-		return m[k]
-	}
-	return nil
 }
