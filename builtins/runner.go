@@ -240,7 +240,7 @@ func removeAction(root string, token *engine.Secret, user string) *engine.Action
 		}
 		return nil
 	})
-	a.Destroys = "the runner registration of " + root
+	a.Destroys = "runner registration " + root
 	return a
 }
 

@@ -47,7 +47,14 @@ func (r *Recipe) Check(ctx context.Context) *Report {
 
 // mark is the length of the host transcript before a run, so that a
 // report lists only the commands of its own run.
-func (r *Recipe) mark() int { return len(r.sess.Recorder().Transcript()) }
+// The first report of a recipe starts at the beginning of the transcript,
+// so that the commands Load ran are listed too.
+func (r *Recipe) mark() int {
+	if !r.reported {
+		return r.loadMark
+	}
+	return len(r.sess.Recorder().Transcript())
+}
 
 func (r *Recipe) plan(ctx context.Context) []*planned {
 	out := make([]*planned, 0, len(r.resources))
@@ -325,7 +332,14 @@ func (r *Recipe) Apply(ctx context.Context) *Report {
 		}
 		status[res.ID] = p.rep.Status
 	}
-	return r.report(ModeApply, out, nil, mark)
+	// The host now follows these vars: later runs keep them.
+	var errs []string
+	if r.sticky {
+		if err := r.RecordVars(ctx); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	return r.report(ModeApply, out, errs, mark)
 }
 
 func (r *Recipe) applyOne(ctx context.Context, p *planned) {

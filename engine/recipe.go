@@ -33,6 +33,9 @@ type Options struct {
 	Stdlib fs.FS
 	// Vars are recipe variables (--var NAME=VALUE), read with var().
 	Vars map[string]string
+	// StickyVars makes the recipe use the vars the last `run` recorded on
+	// the host (VarsFile) for every var not given in Vars.
+	StickyVars bool
 	// Secrets supplies secret() values when an action needs them.
 	Secrets SecretSource
 	// Principals are the accounts actions run as. A recipe may override
@@ -69,6 +72,16 @@ type Recipe struct {
 	stop      func() bool
 	stopHeap  func()
 	progress  func(string)
+
+	usedVars     map[string]bool
+	givenVars    map[string]string
+	recordedVars map[string]string
+	sticky       bool
+	// reported is set once a report was made: the first report also
+	// lists the commands Load ran (reading the recorded vars), from
+	// loadMark on.
+	reported bool
+	loadMark int
 }
 
 // Path returns the recipe file as given to Load.
@@ -116,9 +129,24 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	if o.Host == nil {
 		return nil, fmt.Errorf("loading %s: no host", path)
 	}
+	rec, ok := o.Host.(*host.Recorder)
+	if !ok {
+		rec = host.NewRecorder(o.Host, o.Redactor)
+	}
+	loadMark := len(rec.Transcript())
+	recorded := map[string]string{}
+	if o.StickyVars {
+		vr, err := readVarsRecord(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		if m := vr.Recipes[recipeKey(path)]; m != nil {
+			recorded = m
+		}
+	}
 	sess := NewSession(ctx, SessionOptions{
-		Host: o.Host, Redactor: o.Redactor, Principals: o.Principals,
-		Secrets: o.Secrets, Vars: o.Vars, Log: o.Log, Services: o.Services,
+		Host: rec, Principals: o.Principals,
+		Secrets: o.Secrets, Vars: mergeVars(recorded, o.Vars), Log: o.Log, Services: o.Services,
 	})
 	ev := &evaluator{
 		sess: sess, opts: o, byID: map[string]*Resource{},
@@ -135,10 +163,11 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	thread := NewThread("recipe "+path, sess, o.MaxSteps)
 	thread.Load = ld.load
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
-	rec := &Recipe{path: path, sess: sess, thread: thread, stop: stop, stopHeap: guardHeap(thread, o.MaxHeapBytes), progress: o.Progress}
+	r := &Recipe{path: path, sess: sess, thread: thread, stop: stop, stopHeap: guardHeap(thread, o.MaxHeapBytes), progress: o.Progress,
+		usedVars: ev.usedVars, givenVars: o.Vars, recordedVars: recorded, sticky: o.StickyVars, loadMark: loadMark}
 
 	if err := ctx.Err(); err != nil {
-		rec.Close()
+		r.Close()
 		return nil, fmt.Errorf("loading %s: %w", path, err)
 	}
 	var globals starlark.StringDict
@@ -170,12 +199,12 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 		}
 	}
 	if len(errs) > 0 {
-		rec.Close()
+		r.Close()
 		return nil, joinErrors(errs)
 	}
-	rec.resources = ev.resources
-	rec.globals = globals
-	return rec, nil
+	r.resources = ev.resources
+	r.globals = globals
+	return r, nil
 }
 
 // NewThread returns a sandboxed Starlark thread bound to sess: print()

@@ -48,6 +48,9 @@ type Report struct {
 	// Secrets are the secrets a person must supply for the actions of
 	// the report, in order of first use.
 	Secrets []*Secret
+	// Vars are the recipe vars given with --var or recorded by the last
+	// run, with the recorded value each replaces.
+	Vars []Var
 	// NextSteps are what the recipe says a maintainer should do once it
 	// is applied (declare("next_step", text = ...)).
 	NextSteps []string
@@ -164,13 +167,14 @@ func newResourceReport(res *Resource) ResourceReport {
 }
 
 func (r *Recipe) report(mode Mode, ps []*planned, errs []string, mark int) *Report {
+	r.reported = true
 	cmds := r.sess.Recorder().Transcript()
 	if mark <= len(cmds) {
 		cmds = cmds[mark:]
 	}
 	rep := &Report{
 		Recipe: r.path, Target: r.sess.Host().Name(), Mode: mode,
-		HostCommands: cmds, redactor: r.sess.Redactor(),
+		HostCommands: cmds, redactor: r.sess.Redactor(), Vars: r.Vars(),
 	}
 	for _, e := range errs {
 		rep.Errors = append(rep.Errors, r.scrub(e))

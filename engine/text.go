@@ -95,6 +95,7 @@ func (r *Report) writeHeader(b *strings.Builder, p painter) {
 		return
 	}
 	s := r.Summary
+	r.writeVars(b, p)
 	if destroys := r.Destroys(); len(destroys) > 0 {
 		fmt.Fprintf(b, "%s\n", p.paint(ansiRed+ansiBold, "This plan destroys:"))
 		for _, d := range destroys {
@@ -117,6 +118,71 @@ func (r *Report) writeHeader(b *strings.Builder, p painter) {
 	if s.Change > 0 {
 		fmt.Fprintf(b, "%s\n", p.paint(ansiDim, "(+ create, ~ change in place, - destroy, -/+ destroy and create again)"))
 	}
+}
+
+// writeVars shows the vars of the run: a var whose --var value differs
+// from the one the last run recorded is a change of its own, shown with
+// what the plan destroys because of it; a recorded var in use says how to
+// change it.
+func (r *Report) writeVars(b *strings.Builder, p painter) {
+	if len(r.Vars) == 0 {
+		return
+	}
+	b.WriteString("Vars:\n")
+	for _, v := range r.Vars {
+		switch {
+		case v.Changed():
+			line := fmt.Sprintf("%s: %s → %s", v.Name, v.Recorded, v.Value)
+			if d := CountDestroys(r.Destroys()); d != "" {
+				line += ", destroys " + d
+			}
+			fmt.Fprintf(b, "  %s %s\n", p.paint(ansiYellow, "~"), line)
+		case v.Given && !v.HasRecorded:
+			fmt.Fprintf(b, "  %s = %s (--var; `run` records it for later runs)\n", v.Name, v.Value)
+		case v.Given:
+			fmt.Fprintf(b, "  %s = %s (--var, as recorded)\n", v.Name, v.Value)
+		default:
+			fmt.Fprintf(b, "  %s = %s (recorded by the last run in %s; --var %s=VALUE changes it)\n", v.Name, v.Value, VarsFile, v.Name)
+		}
+	}
+}
+
+// CountDestroys groups what a plan destroys by its kind, the words before
+// the first name (one holding a digit, dot, slash, dash or parenthesis):
+// "3 runners, 2 prune daemons".
+func CountDestroys(what []string) string {
+	var order []string
+	n := map[string]int{}
+	for _, w := range what {
+		var kind []string
+		for _, f := range strings.Fields(w) {
+			if strings.ContainsAny(f, "0123456789./-()") {
+				break
+			}
+			kind = append(kind, f)
+		}
+		k := strings.Join(kind, " ")
+		if k == "" {
+			k = "item"
+		}
+		if n[k] == 0 {
+			order = append(order, k)
+		}
+		n[k]++
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		if n[k] == 1 {
+			parts[i] = "1 " + k
+			continue
+		}
+		plural := k + "s"
+		if strings.HasSuffix(k, "y") {
+			plural = strings.TrimSuffix(k, "y") + "ies"
+		}
+		parts[i] = fmt.Sprintf("%d %s", n[k], plural)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // writeNextSteps prints what the recipe declared a maintainer should do

@@ -118,7 +118,8 @@ func renamedRunnerIsCleanedUp(t *testing.T, preset string) {
 	for _, a := range stale.Actions {
 		acts = append(acts, strings.Join(a.Argv, " "))
 	}
-	want := []string{"/bin/launchctl bootout system/" + oldLabel, "/bin/rm -f " + daemonDir + "/" + oldLabel + ".plist"}
+	// The old runner's logs go too (as ghrunner, their owner).
+	want := []string{"/bin/launchctl bootout system/" + oldLabel, "/bin/rm -f " + daemonDir + "/" + oldLabel + ".plist", "/bin/rm -rf /Users/ghrunner/Library/Logs/" + oldLabel}
 	if strings.Join(acts, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("runner:stale plans\n%s\nwant\n%s", strings.Join(acts, "\n"), strings.Join(want, "\n"))
 	}

@@ -146,6 +146,7 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 		Modules:      modules(),
 		Stdlib:       stdlib.FS,
 		Vars:         f.Var,
+		StickyVars:   true,
 		Secrets:      secrets,
 		Principals:   tgt.principals,
 		MaxSteps:     f.MaxSteps,
@@ -235,6 +236,7 @@ func (c *runCmd) Run(e *env) error {
 	if err := writeReport(e, rep, false, c.All); err != nil {
 		return exit(1, err)
 	}
+
 	if err := c.save(e, tgt); err != nil {
 		return err
 	}
@@ -250,11 +252,11 @@ func (c *runCmd) confirmPlan(e *env, plan *engine.Report, interactive bool) erro
 		return nil
 	}
 	if n := s.Destroy + s.Replace; n > 0 && !c.AllowDestroy {
-		what := strings.Join(plan.Destroys(), ", ")
+		what := engine.CountDestroys(plan.Destroys())
 		if !interactive {
 			return exit(1, fmt.Errorf("not applied: the plan destroys %s (%d resource(s) marked - or -/+); pass --allow-destroy to apply it without a terminal", what, n))
 		}
-		fmt.Fprintf(e.stderr, "The plan destroys %s.\n", what)
+		fmt.Fprintf(e.stderr, "The plan destroys %s:\n  %s\n", what, strings.Join(plan.Destroys(), "\n  "))
 		word, err := readLine(e.stdin, e.stderr, fmt.Sprintf("Type destroy to apply %d change(s) to %s: ", s.Change, c.Target))
 		if err != nil {
 			return exit(1, err)
