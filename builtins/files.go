@@ -742,38 +742,6 @@ fix function). A missing PATH is not an error.`,
 					a.Replaces = true // unlink(2): a link is removed, never followed
 					return a, nil
 				}),
-			newBuiltin(m, "remove_tree", "path, user", engine.KindAction, `
-Returns the action `+"`/bin/rm -rf PATH`"+`, run as USER (never root): removes a
-directory tree that USER owns, such as a runner root of an instance the
-recipe no longer declares. Running it as the owner means a link the
-account planted inside the tree can never make root delete anything; rm
-removes a symlink at PATH itself, not its target. PATH must be allowed by
-the recipe's allow_writes and must not be a top-level directory. Marked
-as destroying "directory PATH".`,
-				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var p, user string
-					if err := c.unpack(args, kwargs, "path", &p, "user", &user); err != nil {
-						return nil, err
-					}
-					if err := c.checkPaths("path", p); err != nil {
-						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
-					}
-					if user == host.Root {
-						return nil, c.argError("remove_tree runs as the tree's owner, never root: name the account that owns %s", p)
-					}
-					if strings.Count(strings.TrimSuffix(p, "/"), "/") < 2 {
-						return nil, c.argError("refusing to remove the top-level directory %s", p)
-					}
-					if err := c.s.CheckWrite(p); err != nil {
-						return nil, c.wrap(err)
-					}
-					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-rf", p}, User: user}, []string{p}, nil)
-					a.Destroys = "directory " + p
-					return a, nil
-				}),
 			newBuiltin(m, "write", "path, content, mode, owner, group", engine.KindAction, `
 Returns an action that replaces PATH atomically with CONTENT (string or
 bytes): written to a temporary file in the same directory, given MODE and
