@@ -147,7 +147,44 @@ func (e *editor) securityKey(k string, old map[string]any) error {
 	e.set(k, en, text)
 	e.expect[k] = want
 	e.res.Changed = append(e.res.Changed, k)
+	if en != nil {
+		e.commentNotes(k, en)
+	}
 	return nil
+}
+
+// commentNotes says which maintainers' comments a replaced key leaves
+// describing a value that is gone: the comment lines right above the key
+// (kept, but written for the old value) and those inside its lines
+// (dropped with the value).
+func (e *editor) commentNotes(k string, en *entry) {
+	isComment := func(i int) bool {
+		return strings.HasPrefix(strings.TrimSpace(trimBreak(e.lines[i])), "#")
+	}
+	first := en.start
+	for first > 0 && isComment(first-1) {
+		first--
+	}
+	if first < en.start {
+		e.res.Notes = append(e.res.Notes, fmt.Sprintf("the comment above %s: (%s) was written for the value render replaced; check that it still holds", k, lineSpan(first, en.start)))
+	}
+	var inside []int
+	for i := en.start + 1; i < en.end; i++ {
+		if isComment(i) && en.val.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			inside = append(inside, i)
+		}
+	}
+	if len(inside) > 0 {
+		e.res.Notes = append(e.res.Notes, fmt.Sprintf("dropped the comment inside %s: (%s) with the value it described", k, lineSpan(inside[0], inside[len(inside)-1]+1)))
+	}
+}
+
+// lineSpan names 0-based lines [from, to) as "line 3" or "lines 3-5".
+func lineSpan(from, to int) string {
+	if to-from == 1 {
+		return fmt.Sprintf("line %d", from+1)
+	}
+	return fmt.Sprintf("lines %d-%d", from+1, to)
 }
 
 // concurrency handles a job with a matrix whose recipe group is the same

@@ -134,3 +134,21 @@ func TestFoldedGuard(t *testing.T) {
 		t.Errorf("an expression without operators stays on one line: %v\n%s", err, res.Out)
 	}
 }
+
+// TestEditCommentNotes: comments written for a replaced value are named,
+// the one above kept, the one inside dropped with the value.
+func TestEditCommentNotes(t *testing.T) {
+	src := "on: push\njobs:\n  build:\n    runs-on: x\n  rt:\n    # only pushes\n    if: github.event_name != 'x'\n    concurrency:\n      # per ref\n      group: g\n    steps:\n      - run: make\n"
+	res, err := render.Render([]byte(src), editJob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "the comment above if: (line 6) was written for the value render replaced; check that it still holds; " +
+		"dropped the comment inside concurrency: (line 9) with the value it described"
+	if got := strings.Join(res.Notes, "; "); got != want {
+		t.Errorf("notes %q\nwant %q", got, want)
+	}
+	if !strings.Contains(string(res.Out), "    # only pushes\n    if: github.event_name == 'push'\n") || strings.Contains(string(res.Out), "# per ref") {
+		t.Errorf("render:\n%s", res.Out)
+	}
+}
