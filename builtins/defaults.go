@@ -101,6 +101,15 @@ an absolute path.`,
 					if err := checkDomain(domain); err != nil {
 						return nil, c.wrap(err)
 					}
+					if strings.HasPrefix(domain, "/") {
+						// defaults reads DOMAIN.plist: a path domain is a
+						// file read like files.read, kept from secrets.
+						for _, p := range []string{domain, domain + ".plist"} {
+							if err := c.s.CheckRead(p); err != nil {
+								return nil, c.wrap(err)
+							}
+						}
+					}
 					if err := checkPattern("defaults key", key, defaultsKeyPat); err != nil {
 						return nil, c.wrap(err)
 					}

@@ -3,15 +3,15 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // StdlibPrefix is the load() prefix of the embedded stdlib modules.
@@ -189,22 +189,7 @@ func within(dir, p string) bool {
 }
 
 func readSource(file string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("reading %s: not a regular file", file)
-	}
-	if st.Size() > maxSourceBytes {
-		return nil, fmt.Errorf("reading %s: larger than %d bytes", file, maxSourceBytes)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSourceBytes))
+	b, err := host.ReadLocalFile(file, maxSourceBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}

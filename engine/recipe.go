@@ -26,7 +26,12 @@ type Options struct {
 	// wrapped in a host.Recorder unless it already is one.
 	Host host.Host
 	// Redactor collects the run's secret values; nil means a new one.
+	// The CLI registers every secret it can know (the runner token) in it
+	// before calling Load, so that output is scrubbed from the start.
 	Redactor *host.Redactor
+	// ProtectedFiles are files no query may read besides the secret
+	// locations of SecretPathReason (the --token-file).
+	ProtectedFiles []string
 	// Modules are the builtin modules (builtins.Modules()).
 	Modules []Module
 	// Stdlib serves "@stdlib//NAME.star" loads (stdlib.FS).
@@ -147,6 +152,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	sess := NewSession(ctx, SessionOptions{
 		Host: rec, Principals: o.Principals,
 		Secrets: o.Secrets, Vars: mergeVars(recorded, o.Vars), Log: o.Log, Services: o.Services,
+		ProtectedFiles: o.ProtectedFiles,
 	})
 	ev := &evaluator{
 		sess: sess, opts: o, byID: map[string]*Resource{},

@@ -59,6 +59,7 @@ type Session struct {
 	secrets    SecretSource
 	vars       map[string]string
 	services   map[string]any
+	readGuard  func(string) error
 
 	mu        sync.Mutex
 	phase     Phase
@@ -105,6 +106,9 @@ type SessionOptions struct {
 	// Services are backends besides the host that builtins reach by
 	// name with Session.Service ("github": a *ghapi.Client).
 	Services map[string]any
+	// ProtectedFiles are files no query may read (the token file), on
+	// top of the secret locations of SecretPathReason.
+	ProtectedFiles []string
 }
 
 // NewSession starts a session on a host; the host is wrapped in a
@@ -114,13 +118,15 @@ func NewSession(ctx context.Context, o SessionOptions) *Session {
 	if !ok {
 		rec = host.NewRecorder(o.Host, o.Redactor)
 	}
+	guard := readGuard(o.ProtectedFiles)
+	rec.GuardReads(guard)
 	log := o.Log
 	if log == nil {
 		log = func(string) {}
 	}
 	return &Session{
 		ctx: ctx, rec: rec, principals: o.Principals, secrets: o.Secrets,
-		vars: o.Vars, services: o.Services, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
+		vars: o.Vars, services: o.Services, readGuard: guard, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
 	}
 }
 
@@ -140,6 +146,11 @@ func SessionOf(t *starlark.Thread) (*Session, error) {
 
 // Context returns the run's context (cancelled on SIGINT).
 func (s *Session) Context() context.Context { return s.ctx }
+
+// CheckRead refuses a path no query may read (a secret location or the
+// token file, docs/security.md); builtins that have a tool read a file
+// for them call it, as every in-process read already does.
+func (s *Session) CheckRead(path string) error { return s.readGuard(path) }
 
 // Host returns the recorded host.
 func (s *Session) Host() host.Host { return s.rec }

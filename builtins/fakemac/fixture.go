@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // New returns a fake Mac in the state of an embedded preset (see Presets).
@@ -22,12 +24,15 @@ func New(preset string) (*Mac, error) {
 	return &Mac{st: st}, nil
 }
 
+// maxFixtureBytes bounds a fixture file.
+const maxFixtureBytes = 256 << 20
+
 // Load reads a fixture: a JSON State, or a partial one with "base" naming
 // a preset, merged over that preset with JSON merge-patch rules (objects
 // merge key by key, null deletes a key, anything else replaces). Unknown
 // keys are errors naming the key, the file and the line.
 func Load(file string) (*Mac, error) {
-	raw, err := os.ReadFile(file)
+	raw, err := host.ReadLocalFile(file, maxFixtureBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load fake host: %w", err)
 	}
@@ -40,10 +45,17 @@ func Load(file string) (*Mac, error) {
 
 // Save writes the whole state to file atomically (mode 0644, owned by the
 // invoking user). Loading the file gives the same state.
-func (m *Mac) Save(file string) error {
+func (m *Mac) Save(file string) error { return m.SaveScrubbed(file, nil) }
+
+// SaveScrubbed is Save with the state's text passed through scrub first
+// (the CLI removes the run's secrets with it); nil scrubs nothing.
+func (m *Mac) SaveScrubbed(file string, scrub func(string) string) error {
 	b, err := m.Snapshot()
 	if err != nil {
 		return err
+	}
+	if scrub != nil {
+		b = []byte(scrub(string(b)))
 	}
 	dir := filepath.Dir(file)
 	tmp, err := os.CreateTemp(dir, ".fakemac-*.json")

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // maxManifestSize bounds the manifest a verification reads (about a
@@ -53,25 +55,14 @@ func Inside(dir, manifest string) (string, bool) {
 // ReadManifest reads and parses a manifest file. A missing file, an
 // unreadable one and a malformed one are errors naming it.
 func ReadManifest(path string) (*Manifest, error) {
-	f, err := os.Open(path)
+	b, err := host.ReadLocalFile(path, maxManifestSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("manifest %s does not exist (create it with `hvfctl fixtures lock`): %w", path, err)
 		}
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("manifest %s: not a regular file", path)
-	}
-	if info.Size() > maxManifestSize {
-		return nil, fmt.Errorf("manifest %s: %d bytes, more than the %d a manifest may have", path, info.Size(), maxManifestSize)
-	}
-	return Parse(f, path)
+	return Parse(bytes.NewReader(b), path)
 }
 
 // VerifyDir verifies the local directory dir against the manifest file at

@@ -124,14 +124,24 @@ func (d DirSource) List(ctx context.Context) ([]Node, error) {
 	return nodes, nil
 }
 
-// Open implements Source. It refuses to follow a symbolic link that has
-// replaced a listed file, and anything that is not a regular file.
+// Open implements Source. It opens the file relative to a handle of the
+// directory, refuses to follow a symbolic link that has replaced a listed
+// file, and refuses anything that is not a regular file without blocking
+// on it.
 func (d DirSource) Open(ctx context.Context, path string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	full := filepath.Join(d.Dir, filepath.FromSlash(path))
-	f, err := os.OpenFile(full, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// Relative to a handle of the directory (a link cannot lead out of
+	// it), never following a final link, and non-blocking so that a
+	// FIFO planted in the tree fails at once instead of hanging.
+	root, err := os.OpenRoot(d.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", d.Dir, err)
+	}
+	defer root.Close()
+	f, err := root.OpenFile(filepath.FromSlash(path), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", full, err)
 	}

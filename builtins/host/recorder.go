@@ -84,6 +84,7 @@ type Entry struct {
 type Recorder struct {
 	inner    Host
 	redactor *Redactor
+	guard    func(path string) error
 
 	mu      sync.Mutex
 	entries []Entry
@@ -95,6 +96,26 @@ func NewRecorder(inner Host, red *Redactor) *Recorder {
 		red = NewRedactor()
 	}
 	return &Recorder{inner: inner, redactor: red}
+}
+
+// GuardReads makes every ReadFile and ListArchive through the recorder
+// ask guard first; a non-nil answer refuses the read (recorded with exit
+// 1, nothing asked of the inner host). The engine uses it to keep
+// queries away from secrets.
+func (r *Recorder) GuardReads(guard func(path string) error) {
+	r.mu.Lock()
+	r.guard = guard
+	r.mu.Unlock()
+}
+
+func (r *Recorder) checkRead(path string) error {
+	r.mu.Lock()
+	g := r.guard
+	r.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	return g(path)
 }
 
 // Inner returns the wrapped host.
@@ -179,6 +200,9 @@ func (r *Recorder) done(argv []string, err error) error {
 
 // ReadFile implements Host.
 func (r *Recorder) ReadFile(ctx context.Context, path string, max int64) ([]byte, error) {
+	if err := r.checkRead(path); err != nil {
+		return nil, r.done([]string{OpRead, path}, err)
+	}
 	b, err := r.inner.ReadFile(ctx, path, max)
 	return b, r.done([]string{OpRead, path}, err)
 }
@@ -203,6 +227,9 @@ func (r *Recorder) Hash(ctx context.Context, path string) (string, int64, error)
 
 // ListArchive implements Host.
 func (r *Recorder) ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, error) {
+	if err := r.checkRead(path); err != nil {
+		return nil, r.done([]string{OpTarList, path}, err)
+	}
 	es, err := r.inner.ListArchive(ctx, path)
 	return es, r.done([]string{OpTarList, path}, err)
 }

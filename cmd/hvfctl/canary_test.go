@@ -132,7 +132,7 @@ func canaryApply(t *testing.T, logs *strings.Builder) (*rawRecorder, map[string]
 		}
 	}
 	saved := filepath.Join(dir, "saved.json")
-	if err := tgt.save(saved); err != nil {
+	if err := tgt.save(saved, nil); err != nil { // unscrubbed: the state itself must not hold the token
 		t.Fatal(err)
 	}
 	state, err := os.ReadFile(saved)

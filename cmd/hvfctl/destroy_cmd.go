@@ -47,6 +47,10 @@ func (c *destroyCmd) Run(e *env) error {
 		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
 	}
 	secrets.log = func(s string) { fmt.Fprintln(e.stderr, s) }
+	// The token is read and registered before the recipe's code runs.
+	if err := secrets.preload(e.redactor, e.environ()); err != nil {
+		return exit(1, err)
+	}
 	r, err := c.load(e, tgt, secrets)
 	if err != nil {
 		return exit(1, err)
@@ -101,7 +105,7 @@ func saveFake(e *env, tgt *target, file string) error {
 	if file == "" {
 		return nil
 	}
-	if err := tgt.save(file); err != nil {
+	if err := tgt.save(file, e.redactor.Scrub); err != nil {
 		return exit(1, fmt.Errorf("--save: %w", err))
 	}
 	fmt.Fprintf(e.stderr, "saved the fake host state to %s\n", file)

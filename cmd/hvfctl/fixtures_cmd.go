@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -268,7 +267,7 @@ func newProgress(e *env, off bool, desc string) fixturelock.Progress {
 	if off {
 		return nil
 	}
-	f, ok := e.stderr.(*os.File)
+	f, ok := fileOf(e.stderr)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}

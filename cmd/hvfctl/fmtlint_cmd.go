@@ -3,8 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/cmd/hvfctl/internal/starfmt"
 )
 
@@ -82,7 +82,7 @@ func eachStarFile(e *env, verb string, paths []string, do func(path string, src 
 		if err := e.ctx.Err(); err != nil {
 			return exit(1, err)
 		}
-		src, err := os.ReadFile(path)
+		src, err := host.ReadLocalFile(path, maxLocalFile)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "hvfctl %s: %v\n", verb, err)
 			code = 2

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -120,4 +121,74 @@ func TestHostileRecipes(t *testing.T) {
 			relAssertAbsent(t, hostileCanary, texts)
 		})
 	}
+}
+
+// TestHostileSecretOutput plants the runner token where a recipe can
+// read it before any action reveals it (a file on the fake Mac) and lets
+// the recipe print it, put it in a diff and fail with it, while the real
+// token file is given with --token-file: the token is registered before
+// the recipe runs, so every output and the saved state show
+// "<secret runner_token>", and the token file itself cannot be read.
+func TestHostileSecretOutput(t *testing.T) {
+	bin := relBuild(t, t.TempDir())
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(hostileCanary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	canary := hostileCanary
+	start := relFixture(t, dir, "start.json", map[string]any{
+		"base": defaultPreset,
+		"files": map[string]any{"/Users/Shared/notes.txt": map[string]any{
+			"type": "file", "mode": "0644", "owner": "admin", "group": "wheel", "content": "token=" + canary + "\n",
+		}},
+	})
+	recipe := filepath.Join(dir, "leak.star")
+	src := `allow_writes("/Users/Shared/unpack")
+print("before any action: %s" % var("x", default = "") )
+
+def _notes():
+    s = files.read("/Users/Shared/notes.txt")
+    print("notes say " + s)
+    return {"notes": s}
+
+def _tokenfile():
+    return {"token": files.read(` + strconv.Quote(tokenFile) + `)}
+
+resource(id = "notes", kind = "leak", want = {"notes": "nothing"}, check = _notes, fix = lambda have, want: fail("leaking " + have["notes"]))
+resource(id = "tokenfile", kind = "leak", want = {"token": None}, check = _tokenfile, fix = lambda have, want: [])
+`
+	if err := os.WriteFile(recipe, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(dir, "saved.json")
+	texts := map[string]string{}
+	// plan and check know the token from the environment (they take no
+	// token file); run reads it from --token-file only.
+	inEnv := map[string]string{tokenEnv: canary}
+	for _, tc := range []struct {
+		environ map[string]string
+		args    []string
+	}{
+		{inEnv, []string{"plan", "--target", "fake:" + start, recipe}},
+		{inEnv, []string{"check", "--json", "--target", "fake:" + start, recipe}},
+		{nil, []string{"run", "--yes", "--token-file", tokenFile, "--target", "fake:" + start, "--save", saved, recipe}},
+	} {
+		args := tc.args
+		r := relExec(t, bin, tc.environ, args...)
+		relNoCrash(t, args[0], r)
+		texts[args[0]] = r.all()
+	}
+	if !strings.Contains(texts["run"], "notes say token=<secret runner_token>") {
+		t.Errorf("run output does not show the scrubbed print:\n%s", texts["run"])
+	}
+	if !strings.Contains(texts["run"], "runner token file") {
+		t.Errorf("reading the token file was not refused:\n%s", texts["run"])
+	}
+	raw, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts["saved state"] = string(raw)
+	relAssertAbsent(t, canary, texts)
 }

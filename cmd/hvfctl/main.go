@@ -47,6 +47,11 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// environ lists the environment (for HVFCTL_SECRET_*); nil means none.
+	environ func() []string
+	// redactor knows the run's secrets; run() scrubs stdout and stderr
+	// with it. nil means a new one.
+	redactor *host.Redactor
 	// rand is the randomness of random_password; nil means crypto/rand.
 	// Tests set it to know a generated password.
 	rand io.Reader
@@ -60,6 +65,10 @@ type env struct {
 	// ghLookup finds the gh CLI's stored login; nil means none (tests).
 	ghLookup ghapi.GhLookup
 }
+
+// maxLocalFile bounds a file the CLI reads itself (a recipe to format,
+// a workflow to audit).
+const maxLocalFile = 64 << 20
 
 // exitError carries the exit code a command wants.
 type exitError struct {
@@ -82,7 +91,7 @@ func exit(code int, err error) error { return &exitError{code: code, err: err} }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, ghLookup: ghapi.StoredLogin})
+	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin})
 	stop()
 	os.Exit(code)
 }
@@ -91,6 +100,14 @@ func main() {
 // A Go panic never reaches the user as a stack trace: it is reported as
 // an internal error with exit code 1.
 func run(ctx context.Context, args []string, e env) (code int) {
+	if e.redactor == nil {
+		e.redactor = host.NewRedactor()
+	}
+	if e.environ == nil {
+		e.environ = func() []string { return nil }
+	}
+	e.stdout = &scrubWriter{w: e.stdout, red: e.redactor}
+	e.stderr = &scrubWriter{w: e.stderr, red: e.redactor}
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(e.stderr, "hvfctl: internal error: %v (please report this)\n", r)

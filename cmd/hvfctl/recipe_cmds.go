@@ -102,7 +102,11 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordT
 			return exit(1, err)
 		}
 	}
-	r, err := f.load(e, tgt, &cliSecrets{getenv: e.getenv})
+	secrets := &cliSecrets{getenv: e.getenv}
+	if err := secrets.preload(e.redactor, e.environ()); err != nil {
+		return exit(1, err)
+	}
+	r, err := f.load(e, tgt, secrets)
 	if err != nil {
 		return exit(1, err)
 	}
@@ -129,31 +133,39 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordT
 }
 
 // load evaluates the recipe against the target, with the GitHub side
-// when a GitHub API and credential are available (see recipeGitHub).
+// when a GitHub API and credential are available (see recipeGitHub). The
+// run's redactor is e.redactor, which already knows the secrets the CLI
+// read before the recipe's code runs.
 func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*engine.Recipe, error) {
-	red := host.NewRedactor()
+	red := e.redactor
+	if red == nil {
+		red = host.NewRedactor()
+	}
 	gh, err := f.recipeGitHub(e, tgt, red)
 	if err != nil {
 		return nil, err
 	}
+	var protected []string
 	if s, ok := secrets.(*cliSecrets); ok {
 		s.gh = gh
+		protected = s.protected()
 	}
 	r, err := engine.Load(e.ctx, f.Recipe, engine.Options{
-		Redactor:     red,
-		Services:     services(gh),
-		Host:         tgt.host,
-		Modules:      modules(),
-		Stdlib:       stdlib.FS,
-		Vars:         f.Var,
-		StickyVars:   true,
-		Secrets:      secrets,
-		Principals:   tgt.principals,
-		MaxSteps:     f.MaxSteps,
-		Log:          func(s string) { fmt.Fprintln(e.stderr, s) },
-		Progress:     func(s string) { fmt.Fprintln(e.stderr, s) },
-		Rand:         e.rand,
-		MaxHeapBytes: f.MaxHeap << 20,
+		Redactor:       red,
+		ProtectedFiles: protected,
+		Services:       services(gh),
+		Host:           tgt.host,
+		Modules:        modules(),
+		Stdlib:         stdlib.FS,
+		Vars:           f.Var,
+		StickyVars:     true,
+		Secrets:        secrets,
+		Principals:     tgt.principals,
+		MaxSteps:       f.MaxSteps,
+		Log:            func(s string) { fmt.Fprintln(e.stderr, s) },
+		Progress:       func(s string) { fmt.Fprintln(e.stderr, s) },
+		Rand:           e.rand,
+		MaxHeapBytes:   f.MaxHeap << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)
@@ -203,6 +215,10 @@ func (c *runCmd) Run(e *env) error {
 		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
 	}
 	secrets.log = func(s string) { fmt.Fprintln(e.stderr, s) }
+	// The token is read and registered before the recipe's code runs.
+	if err := secrets.preload(e.redactor, e.environ()); err != nil {
+		return exit(1, err)
+	}
 	r, err := c.load(e, tgt, secrets)
 	if err != nil {
 		return exit(1, err)

@@ -97,7 +97,7 @@ func TestFaultAtEveryCommand(t *testing.T) {
 		t.Fatalf("the clean run does not converge: %+v", clean.Summary)
 	}
 	final := filepath.Join(dir, "final.json")
-	if err := tgt.save(final); err != nil {
+	if err := tgt.save(final, nil); err != nil {
 		t.Fatal(err)
 	}
 	before := relFiles(relState(t, start))
@@ -434,7 +434,7 @@ func TestInterruption(t *testing.T) {
 				t.Errorf("the report does not say what was interrupted:\n%s", text.String())
 			}
 			saved := filepath.Join(t.TempDir(), "interrupted.json")
-			if err := tgt.save(saved); err != nil {
+			if err := tgt.save(saved, nil); err != nil {
 				t.Fatal(err)
 			}
 			o := relOpts{environ: map[string]string{tokenEnv: relToken}}

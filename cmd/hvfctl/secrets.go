@@ -1,17 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
 	"github.com/sysprog21/hvfctl/ghapi"
 )
@@ -37,6 +38,8 @@ type cliSecrets struct {
 	repo ghapi.Repo
 	// log tells the user a token was created (never its value).
 	log func(string)
+	// known holds the values preload read before the recipe ran.
+	known map[string]string
 }
 
 // Deferred implements engine.DeferredSecrets: the runner token is created
@@ -68,9 +71,69 @@ func (s *cliSecrets) mintToken(ctx context.Context) (string, bool, error) {
 	return tok.Value, true, nil
 }
 
+// secretEnvPrefix starts the environment variables that carry secrets
+// other than the runner token.
+const secretEnvPrefix = "HVFCTL_SECRET_"
+
+// preload reads every secret that can be known before recipe code runs
+// — the runner token from HVFCTL_RUNNER_TOKEN and from --token-file,
+// and every HVFCTL_SECRET_<NAME> in environ — and registers each with
+// red, so that everything printed or saved is scrubbed of it from the
+// first line on (a print() before any action reveals the token
+// included). A token file that cannot be read is an error now, before
+// the recipe is loaded.
+func (s *cliSecrets) preload(red *host.Redactor, environ []string) error {
+	s.known = map[string]string{}
+	add := func(name, v string) {
+		if _, ok := s.known[name]; !ok {
+			s.known[name] = v
+		}
+		red.Add(name, v)
+	}
+	if v := strings.TrimSpace(s.getenv(tokenEnv)); v != "" {
+		add("runner_token", v)
+	}
+	if s.tokenFile != "" {
+		v, err := readTokenFile(s.tokenFile)
+		if err != nil {
+			return err
+		}
+		add("runner_token", v)
+	}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, secretEnvPrefix) {
+			continue
+		}
+		if v = strings.TrimSpace(v); v != "" {
+			add(strings.ToLower(strings.TrimPrefix(k, secretEnvPrefix)), v)
+		}
+	}
+	return nil
+}
+
+// protected returns the files queries may not read: the token file, as
+// given and as resolved.
+func (s *cliSecrets) protected() []string {
+	if s.tokenFile == "" {
+		return nil
+	}
+	out := []string{}
+	if abs, err := filepath.Abs(s.tokenFile); err == nil {
+		out = append(out, abs)
+		if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+			out = append(out, real)
+		}
+	}
+	return out
+}
+
 // Lookup implements engine.SecretSource.
 func (s *cliSecrets) Lookup(ctx context.Context, name string) (string, error) {
-	envName := "HVFCTL_SECRET_" + strings.ToUpper(name)
+	if v, ok := s.known[name]; ok {
+		return v, nil
+	}
+	envName := secretEnvPrefix + strings.ToUpper(name)
 	if name == "runner_token" {
 		envName = tokenEnv
 	}
@@ -105,17 +168,14 @@ func (s *cliSecrets) Lookup(ctx context.Context, name string) (string, error) {
 	return "", fmt.Errorf("no value for secret %s: set %s, or run on a terminal to be asked", name, envName)
 }
 
-// readTokenFile reads the first line of a token file.
+// readTokenFile reads the first line of a token file, which must be a
+// regular file (a FIFO fails at once) of at most 4 KiB.
 func readTokenFile(path string) (string, error) {
-	f, err := os.Open(path)
+	b, err := host.ReadLocalFile(path, 4096)
 	if err != nil {
 		return "", fmt.Errorf("--token-file: %w", err)
 	}
-	defer f.Close()
-	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("--token-file %s: %w", path, err)
-	}
+	line, _, _ := strings.Cut(string(b), "\n")
 	v := strings.TrimSpace(line)
 	if v == "" {
 		return "", fmt.Errorf("--token-file %s is empty", path)
@@ -126,7 +186,7 @@ func readTokenFile(path string) (string, error) {
 // terminalPrompt returns a hidden-input prompt on in/out when in is a
 // terminal, else nil. Each name is asked for once.
 func terminalPrompt(in io.Reader, out io.Writer) func(string) (string, error) {
-	f, ok := in.(*os.File)
+	f, ok := fileOf(in)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
@@ -144,8 +204,34 @@ func terminalPrompt(in io.Reader, out io.Writer) func(string) (string, error) {
 	}
 }
 
-// isTerminal reports whether v is an *os.File on a terminal.
+// isTerminal reports whether v is an *os.File on a terminal (seen
+// through a scrubbing writer).
 func isTerminal(v any) bool {
-	f, ok := v.(*os.File)
+	f, ok := fileOf(v)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// scrubWriter removes the run's secrets from everything written through
+// it. Every report, error and log line of the CLI is written in one Write
+// call, so a secret is never split across two.
+type scrubWriter struct {
+	w   io.Writer
+	red *host.Redactor
+}
+
+func (s *scrubWriter) Write(p []byte) (int, error) {
+	out := s.red.Scrub(string(p))
+	if _, err := io.WriteString(s.w, out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// fileOf returns the *os.File behind v, looking through a scrubWriter.
+func fileOf(v any) (*os.File, bool) {
+	if sw, ok := v.(*scrubWriter); ok {
+		v = sw.w
+	}
+	f, ok := v.(*os.File)
+	return f, ok
 }

@@ -27,8 +27,9 @@ const defaultPreset = "fresh-m4"
 type target struct {
 	host       host.Host
 	principals engine.Principals
-	// save writes the host's state to a file (fake targets only).
-	save func(path string) error
+	// save writes the host's state to a file (fake targets only), its
+	// text passed through scrub (which removes the run's secrets).
+	save func(path string, scrub func(string) string) error
 	// local is set for the real Mac (--target local).
 	local bool
 	// tape records the run for --record (see startRecording).
@@ -152,7 +153,8 @@ func openTargetEnv(spec string, e *env) (*target, error) {
 
 func fakeTarget(m *fakemac.Mac) *target {
 	who := m.Invoker()
-	return &target{host: m, principals: engine.Principals{BrewOwner: who, Invoker: who}, save: m.Save}
+	save := func(path string, scrub func(string) string) error { return m.SaveScrubbed(path, scrub) }
+	return &target{host: m, principals: engine.Principals{BrewOwner: who, Invoker: who}, save: save}
 }
 
 // modules returns every builtin module.

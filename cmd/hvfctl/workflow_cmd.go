@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -97,7 +96,7 @@ func (c *workflowRenderCmd) Run(e *env) error {
 	if f.Job == nil {
 		return exit(2, fmt.Errorf("%s declares no workflow_job", c.Recipe))
 	}
-	src, err := os.ReadFile(c.File)
+	src, err := host.ReadLocalFile(c.File, maxLocalFile)
 	if err != nil {
 		return exit(2, fmt.Errorf("reading workflow: %w", err))
 	}

@@ -15,8 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrBadInput is wrapped by errors about the request itself (the
@@ -170,7 +173,7 @@ func Run(ctx context.Context, o Options, report func(Removal)) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	p := &pruner{ctx: ctx, cutoff: cutoff, dry: o.DryRun, report: report}
+	p := &pruner{root: root, ctx: ctx, cutoff: cutoff, dry: o.DryRun, report: report}
 	for _, c := range children {
 		if err := p.decide(c); err != nil {
 			return p.res, err
@@ -243,6 +246,7 @@ func device(info fs.FileInfo) (uint64, bool) {
 }
 
 type pruner struct {
+	root   string
 	ctx    context.Context
 	cutoff time.Time
 	dry    bool
@@ -274,25 +278,12 @@ func (p *pruner) decide(n *node) error {
 func (p *pruner) remove(n *node) {
 	r := Removal{Path: n.path, Dir: n.mode.IsDir(), Link: n.mode&fs.ModeSymlink != 0, Bytes: n.bytes, Newest: n.newest}
 	if !p.dry {
-		// The entry may have changed since the scan: look again at the
-		// entry itself before removing it.
-		info, err := os.Lstat(n.path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return
-		case err != nil:
-			p.errs = append(p.errs, fmt.Errorf("stat %s: %w", n.path, err))
-			return
-		case !info.ModTime().Before(p.cutoff) || info.Mode().Type() != n.mode.Type():
-			return
-		}
-		if r.Dir {
-			err = os.RemoveAll(n.path)
-		} else {
-			err = os.Remove(n.path)
-		}
+		removed, err := p.removeAt(n)
 		if err != nil {
 			p.errs = append(p.errs, fmt.Errorf("remove %s: %w", n.path, err))
+			return
+		}
+		if !removed {
 			return
 		}
 	}
@@ -301,4 +292,128 @@ func (p *pruner) remove(n *node) {
 	if p.report != nil {
 		p.report(r)
 	}
+}
+
+// removeAt removes the entry n relative to a handle of the pruned
+// directory: every directory on the way is opened with O_NOFOLLOW, so a
+// symlink swapped into the middle of the path after the scan cannot
+// redirect the removal, and the entry itself is looked at again (type and
+// age) through its parent's handle before it is unlinked. A directory is
+// emptied the same way, never following a link inside it. removed is
+// false when the entry is gone or changed since the scan.
+func (p *pruner) removeAt(n *node) (removed bool, err error) {
+	rel, err := filepath.Rel(p.root, n.path)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return false, fmt.Errorf("not inside %s", p.root)
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	fd, err := unix.Open(p.root, dirOpen, 0)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range parts[:len(parts)-1] {
+		nfd, err := unix.Openat(fd, c, dirOpen, 0)
+		unix.Close(fd)
+		if errors.Is(err, unix.ENOENT) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("open %s: %w (not followed)", c, err)
+		}
+		fd = nfd
+	}
+	defer unix.Close(fd)
+	name := parts[len(parts)-1]
+	var st unix.Stat_t
+	if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return false, nil
+		}
+		return false, err
+	}
+	mtime := time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))
+	if !mtime.Before(p.cutoff) || fileModeType(uint32(st.Mode)) != n.mode.Type() {
+		return false, nil
+	}
+	if n.mode.IsDir() {
+		return true, removeTreeAt(p.ctx, fd, name, 0)
+	}
+	if err := unix.Unlinkat(fd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return false, err
+	}
+	return true, nil
+}
+
+// dirOpen opens a directory without following a link or blocking.
+const dirOpen = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+
+// maxRemoveDepth bounds how deep removeTreeAt descends.
+const maxRemoveDepth = 512
+
+// removeTreeAt removes the directory name in dirfd and everything in it,
+// through directory handles and without following any link.
+func removeTreeAt(ctx context.Context, dirfd int, name string, depth int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if depth > maxRemoveDepth {
+		return fmt.Errorf("%s: deeper than %d levels", name, maxRemoveDepth)
+	}
+	fd, err := unix.Openat(dirfd, name, dirOpen, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w (not followed)", name, err)
+	}
+	d := os.NewFile(uintptr(fd), name)
+	defer d.Close()
+	var errs []error
+	for {
+		names, rerr := d.Readdirnames(1024)
+		for _, c := range names {
+			var st unix.Stat_t
+			if err := unix.Fstatat(fd, c, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				if !errors.Is(err, unix.ENOENT) {
+					errs = append(errs, fmt.Errorf("%s/%s: %w", name, c, err))
+				}
+				continue
+			}
+			if uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR {
+				if err := removeTreeAt(ctx, fd, c, depth+1); err != nil {
+					errs = append(errs, fmt.Errorf("%s/%w", name, err))
+				}
+				continue
+			}
+			if err := unix.Unlinkat(fd, c, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("%s/%s: %w", name, c, err))
+			}
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// fileModeType maps a stat mode's type bits to the fs.FileMode type.
+func fileModeType(m uint32) fs.FileMode {
+	switch m & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return 0
 }

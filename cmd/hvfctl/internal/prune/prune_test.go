@@ -3,6 +3,7 @@ package prune
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -329,5 +330,47 @@ func TestRunBytesAndCancel(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(root, "d/a")); err != nil {
 		t.Errorf("a cancelled run removed something: %v", err)
+	}
+}
+
+// TestRemoveAfterSwap swaps a symlink into the middle of a scanned path
+// (and over a scanned directory) before the removal: the removal goes
+// through directory handles opened with O_NOFOLLOW, so it fails instead
+// of following the link, and the files the link leads to stay.
+func TestRemoveAfterSwap(t *testing.T) {
+	old := now.Add(-30 * day)
+	for _, tc := range []struct {
+		name string
+		node func(root string) *node
+	}{
+		{"link in the middle of the path", func(root string) *node {
+			return &node{path: filepath.Join(root, "a", "victim"), mode: 0}
+		}},
+		{"link over a scanned directory", func(root string) *node {
+			return &node{path: filepath.Join(root, "a"), mode: fs.ModeDir}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			outside := t.TempDir()
+			victim := filepath.Join(outside, "victim")
+			if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(victim, old, old); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, filepath.Join(root, "a")); err != nil {
+				t.Fatal(err)
+			}
+			p := &pruner{root: root, ctx: t.Context(), cutoff: now.Add(-7 * day)}
+			p.remove(tc.node(root))
+			if _, err := os.Stat(victim); err != nil {
+				t.Fatalf("the removal followed the swapped link: %v", err)
+			}
+			if len(p.res.Removed) != 0 {
+				t.Errorf("reported removed: %+v", p.res.Removed)
+			}
+		})
 	}
 }

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Queries never read a secret (docs/security.md, "Secrets"): the paths
+// below hold one (credentials, password hashes, private keys, keychains,
+// privacy grants), and only their dedicated builtins (tcc.*, keychain.*)
+// look at them, through macOS's own tools, returning facts rather than
+// contents. The token file hvfctl was given is protected the same way
+// (Options.ProtectedFiles).
+//
+// Paths are compared the way macOS resolves them: case-insensitively
+// (APFS volumes are case-insensitive by default), with the firmlinked
+// data volume (/System/Volumes/Data) and /private folded away
+// (/etc, /var and /tmp are symlinks into /private).
+
+// secretDirs are directories whose whole contents are secret.
+var secretDirs = []string{
+	"/var/root",         // root's home: its keychains, ssh keys, history
+	"/etc/sudoers.d",    // sudo policy (may name passwords or tokens)
+	"/var/db/dslocal",   // the local directory: password hashes
+	"/var/db/sudo",      // sudo timestamps
+	"/var/db/keychains", // system keychain material
+	"/var/db/systemkey",
+}
+
+// secretFiles are single secret files.
+var secretFiles = []string{
+	"/etc/sudoers",
+	"/etc/kcpassword", // the automatic-login password, barely obfuscated
+	"/etc/master.passwd",
+	"/library/keychains/system.keychain",
+}
+
+// secretNames are file names that are secret wherever they are.
+var secretNames = []string{
+	"tcc.db", "tcc.db-wal", "tcc.db-shm", "tcc.db-journal", // privacy grants
+	".credentials", ".credentials_rsaparams", // the runner's registration key
+	".netrc", ".git-credentials",
+	"kcpassword",
+}
+
+// normalize folds a clean absolute macOS path for comparison.
+func normalize(p string) string {
+	p = strings.ToLower(path.Clean(p))
+	if rest, ok := strings.CutPrefix(p, "/system/volumes/data"); ok && (rest == "" || rest[0] == '/') {
+		p = rest
+		if p == "" {
+			p = "/"
+		}
+	}
+	for _, d := range []string{"/etc", "/var", "/tmp"} {
+		if rest, ok := strings.CutPrefix(p, "/private"+d); ok && (rest == "" || rest[0] == '/') {
+			p = d + rest
+		}
+	}
+	return p
+}
+
+func under(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+
+// SecretPathReason says why a query may not read p, or "" when it may.
+// protected are further files to refuse (the token file).
+func SecretPathReason(p string, protected []string) string {
+	n := normalize(p)
+	for _, f := range protected {
+		if f != "" && n == normalize(f) {
+			return "it is the runner token file"
+		}
+	}
+	for _, d := range secretDirs {
+		if under(n, d) {
+			return d + " holds secrets"
+		}
+	}
+	for _, f := range secretFiles {
+		if n == f {
+			return f + " is a secret"
+		}
+	}
+	base := path.Base(n)
+	for _, b := range secretNames {
+		if base == b {
+			return "files named " + b + " hold secrets"
+		}
+	}
+	parts := strings.Split(n, "/")
+	for i, c := range parts {
+		switch {
+		case c == "keychains" && i > 0 && parts[i-1] == "library":
+			return "keychains hold secrets (use the keychain builtins)"
+		case c == "com.apple.tcc":
+			return "the TCC database holds privacy grants (use the tcc builtins)"
+		case c == ".ssh" && i == len(parts)-2 && !strings.HasSuffix(base, ".pub") && base != "known_hosts" && base != "authorized_keys" && base != "config":
+			return "private SSH keys are secrets"
+		case c == ".gnupg":
+			return "GnuPG keys are secrets"
+		}
+	}
+	if under(n, "/etc/ssh") && strings.HasPrefix(base, "ssh_host_") && !strings.HasSuffix(base, ".pub") {
+		return "SSH host keys are secrets"
+	}
+	return ""
+}
+
+// readGuard is the host.Recorder read guard of a session.
+func readGuard(protected []string) func(string) error {
+	return func(p string) error {
+		if why := SecretPathReason(p, protected); why != "" {
+			return fmt.Errorf("refusing to read %s: %s; queries may not read secrets (docs/security.md)", p, why)
+		}
+		return nil
+	}
+}
