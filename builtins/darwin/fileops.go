@@ -11,10 +11,11 @@ import (
 )
 
 // Root runs the file commands hvfctl builds (docs/host-commands.md,
-// "Files") in-process, with the descriptor-relative operations of
-// safefs.go, instead of executing the tools: /usr/sbin/chown and chown -R,
-// /bin/chmod, /bin/mkdir -p -m, /bin/rm -f and /bin/ln -sfh would follow
-// a symlink planted in a path the runner account can change. The argv,
+// "Changes") in-process, with the descriptor-relative operations of
+// safefs.go, instead of executing the tools: /usr/sbin/chown [-h|-R],
+// /bin/chmod [-h], /bin/mkdir -p -m, /bin/rm -f|-rf, /bin/mv and
+// /bin/ln -sfh would follow a symlink planted in a path the runner
+// account can change. The argv,
 // the transcript and the exit status are those of the tool; failures
 // exit 1 with the tool's name and the reason on stderr. Any other form of
 // these programs run as root is refused, so that nothing reaches the
@@ -42,12 +43,12 @@ func (h *Host) fileOp(c host.Command, uid int) (res host.Result, handled bool, e
 	switch argv[0] {
 	case "/usr/sbin/chown":
 		switch {
-		case len(argv) == 3:
-			uid, gid, err := h.ids(argv[1])
+		case len(argv) == 3, len(argv) == 4 && argv[1] == "-h":
+			uid, gid, err := h.ids(argv[len(argv)-2])
 			if err != nil {
 				return fail(err)
 			}
-			return done(safeChown(argv[2], uid, gid))
+			return done(safeChown(argv[len(argv)-1], uid, gid, len(argv) == 4))
 		case len(argv) == 4 && argv[1] == "-R":
 			uid, gid, err := h.ids(argv[2])
 			if err != nil {
@@ -56,18 +57,18 @@ func (h *Host) fileOp(c host.Command, uid int) (res host.Result, handled bool, e
 			return done(safeChownTree(argv[3], uid, gid))
 		}
 	case "/bin/chmod":
-		if len(argv) == 3 && argv[1] == "-N" {
-			if err := safeCheckACLTarget(argv[2]); err != nil {
+		switch {
+		case len(argv) == 3 && argv[1] == "-N", len(argv) == 4 && argv[1] == "-h" && argv[2] == "-N":
+			if err := safeCheckACLTarget(argv[len(argv)-1], len(argv) == 4); err != nil {
 				return fail(err)
 			}
 			return host.Result{}, false, nil
-		}
-		if len(argv) == 3 {
-			mode, err := octalMode(argv[1])
+		case len(argv) == 3, len(argv) == 4 && argv[1] == "-h":
+			mode, err := octalMode(argv[len(argv)-2])
 			if err != nil {
 				return fail(err)
 			}
-			return done(safeChmod(argv[2], mode))
+			return done(safeChmod(argv[len(argv)-1], mode, len(argv) == 4))
 		}
 	case "/bin/mkdir":
 		if len(argv) == 5 && argv[1] == "-p" && argv[2] == "-m" {
@@ -78,12 +79,19 @@ func (h *Host) fileOp(c host.Command, uid int) (res host.Result, handled bool, e
 			return done(safeMkdirAll(argv[4], mode))
 		}
 	case "/bin/rm":
-		if len(argv) == 3 && argv[1] == "-f" {
+		switch {
+		case len(argv) == 3 && argv[1] == "-f":
 			return done(safeRemove(argv[2]))
+		case len(argv) == 3 && argv[1] == "-rf":
+			return done(safeRemoveAll(argv[2]))
 		}
 	case "/bin/ln":
 		if len(argv) == 4 && argv[1] == "-sfh" {
 			return done(safeSymlink(argv[2], argv[3]))
+		}
+	case "/bin/mv":
+		if len(argv) == 3 {
+			return done(safeRename(argv[1], argv[2]))
 		}
 	default:
 		return host.Result{}, false, nil

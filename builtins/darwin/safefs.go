@@ -238,7 +238,8 @@ func (e *entry) open() (int, error) {
 
 // changeable returns a descriptor of the entry for root to chown or
 // chmod: a directory, or a regular file with a single link. A symlink, a
-// multiply linked file and any special file are refused.
+// multiply linked file and any special file are refused (callers that
+// act on a symlink itself check for one first).
 func (e *entry) changeable(op string) (int, error) {
 	if !e.exists {
 		return -1, &fs.PathError{Op: op, Path: e.path, Err: fs.ErrNotExist}
@@ -262,13 +263,20 @@ func (e *entry) changeable(op string) (int, error) {
 }
 
 // safeChown changes the owner of path (a directory or a singly linked
-// regular file) without following it.
-func safeChown(path string, uid, gid int) error {
+// regular file) without following it. With self (chown -h), a symlink
+// is re-owned itself, which never touches its target.
+func safeChown(path string, uid, gid int, self bool) error {
 	e, err := lookup(path)
 	if err != nil {
 		return err
 	}
 	defer e.close()
+	if self && e.exists && isType(&e.st, unix.S_IFLNK) {
+		if err := unix.Fchownat(e.dirfd, e.name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "chown", Path: path, Err: err}
+		}
+		return nil
+	}
 	fd, err := e.changeable("chown")
 	if err != nil {
 		return err
@@ -281,13 +289,21 @@ func safeChown(path string, uid, gid int) error {
 }
 
 // safeChmod changes the mode of path (a directory or a singly linked
-// regular file) without following it.
-func safeChmod(path string, mode uint32) error {
+// regular file) without following it. With self (chmod -h), a symlink's
+// own mode is changed (lchmod; where the system has none, an error),
+// never its target's.
+func safeChmod(path string, mode uint32, self bool) error {
 	e, err := lookup(path)
 	if err != nil {
 		return err
 	}
 	defer e.close()
+	if self && e.exists && isType(&e.st, unix.S_IFLNK) {
+		if err := unix.Fchmodat(e.dirfd, e.name, mode, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "chmod", Path: path, Err: err}
+		}
+		return nil
+	}
 	fd, err := e.changeable("chmod")
 	if err != nil {
 		return err
@@ -299,14 +315,18 @@ func safeChmod(path string, mode uint32) error {
 	return nil
 }
 
-// safeCheckACLTarget checks what `chmod -N` will act on: a directory or
-// a singly linked regular file reached through trusted links only.
-func safeCheckACLTarget(path string) error {
+// safeCheckACLTarget checks what `chmod [-h] -N` will act on: a
+// directory or a singly linked regular file (or, with self, a symlink,
+// which chmod -h does not follow) reached through trusted links only.
+func safeCheckACLTarget(path string, self bool) error {
 	e, err := lookup(path)
 	if err != nil {
 		return err
 	}
 	defer e.close()
+	if self && e.exists && isType(&e.st, unix.S_IFLNK) {
+		return nil
+	}
 	fd, err := e.changeable("chmod -N")
 	if err != nil {
 		return err
@@ -372,6 +392,110 @@ func safeRemove(path string) error {
 	}
 	if err := unix.Unlinkat(e.dirfd, e.name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return &fs.PathError{Op: "remove", Path: path, Err: err}
+	}
+	return nil
+}
+
+// safeRemoveAll removes path and everything under it like `rm -rf`,
+// through directory handles: no link is followed (a link is removed
+// itself), the walk never leaves the tree, and a missing path is not an
+// error.
+func safeRemoveAll(path string) error {
+	e, err := lookup(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer e.close()
+	if !e.exists {
+		return nil
+	}
+	if !isType(&e.st, unix.S_IFDIR) {
+		if err := unix.Unlinkat(e.dirfd, e.name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			return &fs.PathError{Op: "remove", Path: path, Err: err}
+		}
+		return nil
+	}
+	return removeTreeAt(e.dirfd, e.name, path, uint64(e.st.Dev), 0)
+}
+
+// removeTreeAt removes the directory name in dirfd (shown as p) and its
+// contents; it stays on device dev.
+func removeTreeAt(dirfd int, name, p string, dev uint64, depth int) error {
+	if depth >= maxTreeDepth {
+		return fmt.Errorf("%s: deeper than %d levels", p, maxTreeDepth)
+	}
+	fd, err := unix.Openat(dirfd, name, dirFlags, 0)
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	d := os.NewFile(uintptr(fd), p)
+	defer d.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if uint64(st.Dev) != dev {
+		return fmt.Errorf("%s: on another file system; not removed", p)
+	}
+	var errs []error
+	for {
+		names, rerr := d.Readdirnames(1024)
+		for _, c := range names {
+			var cst unix.Stat_t
+			if err := unix.Fstatat(fd, c, &cst, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				if !errors.Is(err, unix.ENOENT) {
+					errs = append(errs, &fs.PathError{Op: "lstat", Path: p + "/" + c, Err: err})
+				}
+				continue
+			}
+			if isType(&cst, unix.S_IFDIR) {
+				if err := removeTreeAt(fd, c, p+"/"+c, dev, depth+1); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
+			if err := unix.Unlinkat(fd, c, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, &fs.PathError{Op: "remove", Path: p + "/" + c, Err: err})
+			}
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOENT) {
+		return &fs.PathError{Op: "remove", Path: p, Err: err}
+	}
+	return nil
+}
+
+// safeRename moves src to dst like `mv SRC DST` (both entries named in
+// their safely opened directories; rename(2) never follows either). A
+// directory at dst is an error rather than a destination to move into.
+func safeRename(src, dst string) error {
+	s, err := lookup(src)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if !s.exists {
+		return &fs.PathError{Op: "rename", Path: src, Err: fs.ErrNotExist}
+	}
+	d, err := lookup(dst)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if d.exists && isType(&d.st, unix.S_IFDIR) && !isType(&s.st, unix.S_IFDIR) {
+		return fmt.Errorf("%s: is a directory; hvfctl does not move into it", dst)
+	}
+	if err := unix.Renameat(s.dirfd, s.name, d.dirfd, d.name); err != nil {
+		return &fs.PathError{Op: "rename", Path: src + " to " + dst, Err: err}
 	}
 	return nil
 }

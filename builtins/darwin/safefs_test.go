@@ -144,6 +144,44 @@ func TestRootFileCommandsRefusePlantings(t *testing.T) {
 			l := s.plant(t, "link", symlinkTo(s.sys))
 			return []string{"/bin/ln", "-sfh", "/x", filepath.Join(l, "evil")}
 		}, "not owned by root"},
+		{"chown -h of a planted link re-owns the link only", func(t *testing.T, s *scene) []string {
+			return []string{"/usr/sbin/chown", "-h", "ghrunner:staff", s.plant(t, "_work", symlinkTo(s.sys))}
+		}, ""},
+		{"chown -h of a hard link", func(t *testing.T, s *scene) []string {
+			return []string{"/usr/sbin/chown", "-h", "ghrunner:staff", s.plant(t, "hl", hardlinkTo(s.secret))}
+		}, "hard links"},
+		{"chmod -h of a hard link", func(t *testing.T, s *scene) []string {
+			return []string{"/bin/chmod", "-h", "666", s.plant(t, "hl", hardlinkTo(s.secret))}
+		}, "hard links"},
+		{"rm -rf of a tree holding links out", func(t *testing.T, s *scene) []string {
+			d := s.plant(t, "_work", func(p string) error { return os.MkdirAll(filepath.Join(p, "x"), 0o755) })
+			for name, mk := range map[string]func(string) error{"dir": symlinkTo(s.sys), "file": symlinkTo(s.secret), "hl": hardlinkTo(s.secret)} {
+				if err := mk(filepath.Join(d, "x", name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return []string{"/bin/rm", "-rf", d}
+		}, ""},
+		{"rm -rf under a planted link", func(t *testing.T, s *scene) []string {
+			l := s.plant(t, "l", symlinkTo(s.sys))
+			return []string{"/bin/rm", "-rf", filepath.Join(l, "sudoers")}
+		}, "not owned by root"},
+		{"rm -rf of a planted link removes the link", func(t *testing.T, s *scene) []string {
+			return []string{"/bin/rm", "-rf", s.plant(t, "l", symlinkTo(s.sys))}
+		}, ""},
+		{"mv of a planted link moves the link", func(t *testing.T, s *scene) []string {
+			l := s.plant(t, "l", symlinkTo(s.sys))
+			return []string{"/bin/mv", l, filepath.Join(s.home, "moved")}
+		}, ""},
+		{"mv into a planted link's directory", func(t *testing.T, s *scene) []string {
+			l := s.plant(t, "l", symlinkTo(s.sys))
+			src := s.plant(t, "f", func(p string) error { return os.WriteFile(p, []byte("x"), 0o644) })
+			return []string{"/bin/mv", src, filepath.Join(l, "evil")}
+		}, "not owned by root"},
+		{"chmod -h -N on a planted link", func(t *testing.T, s *scene) []string {
+			l := s.plant(t, "l", symlinkTo(s.sys))
+			return []string{"/bin/chmod", "-h", "-N", filepath.Join(l, "sudoers")}
+		}, "not owned by root"},
 		{"chmod -N on a planted link", func(t *testing.T, s *scene) []string {
 			return []string{"/bin/chmod", "-N", s.plant(t, "l", symlinkTo(s.sys))}
 		}, "symlink"},

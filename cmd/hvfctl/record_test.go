@@ -191,7 +191,7 @@ func TestRecordAndReplay(t *testing.T) {
 			args := append([]string{tc.args[0], "--target", "local", "--record", file}, tc.args[1:]...)
 			code, out, errOut := runCLIEnv(t, local, sudo, args...)
 			if code != 0 && code != 2 {
-				t.Fatalf("recording exit %d: %s", code, errOut)
+				t.Fatalf("recording exit %d: %s\n%s", code, errOut, out)
 			}
 			raw, err := os.ReadFile(file)
 			if err != nil {
