@@ -64,10 +64,10 @@ bench: build
 fuzz:
 	./scripts/fuzz-all.sh $(FUZZTIME)
 
-## demo: plan, apply and re-check recipes/m4.star on the embedded fake Mac.
+## demo: apply recipes/m4.star to the embedded fake Mac (run prints the plan
+## once, then what it did) and re-check the state it left.
 demo: build
 	@mkdir -p $(DEMO_DIR)
-	./$(BIN) plan --target fake recipes/m4.star
 	HVFCTL_RUNNER_TOKEN=$(DEMO_TOKEN) ./$(BIN) run --target fake --yes --save $(DEMO_DIR)/converged.json recipes/m4.star
 	./$(BIN) check --target fake:$(DEMO_DIR)/converged.json recipes/m4.star
 

@@ -54,6 +54,8 @@ type Report struct {
 	// NextSteps are what the recipe says a maintainer should do once it
 	// is applied (declare("next_step", text = ...)).
 	NextSteps []string
+
+	secretUsers map[string][]string
 	// Kept lists, in a destroy report, the resources destroy leaves on
 	// the host and why.
 	Kept []KeptResource
@@ -191,7 +193,7 @@ func (r *Recipe) report(mode Mode, ps []*planned, errs []string, mark int) *Repo
 		rep.Summary.add(p.rep.Status, p.rep.Effect)
 		for _, a := range p.actions {
 			for _, sec := range a.Secrets {
-				rep.addSecret(sec)
+				rep.addSecret(sec, p.res.ID)
 			}
 		}
 	}
@@ -226,9 +228,16 @@ func (s *Summary) add(st Status, e Effect) {
 	}
 }
 
-func (r *Report) addSecret(sec *Secret) {
+func (r *Report) addSecret(sec *Secret, resource string) {
 	if !sec.Supplied() {
 		return
+	}
+	if r.secretUsers == nil {
+		r.secretUsers = map[string][]string{}
+	}
+	users := r.secretUsers[sec.Name()]
+	if len(users) == 0 || users[len(users)-1] != resource {
+		r.secretUsers[sec.Name()] = append(users, resource)
 	}
 	for _, have := range r.Secrets {
 		if have.Name() == sec.Name() {
@@ -237,6 +246,10 @@ func (r *Report) addSecret(sec *Secret) {
 	}
 	r.Secrets = append(r.Secrets, sec)
 }
+
+// SecretUsers returns the ids of the resources whose actions need the
+// named secret, in plan order.
+func (r *Report) SecretUsers(name string) []string { return r.secretUsers[name] }
 
 // Destroys lists, in plan order, what the report's destroying actions
 // remove ("runner macmini-m4-hvf-2" …), each once.

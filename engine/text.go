@@ -104,10 +104,13 @@ func (r *Report) writeHeader(b *strings.Builder, p painter) {
 	}
 	for _, sec := range r.Secrets {
 		fmt.Fprintf(b, "%s %s", p.paint(ansiBold, "This plan needs the secret"), sec.Name())
-		if doc := strings.TrimSpace(sec.Doc()); doc != "" {
-			fmt.Fprintf(b, ": %s", doc)
+		if users := r.SecretUsers(sec.Name()); len(users) > 0 {
+			fmt.Fprintf(b, " (for %s)", strings.Join(users, ", "))
 		}
-		b.WriteString("\n")
+		b.WriteString(":\n")
+		if doc := strings.TrimSpace(sec.Doc()); doc != "" {
+			fmt.Fprintf(b, "  %s\n", indentRest(doc, "  "))
+		}
 		if r.Mode != ModeCheck {
 			fmt.Fprintf(b, "  `run` asks for it (or reads it from the environment or --token-file) before the first change.\n")
 			if sec.Name() == "runner_token" {
@@ -227,7 +230,13 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 	if res.Status == StatusOK {
 		return
 	}
+	// An apply follows its plan: what changed lists only the actions that
+	// ran, and what is to verify manually only its name (the plan showed
+	// why and the remediation).
 	compact := r.Mode == ModeApply && res.Status == StatusChange
+	if r.Mode == ModeApply && res.Status == StatusUnknown {
+		return
+	}
 	if res.Doc != "" && !compact {
 		fmt.Fprintf(b, "%s%s %s\n", ind, p.paint(ansiDim, "why:"), indentRest(res.Doc, ind+"  "))
 	}
