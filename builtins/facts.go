@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
 )
 
@@ -233,40 +234,26 @@ const toolchainRoot = "/opt/toolchain"
 // run as that account). Fields that cannot be read are null.
 func runnerFacts(s *engine.Session, label string) (map[string]any, error) {
 	out := map[string]any{"root": nil, "user": nil, "name": nil, "url": nil, "version": nil}
-	data, ok, err := readFile(s, launchDaemons+"/"+label+".plist", 1<<20)
+	d, ok, err := ReadRunnerDaemon(s, label)
 	if err != nil || !ok {
 		return out, err
 	}
-	v, err := DecodePlist([]byte(data))
-	if err != nil {
-		return out, fmt.Errorf("%s.plist: %w", label, err)
+	out["root"] = d.Root
+	if d.User != "" {
+		out["user"] = d.User
 	}
-	body, _ := v.(map[string]any)
-	root, _ := body["WorkingDirectory"].(string)
-	user, _ := body["UserName"].(string)
-	if root == "" || checkPath("runner root", root) != nil {
-		return out, nil
+	if d.Name != "" {
+		out["name"], out["url"] = d.Name, d.URL
 	}
-	out["root"] = root
-	if user != "" {
-		out["user"] = user
-	}
-	reg, err := readRegistration(s.Context(), s.Host(), root)
-	if err != nil {
-		return out, err
-	}
-	if reg != nil {
-		out["name"], out["url"] = reg.AgentName, reg.GitHubURL
-	}
-	listener := root + "/bin/Runner.Listener"
+	listener := d.Root + "/bin/Runner.Listener"
 	st, err := statPaths(s.Context(), s, listener)
 	if err != nil {
 		return out, err
 	}
-	if !st[listener].Exists || user == "" || user == "root" || checkUser(user) != nil {
+	if !st[listener].Exists || d.User == "" || d.User == host.Root || checkUser(d.User) != nil {
 		return out, nil
 	}
-	text, err := listenerOutput(s, root, user)
+	text, err := listenerOutput(s, d.Root, d.User)
 	if err != nil {
 		return out, err
 	}

@@ -2,9 +2,11 @@ package builtins
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -68,6 +70,60 @@ func gatherFileVault(ctx context.Context, h host.Host) (FileVault, error) {
 		return FileVault{}, exitError("fdesetup status", res)
 	}
 	return ParseFdesetup(res.Stdout + "\n" + res.Stderr), nil
+}
+
+// FileVaultState runs `fdesetup status` now (no cache) and parses it.
+func FileVaultState(ctx context.Context, h host.Host) (FileVault, error) {
+	return gatherFileVault(ctx, h)
+}
+
+// SupportsAuthRestart runs `fdesetup supportsauthrestart`, which prints
+// true or false (munki's code/client/munkilib/authrestart checks the same
+// verb before an authenticated restart).
+func SupportsAuthRestart(ctx context.Context, h host.Host) (bool, error) {
+	res, err := run(ctx, h, "", "/usr/bin/fdesetup", "supportsauthrestart")
+	if err != nil {
+		return false, err
+	}
+	out := strings.ToLower(strings.TrimSpace(res.Stdout))
+	switch {
+	case res.Exit == 0 && out == "true":
+		return true, nil
+	case res.Exit == 0 && out == "false":
+		return false, nil
+	}
+	return false, exitError("fdesetup supportsauthrestart", res)
+}
+
+// AuthRestartArgv is `fdesetup authrestart -inputplist` (root): the
+// credential is read as a property list on standard input, never from
+// argv.
+var AuthRestartArgv = []string{"/usr/bin/fdesetup", "authrestart", "-inputplist"}
+
+// AuthRestartCommand is the authenticated restart with FileVault on: the
+// unlock key is kept in memory for the next boot only, so the Mac boots
+// past the FileVault screen and its LaunchDaemons start (fdesetup(8);
+// Apple's "Macs that support authenticated restart"). The credential, a
+// FileVault user's password or the personal recovery key, goes only into
+// the plist on stdin (`Password`, as munki's authrestart writes it),
+// marked secret.
+func AuthRestartCommand(credential string) (host.Command, error) {
+	pl, err := EncodePlist(map[string]any{"Password": credential})
+	if err != nil {
+		return host.Command{}, fmt.Errorf("encoding the authrestart input: %w", err)
+	}
+	return host.Command{Argv: append([]string(nil), AuthRestartArgv...), User: host.Root, Stdin: []byte(pl), StdinSecret: true, Timeout: 2 * time.Minute}, nil
+}
+
+// JudgeAuthRestart accepts fdesetup authrestart when it exits 0 without
+// an error line; from macOS 10.12 it may print "System is being restarted"
+// on stderr, which is success too (munki).
+func JudgeAuthRestart(res host.Result) error {
+	out := strings.TrimSpace(res.Stderr + "\n" + res.Stdout)
+	if res.Exit != 0 || strings.Contains(strings.ToLower(out), "error") {
+		return fmt.Errorf("fdesetup authrestart exited %d: %s", res.Exit, out)
+	}
+	return nil
 }
 
 func fileVaultFact(s *engine.Session) (FileVault, error) {

@@ -188,6 +188,12 @@ func launchctlAction(args []string, judge func(ctx context.Context, h host.Host,
 // explained is the error of a launchctl exit status.
 func explained(exit int) error { return errors.New(ExplainLaunchctl(exit)) }
 
+// BootstrapAction is the action that loads plistPath into the system
+// domain and confirms that launchd knows label afterwards.
+func BootstrapAction(plistPath, label string) *engine.Action {
+	return bootstrapAction(plistPath, label)
+}
+
 // bootstrapAction loads plistPath into the system domain and confirms
 // that launchd knows label afterwards.
 func bootstrapAction(plistPath, label string) *engine.Action {
@@ -210,6 +216,10 @@ func bootstrapAction(plistPath, label string) *engine.Action {
 		return fmt.Errorf("system/%s is not loaded after bootstrap: %w", label, engine.ErrNotConfirmed)
 	})
 }
+
+// BootoutAction is the action that unloads system/LABEL and waits until
+// launchd no longer knows it (hvfctl reboot stops the runners with it).
+func BootoutAction(label string) *engine.Action { return bootoutAction(label) }
 
 // bootoutAction unloads label and waits until launchd no longer knows it.
 func bootoutAction(label string) *engine.Action {

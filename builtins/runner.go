@@ -123,6 +123,126 @@ func strictVersionParts(v string) ([]int, error) {
 	return out, nil
 }
 
+// RunnerDaemon is a runner that a LaunchDaemon starts, as its plist and
+// the runner's .runner describe it.
+type RunnerDaemon struct {
+	// Label is the launchd label (actions.runner.OWNER-REPO.NAME).
+	Label string
+	// Root is the runner root (WorkingDirectory).
+	Root string
+	// User is the account the daemon runs as (UserName).
+	User string
+	// StdoutPath is where the runner's console goes (StandardOutPath):
+	// runsvc.sh runs bin/RunnerService.js, which copies the listener's
+	// stdout and stderr there (actions/runner
+	// src/Misc/layoutbin/RunnerService.js).
+	StdoutPath string
+	// Name and URL are what .runner registers ("" when not configured).
+	Name, URL string
+}
+
+// RunnerDaemons lists the runners started by
+// /Library/LaunchDaemons/actions.runner.*.plist, whatever recipe wrote
+// them, sorted by label.
+func RunnerDaemons(s *engine.Session) ([]RunnerDaemon, error) {
+	names, ok, err := listDir(s, launchDaemons)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var out []RunnerDaemon
+	for _, n := range names {
+		if !strings.HasPrefix(n, "actions.runner.") || !strings.HasSuffix(n, ".plist") {
+			continue
+		}
+		label := strings.TrimSuffix(n, ".plist")
+		if checkLabel(label) != nil {
+			continue
+		}
+		d, ok, err := ReadRunnerDaemon(s, label)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// ReadRunnerDaemon reads /Library/LaunchDaemons/LABEL.plist and the
+// runner's .runner; ok is false when the plist is missing or is no
+// runner's (no WorkingDirectory).
+func ReadRunnerDaemon(s *engine.Session, label string) (RunnerDaemon, bool, error) {
+	d := RunnerDaemon{Label: label}
+	data, ok, err := readFile(s, launchDaemons+"/"+label+".plist", 1<<20)
+	if err != nil || !ok {
+		return d, false, err
+	}
+	v, err := DecodePlist([]byte(data))
+	if err != nil {
+		return d, false, fmt.Errorf("%s.plist: %w", label, err)
+	}
+	body, _ := v.(map[string]any)
+	d.Root, _ = body["WorkingDirectory"].(string)
+	d.User, _ = body["UserName"].(string)
+	d.StdoutPath, _ = body["StandardOutPath"].(string)
+	if d.Root == "" || checkPath("runner root", d.Root) != nil {
+		return d, false, nil
+	}
+	reg, err := readRegistration(s.Context(), s.Host(), d.Root)
+	if err != nil {
+		return d, true, err
+	}
+	if reg != nil {
+		d.Name, d.URL = reg.AgentName, reg.GitHubURL
+	}
+	return d, true, nil
+}
+
+// runnerLogLines is how much of a runner's console log hvfctl reads to
+// tell whether a job is running: far more than the lines one job writes.
+const runnerLogLines = 400
+
+// RunnerLogCommand reads the end of a runner's console log as the runner
+// account (its own file; root never reads through a path that account
+// can change): `/usr/bin/tail -n 400 PATH`.
+func RunnerLogCommand(d RunnerDaemon) host.Command {
+	return host.Command{Argv: []string{"/usr/bin/tail", "-n", strconv.Itoa(runnerLogLines), d.StdoutPath}, User: d.User, Timeout: time.Minute}
+}
+
+// RunnerActivity is what a runner's console says it is doing.
+type RunnerActivity struct {
+	// Busy is true while a job runs.
+	Busy bool
+	// Job is the running job's display name.
+	Job string
+}
+
+var (
+	runningJob   = regexp.MustCompile(`: Running job: (.*)$`)
+	completedJob = regexp.MustCompile(`: Job (.*) completed with result: \S+`)
+	listening    = regexp.MustCompile(`: Listening for Jobs\s*$`)
+)
+
+// ParseRunnerLog reads a runner's console: the listener writes
+// "<time>: Running job: NAME" when it hands a job to a worker and "<time>:
+// Job NAME completed with result: RESULT" when the job ends
+// (actions/runner src/Runner.Listener/JobDispatcher.cs), and "<time>:
+// Listening for Jobs" when it (re)starts (Runner.cs). A runner is busy
+// when the last of these lines is a "Running job" line.
+func ParseRunnerLog(text string) RunnerActivity {
+	var a RunnerActivity
+	for _, ln := range lines(text) {
+		switch {
+		case runningJob.MatchString(ln):
+			a = RunnerActivity{Busy: true, Job: strings.TrimSpace(runningJob.FindStringSubmatch(ln)[1])}
+		case completedJob.MatchString(ln), listening.MatchString(ln):
+			a = RunnerActivity{}
+		}
+	}
+	return a
+}
+
 // ParseSvcStatus reads `svc.sh status`: "started", "stopped", "not
 // installed", or "" when it says none of these.
 func ParseSvcStatus(out string) string {

@@ -1,10 +1,13 @@
 package fakemac
 
 import (
+	"io/fs"
 	"math"
 	"path"
 	"strconv"
 	"strings"
+
+	"howett.net/plist"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
@@ -120,6 +123,14 @@ func (m *Mac) df(c *call) (host.Result, error) {
 
 // fdesetup emulates fdesetup status (§1.3).
 func (m *Mac) fdesetup(c *call) (host.Result, error) {
+	switch {
+	case len(c.argv) == 2 && c.argv[1] == "supportsauthrestart":
+		// Apple Silicon Macs support authenticated restart.
+		c.outf("%t\n", !m.st.FileVault.NoAuthRestart)
+		return c.result(0)
+	case len(c.argv) >= 2 && c.argv[1] == "authrestart":
+		return m.authRestart(c)
+	}
 	if len(c.argv) != 2 || c.argv[1] != "status" {
 		if len(c.argv) >= 2 && (c.argv[1] == "enable" || c.argv[1] == "disable") {
 			return unsupported(c, "fdesetup "+c.argv[1]+" is interactive and hvfctl only reports FileVault")
@@ -376,4 +387,114 @@ func (m *Mac) arch(c *call) (host.Result, error) {
 		return c.result(0)
 	}
 	return unsupported(c, "only arch -x86_64 /usr/bin/true is emulated")
+}
+
+// authRestart emulates `fdesetup authrestart -inputplist` (fdesetup(8);
+// munki's authrestart): root only; the credential comes as a plist on
+// stdin ({"Password": ...}); on success the unlock key is kept for one
+// boot, stderr says "System is being restarted" (munki matches it from
+// 10.12) and the Mac restarts past the FileVault screen. The wording of
+// the failures is unverified.
+func (m *Mac) authRestart(c *call) (host.Result, error) {
+	if len(c.argv) != 3 || c.argv[2] != "-inputplist" {
+		return unsupported(c, "fdesetup authrestart without -inputplist prompts on a terminal")
+	}
+	if c.user != host.Root {
+		c.errf("Error: authrestart requires root privileges.\n")
+		return c.result(1)
+	}
+	fv := m.st.FileVault
+	if !fv.Enabled {
+		c.errf("Error: FileVault is Off.\n")
+		return c.result(1)
+	}
+	if fv.NoAuthRestart {
+		c.errf("Error: Authenticated restart is not supported on this system.\n")
+		return c.result(1)
+	}
+	var in struct {
+		Password string `plist:"Password"`
+	}
+	if _, err := plist.Unmarshal(c.stdin, &in); err != nil {
+		c.errf("Error: Unable to read the input property list.\n")
+		return c.result(1)
+	}
+	if in.Password == "" || (fv.UnlockSecret != "" && in.Password != fv.UnlockSecret) {
+		c.errf("Error: User could not be authenticated.\n")
+		return c.result(1)
+	}
+	c.errf("System is being restarted.\n")
+	m.boot("fdesetup authrestart", false)
+	return c.result(0)
+}
+
+// shutdown emulates `shutdown -r now`: root only (BSD shutdown refuses
+// others with "NOT super-user"); it restarts the Mac. With FileVault on
+// the data volume stays locked after the restart until someone unlocks
+// it at the screen, so no LaunchDaemon runs (macos-facts.md §0.10).
+func (m *Mac) shutdown(c *call) (host.Result, error) {
+	if len(c.argv) != 3 || c.argv[1] != "-r" || c.argv[2] != "now" {
+		return unsupported(c, "only shutdown -r now is emulated")
+	}
+	if c.user != host.Root {
+		c.errf("shutdown: NOT super-user\n")
+		return c.result(1)
+	}
+	c.outf("Shutdown NOW!\n")
+	m.boot("shutdown -r", m.st.FileVault.Enabled)
+	return c.result(0)
+}
+
+// boot restarts the fake: every job is gone; unless the data volume is
+// locked, launchd loads each root:wheel LaunchDaemon plist that is not
+// disabled, starting those with RunAtLoad, as bootstrap does.
+func (m *Mac) boot(how string, locked bool) {
+	m.st.Boots = append(m.st.Boots, Boot{How: how, Clock: m.st.Clock, Locked: locked})
+	m.st.Launchd.Jobs = map[string]*Job{}
+	if locked {
+		return
+	}
+	for _, name := range m.children("/Library/LaunchDaemons") {
+		if !strings.HasSuffix(name, ".plist") {
+			continue
+		}
+		bc := &call{argv: []string{"/bin/launchctl", "bootstrap", "system"}, user: host.Root, env: map[string]string{}, dir: "/"}
+		_, _ = m.bootstrap(bc, "/Library/LaunchDaemons/"+name)
+	}
+}
+
+// tail emulates `tail -n N FILE`: the last N lines, read as the caller.
+func (m *Mac) tail(c *call) (host.Result, error) {
+	if len(c.argv) != 4 || c.argv[1] != "-n" {
+		return unsupported(c, "only tail -n N FILE is emulated")
+	}
+	n, err := strconv.Atoi(c.argv[2])
+	if err != nil || n < 0 {
+		c.errf("tail: illegal offset -- %s\n", c.argv[2])
+		return c.result(1)
+	}
+	_, node, err := m.lookup(c.user, clean(c.dir, c.argv[3]), true)
+	if err == nil && !m.may(c.user, node, 4) {
+		err = fs.ErrPermission
+	}
+	if err != nil {
+		c.errf("tail: %s: %s\n", c.argv[3], errText(err))
+		return c.result(1)
+	}
+	if node.Type == TypeDir {
+		c.errf("tail: %s: Is a directory\n", c.argv[3])
+		return c.result(1)
+	}
+	if node.Content == nil {
+		return unsupported(c, "tail of a file whose bytes are not modelled")
+	}
+	lines := strings.SplitAfter(*node.Content, "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	c.outf("%s", strings.Join(lines, ""))
+	return c.result(0)
 }

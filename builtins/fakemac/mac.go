@@ -298,6 +298,8 @@ var systemTools = map[string]handler{
 	"/usr/sbin/sysctl":         (*Mac).sysctl,
 	"/bin/df":                  (*Mac).df,
 	"/usr/bin/fdesetup":        (*Mac).fdesetup,
+	"/sbin/shutdown":           (*Mac).shutdown,
+	"/usr/bin/tail":            (*Mac).tail,
 	"/usr/bin/dscl":            (*Mac).dscl,
 	"/usr/sbin/dseditgroup":    (*Mac).dseditgroup,
 	"/usr/bin/id":              (*Mac).id,

@@ -49,7 +49,11 @@ type State struct {
 	ICloud map[string]string `json:"icloud"`
 	TCC    TCC               `json:"tcc"`
 	Runner RunnerService     `json:"runner_service"`
-	Disk   Disk              `json:"disk"`
+	// Boots records each restart: how it was asked for ("shutdown -r" or
+	// "fdesetup authrestart") and whether the data volume came up
+	// unlocked (LaunchDaemons run) or waits at the FileVault screen.
+	Boots []Boot `json:"boots,omitempty"`
+	Disk  Disk   `json:"disk"`
 	// URLs is the download table.
 	URLs map[string]*URL `json:"urls"`
 	// Archives are tarball entry lists by key (URL.Archive, Node.Archive).
@@ -176,6 +180,12 @@ type FileVault struct {
 	// conversion is in progress).
 	HideStatus   bool   `json:"hide_status,omitempty"`
 	DeferredUser string `json:"deferred_user,omitempty"`
+	// NoAuthRestart makes `fdesetup supportsauthrestart` say false.
+	NoAuthRestart bool `json:"no_authrestart,omitempty"`
+	// UnlockSecret, when set, is the only credential `fdesetup
+	// authrestart` accepts (a fixture's stand-in for a FileVault user's
+	// password); otherwise any non-empty one is. Never a real secret.
+	UnlockSecret string `json:"unlock_secret,omitempty"`
 }
 
 // Power is the pmset state.
@@ -258,6 +268,15 @@ type TCCGrant struct {
 	Service   string `json:"service"`
 	Client    string `json:"client"`
 	AuthValue int    `json:"auth_value"`
+}
+
+// Boot is one simulated restart.
+type Boot struct {
+	How   string `json:"how"`
+	Clock int64  `json:"clock"`
+	// Locked is true when FileVault stopped the boot at the unlock
+	// screen: no LaunchDaemon runs until someone unlocks the Mac.
+	Locked bool `json:"locked,omitempty"`
 }
 
 // RunnerService models GitHub's side of runner registration.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -26,6 +27,7 @@ type cli struct {
 	Check     checkCmd     `cmd:"" help:"Detect drift: exit 0 when converged, 2 on drift or a failed assertion."`
 	Run       runCmd       `cmd:"" help:"Apply a recipe, then verify it converged."`
 	Destroy   destroyCmd   `cmd:"" help:"Decommission what a recipe created (runners, daemons, toolchains; the account and caches with --all)."`
+	Reboot    rebootCmd    `cmd:"" help:"Wait until the runners are idle, stop them and restart the Mac (fdesetup authrestart with FileVault on)."`
 	Facts     factsCmd     `cmd:"" help:"Print the host facts hvfctl sees."`
 	Test      testCmd      `cmd:"" help:"Run *_test.star recipe tests against the fake macOS."`
 	Doc       docCmd       `cmd:"" help:"Print the reference of every builtin and stdlib function (Markdown)."`
@@ -64,6 +66,9 @@ type env struct {
 	hostname func() []string
 	// ghLookup finds the gh CLI's stored login; nil means none (tests).
 	ghLookup ghapi.GhLookup
+	// sleep waits between two looks at busy runners (hvfctl reboot); nil
+	// means a timer. Tests change the fake Mac in it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // maxLocalFile bounds a file the CLI reads itself (a recipe to format,
