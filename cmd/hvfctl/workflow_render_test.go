@@ -52,6 +52,9 @@ func TestWorkflowRenderCases(t *testing.T) {
 		// A new job is written in full: folded if:, permissions,
 		// persist-credentials: false as a boolean.
 		{name: "new-job", file: "elfuse-main.yml"},
+		// The job ran on a hosted runner: moving it onto the Mac newly
+		// admits every run its guard lets through.
+		{name: "hosted-to-runner", file: "hosted-to-runner.yml", code: 1},
 		// needs: build-macos names a job the file does not have.
 		{name: "needs-missing", file: "needs-missing.yml", code: 1},
 		// The recipe's concurrency group would make matrix legs cancel
