@@ -230,9 +230,9 @@ func TestGitHubRuns(t *testing.T) {
 func TestGitHubRunsSplitsLongPeriods(t *testing.T) {
 	now := time.Now().UTC()
 	repo := convergedRepo()
-	for i := 0; i < 2500; i++ {
-		r := &fakegh.Run{ID: int64(10000 + i), Name: "CI", Event: "push", HeadBranch: "main", CreatedAt: now.Add(-time.Duration(i) * 15 * time.Minute)}
-		if i == 2400 {
+	for i := 0; i < 1300; i++ {
+		r := &fakegh.Run{ID: int64(10000 + i), Name: "CI", Event: "push", HeadBranch: "main", CreatedAt: now.Add(-time.Duration(i) * 30 * time.Minute)}
+		if i == 1200 {
 			r.Event, r.HeadRepo = "pull_request", "mallory/elfuse"
 			r.Jobs = []*fakegh.Job{{ID: 9, Name: "runtime-macos", RunnerID: 42, RunnerName: "macmini-m4-hvf"}}
 		}
@@ -254,7 +254,7 @@ func TestGitHubRunsSplitsLongPeriods(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.RunsSeen != 2500 || len(rep.Jobs) != 1 || rep.Jobs[0].RunID != 12400 || !rep.Jobs[0].Fork || rep.Jobs[0].RunnerID != 42 {
+	if rep.RunsSeen != 1300 || len(rep.Jobs) != 1 || rep.Jobs[0].RunID != 11200 || !rep.Jobs[0].Fork || rep.Jobs[0].RunnerID != 42 {
 		t.Fatalf("report: %+v", rep)
 	}
 	for _, q := range srv.Requests() {

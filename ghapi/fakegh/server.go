@@ -47,11 +47,12 @@ func New(st *State) *Server {
 		st.Repos = map[string]*Repo{"sysprog21/elfuse": DefaultRepo()}
 	}
 	s := &Server{st: st, start: time.Now(), next: 500000}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Start()
 	return s
 }
 
-// URL returns the API base.
+// API returns the API base (the server's URL with a trailing slash).
 func (s *Server) API() string { return s.Server.URL + "/" }
 
 // Requests returns the requests received so far.
@@ -375,7 +376,7 @@ func (s *Server) route(method string, p []string) (handler, need, bool) {
 		if method == "GET" {
 			return listJobs(p[2]), actions, true
 		}
-	case len(p) == 4 && p[0] == "branches" && p[3] == "protection":
+	case len(p) == 3 && p[0] == "branches" && p[2] == "protection":
 		if method == "GET" {
 			return getProtection(p[1]), adminRead, true
 		}
