@@ -175,7 +175,9 @@ type endpoint struct {
 // answer into v (nil to ignore it), mapping errors to what the
 // maintainer must do.
 func (c *Client) do(ctx context.Context, ep endpoint, body, v any) (*github.Response, error) {
-	req, err := c.gh.NewRequest(ep.method, ep.path, body)
+	// Relative to the API base: a leading slash would drop the /api/v3/
+	// of GitHub Enterprise Server.
+	req, err := c.gh.NewRequest(ep.method, strings.TrimPrefix(ep.path, "/"), body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", ep.method, ep.path, err)
 	}
