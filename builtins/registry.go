@@ -37,5 +37,6 @@ func Modules() []engine.Module {
 		codesignModule(),
 		fixturesModule(),
 		gitHubModule(),
+		smokeModule(),
 	}
 }

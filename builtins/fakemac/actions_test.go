@@ -631,3 +631,54 @@ func TestCLTLabelsByRelease(t *testing.T) {
 		})
 	}
 }
+
+// TestSmokeTools: the CI's tools answer as ghrunner on the converged Mac,
+// and fail as they would on a Mac where a dependency or the toolchain
+// layout broke.
+func TestSmokeTools(t *testing.T) {
+	ctx := context.Background()
+	const scratch = "/Users/ghrunner/.cache/hvfctl-smoke"
+	gcc := []string{"/opt/toolchain/aarch64-linux-gnu/bin/aarch64-linux-gnu-gcc", "--sysroot=/opt/toolchain/aarch64-linux-gnu/aarch64-unknown-linux-gnu/sysroot", "-x", "c", "-o", scratch + "/hello", "-"}
+	for _, tc := range []struct {
+		name   string
+		break_ func(m *Mac)
+		argv   []string
+		exit   int
+		out    string // in stdout or stderr
+	}{
+		{"gmake", nil, []string{"/opt/homebrew/bin/gmake", "--version"}, 0, "GNU Make 4.4.1\n"},
+		{"objcopy", nil, []string{"/opt/homebrew/opt/binutils/bin/objcopy", "--version"}, 0, "GNU objcopy (GNU Binutils) 2.45\n"},
+		{"qemu", nil, []string{"/opt/homebrew/bin/qemu-system-aarch64", "-accel", "help"}, 0, "\nhvf\n"},
+		{"gtimeout", nil, []string{"/opt/homebrew/bin/gtimeout", "--version"}, 0, "timeout (GNU coreutils) 9.7\n"},
+		{"python3", nil, []string{"/opt/homebrew/bin/python3", "--version"}, 0, "Python 3.13.7\n"},
+		{"gcc", nil, gcc, 0, ""},
+		{"as", nil, []string{"/opt/toolchain/aarch64-none-elf/bin/aarch64-none-elf-as", "-o", scratch + "/start.o"}, 0, ""},
+		{"rosetta", nil, []string{"/bin/test", "-x", rosettaLinux}, 0, ""},
+		{"objcopy without zstd", func(m *Mac) { m.removeTree(brewPrefix + "/opt/zstd") }, []string{"/opt/homebrew/opt/binutils/bin/objcopy", "--version"}, 134,
+			"dyld["},
+		{"gcc without its sysroot", func(m *Mac) {
+			m.removeTree("/opt/toolchain/dist/aarch64-linux-gnu-13.3.0/aarch64-unknown-linux-gnu/aarch64-unknown-linux-gnu/sysroot")
+		}, gcc, 1, "collect2: error: ld returned 1 exit status\n"},
+		{"gcc writing outside its scratch directory", nil, []string{gcc[0], gcc[1], "-x", "c", "-o", "/opt/toolchain/hello", "-"}, 1, "Permission denied"},
+		{"rosetta not executable", func(m *Mac) { m.st.Files[rosettaLinux].Mode = 0o644 }, []string{"/bin/test", "-x", rosettaLinux}, 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustNew(t, "converged")
+			if tc.break_ != nil {
+				tc.break_(m)
+			}
+			r, err := m.Run(ctx, host.Command{Argv: tc.argv, User: "ghrunner", Stdin: []byte("int main(void) { return 0; }\n")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Exit != tc.exit || !strings.Contains(r.Stdout+r.Stderr, tc.out) {
+				t.Errorf("exit %d, want %d; output %q, want %q in it", r.Exit, tc.exit, r.Stdout+r.Stderr, tc.out)
+			}
+		})
+	}
+	m := mustNew(t, "converged")
+	if r := exec(t, m, as("ghrunner", gcc...)); r.Exit != 0 {
+		t.Fatalf("gcc: %+v", r)
+	}
+	wantNode(t, m, scratch+"/hello", TypeFile, 0o755, "ghrunner", "staff")
+}

@@ -288,6 +288,9 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 	case "Runner.Listener":
 		return m.runnerListener(c, n)
 	}
+	if r, ok, err := m.runDevTool(c, real); ok {
+		return r, err
+	}
 	return unsupported(c, "no emulation for the program "+real)
 }
 
@@ -326,6 +329,7 @@ var systemTools = map[string]handler{
 	"/usr/bin/codesign":        (*Mac).codesign,
 	"/usr/bin/tar":             (*Mac).tar,
 	"/usr/bin/arch":            (*Mac).arch,
+	"/bin/test":                (*Mac).test,
 }
 
 // ReadFile implements host.Host: it reads as root.
