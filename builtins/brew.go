@@ -243,6 +243,12 @@ Runs `+"`"+brewBin+" tap`"+` as the Homebrew owner and returns the list of taps
 					}
 					return stringList(taps), nil
 				}),
+			newBuiltin(m, "validate_names", "fn, formulae, casks=[]", engine.KindUtil, `
+Checks formula and cask names while the recipe is evaluated: each must
+be a name Homebrew accepts (lower-case letters, digits and @ . _ + -,
+optionally after TAP/) and must not start with a dash. Each problem is
+reported at the recipe line, naming FN (the stdlib function), with the
+fix, and all of them at once; returns True when there is none.`, validateBrewNames),
 			newBuiltin(m, "install", "formulae", engine.KindAction, `
 Returns the action `+"`"+brewBin+" install --formula NAME...`"+` run as the Homebrew
 owner (FORMULAE is a name or a list of names, tap-qualified names allowed),
@@ -326,4 +332,40 @@ judged by its `+"`Trusted formula:`"+` or `+"`Already trusted formula:`"+` line.
 				}),
 		},
 	}
+}
+
+// validateBrewNames implements brew.validate_names: each formula or cask
+// name that Homebrew would refuse (or that could be read as an option) is
+// recorded at the recipe line.
+func validateBrewNames(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var fn string
+	var formulae, casks *starlark.List
+	if err := c.unpack(args, kwargs, "fn", &fn, "formulae", &formulae, "casks?", &casks); err != nil {
+		return nil, err
+	}
+	pos := c.t.CallFrame(c.t.CallStackDepth() - 1).Pos
+	ok := true
+	check := func(kind string, l *starlark.List, valid func(string) error) {
+		if l == nil {
+			return
+		}
+		for i := 0; i < l.Len(); i++ {
+			name, isStr := starlark.AsString(l.Index(i))
+			if !isStr {
+				c.s.Errorf(pos, "%s: %s: want names (strings), got %s", fn, kind, l.Index(i).Type())
+				ok = false
+				continue
+			}
+			if err := valid(name); err != nil {
+				c.s.Errorf(pos, "%s: %s %q is not a Homebrew name: names are lower-case letters, digits and @ . _ + - (e.g. python@3.13), optionally after TAP/ (e.g. messense/macos-cross-toolchains/aarch64-unknown-linux-gnu); find the right one with `brew search`", fn, strings.TrimSuffix(kind, "e"), name)
+				ok = false
+			}
+		}
+	}
+	check("formulae", formulae, checkFormula)
+	check("casks", casks, checkCask)
+	if !ok {
+		c.s.NoteRefusal()
+	}
+	return starlark.Bool(ok), nil
 }

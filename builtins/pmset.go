@@ -200,6 +200,13 @@ non-numeric values). A source the Mac does not have gives an empty dict.`,
 					}
 					return d, nil
 				}),
+			newBuiltin("pmset", "validate", "settings", engine.KindUtil, `
+Checks pmset settings while the recipe is evaluated: every key must be a
+setting pmset(1) documents, with a value of its kind (minutes, 0 or 1, a
+number, hibernatemode 0/3/25, powermode 0/1/2, hibernatefile a path).
+Each problem is reported at the recipe line, with the fix, and all of
+them at once; returns True when there is none. power() calls it, so a
+wrong key or a string value ("0") fails `+"`plan`"+`, not the apply.`, validatePmset),
 			newBuiltin("pmset", "set", "source, settings", engine.KindAction, `
 Returns the action `+"`/usr/bin/pmset -c KEY VALUE [KEY VALUE...]`"+` run as root
 (`+"`-c`"+` for source "ac", `+"`-b`"+` "battery", `+"`-u`"+` "ups", `+"`-a`"+` "all"), with the

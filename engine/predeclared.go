@@ -369,6 +369,12 @@ func (ev *evaluator) declare(t *starlark.Thread, fn *starlark.Builtin, args star
 			}
 		}
 	}
+	if ev.opts.CheckDeclaration != nil {
+		if err := ev.opts.CheckDeclaration(kind, fields); err != nil {
+			ev.sess.Errorf(CallerPos(t), "declare(%q): %v", kind, err)
+			return starlark.None, nil
+		}
+	}
 	ev.sess.Declare(Declaration{Kind: kind, Pos: CallerPos(t), Fields: fields})
 	return starlark.None, nil
 }
@@ -488,6 +494,9 @@ func (ev *evaluator) validateArgs(t *starlark.Thread, fn *starlark.Builtin, args
 		out[k] = p.def
 	}
 	out[argsOK] = starlark.Bool(valid)
+	if !valid {
+		ev.sess.NoteRefusal()
+	}
 	return starlarkstruct.FromStringDict(starlarkstruct.Default, out), nil
 }
 

@@ -38,6 +38,10 @@ type Options struct {
 	Stdlib fs.FS
 	// Vars are recipe variables (--var NAME=VALUE), read with var().
 	Vars map[string]string
+	// CheckDeclaration, when set, checks each declare(KIND, ...) while the
+	// recipe is evaluated (the workflow job's fields); its error is
+	// reported at the declare call with the recipe's other errors.
+	CheckDeclaration func(kind string, fields *starlark.Dict) error
 	// StickyVars makes the recipe use the vars the last `run` recorded on
 	// the host (VarsFile) for every var not given in Vars.
 	StickyVars bool
@@ -121,8 +125,10 @@ type evaluator struct {
 	opts      Options
 	resources []*Resource
 	byID      map[string]*Resource
-	secrets   map[string]*Secret
-	usedVars  map[string]bool
+	// refused are the ids of resources whose declaration was refused.
+	refused  map[string]bool
+	secrets  map[string]*Secret
+	usedVars map[string]bool
 }
 
 // Load evaluates the recipe at path once, in a sandboxed thread, and
@@ -155,7 +161,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 		ProtectedFiles: o.ProtectedFiles,
 	})
 	ev := &evaluator{
-		sess: sess, opts: o, byID: map[string]*Resource{},
+		sess: sess, opts: o, byID: map[string]*Resource{}, refused: map[string]bool{},
 		secrets: map[string]*Secret{}, usedVars: map[string]bool{},
 	}
 	predeclared, err := ev.predeclared()

@@ -57,6 +57,7 @@ var resourcePositional = []string{"id", "kind", "want", "check", "fix", "remedia
 // reported at once) and the call returns None.
 func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	pos := declPos(t)
+	refusedCalls := ev.sess.Refusals()
 	var deferred []string
 	bad := func(format string, a ...any) { deferred = append(deferred, fmt.Sprintf(format, a...)) }
 	vals := map[string]starlark.Value{}
@@ -206,13 +207,21 @@ func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kw
 			bad("requires itself")
 			ok = false
 		} else if _, known := ev.byID[dep]; !known {
-			bad("requires %q, which is not declared before it", dep)
+			// One error per mistake: a resource refused above, or one a
+			// stdlib function did not declare because its arguments were
+			// refused (an error already reported), is not reported again
+			// as missing; the resource is still left out.
+			if !ev.refused[dep] && refusedCalls == 0 {
+				bad("requires %q, which is not declared before it", dep)
+			}
 			ok = false
 		}
 	}
 	if ok {
 		ev.byID[r.ID] = r
 		ev.resources = append(ev.resources, r)
+	} else if r.ID != "" {
+		ev.refused[r.ID] = true
 	}
 	return starlark.None, nil
 }

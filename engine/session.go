@@ -72,6 +72,7 @@ type Session struct {
 	secretVal map[string]string
 	log       func(string)
 	resolved  []string
+	refusals  int
 }
 
 type factEntry struct {
@@ -322,6 +323,23 @@ func (s *Session) Errorf(pos syntax.Position, format string, args ...any) {
 	s.mu.Lock()
 	s.errs = append(s.errs, PosError{Pos: pos, Msg: fmt.Sprintf(format, args...)})
 	s.mu.Unlock()
+}
+
+// NoteRefusal records that a stdlib function was refused while the recipe
+// was evaluated (its arguments were wrong; the errors are recorded) and
+// so declared none of its resources: a later `requires` of one of them
+// is a follow-on of that error, not reported again.
+func (s *Session) NoteRefusal() {
+	s.mu.Lock()
+	s.refusals++
+	s.mu.Unlock()
+}
+
+// Refusals returns how many stdlib calls were refused so far.
+func (s *Session) Refusals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusals
 }
 
 // Errors returns the recorded recipe errors.

@@ -76,3 +76,30 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestMistakesFailPlan: pmset keys and value types, formula names and
+// workflow-job fields are checked while the recipe is evaluated, so plan
+// fails with one error per mistake, at the recipe line, each with its
+// fix, and nothing follows from a refused call.
+func TestMistakesFailPlan(t *testing.T) {
+	code, out, errOut := hvfctl(t, nil, "plan", "--target", "fake", cliData+"mistakes.star")
+	if code != 1 || out != "" {
+		t.Fatalf("plan: exit %d, stdout %q", code, out)
+	}
+	for _, want := range []string{
+		"mistakes.star:6:6: power: sleep takes a number, not the string \"0\": write sleep: 0",
+		"mistakes.star:6:6: power: \"slep\" is not a pmset setting (did you mean \"sleep\"?)",
+		"mistakes.star:6:6: power: womp is 0 (off) or 1 (on), not 2",
+		"mistakes.star:8:9: homebrew: formula \"Python 3\" is not a Homebrew name",
+		"mistakes.star:8:9: homebrew: formula \"--force\" is not a Homebrew name",
+		"mistakes.star:14:8: declare(\"workflow_job\"): timeout_minutes: want a positive int, got \"60\"",
+		"mistakes.star:22:8: declare(\"workflow_job\"): unknown field \"timout_minutes\"",
+	} {
+		if strings.Count(errOut, want) != 1 {
+			t.Errorf("errors do not say once %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "not declared") || strings.Contains(errOut, "developer") {
+		t.Errorf("a follow-on error is reported:\n%s", errOut)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/sysprog21/hvfctl/engine"
 	"github.com/sysprog21/hvfctl/ghapi"
 	"github.com/sysprog21/hvfctl/stdlib"
+	"github.com/sysprog21/hvfctl/workflow"
 )
 
 // recipeFlags are shared by plan, check and run.
@@ -159,13 +160,16 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 		Stdlib:         stdlib.FS,
 		Vars:           f.Var,
 		StickyVars:     true,
-		Secrets:        secrets,
-		Principals:     tgt.principals,
-		MaxSteps:       f.MaxSteps,
-		Log:            func(s string) { fmt.Fprintln(e.stderr, s) },
-		Progress:       func(s string) { fmt.Fprintln(e.stderr, s) },
-		Rand:           e.rand,
-		MaxHeapBytes:   f.MaxHeap << 20,
+		// The workflow job's fields are checked while the recipe is
+		// evaluated, so a mistake fails plan rather than workflow render.
+		CheckDeclaration: workflow.CheckDeclaration,
+		Secrets:          secrets,
+		Principals:       tgt.principals,
+		MaxSteps:         f.MaxSteps,
+		Log:              func(s string) { fmt.Fprintln(e.stderr, s) },
+		Progress:         func(s string) { fmt.Fprintln(e.stderr, s) },
+		Rand:             e.rand,
+		MaxHeapBytes:     f.MaxHeap << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)
