@@ -108,10 +108,8 @@ func runnersOnline(ctx context.Context, gh *ghapi.Client, r ghapi.Repo, name str
 		if err != nil || !wait || len(rs) == 0 || time.Now().After(deadline) {
 			return rs, err
 		}
-		for _, x := range rs {
-			if x.Status == "online" {
-				return rs, nil
-			}
+		if anyOnline(rs) {
+			return rs, nil
 		}
 		t := time.NewTimer(5 * time.Second)
 		select {
@@ -121,6 +119,16 @@ func runnersOnline(ctx context.Context, gh *ghapi.Client, r ghapi.Repo, name str
 		case <-t.C:
 		}
 	}
+}
+
+// anyOnline reports whether one of the runners is online.
+func anyOnline(rs []ghapi.Runner) bool {
+	for _, x := range rs {
+		if strings.EqualFold(x.Status, "online") {
+			return true
+		}
+	}
+	return false
 }
 
 func gitHubModule() engine.Module {
@@ -231,7 +239,8 @@ repository's self-hosted runners called NAME as a list of
 With WAIT_ONLINE seconds, after an action of this run changed the Mac (a
 runner was just registered or started), a registered runner that is not
 online yet is asked for again every 5 seconds until it is online or the
-time is up. Needs Administration:
+time is up; if none is online then, it returns unknown (the next check
+decides). Needs Administration:
 read and a repository admin.`, func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (string, []any, error) {
 				var repo, name string
 				wait := 0
@@ -248,6 +257,11 @@ read and a repository admin.`, func(c *call, args starlark.Tuple, kwargs []starl
 					})
 					if err != nil {
 						return nil, err
+					}
+					if wait > 0 && c.s.Changed() && !anyOnline(rs) {
+						// This run just changed the Mac: GitHub not showing
+						// the runner online yet proves nothing; check does.
+						return unknown("this run changed the Mac and GitHub does not list runner %s online after %ds; run `hvfctl github check` in a minute", name, wait), nil
 					}
 					out := make([]starlark.Value, len(rs))
 					for i, x := range rs {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -357,5 +358,31 @@ func TestChecklist(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunJITWithoutRunnerOnGitHub is a fresh Mac registered with a token
+// the run creates, against a GitHub that does not list the runner
+// afterwards (the fake Mac's config.sh does not talk to the fake GitHub):
+// the run converges, the runner's GitHub state is left to the next check.
+func TestRunJITWithoutRunnerOnGitHub(t *testing.T) {
+	repo := convergedRepo()
+	repo.Runners = nil
+	srv := fakeGitHub(t, repo, nil)
+	save := filepath.Join(t.TempDir(), "mac.json")
+	env := ghEnv(srv, "ghp_x1")
+	r := relCLI(t, relOpts{environ: env}, append([]string{"run", "--target", "fake", "--yes", "--save", save}, append(relVars, relRecipe)...)...)
+	if r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.all())
+	}
+	if got := srv.Repo("sysprog21/elfuse").IssuedTokens; len(got) != 1 || got[0].Kind != "registration" {
+		t.Fatalf("tokens issued: %+v", got)
+	}
+	if !regexp.MustCompile(`verify\s+github:runner:macmini-m4-hvf\b`).MatchString(r.stdout) {
+		t.Errorf("the apply report does not leave the runner to the next check:\n%s", r.stdout)
+	}
+	r = relCLI(t, relOpts{environ: env}, append([]string{"check", "--target", "fake:" + save}, append(relVars, relRecipe)...)...)
+	if r.code != 2 || !strings.Contains(r.stdout, "github:runner:macmini-m4-hvf") {
+		t.Fatalf("check after run: exit %d, want 2 (GitHub does not list the runner)\n%s", r.code, r.all())
 	}
 }
