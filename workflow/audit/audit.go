@@ -287,7 +287,9 @@ func (s *session) report(ctx context.Context) (*Report, error) {
 			return nil, fmt.Errorf("audit interrupted: %w", err)
 		}
 		f := s.files[key]
-		if !f.given {
+		if !f.given || (len(f.callers) > 0 && onlyCalled(f.w)) {
+			// A reusable workflow with callers in this audit is
+			// reported under each of them.
 			continue
 		}
 		fa := newFileAudit(s, f, nil, 0)
@@ -315,6 +317,16 @@ func (s *session) report(ctx context.Context) (*Report, error) {
 		r.Verdict = "fail"
 	}
 	return r, errors.Join(s.errs...)
+}
+
+// onlyCalled reports whether workflow_call is a workflow's only trigger.
+func onlyCalled(w *actionlint.Workflow) bool {
+	for _, ev := range w.On {
+		if _, ok := ev.(*actionlint.WorkflowCallEvent); !ok {
+			return false
+		}
+	}
+	return len(w.On) > 0
 }
 
 // callee finds the workflow a job's uses: names when it is a local one

@@ -27,9 +27,17 @@ const dir = "../../testdata/workflows"
 // expectation is NAME.expect.json: the inputs beyond the file (labels,
 // recipe) and the expected outcome.
 type expectation struct {
-	// Labels and Recipe are inputs: --labels and --recipe.
-	Labels []string `json:"labels,omitempty"`
-	Recipe string   `json:"recipe,omitempty"`
+	// Labels, Recipe, Repo, DefaultBranch, Label and TrustCallee are
+	// inputs: --labels, --recipe, --repo, --default-branch, --label and
+	// --trust-callee; With are more files (in this directory) audited in
+	// the same run.
+	Labels        []string `json:"labels,omitempty"`
+	Recipe        string   `json:"recipe,omitempty"`
+	Repo          string   `json:"repo,omitempty"`
+	DefaultBranch string   `json:"default_branch,omitempty"`
+	Label         string   `json:"label,omitempty"`
+	TrustCallee   []string `json:"trust_callee,omitempty"`
+	With          []string `json:"with,omitempty"`
 	// Exit is what `hvfctl workflow audit` exits with.
 	Exit int `json:"exit"`
 	// Error is a substring of the bad-input error (file:line: ...).
@@ -39,9 +47,16 @@ type expectation struct {
 }
 
 type expectedJob struct {
-	ID      string `json:"id"`
-	Lands   bool   `json:"lands"`
-	Verdict string `json:"verdict"`
+	// File is the file of a job reported from another file of the run
+	// (a callee); empty for the case's own file.
+	File string `json:"file,omitempty"`
+	// CalledBy is the job's caller (FILE:JOB, base names), for a callee.
+	CalledBy string `json:"called_by,omitempty"`
+	// Environment is the job's environment: name, when it has one.
+	Environment string `json:"environment,omitempty"`
+	ID          string `json:"id"`
+	Lands       bool   `json:"lands"`
+	Verdict     string `json:"verdict"`
 	// Reachable lists exactly the reachable rows.
 	Reachable []string          `json:"reachable"`
 	Findings  []expectedFinding `json:"findings"`
@@ -79,11 +94,13 @@ func loadStar(_ context.Context, path string) ([]workflow.Declaration, error) {
 
 func TestCorpus(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
+	yamls, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	files = append(files, yamls...)
 	if err != nil || len(files) < 30 {
 		t.Fatalf("want at least 30 workflows in %s, found %d (%v)", dir, len(files), err)
 	}
 	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".yml")
+		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yml"), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			expFile := filepath.Join(dir, name+".expect.json")
 			var want expectation
@@ -99,6 +116,7 @@ func TestCorpus(t *testing.T) {
 			got := runAudit(t, f, want)
 			if *update {
 				got.Labels, got.Recipe, got.Notes = want.Labels, want.Recipe, want.Notes
+				got.Repo, got.DefaultBranch, got.Label, got.TrustCallee, got.With = want.Repo, want.DefaultBranch, want.Label, want.TrustCallee, want.With
 				writeExpectation(t, expFile, got)
 				return
 			}
@@ -111,7 +129,7 @@ func TestCorpus(t *testing.T) {
 // report to an expectation.
 func runAudit(t *testing.T, file string, in expectation) expectation {
 	t.Helper()
-	o := audit.Options{Labels: in.Labels}
+	o := audit.Options{Labels: in.Labels, Repo: in.Repo, DefaultBranch: in.DefaultBranch, OptInLabel: in.Label, TrustCallee: in.TrustCallee}
 	if in.Recipe != "" {
 		f, err := workflow.LoadRecipe(context.Background(), filepath.Join(dir, in.Recipe), loadStar)
 		if err != nil {
@@ -119,7 +137,11 @@ func runAudit(t *testing.T, file string, in expectation) expectation {
 		}
 		o.Recipe = f
 	}
-	rep, err := audit.Files(context.Background(), []string{file}, o)
+	files := []string{file}
+	for _, w := range in.With {
+		files = append(files, filepath.Join(dir, w))
+	}
+	rep, err := audit.Files(context.Background(), files, o)
 	var out expectation
 	if err != nil {
 		var ie *audit.InputError
@@ -135,7 +157,13 @@ func runAudit(t *testing.T, file string, in expectation) expectation {
 		out.Exit = 1
 	}
 	for _, j := range rep.Jobs {
-		ej := expectedJob{ID: j.ID, Lands: j.LandsOnRunner, Verdict: j.Verdict, Reachable: []string{}, Findings: []expectedFinding{}}
+		ej := expectedJob{ID: j.ID, Lands: j.LandsOnRunner, Verdict: j.Verdict, Reachable: []string{}, Findings: []expectedFinding{}, Environment: j.Environment}
+		if j.File != file {
+			ej.File = filepath.Base(j.File)
+		}
+		if j.CalledBy != "" {
+			ej.CalledBy = filepath.Base(j.CalledBy)
+		}
 		for _, s := range j.Scenarios {
 			if s.Reachable {
 				ej.Reachable = append(ej.Reachable, s.ID)
@@ -162,6 +190,9 @@ func compare(t *testing.T, want, got expectation) {
 	}
 	for i, wj := range want.Jobs {
 		gj := got.Jobs[i]
+		if gj.File != wj.File || gj.CalledBy != wj.CalledBy || gj.Environment != wj.Environment {
+			t.Errorf("job %s: file %q called by %q environment %q, want file %q called by %q environment %q", gj.ID, gj.File, gj.CalledBy, gj.Environment, wj.File, wj.CalledBy, wj.Environment)
+		}
 		if gj.ID != wj.ID || gj.Lands != wj.Lands || gj.Verdict != wj.Verdict {
 			t.Errorf("job %s: lands=%v verdict=%s, want job %s lands=%v verdict=%s", gj.ID, gj.Lands, gj.Verdict, wj.ID, wj.Lands, wj.Verdict)
 		}

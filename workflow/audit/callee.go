@@ -46,27 +46,30 @@ func (ja *jobAudit) followCall() ([]JobReport, error) {
 		return nil, nil
 	}
 	cc := &callContext{caller: ja.name() + ":" + ja.j.ID.Value, chain: append(ja.callChain(), ja.name())}
-	for _, r := range ja.rows {
+	for i, r := range ja.rows {
 		cc.rows = append(cc.rows, r.s)
 		var vs []variant
+		cut := ja.fileAudit.cut[i]
 		for vi, v := range r.vars {
 			if !r.runs[vi] {
 				continue
 			}
 			for _, cb := range ja.combos {
-				ctx := deepCopy(v.ctx).(map[string]any)
+				if len(vs) == maxVariants {
+					cut = true
+					break
+				}
+				ctx := shallow(v.ctx)
 				in, err := ja.callInputs(ctx, cb, callee)
 				if err != nil {
 					return nil, err
 				}
 				ctx["inputs"] = in
 				vs = append(vs, variant{desc: v.desc, ctx: ctx})
-				if len(vs) > 4*maxMatrixJobs {
-					break
-				}
 			}
 		}
 		cc.vars = append(cc.vars, vs)
+		cc.cut = append(cc.cut, cut)
 	}
 	sub := newFileAudit(ja.sess, callee, cc, ja.depth+1)
 	jobs, err := sub.run()
@@ -102,7 +105,7 @@ func (ja *jobAudit) runningRows() []string {
 // 'true' is true), or their default; what depends on unknown values is
 // unknown.
 func (ja *jobAudit) callInputs(ctx map[string]any, cb combo, callee *wfFile) (map[string]any, error) {
-	base := completeContext(deepCopy(ctx).(map[string]any))
+	base := completeContext(shallow(ctx))
 	if cb != nil {
 		base["matrix"] = deepCopy(map[string]any(cb))
 	} else {
@@ -134,7 +137,7 @@ func (ja *jobAudit) callInputs(ctx map[string]any, cb combo, callee *wfFile) (ma
 	out := map[string]any{closedKey: true}
 	eval := func(t *template) (any, error) {
 		rs := newRefSet(t.exprs...)
-		as, _ := assignments(base, unknownOnly(rs.unknowns(base)))
+		as, _ := assignments(base, unknownOnly(rs.unknowns(base)), 1)
 		v, err := t.value(as[0].ctx)
 		if err != nil {
 			if runtimeError(err) {

@@ -113,13 +113,23 @@ func (ja *jobAudit) groupValues(t *template, r *rowResult) ([]string, error) {
 	var out []string
 	for _, v := range r.vars {
 		for _, combo := range ja.combos {
-			base := completeContext(deepCopy(v.ctx).(map[string]any))
+			ja.budget--
+			if ja.budget <= 0 {
+				return append(out, anyValue), nil
+			}
+			base := completeContext(shallow(v.ctx))
+			base[memoKey] = ja.memo
 			if combo != nil {
 				base["matrix"] = deepCopy(map[string]any(combo))
 			} else {
 				base["matrix"] = expr.Unknown{}
 			}
-			as, _ := assignments(base, rs.unknowns(base))
+			as, ok := assignments(base, rs.unknowns(base), ja.budget)
+			ja.budget -= len(as)
+			if !ok || ja.budget <= 0 {
+				// Not every group was computed: it may be any.
+				return append(out, anyValue), nil
+			}
 			for _, a := range as {
 				g, err := t.str(a.ctx)
 				if err != nil {
@@ -203,8 +213,16 @@ func (ja *jobAudit) cancels(b *actionlint.Bool, t *template, r *rowResult) (bool
 	}
 	rs := newRefSet(t.exprs...)
 	for _, v := range r.vars {
-		base := completeContext(deepCopy(v.ctx).(map[string]any))
-		as, _ := assignments(base, rs.unknowns(base))
+		ja.budget--
+		if ja.budget <= 0 {
+			return true, "may be true (too many values to try)", nil
+		}
+		base := completeContext(shallow(v.ctx))
+		as, ok := assignments(base, rs.unknowns(base), ja.budget)
+		ja.budget -= len(as)
+		if !ok || ja.budget <= 0 {
+			return true, "may be true (too many values to try)", nil
+		}
 		for _, a := range as {
 			val, err := t.value(a.ctx)
 			if err != nil {

@@ -84,9 +84,14 @@ type variantOpts struct {
 	workflow string
 }
 
-// variants returns the concrete runs of a scenario.
-func (s *Scenario) variants(vo variantOpts) []variant {
-	var out []variant
+// maxVariants bounds the concrete runs built for one row; a row with more
+// (an expression comparing with hundreds of labels and branches) keeps
+// the first ones and is judged as if its evaluation budget had run out.
+const maxVariants = 1000
+
+// variants returns the concrete runs of a scenario; complete is false
+// when there were more than maxVariants.
+func (s *Scenario) variants(vo variantOpts) (out []variant, complete bool) {
 	events := []string{s.Event}
 	if strings.HasPrefix(s.ID, "pr-review-") {
 		events = nil
@@ -154,13 +159,16 @@ func (s *Scenario) variants(vo variantOpts) []variant {
 						if !s.inputsUnknown {
 							ctx["inputs"] = map[string]any{closedKey: true}
 						}
+						if len(out) == maxVariants {
+							return out, false
+						}
 						out = append(out, variant{desc: desc, ctx: ctx})
 					}
 				}
 			}
 		}
 	}
-	return out
+	return out, true
 }
 
 // baseChoice is one base branch a pull request's author may pick; other
@@ -184,7 +192,7 @@ func (b baseChoice) String() string {
 func (s *Scenario) baseChoices(named []string) []baseChoice {
 	var out []baseChoice
 	seen := map[string]bool{}
-	for _, b := range append([]string{s.baseRef, s.pol.branch}, named...) {
+	for _, b := range append(append([]string{s.baseRef, s.pol.branch}, named...), otherBranches(s.pol.branch)[0]) {
 		if b == "" || seen[b] || !s.baseFilter.admits(b) {
 			continue
 		}

@@ -2,8 +2,10 @@ package audit
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/rhysd/actionlint"
 
@@ -279,16 +281,22 @@ type assignment struct {
 
 // assignments enumerates the unknown values over their candidates (the
 // literals they are compared with, null, ” and any other value). ok is
-// false when there were more combinations than maxAssignments; the
-// returned ones are then a prefix.
-func assignments(base map[string]any, us []unknownRef) ([]assignment, bool) {
+// false when there were more combinations than limit (at most
+// maxAssignments); the returned ones are then a prefix.
+func assignments(base map[string]any, us []unknownRef, limit int) ([]assignment, bool) {
+	if limit > maxAssignments {
+		limit = maxAssignments
+	}
+	if limit < 1 {
+		limit = 1
+	}
 	out := []assignment{{ctx: base}}
 	ok := true
 	for _, u := range us {
 		var next []assignment
 		for _, a := range out {
 			for _, c := range u.cands {
-				if len(next) >= maxAssignments {
+				if len(next) >= limit {
 					ok = false
 					break
 				}
@@ -303,24 +311,53 @@ func assignments(base map[string]any, us []unknownRef) ([]assignment, bool) {
 	return out, ok
 }
 
-// setPath returns a copy of ctx with path set to v; the first missing key
-// on the way receives a nested value (an array for a "*" segment).
+// setPath returns ctx with path set to v, copying only the maps on the
+// path (contexts are never changed in place, so the rest is shared); the
+// first missing key on the way receives a nested value (an array for a
+// "*" segment).
 func setPath(ctx map[string]any, path []string, v any) map[string]any {
-	out := deepCopy(ctx).(map[string]any)
-	var cur any = out
+	out := shallow(ctx)
+	cur := out
 	for i, seg := range path {
-		m, isMap := cur.(map[string]any)
-		if !isMap || seg == "*" {
+		if seg == "*" {
 			return out
 		}
-		next, ok := getFold(m, seg)
+		next, ok := getFold(cur, seg)
 		if !ok {
-			m[seg] = nested(path[i+1:], v)
+			cur[seg] = nested(path[i+1:], v)
 			return out
 		}
-		cur = next
+		m, isMap := next.(map[string]any)
+		if !isMap || i == len(path)-1 {
+			return out
+		}
+		m = shallow(m)
+		cur[keyFold(cur, seg)] = m
+		cur = m
 	}
 	return out
+}
+
+// shallow copies a map's top level.
+func shallow(m map[string]any) map[string]any {
+	n := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		n[k] = v
+	}
+	return n
+}
+
+// keyFold returns the key of m equal to k ignoring case (k if none).
+func keyFold(m map[string]any, k string) string {
+	if _, ok := m[k]; ok {
+		return k
+	}
+	for kk := range m {
+		if strings.EqualFold(kk, k) {
+			return kk
+		}
+	}
+	return k
 }
 
 func nested(path []string, v any) any {
@@ -337,8 +374,9 @@ var allStatuses = []expr.Status{expr.StatusSuccess, expr.StatusFailure, expr.Sta
 
 // evalCond decides whether a condition (a step's if:) can be true in any
 // of the runs; an evaluation error at run time makes the step fail
-// rather than run.
-func evalCond(c *cond, vs []variant, rs *refSet) (bool, error) {
+// rather than run. It spends budget on the assignments it tries; when
+// the budget runs out, the condition may be true.
+func evalCond(c *cond, vs []variant, rs *refSet, budget *int) (bool, error) {
 	if c == nil || c.always != "" {
 		return true, nil
 	}
@@ -347,7 +385,14 @@ func evalCond(c *cond, vs []variant, rs *refSet) (bool, error) {
 		statuses = allStatuses
 	}
 	for _, v := range vs {
-		as, ok := assignments(completeContext(deepCopy(v.ctx).(map[string]any)), rs.unknowns(v.ctx))
+		if *budget <= 0 {
+			return true, nil
+		}
+		as, ok := assignments(completeContext(shallow(v.ctx)), rs.unknowns(v.ctx), *budget)
+		*budget -= len(as)
+		if *budget <= 0 {
+			return true, nil
+		}
 		if !ok {
 			return true, nil
 		}
@@ -437,8 +482,85 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func exprCtx(m map[string]any) expr.MapContext {
-	return expr.MapContext(stripClosed(m).(map[string]any))
+func exprCtx(m map[string]any) expr.Context {
+	return lazyCtx(m)
+}
+
+// memoKey holds, in a context tree's top level, the *convMemo its
+// conversions share.
+const memoKey = "\x00memo"
+
+// convMemo remembers the expression object made from each context map.
+// Context maps are never changed once built (updates copy the maps on
+// their path), so a map converts to the same object every time; the map
+// is kept so that its address is not reused.
+type convMemo struct {
+	objs map[unsafe.Pointer]memoEntry
+}
+
+type memoEntry struct {
+	m map[string]any
+	o *expr.Object
+}
+
+// maxMemo bounds the memo; it starts over when full.
+const maxMemo = 20_000
+
+func newConvMemo() *convMemo { return &convMemo{objs: map[unsafe.Pointer]memoEntry{}} }
+
+// lazyCtx is a Context over an audit context tree: a named value is
+// converted to expression values only when an expression reads it, and
+// closedKey markers are left out.
+type lazyCtx map[string]any
+
+// Lookup implements expr.Context.
+func (c lazyCtx) Lookup(name string) (any, bool) {
+	v, ok := getFold(c, name)
+	if !ok {
+		return nil, false
+	}
+	memo, _ := c[memoKey].(*convMemo)
+	return toExpr(v, memo), true
+}
+
+// toExpr converts a context tree into expression values (maps become
+// objects with sorted keys) without closedKey markers.
+func toExpr(v any, memo *convMemo) any {
+	switch x := v.(type) {
+	case map[string]any:
+		var p unsafe.Pointer
+		if memo != nil {
+			p = reflect.ValueOf(x).UnsafePointer()
+			if e, ok := memo.objs[p]; ok {
+				return e.o
+			}
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			if k != closedKey && k != memoKey {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		o := expr.NewObject()
+		for _, k := range keys {
+			o.Set(k, toExpr(x[k], memo))
+		}
+		if memo != nil {
+			if len(memo.objs) >= maxMemo {
+				clear(memo.objs)
+			}
+			memo.objs[p] = memoEntry{m: x, o: o}
+		}
+		return o
+	case []any:
+		out := make([]any, len(x), len(x)+1)
+		for i, e := range x {
+			out[i] = toExpr(e, memo)
+		}
+		return out
+	}
+	return expr.Normalize(v)
 }
 
 func exprOpts(st expr.Status) expr.Options {

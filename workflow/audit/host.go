@@ -223,7 +223,7 @@ func (ja *jobAudit) envValues() ([]envValue, error) {
 					ctx["matrix"] = deepCopy(map[string]any(combo))
 				}
 				rs := newRefSet(t.exprs...)
-				as, _ := assignments(ctx, anyOnly(rs.unknowns(ctx)))
+				as, _ := assignments(ctx, anyOnly(rs.unknowns(ctx)), 1)
 				s, err := t.str(as[0].ctx)
 				if err != nil {
 					return nil, err

@@ -12,9 +12,14 @@ import (
 	"github.com/sysprog21/hvfctl/workflow/expr"
 )
 
-// maxEvals bounds the evaluations spent on one job; past it, the rows
-// not yet decided are assumed reachable (never assumed safe).
-const maxEvals = 60_000
+// maxEvals bounds the evaluations spent on one job's if: and runs-on;
+// past it, the rows not yet decided are assumed reachable (never
+// assumed safe).
+const maxEvals = 20_000
+
+// maxFileEvals bounds the evaluations spent on one file (a file of many
+// jobs); past it, every job left is judged as if its budget had run out.
+const maxFileEvals = 100_000
 
 // maxCallDepth bounds nested reusable workflows (GitHub allows four
 // levels below the caller).
@@ -27,6 +32,7 @@ type callContext struct {
 	caller string // file:job
 	rows   []*Scenario
 	vars   [][]variant
+	cut    []bool
 	chain  []string // files on the call stack, for cycles
 }
 
@@ -38,15 +44,24 @@ type fileAudit struct {
 	o      Options
 	labels []string
 	ss     *scenarioSet
-	// vars are the concrete runs of each row, by row index.
+	// vars are the concrete runs of each row, by row index; cut marks
+	// the rows whose runs were too many to build.
 	vars  [][]variant
+	cut   []bool
 	call  *callContext
 	depth int
 	jobs  map[string]*jobAudit
+	// evals counts the evaluations of every job of the file.
+	evals int
+	// budget is what the rules other than reachability (steps,
+	// concurrency) may still spend on assignments, for the whole file.
+	budget int
+	// memo shares the conversion of context maps between evaluations.
+	memo *convMemo
 }
 
 func newFileAudit(s *session, f *wfFile, call *callContext, depth int) *fileAudit {
-	return &fileAudit{sess: s, f: f, w: f.w, o: s.o, labels: s.labels, call: call, depth: depth, jobs: map[string]*jobAudit{}}
+	return &fileAudit{sess: s, f: f, w: f.w, o: s.o, labels: s.labels, call: call, depth: depth, jobs: map[string]*jobAudit{}, budget: maxFileEvals, memo: newConvMemo()}
 }
 
 // name is the file as given.
@@ -79,6 +94,7 @@ func (a *fileAudit) run() ([]JobReport, error) {
 			a.ss.rows = append(a.ss.rows, &sc)
 		}
 		a.vars = a.call.vars
+		a.cut = a.call.cut
 	} else {
 		// A reusable workflow whose callers are in this audit is audited
 		// with them; alone, it may be called by any run.
@@ -90,10 +106,12 @@ func (a *fileAudit) run() ([]JobReport, error) {
 		vo.workflow = workflowName(a.f)
 		for _, r := range a.ss.rows {
 			var vs []variant
+			complete := true
 			if r.Admitted() {
-				vs = r.variants(vo)
+				vs, complete = r.variants(vo)
 			}
 			a.vars = append(a.vars, vs)
+			a.cut = append(a.cut, !complete)
 		}
 	}
 	ids := sortedJobIDs(a.w)
@@ -132,18 +150,18 @@ func (a *fileAudit) run() ([]JobReport, error) {
 	var out []JobReport
 	for _, id := range ids {
 		ja := a.jobs[strings.ToLower(id)]
+		var sub []JobReport
+		if ja.j.WorkflowCall != nil {
+			if sub, err = ja.followCall(); err != nil {
+				return nil, err
+			}
+		}
 		rep, err := ja.findings()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, rep)
-		if ja.j.WorkflowCall != nil {
-			sub, err := ja.followCall()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, sub...)
-		}
+		out = append(out, sub...)
 	}
 	return out, nil
 }
@@ -292,6 +310,9 @@ func (ja *jobAudit) evalRows() error {
 		if !r.s.Admitted() {
 			continue
 		}
+		if ja.fileAudit.evals > maxFileEvals {
+			ja.evals = maxEvals + 1
+		}
 		if err := ja.evalRow(i, r); err != nil {
 			return err
 		}
@@ -306,21 +327,26 @@ func (ja *jobAudit) evalRows() error {
 
 func (ja *jobAudit) evalRow(i int, r *rowResult) error {
 	c := ja.cond
-	undecided := false
+	undecided := ja.fileAudit.cut[i]
 	for vi, v := range r.vars {
+		if ja.evals > maxEvals {
+			undecided = true
+			break
+		}
 		sts := ja.statuses(i, vi)
 		success := sts[0] == expr.StatusSuccess
 		for _, cb := range ja.combos {
-			if r.runs[vi] && (r.reachable || !ja.canLand) {
+			if (r.runs[vi] && (r.reachable || !ja.canLand)) || ja.evals > maxEvals {
 				break
 			}
-			base := completeContext(deepCopy(v.ctx).(map[string]any))
+			base := completeContext(shallow(v.ctx))
+			base[memoKey] = ja.memo
 			if cb != nil {
 				base["matrix"] = deepCopy(map[string]any(cb))
 			} else {
 				base["matrix"] = expr.Unknown{}
 			}
-			as, ok := assignments(base, ja.refs.unknowns(base))
+			as, ok := assignments(base, ja.refs.unknowns(base), min(maxEvals-ja.evals, maxFileEvals-ja.fileAudit.evals)+1)
 			if !ok {
 				undecided = true
 			}
@@ -329,6 +355,10 @@ func (ja *jobAudit) evalRow(i int, r *rowResult) error {
 					break
 				}
 				ja.evals++
+				ja.fileAudit.evals++
+				if ja.fileAudit.evals > maxFileEvals {
+					ja.evals = maxEvals + 1
+				}
 				if ja.evals > maxEvals {
 					undecided = true
 					break

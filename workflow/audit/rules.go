@@ -279,7 +279,12 @@ func (ja *jobAudit) stepFindings() error {
 				continue
 			}
 			for _, combo := range ja.combos {
-				ctx := deepCopy(v.ctx).(map[string]any)
+				if len(vs) >= maxVariants {
+					// Too many runs to try each step in: no step is
+					// called dead.
+					return nil
+				}
+				ctx := shallow(v.ctx)
 				if combo != nil {
 					ctx["matrix"] = deepCopy(map[string]any(combo))
 				} else {
@@ -300,7 +305,7 @@ func (ja *jobAudit) stepFindings() error {
 		if c == nil || c.e == nil {
 			continue
 		}
-		ok, err := evalCond(c, vs, newRefSet(c.e))
+		ok, err := evalCond(c, vs, newRefSet(c.e), &ja.budget)
 		if err != nil {
 			return err
 		}
