@@ -386,3 +386,25 @@ func TestRunJITWithoutRunnerOnGitHub(t *testing.T) {
 		t.Fatalf("check after run: exit %d, want 2 (GitHub does not list the runner)\n%s", r.code, r.all())
 	}
 }
+
+// TestRunJITRemoveThenRegister is a runner registered by hand after the
+// setup document: the run removes it with a removal token and registers it
+// again with a registration token, each created just before its config.sh.
+func TestRunJITRemoveThenRegister(t *testing.T) {
+	srv := fakeGitHub(t, convergedRepo(), nil)
+	host := "fake:" + relRoot + "/testdata/hosts/seed-manual.json"
+	r := relCLI(t, relOpts{environ: ghEnv(srv, "ghp_x1")}, append([]string{"run", "--target", host, "--yes", "--allow-destroy"}, append(relVars, relRecipe)...)...)
+	if r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.all())
+	}
+	var kinds []string
+	for _, tok := range srv.Repo("sysprog21/elfuse").IssuedTokens {
+		kinds = append(kinds, tok.Kind)
+		if strings.Contains(r.all(), tok.Token) {
+			t.Errorf("the output shows a %s token", tok.Kind)
+		}
+	}
+	if strings.Join(kinds, ",") != "remove,registration" {
+		t.Fatalf("tokens created: %v, want remove then registration\n%s", kinds, r.stderr)
+	}
+}
