@@ -75,6 +75,17 @@ func brewCmd(owner string, args ...string) host.Command {
 	return host.Command{Argv: append([]string{brewBin}, args...), User: owner, Env: append([]host.EnvVar(nil), brewEnv...), Timeout: 30 * time.Minute}
 }
 
+// brewInstallCmd is brewCmd for an install: it also refreshes the
+// formula API cache. With HOMEBREW_NO_AUTO_UPDATE set, Homebrew never
+// refreshes that cache by itself, and the .pkg seeds it with the formula
+// data of the package's build date, so every install would otherwise use
+// the formula versions of that date (macos-facts.md §1.9).
+func brewInstallCmd(owner string, args ...string) host.Command {
+	cmd := brewCmd(owner, args...)
+	cmd.Env = append(cmd.Env, host.EnvVar{Name: "HOMEBREW_FORCE_API_AUTO_UPDATE", Value: "1"})
+	return cmd
+}
+
 // BrewState is what the brew fact family holds.
 type BrewState struct {
 	// Present is whether the brew program exists.
@@ -121,7 +132,7 @@ func brewFact(s *engine.Session) (BrewState, error) {
 		for _, list := range []struct {
 			args []string
 			into map[string][]string
-		}{{[]string{"list", "--versions"}, st.Formulae}, {[]string{"list", "--cask", "--versions"}, st.Casks}} {
+		}{{[]string{"list", "--formula", "--versions"}, st.Formulae}, {[]string{"list", "--cask", "--versions"}, st.Casks}} {
 			out, err := brewRead(ctx, h, owner, list.args...)
 			if err != nil {
 				return st, err
@@ -189,7 +200,7 @@ func brewModule() engine.Module {
 		Builtins: []engine.Builtin{
 			newBuiltin(m, "installed", "", engine.KindQuery, `
 Returns `+"`struct(formulae={name: [versions]}, casks={name: [versions]})`"+`, empty
-when `+"`"+brewBin+"`"+` is absent. Runs `+"`"+brewBin+" list --versions`"+` and
+when `+"`"+brewBin+"`"+` is absent. Runs `+"`"+brewBin+" list --formula --versions`"+` (without --formula brew lists casks too) and
 `+"`"+brewBin+" list --cask --versions`"+` as the Homebrew owner, once per run;
 a formula with several versions installed lists them all.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -252,7 +263,7 @@ fix, and all of them at once; returns True when there is none.`, validateBrewNam
 			newBuiltin(m, "install", "formulae", engine.KindAction, `
 Returns the action `+"`"+brewBin+" install --formula NAME...`"+` run as the Homebrew
 owner (FORMULAE is a name or a list of names, tap-qualified names allowed),
-judged by `+"`brew list --versions`"+` listing every one afterwards.`,
+judged by `+"`brew list --formula --versions`"+` listing every one afterwards.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var v starlark.Value
 					if err := c.unpack(args, kwargs, "formulae", &v); err != nil {
@@ -279,8 +290,8 @@ judged by `+"`brew list --versions`"+` listing every one afterwards.`,
 					if err != nil {
 						return nil, err
 					}
-					cmd := brewCmd(o, append([]string{"install", "--formula"}, names...)...)
-					return confirmedAction(cmd, engine.ExitZero, listed(o, []string{"list", "--versions"}, names)), nil
+					cmd := brewInstallCmd(o, append([]string{"install", "--formula"}, names...)...)
+					return confirmedAction(cmd, engine.ExitZero, listed(o, []string{"list", "--formula", "--versions"}, names)), nil
 				}),
 			newBuiltin(m, "install_cask", "name", engine.KindAction, `
 Returns the action `+"`"+brewBin+" install --cask NAME`"+` run as the Homebrew owner,
@@ -290,7 +301,7 @@ judged by `+"`brew list --cask --versions`"+` listing it afterwards.`,
 					if err != nil {
 						return nil, err
 					}
-					cmd := brewCmd(o, "install", "--cask", name)
+					cmd := brewInstallCmd(o, "install", "--cask", name)
 					return confirmedAction(cmd, engine.ExitZero, listed(o, []string{"list", "--cask", "--versions"}, []string{name})), nil
 				}),
 			newBuiltin(m, "tap", "name", engine.KindAction, `

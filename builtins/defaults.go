@@ -33,10 +33,12 @@ var emptyArray = regexp.MustCompile(`^\(\s*\)$`)
 
 // defaultsUnset says whether a `defaults read` result is the tool's
 // documented answer for an unset key or a missing domain: exit 1 with
-// "does not exist" (`The domain/default pair of (D, K) does not exist`).
-// Any other failure is an error of the query, never an unset key.
-func defaultsUnset(exit int, stderr string) bool {
-	return exit == 1 && strings.Contains(strings.ToLower(stderr), "does not exist")
+// "does not exist" (`The domain/default pair of (D, K) does not exist`),
+// on either stream: defaults logs it through NSLog (stderr), and builds
+// have been seen printing it on stdout. Any other failure is an error of
+// the query, never an unset key.
+func defaultsUnset(exit int, stdout, stderr string) bool {
+	return exit == 1 && strings.Contains(strings.ToLower(stderr+"\n"+stdout), "does not exist")
 }
 
 // value returns what a read gave: the trimmed output and true, "" and
@@ -46,7 +48,7 @@ func (r defaultsRead) value(what string) (string, bool, error) {
 	switch {
 	case r.Exit == 0:
 		return strings.TrimSpace(r.Stdout), true, nil
-	case defaultsUnset(r.Exit, r.Stderr):
+	case defaultsUnset(r.Exit, r.Stdout, r.Stderr):
 		return "", false, nil
 	}
 	return "", false, exitError(what, host.Result{Exit: r.Exit, Stdout: r.Stdout, Stderr: r.Stderr})
@@ -59,7 +61,7 @@ func (r defaultsRead) value(what string) (string, bool, error) {
 // non-zero exit as a failed query before asking.
 func ParseICloud(exit int, stdout, stderr string) (signedIn, ok bool) {
 	if exit != 0 {
-		return false, defaultsUnset(exit, stderr+"\n"+stdout)
+		return false, defaultsUnset(exit, stdout, stderr)
 	}
 	if strings.Contains(stdout, "AccountID") {
 		return true, true

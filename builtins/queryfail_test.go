@@ -48,6 +48,10 @@ func TestQueryAbsentVersusFailure(t *testing.T) {
 
 		{"defaults unset", `defaults.read("com.example.app", "Key")`, []string{"/usr/bin/defaults", "read", "com.example.app", "Key"},
 			host.Result{Exit: 1, Stderr: "2026-05-02 14:24:45.258 defaults[1:2]\nThe domain/default pair of (com.example.app, Key) does not exist\n"}, `None`, nil},
+		{"defaults unset, said on stdout", `defaults.read("com.example.app", "Key")`, []string{"/usr/bin/defaults", "read", "com.example.app", "Key"},
+			host.Result{Exit: 1, Stdout: "\nThe domain/default pair of (com.example.app, Key) does not exist\n"}, `None`, nil},
+		{"autologin unset, said on stdout", `sysadminctl.autologin()`, autologinArgv,
+			host.Result{Exit: 1, Stdout: "The domain/default pair of (/Library/Preferences/com.apple.loginwindow, autoLoginUser) does not exist\n"}, `None`, nil},
 		{"defaults set", `defaults.read("com.example.app", "Key")`, []string{"/usr/bin/defaults", "read", "com.example.app", "Key"},
 			ok("value\n"), `"value"`, nil},
 		{"defaults fails", `defaults.read("com.example.app", "Key")`, []string{"/usr/bin/defaults", "read", "com.example.app", "Key"},
@@ -146,7 +150,7 @@ func TestQueryAbsentVersusFailure(t *testing.T) {
 // error naming the re-reading command, its exit status and its stderr.
 func TestReCheckAbsentVersusFailure(t *testing.T) {
 	addUser := addUserArgv("ghrunner", "GitHub Runner", "/bin/zsh", "/Users/ghrunner", false)
-	brewList := brewCmd("admin", "list", "--versions").Argv
+	brewList := brewCmd("admin", "list", "--formula", "--versions").Argv
 	brewInstall := brewCmd("admin", "install", "--formula", "binutils").Argv
 	idU := []string{"/usr/bin/id", "-u", "ghrunner"}
 	mdOff, mdS := []string{"/usr/bin/mdutil", "-i", "off", "/"}, []string{"/usr/bin/mdutil", "-s", "/"}
@@ -169,7 +173,7 @@ func TestReCheckAbsentVersusFailure(t *testing.T) {
 		{"brew list lacks the formula", `brew.install("binutils")`, brewInstall, brewList,
 			ok("make 4.4.1\n"), true, nil},
 		{"brew list fails", `brew.install("binutils")`, brewInstall, brewList,
-			busy, false, []string{"brew list --versions exited 3", "simulated: Resource busy"}},
+			busy, false, []string{"brew list --formula --versions exited 3", "simulated: Resource busy"}},
 		{"mdutil still enabled", `mdutil.disable("/")`, mdOff, mdS,
 			ok("/:\n\tIndexing enabled.\n"), true, nil},
 		{"mdutil re-read fails", `mdutil.disable("/")`, mdOff, mdS,

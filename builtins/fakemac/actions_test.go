@@ -682,3 +682,25 @@ func TestSmokeTools(t *testing.T) {
 	}
 	wantNode(t, m, scratch+"/hello", TypeFile, 0o755, "ghrunner", "staff")
 }
+
+// TestBrewListVersionsListsCasks: plain `brew list --versions` lists casks
+// with the formulae; --formula and --cask separate them.
+func TestBrewListVersionsListsCasks(t *testing.T) {
+	m := mustNew(t, "converged")
+	m.st.Brew.Casks["gcc-aarch64-embedded"] = []string{"14.3.rel1"}
+	for _, tc := range []struct {
+		args []string
+		has  string
+		not  string
+	}{
+		{[]string{"list", "--versions"}, "gcc-aarch64-embedded 14.3.rel1\n", ""},
+		{[]string{"list", "--formula", "--versions"}, "binutils 2.45\n", "gcc-aarch64-embedded"},
+		{[]string{"list", "--cask", "--versions"}, "gcc-aarch64-embedded 14.3.rel1\n", "binutils"},
+		{[]string{"list", "--versions", "gcc-aarch64-embedded"}, "gcc-aarch64-embedded 14.3.rel1\n", ""},
+	} {
+		out := exec(t, m, as("admin", append([]string{"/opt/homebrew/bin/brew"}, tc.args...)...)).Stdout
+		if !strings.Contains(out, tc.has) || (tc.not != "" && strings.Contains(out, tc.not)) {
+			t.Errorf("brew %v: %q", tc.args, out)
+		}
+	}
+}

@@ -180,9 +180,16 @@ func (m *Mac) brewList(c *call, args []string) (host.Result, error) {
 		table = m.st.Brew.Casks
 	}
 	if versions {
+		// Without --formula or --cask, brew lists formulae and casks
+		// together (macos-facts.md §1.9): a cask named like a formula
+		// would pass for it.
+		both := !caskMode && !formulaMode
 		exit := 0
 		if len(names) == 0 {
 			names = sortedKeys(table)
+			if both {
+				names = append(names, sortedKeys(m.st.Brew.Casks)...)
+			}
 		}
 		for _, n := range names {
 			name := n
@@ -190,6 +197,10 @@ func (m *Mac) brewList(c *call, args []string) (host.Result, error) {
 				name = m.canonical(n)
 			}
 			v, ok := table[name]
+			if !ok && both {
+				name = n
+				v, ok = m.st.Brew.Casks[n]
+			}
 			if !ok {
 				exit = 1
 				continue
