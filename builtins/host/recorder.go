@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -77,6 +79,10 @@ type Entry struct {
 	User   string   `json:"user"`
 	Exit   int      `json:"exit"`
 	Stderr string   `json:"-"`
+	// Output is the SHA-256 (hex) of what a command printed (stdout, a
+	// NUL, stderr) or of the bytes a read returned, after scrubbing: a
+	// saved plan keeps it as the fact the plan was made from.
+	Output string `json:"-"`
 }
 
 // Recorder wraps a Host, keeps the ordered transcript of everything run
@@ -183,7 +189,18 @@ func (r *Recorder) Run(ctx context.Context, cmd Command) (Result, error) {
 		err = &scrubbedError{msg: r.redactor.Scrub(err.Error()), cause: err}
 	}
 	r.record(cmd.Argv, cmd.Principal(), exit, res.Stderr)
+	r.setOutput(res.Stdout + "\x00" + res.Stderr)
 	return res, err
+}
+
+// setOutput stores the digest of the last entry's output.
+func (r *Recorder) setOutput(out string) {
+	sum := sha256.Sum256([]byte(out))
+	r.mu.Lock()
+	if n := len(r.entries); n > 0 {
+		r.entries[n-1].Output = hex.EncodeToString(sum[:])
+	}
+	r.mu.Unlock()
 }
 
 func (r *Recorder) done(argv []string, err error) error {
@@ -204,7 +221,9 @@ func (r *Recorder) ReadFile(ctx context.Context, path string, max int64) ([]byte
 		return nil, r.done([]string{OpRead, path}, err)
 	}
 	b, err := r.inner.ReadFile(ctx, path, max)
-	return b, r.done([]string{OpRead, path}, err)
+	err = r.done([]string{OpRead, path}, err)
+	r.setOutput(r.redactor.Scrub(string(b)))
+	return b, err
 }
 
 // WriteFile implements Host.

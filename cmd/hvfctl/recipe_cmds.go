@@ -22,14 +22,18 @@ type recipeFlags struct {
 	MaxSteps uint64            `default:"100000000" help:"Starlark execution-step budget of the run."`
 	MaxHeap  uint64            `default:"1024" placeholder:"MIB" help:"Heap growth, in MiB, the recipe may cause before it is stopped."`
 	gitHubFlags
-	Recipe string `arg:"" help:"The recipe file (e.g. recipes/m4.star)."`
+	Recipe string `arg:"" help:"The recipe file (e.g. recipes/m4.star); for run, also a plan saved with plan -o."`
+
+	// savePlan is plan -o FILE.
+	savePlan string
 }
 
 // planCmd is `hvfctl plan`.
 type planCmd struct {
 	recipeFlags
-	JSON bool `name:"json" help:"Print the plan as the JSON object of docs/design.md."`
-	All  bool `help:"List the resources that are ok too (by default only what changes or needs attention)."`
+	JSON bool   `name:"json" help:"Print the plan as the JSON object of docs/design.md."`
+	All  bool   `help:"List the resources that are ok too (by default only what changes or needs attention)."`
+	Out  string `short:"o" placeholder:"FILE" help:"Also write the plan to FILE (with the recipe's digest, the vars and the facts it was made from; no secrets) for 'hvfctl run FILE', which applies exactly that plan."`
 }
 
 // checkCmd is `hvfctl check`.
@@ -74,19 +78,27 @@ Example:
 
 // Help implements kong.HelpProvider.
 func (c *runCmd) Help() string {
-	return `Prints the plan, asks for confirmation (or needs --yes without a terminal), then applies the recipe resource by resource: re-check, run the actions, re-check. A resource that fails makes the resources that require it skipped; the others continue. The runner token is read only when an action needs it.
+	return `Prints the plan, asks for confirmation (or needs --yes without a terminal), then applies the recipe resource by resource: re-check, run the actions, re-check. A resource that fails makes the resources that require it skipped; the others continue. The runner token is read only when the plan needs it, and then before the first change.
 
 A plan with a failed resource (a check or fix that errored) is printed and not applied: nothing runs and the exit status is 1.
 
-Exit status: 0 converged, 1 on errors, when not converged, or when the plan has failures.
+A plan that destroys something (a runner registration, a LaunchDaemon, a file; marked - or -/+) is applied only with --allow-destroy or when a terminal user types the word destroy, even with --yes. Secrets the plan needs (the runner registration token) are asked for after the confirmation and before the first change. The vars used are recorded on the host and reused by later runs.
+
+RECIPE may also be a plan saved with 'hvfctl plan -o FILE': it is applied on its target with its vars, and refused when the recipe or the host changed since (when planning again gives another plan).
+
+Exit status: 0 converged, 1 on errors, when not converged, or when the plan has failures or was refused.
 
 Example:
   sudo hvfctl run recipes/m4.star
+  hvfctl plan -o m4.plan recipes/m4.star && sudo hvfctl run m4.plan
   HVFCTL_RUNNER_TOKEN=... hvfctl run --target fake --yes --save /tmp/m4.json recipes/m4.star`
 }
 
 // Run implements `hvfctl plan`.
-func (c *planCmd) Run(e *env) error { return c.report(e, engine.ModePlan, c.JSON, c.All, "") }
+func (c *planCmd) Run(e *env) error {
+	c.savePlan = c.Out
+	return c.report(e, engine.ModePlan, c.JSON, c.All, "")
+}
 
 // Run implements `hvfctl check`.
 func (c *checkCmd) Run(e *env) error { return c.report(e, engine.ModeCheck, c.JSON, c.All, c.Record) }
@@ -120,6 +132,15 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordT
 	}
 	if err := writeReport(e, rep, asJSON, all); err != nil {
 		return exit(1, err)
+	}
+	if f.savePlan != "" {
+		if n := rep.Summary.Failed; n > 0 || len(rep.Errors) > 0 {
+			return exit(1, fmt.Errorf("-o %s: not written: the plan has %d failed resource(s)", f.savePlan, n))
+		}
+		if err := writeSavedPlan(f.savePlan, f, r, rep); err != nil {
+			return exit(1, err)
+		}
+		fmt.Fprintf(e.stderr, "saved the plan to %s; apply exactly it with: hvfctl run %s\n", f.savePlan, f.savePlan)
 	}
 	if recordTo != "" {
 		keep, err := recipeLiterals(f.Recipe)
@@ -203,6 +224,17 @@ func codeOf(e *env, rep *engine.Report) error {
 
 // Run implements `hvfctl run`.
 func (c *runCmd) Run(e *env) error {
+	planFile := ""
+	sp, isPlan, err := readSavedPlan(c.Recipe)
+	if err != nil {
+		return exit(1, err)
+	}
+	if isPlan {
+		planFile = c.Recipe
+		if err := c.usePlan(planFile, sp); err != nil {
+			return exit(1, err)
+		}
+	}
 	tgt, err := openTarget(c.Target, e.getenv)
 	if err != nil {
 		return exit(1, err)
@@ -232,6 +264,17 @@ func (c *runCmd) Run(e *env) error {
 	plan := r.Plan(e.ctx)
 	if err := writeReport(e, plan, false, c.All); err != nil {
 		return exit(1, err)
+	}
+	// A saved plan is applied only when the host still gives exactly
+	// that plan.
+	if planFile != "" {
+		diff, err := samePlan(sp.Plan, plan)
+		if err != nil {
+			return exit(1, err)
+		}
+		if diff != "" {
+			return exit(1, fmt.Errorf("not applied: the host changed since %s was made (%s); nothing was run: make a new plan", planFile, diff))
+		}
 	}
 	// A plan with failed resources (a check or fix that errored) is not
 	// applied at all: what the failures hide could change what must run.
