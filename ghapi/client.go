@@ -77,9 +77,13 @@ func New(o Options) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	rt := &transport{base: base, token: o.Credential.Token, maxWait: o.MaxWait, sleep: o.Sleep, now: o.Now}
+	rt := &transport{base: base, host: api.Host, token: o.Credential.Token, maxWait: o.MaxWait, sleep: o.Sleep, now: o.Now}
 	gh := github.NewClient(&http.Client{Transport: rt, Timeout: 60 * time.Second})
 	gh.BaseURL = api
+	// The transport judges rate limits (403 and 429); go-github's own
+	// bookkeeping would refuse requests without asking GitHub and
+	// without the reset time.
+	gh.DisableRateLimitCheck = true
 	gh.UserAgent = "hvfctl (+https://github.com/sysprog21/hvfctl)"
 	return &Client{gh: gh, cred: o.Credential, api: api, now: o.Now}, nil
 }
@@ -245,13 +249,24 @@ func (c *Client) explain(ep endpoint, resp *github.Response, err error) error {
 		}
 		return &Error{Status: status, Err: err, Msg: fmt.Sprintf("%s: 403 %s: the token from %s needs %s on %s", what, msg, c.cred.describe(), need, ep.repo)}
 	case status == http.StatusNotFound:
-		return &Error{Status: status, Err: err, Msg: fmt.Sprintf("%s: 404 %s: %s does not exist, or the token from %s cannot see it (GitHub answers 404, not 403, to a token without access): the token needs %s on %s", what, msg, ep.repo, c.cred.describe(), ep.need, ep.repo)}
+		return &Error{Status: status, Err: err, Msg: fmt.Sprintf("%s: 404 %s: %s does not exist, or the token from %s cannot see it (GitHub answers 404, not 403, to a token without access): the token needs %s on %s%s", what, msg, ep.repo, c.cred.describe(), ep.need, ep.repo, adminRole(ep))}
 	case status == http.StatusConflict:
 		return &Error{Status: status, Err: err, Msg: fmt.Sprintf("%s: 409 %s: the organization or enterprise that owns %s enforces this setting; change it there", what, msg, ep.repo)}
 	case status != 0:
 		return &Error{Status: status, Err: err, Msg: fmt.Sprintf("%s: GitHub answered %d %s", what, status, msg)}
 	}
 	return &Error{Err: err, Msg: fmt.Sprintf("%s: %v", what, err)}
+}
+
+// adminRole adds, for the endpoints that need Administration, that the
+// token's user must be an admin of the repository: a classic token of a
+// user without that role gets 403 "Must have admin rights to
+// Repository." or a plain 404 from the runner endpoints.
+func adminRole(ep endpoint) string {
+	if strings.HasPrefix(ep.need, "Administration") {
+		return ", and its user the admin role there"
+	}
+	return ""
 }
 
 // ghMessage returns GitHub's message of an error answer, with the

@@ -2,8 +2,10 @@ package ghapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,7 +65,11 @@ func (c *Client) Runners(ctx context.Context, r Repo, name string) ([]Runner, er
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, l.Runners...)
+		for _, x := range l.Runners {
+			// The schema says only "string"; GitHub writes online/offline.
+			x.Status = strings.ToLower(x.Status)
+			out = append(out, x)
+		}
 		page = nextPage(resp, page, len(out) < l.TotalCount && len(l.Runners) > 0)
 	}
 	if name != "" {
@@ -79,22 +85,60 @@ func (c *Client) Runners(ctx context.Context, r Repo, name string) ([]Runner, er
 	return out, nil
 }
 
-// nextPage is the page after page: the Link header's next, or, when a
-// server sends no Link header, the next page while more items are due.
+// nextPage is the page after page: the page parameter of the Link
+// header's rel="next" URL (every Link header line is read; the URL may
+// use the /repositories/ID/ form, and rel="last" may be missing), or,
+// when a server sends no Link header, the next page while more items are
+// due by total_count.
 func nextPage(resp *github.Response, page int, more bool) int {
-	if resp == nil {
+	if resp == nil || resp.Response == nil {
 		return 0
 	}
-	if resp.NextPage != 0 {
-		if resp.NextPage <= page {
-			return 0 // a server looping on one page
+	links := resp.Header.Values("Link")
+	if len(links) == 0 {
+		if more {
+			return page + 1
 		}
-		return resp.NextPage
+		return 0
 	}
-	if resp.Header.Get("Link") == "" && more {
-		return page + 1
+	next := 0
+	for _, line := range links {
+		for _, link := range strings.Split(line, ",") {
+			target, params, ok := strings.Cut(strings.TrimSpace(link), ";")
+			target = strings.TrimSpace(target)
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") || !relNext(params) {
+				continue
+			}
+			u, err := url.Parse(target[1 : len(target)-1])
+			if err != nil {
+				continue
+			}
+			if n, err := strconv.Atoi(u.Query().Get("page")); err == nil {
+				next = n
+			}
+		}
 	}
-	return 0
+	if next <= page {
+		return 0 // no next, or a server looping on one page
+	}
+	return next
+}
+
+// relNext reports whether a Link entry's parameters include rel="next"
+// (rel may list several space-separated values).
+func relNext(params string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
+			continue
+		}
+		for _, r := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"`)) {
+			if strings.EqualFold(r, "next") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // RunnerLabelsPath returns the labels endpoint of runner id.
@@ -271,10 +315,12 @@ func (c *Client) CodeOwnerReview(ctx context.Context, r Repo, branch string) (bo
 	p, _, err := call(c, ep, func() (*github.Protection, *github.Response, error) {
 		return c.gh.Repositories.GetBranchProtection(nobypass(ctx), r.Owner, r.Name, branch)
 	})
+	if errors.Is(err, github.ErrBranchNotProtected) {
+		// 404 "Branch not protected"; any other 404 (no such branch, a
+		// token that cannot see the settings) stays an error.
+		return false, "", nil
+	}
 	if err != nil {
-		if IsNotFound(err) {
-			return false, "", nil // "Branch not protected"
-		}
 		return false, "", err
 	}
 	if rv := p.GetRequiredPullRequestReviews(); rv != nil && rv.RequireCodeOwnerReviews {

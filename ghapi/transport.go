@@ -18,7 +18,10 @@ import (
 // reset, else one minute), when the wait is at most maxWait. Longer waits
 // return the answer, which the client reports with the reset time.
 type transport struct {
-	base    http.RoundTripper
+	base http.RoundTripper
+	// host is the API's host: the token goes to it only, never to a host
+	// a redirect or a Link URL names.
+	host    string
 	token   string
 	maxWait time.Duration
 	sleep   func(ctx context.Context, d time.Duration) error
@@ -42,7 +45,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if r.Header.Get("Accept") == "" {
 			r.Header.Set("Accept", "application/vnd.github+json")
 		}
-		if t.token != "" {
+		r.Header.Del("Authorization")
+		if t.token != "" && strings.EqualFold(r.URL.Host, t.host) {
 			r.Header.Set("Authorization", "Bearer "+t.token)
 		}
 		resp, err := t.base.RoundTrip(r)
@@ -58,7 +62,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !isRateLimited(resp.StatusCode, resp.Header, string(body)) || attempt >= maxAttempts {
 			return resp, nil
 		}
-		wait := rateWait(resp.Header, t.now())
+		wait := rateWait(resp.Header, t.now(), attempt)
 		if wait > t.maxWait || (req.Body != nil && req.GetBody == nil) {
 			return resp, nil
 		}
@@ -81,21 +85,31 @@ func isRateLimited(status int, h http.Header, body string) bool {
 	return strings.Contains(b, "rate limit") || strings.Contains(b, "secondary-rate-limits") || strings.Contains(b, "abuse-rate-limits")
 }
 
-// rateWait is how long to wait before retrying a rate-limited request.
-func rateWait(h http.Header, now time.Time) time.Duration {
+// rateWait is how long to wait before the attempt after attempt of a
+// rate-limited request, as GitHub's rate-limit page says: Retry-After
+// seconds when present; else, when x-ratelimit-remaining is 0 (the
+// primary limit), until x-ratelimit-reset; else (a secondary limit
+// without Retry-After, whose x-ratelimit-reset is the primary limit's
+// and says nothing about it) one minute, doubled on every further try.
+func rateWait(h http.Header, now time.Time, attempt int) time.Duration {
 	if s := h.Get("Retry-After"); s != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
 			return time.Duration(n) * time.Second
 		}
 	}
-	if reset, ok := resetTime(h); ok {
-		d := reset.Sub(now) + time.Second
-		if d < time.Second {
-			d = time.Second
+	if strings.TrimSpace(h.Get("X-Ratelimit-Remaining")) == "0" {
+		if reset, ok := resetTime(h); ok {
+			d := reset.Sub(now) + time.Second
+			if d < time.Second {
+				d = time.Second
+			}
+			return d
 		}
-		return d
 	}
-	return time.Minute
+	if attempt < 1 {
+		attempt = 1
+	}
+	return time.Minute << (attempt - 1)
 }
 
 // resetTime reads x-ratelimit-reset (UTC epoch seconds).
@@ -107,7 +121,9 @@ func resetTime(h http.Header) (time.Time, bool) {
 	return time.Unix(n, 0).UTC(), true
 }
 
-// resetText says when a rate limit resets, for error messages.
+// resetText says when a rate limit resets, for error messages: the
+// Retry-After time, else x-ratelimit-reset when the primary limit is
+// exhausted, else a secondary limit's "a minute or more".
 func resetText(h http.Header, now time.Time) string {
 	if h == nil {
 		return ""
@@ -118,8 +134,11 @@ func resetText(h http.Header, now time.Time) string {
 			return fmt.Sprintf(" until %s (GitHub asks to retry after %ds)", at.Format(time.RFC3339), n)
 		}
 	}
-	if reset, ok := resetTime(h); ok {
+	if reset, ok := resetTime(h); ok && strings.TrimSpace(h.Get("X-Ratelimit-Remaining")) == "0" {
 		return fmt.Sprintf(" until %s (in %s)", reset.Format(time.RFC3339), reset.Sub(now).Round(time.Second))
+	}
+	if h.Get("X-Ratelimit-Remaining") != "" || h.Get("X-Ratelimit-Reset") != "" {
+		return fmt.Sprintf(" (a secondary rate limit: retry after %s at the earliest)", now.Add(time.Minute).UTC().Format(time.RFC3339))
 	}
 	return ""
 }
