@@ -165,17 +165,6 @@ func (c *Client) SetRunnerLabels(ctx context.Context, r Repo, id int64, custom [
 	return l.Labels, nil
 }
 
-// ReadOnlyLabel reports whether a label name is one the runner sets
-// itself at configure time (self-hosted, the OS, the architecture); these
-// cannot be changed through the labels endpoints.
-func ReadOnlyLabel(name string) bool {
-	switch strings.ToLower(name) {
-	case "self-hosted", "macos", "linux", "windows", "x64", "arm64", "arm", "x86":
-		return true
-	}
-	return false
-}
-
 // Run is a workflow run as the forensic report needs it.
 type Run struct {
 	ID              int64
