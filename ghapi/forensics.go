@@ -97,6 +97,9 @@ func (c *Client) RunsSince(ctx context.Context, r Repo, since, now time.Time) ([
 func (c *Client) JobsOn(ctx context.Context, r Repo, runs []Run, names map[string]bool, ids map[int64]bool) ([]RunnerJob, error) {
 	var out []RunnerJob
 	for _, run := range runs {
+		if neverStarted(run) {
+			continue // saves a request: no job of it ran anywhere
+		}
 		jobs, err := c.Jobs(ctx, r, run.ID)
 		if err != nil {
 			return nil, err
@@ -108,4 +111,18 @@ func (c *Client) JobsOn(ctx context.Context, r Repo, runs []Run, names map[strin
 		}
 	}
 	return out, nil
+}
+
+// neverStarted reports whether no job of a run can have run: its first
+// attempt waits for approval or is queued, or GitHub skipped it. (A later
+// attempt's state says nothing of the earlier attempts' jobs.)
+func neverStarted(run Run) bool {
+	if run.RunAttempt > 1 {
+		return false
+	}
+	switch run.Status {
+	case "queued", "waiting", "requested", "pending":
+		return true
+	}
+	return run.Conclusion == "action_required" || run.Conclusion == "skipped"
 }

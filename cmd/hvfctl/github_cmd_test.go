@@ -408,3 +408,25 @@ func TestRunJITRemoveThenRegister(t *testing.T) {
 		t.Fatalf("tokens created: %v, want remove then registration\n%s", kinds, r.stderr)
 	}
 }
+
+func TestGitHubRunsSkipsRunsThatNeverStarted(t *testing.T) {
+	now := time.Now().UTC()
+	repo := convergedRepo()
+	onMac := []*fakegh.Job{{ID: 5, Name: "runtime-macos", RunnerID: 42, RunnerName: "macmini-m4-hvf"}}
+	repo.Runs = []*fakegh.Run{
+		{ID: 1, Event: "pull_request", HeadRepo: "x/elfuse", Status: "completed", Conclusion: "action_required", RunAttempt: 1, CreatedAt: now.Add(-time.Hour)},
+		// A re-run waiting for approval: its first attempt ran on the Mac.
+		{ID: 2, Event: "pull_request", HeadRepo: "x/elfuse", Status: "waiting", RunAttempt: 2, CreatedAt: now.Add(-time.Hour), Jobs: []*fakegh.Job{{ID: 6, RunAttempt: 1, Name: "runtime-macos", RunnerID: 42, RunnerName: "macmini-m4-hvf"}}},
+		{ID: 3, Event: "push", HeadBranch: "main", Status: "completed", Conclusion: "success", CreatedAt: now.Add(-time.Hour), Jobs: onMac},
+	}
+	srv := fakeGitHub(t, repo, nil)
+	r := relCLI(t, relOpts{environ: ghEnv(srv, "")}, "github", "runs", "--repo", "sysprog21/elfuse", "--runner", "macmini-m4-hvf")
+	if r.code != 1 || !strings.Contains(r.stdout, "actions/runs/2") {
+		t.Fatalf("exit %d, want 1 with run 2's first attempt\n%s", r.code, r.all())
+	}
+	for _, q := range srv.Requests() {
+		if strings.HasSuffix(q.Path, "/runs/1/jobs") {
+			t.Errorf("jobs of a run held for approval were read")
+		}
+	}
+}
