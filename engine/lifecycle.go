@@ -196,6 +196,9 @@ func (r *Recipe) checkOne(res *Resource) (*starlark.Dict, []Change, Status, erro
 	if !ok {
 		return nil, nil, StatusFailed, fmt.Errorf("%s: check of %s returned %s, want a dict of property → current value", res.Pos, res.ID, v.Type())
 	}
+	if err := CheckValueDepth(have, "the value it returned"); err != nil {
+		return nil, nil, StatusFailed, fmt.Errorf("%s: check of %s: %w", res.Pos, res.ID, err)
+	}
 	var changes []Change
 	mismatch, unknown := false, false
 	for _, item := range res.Want.Items() {

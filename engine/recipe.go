@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"sort"
 
-	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
@@ -242,7 +241,10 @@ func NewThread(name string, sess *Session, maxSteps uint64) *starlark.Thread {
 func (ev *evaluator) predeclared() (starlark.StringDict, error) {
 	d := sizeGuards()
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
-	d["json"] = json.Module
+	d["json"] = boundedJSON()
+	for name, v := range boundedFormatters() {
+		d[name] = v
+	}
 	for _, b := range ev.engineBuiltins() {
 		if b.Fn == nil {
 			continue // documented here, provided by go.starlark.net

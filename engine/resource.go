@@ -128,6 +128,10 @@ func (ev *evaluator) declareResource(t *starlark.Thread, args starlark.Tuple, kw
 				ok = false
 			}
 		}
+		if err := CheckValueDepth(w, "want"); err != nil {
+			bad("%v", err)
+			ok = false
+		}
 		r.Want = w
 	default:
 		bad("want: want a dict of property → value, got %s", vals["want"].Type())
