@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 
 	"go.starlark.net/starlark"
@@ -20,29 +21,39 @@ func downloadModule() engine.Module {
 		Name: "download",
 		Doc:  "The only way to the network: downloads pinned by SHA-256.",
 		Builtins: []engine.Builtin{
-			newBuiltin("download", "fetch", `url, dest, sha256, size=0, mode=0o644, owner="root", group="wheel"`, engine.KindAction, `
+			newBuiltin("download", "fetch", `url, dest, sha256, size=0, mode=0o644, owner="root", group="wheel", mirrors=[]`, engine.KindAction, `
 Returns an action (shown `+"`<download> URL DEST`"+`, run in-process as root) that
 fetches the https URL into a temporary file next to DEST, hashing while it
 streams; only when its size (when SIZE > 0) and SHA-256 match the pins is
 the file given MODE and OWNER:GROUP, synced and renamed over DEST. On any
 mismatch nothing is left behind and DEST is untouched. Nothing is cached:
 check an existing DEST with shasum.verify before fetching again. DEST must
-be under allow_writes.`,
+be under allow_writes. MIRRORS are further https URLs of the same file,
+tried in order under the same pins when the one before fails (unreachable,
+an HTTP error, an HTML page instead of the file, a checksum mismatch);
+the error of a download that failed everywhere lists every attempt.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var u, dest, sum string
 					size := 0
 					mode := 0o644
 					owner, group := "root", "wheel"
-					if err := c.unpack(args, kwargs, "url", &u, "dest", &dest, "sha256", &sum, "size?", &size, "mode?", &mode, "owner?", &owner, "group?", &group); err != nil {
+					var mirrorsV starlark.Value = starlark.NewList(nil)
+					if err := c.unpack(args, kwargs, "url", &u, "dest", &dest, "sha256", &sum, "size?", &size, "mode?", &mode, "owner?", &owner, "group?", &group, "mirrors?", &mirrorsV); err != nil {
 						return nil, err
 					}
-					if err := checkHTTPSURL(u); err != nil {
+					mirrors, err := stringsOf(mirrorsV, "mirrors")
+					if err != nil {
 						return nil, c.wrap(err)
+					}
+					for _, m := range append([]string{u}, mirrors...) {
+						if err := checkHTTPSURL(m); err != nil {
+							return nil, c.wrap(err)
+						}
 					}
 					if err := c.checkPaths("dest", dest); err != nil {
 						return nil, err
 					}
-					sum, err := normSHA256(sum)
+					sum, err = normSHA256(sum)
 					if err != nil {
 						return nil, c.wrap(err)
 					}
@@ -64,10 +75,20 @@ be under allow_writes.`,
 						// Verified in a temporary file, then renamed over DEST.
 						Replaces: true,
 						Run: func(ctx context.Context, s *engine.Session) error {
-							if err := s.Host().Download(ctx, req); err != nil {
-								return &engine.ActionError{Argv: argv, User: host.Root, Exit: -1, Err: err}
+							var errs []error
+							for _, from := range append([]string{u}, mirrors...) {
+								r := req
+								r.URL = from
+								err := s.Host().Download(ctx, r)
+								if err == nil {
+									return nil
+								}
+								errs = append(errs, err)
+								if ctx.Err() != nil {
+									break
+								}
 							}
-							return nil
+							return &engine.ActionError{Argv: argv, User: host.Root, Exit: -1, Err: errors.Join(errs...)}
 						},
 					}, nil
 				}),

@@ -1,15 +1,18 @@
 package darwin
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -20,6 +23,22 @@ import (
 
 // maxRedirects bounds the redirects one download follows.
 const maxRedirects = 10
+
+// UserAgent is sent with every download. Since late 2025 developer.arm.com
+// answers clients it does not take for a browser or curl with an HTML
+// challenge page; Homebrew's gcc-aarch64-embedded cask sends a curl user
+// agent for that reason (docs/host-commands.md cites both), and so does
+// hvfctl. Whatever arrives is still checked against the pinned SHA-256.
+const UserAgent = "curl/8.7.1"
+
+// htmlPage reports whether a response is a web page: by its Content-Type,
+// or by its first bytes when the type says nothing.
+func htmlPage(contentType string, head []byte) bool {
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil && (mt == "text/html" || mt == "application/xhtml+xml") {
+		return true
+	}
+	return strings.HasPrefix(http.DetectContentType(head), "text/html")
+}
 
 // Download implements host.Host. It fetches req.URL (https only) with
 // Options.DownloadTimeout into a temporary file next to req.Dest, hashing
@@ -51,6 +70,8 @@ func (h *Host) Download(ctx context.Context, req host.DownloadRequest) error {
 	if err != nil {
 		return fmt.Errorf("download %s: %w", req.URL, err)
 	}
+	hreq.Header.Set("User-Agent", UserAgent)
+	hreq.Header.Set("Accept", "*/*")
 	resp, err := h.client.Do(hreq)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", req.URL, err)
@@ -58,6 +79,11 @@ func (h *Host) Download(ctx context.Context, req host.DownloadRequest) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("download %s: HTTP status %s", req.URL, resp.Status)
+	}
+	body := bufio.NewReaderSize(resp.Body, 512)
+	head, _ := body.Peek(512)
+	if htmlPage(resp.Header.Get("Content-Type"), head) {
+		return fmt.Errorf("download %s: %w: %w (Content-Type %q); nothing was written", req.URL, host.ErrHTMLPage, host.ErrChecksum, resp.Header.Get("Content-Type"))
 	}
 	limit := h.opts.MaxDownload
 	if req.Size > 0 {
@@ -76,7 +102,7 @@ func (h *Host) Download(ctx context.Context, req host.DownloadRequest) error {
 			defer bar.Close()
 			w = io.MultiWriter(w, bar)
 		}
-		n, err := io.Copy(w, io.LimitReader(resp.Body, limit+1))
+		n, err := io.Copy(w, io.LimitReader(body, limit+1))
 		if err != nil {
 			return fmt.Errorf("fetch %s: %w", req.URL, err)
 		}

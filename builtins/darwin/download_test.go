@@ -52,6 +52,23 @@ func downloadServer(t *testing.T, tls bool) *httptest.Server {
 			conn.Close()
 		}
 	})
+	// /challenge behaves like developer.arm.com since late 2025: a
+	// client that is neither a browser nor curl gets an HTML page (200
+	// OK); curl's user agent gets the file.
+	mux.HandleFunc("/challenge", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.UserAgent(), "curl/") {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte("<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"))
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
+		w.Write(payload)
+	})
+	// /page is an HTML page with no Content-Type at all.
+	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil
+		w.Write([]byte("<!DOCTYPE html>\n<html><body>Sign in to download</body></html>\n"))
+	})
 	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ok", http.StatusFound)
 	})
@@ -92,6 +109,8 @@ func TestDownload(t *testing.T) {
 		{name: "good, size not pinned", r: loopback, url: plain.URL + "/ok", sha: payloadSHA},
 		{name: "good, chunked", r: loopback, url: plain.URL + "/chunked", sha: payloadSHA, size: size},
 		{name: "good over https with a redirect", r: strict, url: secure.URL + "/redirect", sha: payloadSHA, size: size},
+		{name: "curl user agent passes the challenge", r: loopback, url: plain.URL + "/challenge", sha: payloadSHA, size: size},
+		{name: "an HTML page is named as such", r: loopback, url: plain.URL + "/page", sha: payloadSHA, checksum: true, errText: "the server returned an HTML page, not the package"},
 		{name: "wrong sha", r: loopback, url: plain.URL + "/ok", sha: sha("other"), size: size, checksum: true},
 		{name: "wrong size announced", r: loopback, url: plain.URL + "/ok", sha: payloadSHA, size: size + 1, checksum: true},
 		{name: "wrong size streamed, smaller pin", r: loopback, url: plain.URL + "/chunked", sha: payloadSHA, size: size - 1, checksum: true},

@@ -426,6 +426,9 @@ func (m *Mac) Download(ctx context.Context, req host.DownloadRequest) error {
 	if u == nil {
 		return fmt.Errorf("download %s: fakemac: %w: the URL is not in the fake's download table; add it under \"urls\" in the fixture (content, or size and sha256)", req.URL, host.ErrUnsupported)
 	}
+	if u.HTML {
+		return fmt.Errorf("download %s: %w: %w (Content-Type \"text/html; charset=utf-8\"); nothing was written", req.URL, host.ErrHTMLPage, host.ErrChecksum)
+	}
 	size, sum := u.Size, u.SHA256
 	if u.Content != nil {
 		n := &Node{Type: TypeFile, Content: u.Content}

@@ -306,6 +306,10 @@ type URL struct {
 	SHA256  string  `json:"sha256,omitempty"`
 	Archive string  `json:"archive,omitempty"`
 	Package string  `json:"package,omitempty"`
+	// HTML makes the server answer with a web page instead of the file
+	// (developer.arm.com's challenge to clients that are neither a
+	// browser nor curl).
+	HTML bool `json:"html,omitempty"`
 	// Note documents where the entry comes from.
 	Note string `json:"note,omitempty"`
 }

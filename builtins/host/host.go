@@ -159,6 +159,11 @@ type Host interface {
 // match the pinned size or SHA-256.
 var ErrChecksum = errors.New("checksum mismatch")
 
+// ErrHTMLPage is wrapped, together with ErrChecksum, by Download errors
+// when the server sent a web page where the pinned file was expected (a
+// bot challenge, a login or an error page answered with 200 OK).
+var ErrHTMLPage = errors.New("the server returned an HTML page, not the package")
+
 // ErrUnsupported is wrapped by errors for commands or flags a backend does
 // not know how to run (the fake macOS uses it for unemulated argv).
 var ErrUnsupported = errors.New("unsupported command")
