@@ -22,6 +22,10 @@
 //     re-check; a failure (with its command, exit status and stderr
 //     tail) makes the resources that require it skipped, while
 //     independent resources continue.
+//   - DestroyPlan and Destroy (`hvfctl destroy`): the resources that have
+//     a destroy function, last declared first; each one's actions run,
+//     then the function is asked again and must return nothing. A
+//     failure keeps the resources the failed one requires.
 //
 // Reports render as text for people (changes as `before → after`,
 // multi-line values as unified diffs, colour only when asked) and as the

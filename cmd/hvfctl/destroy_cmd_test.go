@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -216,5 +217,38 @@ func TestFactsInstalledVersions(t *testing.T) {
 				t.Errorf("toolchain version %q, want %s", v, tc.toolchain)
 			}
 		})
+	}
+}
+
+// TestDestroyKeepsWhatAFailureNeeds: GitHub refuses the token, so the
+// runner stays registered; its tree (with the credentials a later
+// config.sh remove needs) is kept, independent resources are still
+// removed, and the exit status is 1.
+func TestDestroyKeepsWhatAFailureNeeds(t *testing.T) {
+	dir := t.TempDir()
+	fx := filepath.Join(dir, "mac.json")
+	if err := os.WriteFile(fx, []byte(`{"base": "converged", "runner_service": {"valid_token": "BBBBBBBBBBBBBBBBBBBBBBBBBBBBB"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.json")
+	code, stdout, stderr := hvfctl(t, map[string]string{"HVFCTL_RUNNER_TOKEN": fakeToken}, "destroy", "--target", "fake:"+fx, "--allow-destroy", "--save", out, m4Recipe)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"runner:macmini-m4-hvf:files",
+		"kept: runner:macmini-m4-hvf:registration requires it and failed",
+		"not destroyed",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	files := relState(t, out)["files"].(map[string]any)
+	if files["/Users/ghrunner/actions-runner/.credentials"] == nil {
+		t.Error("the runner tree was removed while the runner is still registered")
+	}
+	if files["/opt/toolchain"] != nil || files["/Library/LaunchDaemons/"+runnerLabel+".plist"] != nil {
+		t.Error("resources independent of the failure were not removed")
 	}
 }
