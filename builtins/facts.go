@@ -179,11 +179,8 @@ func Facts(ctx context.Context, s *engine.Session) (map[string]any, error) {
 		fail("launchd", err)
 	} else if ok {
 		for _, n := range names {
-			if !strings.HasPrefix(n, "actions.runner.") || !strings.HasSuffix(n, ".plist") {
-				continue
-			}
-			label := strings.TrimSuffix(n, ".plist")
-			if checkLabel(label) != nil {
+			label, ok := runnerDaemonLabel(n)
+			if !ok {
 				continue
 			}
 			st, err := launchdFact(s, label)

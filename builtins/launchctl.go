@@ -151,6 +151,9 @@ func awaitJob(ctx context.Context, h host.Host, label string, done func(launchdS
 	return false, nil
 }
 
+// Sleep waits d or until ctx ends (ctx's error then).
+func Sleep(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }
+
 // sleepCtx waits d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -151,11 +151,8 @@ func RunnerDaemons(s *engine.Session) ([]RunnerDaemon, error) {
 	}
 	var out []RunnerDaemon
 	for _, n := range names {
-		if !strings.HasPrefix(n, "actions.runner.") || !strings.HasSuffix(n, ".plist") {
-			continue
-		}
-		label := strings.TrimSuffix(n, ".plist")
-		if checkLabel(label) != nil {
+		label, isRunner := runnerDaemonLabel(n)
+		if !isRunner {
 			continue
 		}
 		d, ok, err := ReadRunnerDaemon(s, label)
@@ -167,6 +164,16 @@ func RunnerDaemons(s *engine.Session) ([]RunnerDaemon, error) {
 		}
 	}
 	return out, nil
+}
+
+// runnerDaemonLabel returns the label of a runner LaunchDaemon plist
+// file name (actions.runner.*.plist), or false for any other file.
+func runnerDaemonLabel(name string) (string, bool) {
+	if !strings.HasPrefix(name, "actions.runner.") || !strings.HasSuffix(name, ".plist") {
+		return "", false
+	}
+	label := strings.TrimSuffix(name, ".plist")
+	return label, checkLabel(label) == nil
 }
 
 // ReadRunnerDaemon reads /Library/LaunchDaemons/LABEL.plist and the

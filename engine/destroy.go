@@ -45,18 +45,9 @@ func (r *Recipe) Destroy(ctx context.Context, o DestroyOptions) *Report {
 		return rep
 	}
 	r.sess.ForgetFacts()
-	var out []*planned
-	status := map[string]Status{}
-	for _, res := range r.destroyOrder(o) {
-		p := &planned{res: res, rep: newResourceReport(res)}
-		out = append(out, p)
-		if why := r.destroyBlocked(ctx, res, status, o); why != "" {
-			p.rep.Status, p.rep.Error = StatusSkipped, why
-		} else {
-			r.destroyOne(ctx, p)
-		}
-		status[res.ID] = p.rep.Status
-	}
+	out := r.walk(r.destroyOrder(o), func(res *Resource, status map[string]Status) string {
+		return r.destroyBlocked(ctx, res, status, o)
+	}, func(p *planned) { r.destroyOne(ctx, p) })
 	rep := r.report(ModeDestroy, out, nil, mark)
 	rep.Kept = r.kept(o)
 	return rep
@@ -113,15 +104,23 @@ func (r *Recipe) destroyBlocked(ctx context.Context, res *Resource, status map[s
 }
 
 func (r *Recipe) destroyPlan(ctx context.Context, o DestroyOptions) []*planned {
-	var out []*planned
+	return r.walk(r.destroyOrder(o), func(res *Resource, status map[string]Status) string {
+		return r.destroyBlocked(ctx, res, status, o)
+	}, r.checkAndDestroy)
+}
+
+// walk handles resources in the given order: a resource blocked says why
+// (from the statuses so far) is skipped, any other is handled.
+func (r *Recipe) walk(order []*Resource, blocked func(*Resource, map[string]Status) string, handle func(*planned)) []*planned {
+	out := make([]*planned, 0, len(order))
 	status := map[string]Status{}
-	for _, res := range r.destroyOrder(o) {
+	for _, res := range order {
 		p := &planned{res: res, rep: newResourceReport(res)}
 		out = append(out, p)
-		if why := r.destroyBlocked(ctx, res, status, o); why != "" {
+		if why := blocked(res, status); why != "" {
 			p.rep.Status, p.rep.Error = StatusSkipped, why
 		} else {
-			r.checkAndDestroy(p)
+			handle(p)
 		}
 		status[res.ID] = p.rep.Status
 	}
@@ -131,16 +130,7 @@ func (r *Recipe) destroyPlan(ctx context.Context, o DestroyOptions) []*planned {
 // checkAndDestroy runs the resource's check and its destroy function and
 // records the actions (none: the resource is already gone).
 func (r *Recipe) checkAndDestroy(p *planned) {
-	before := len(r.sess.Errors())
-	defer func() {
-		if errs := r.sess.Errors(); len(errs) > before {
-			var msgs []string
-			for _, e := range errs[before:] {
-				msgs = append(msgs, e.Error())
-			}
-			p.rep.Status, p.rep.Error = StatusFailed, r.scrub(strings.Join(msgs, "\n"))
-		}
-	}()
+	defer r.failOnRecorded(p, len(r.sess.Errors()))
 	p.rep.Effect = ""
 	actions, err := r.destroyActions(p.res)
 	if err != nil {

@@ -57,20 +57,9 @@ func (r *Recipe) mark() int {
 }
 
 func (r *Recipe) plan(ctx context.Context) []*planned {
-	out := make([]*planned, 0, len(r.resources))
-	status := map[string]Status{}
-	for _, res := range r.resources {
-		p := &planned{res: res, rep: newResourceReport(res)}
-		out = append(out, p)
-		if why := r.blocked(ctx, res, status, false); why != "" {
-			p.rep.Status, p.rep.Error = StatusSkipped, why
-			status[res.ID] = StatusSkipped
-			continue
-		}
-		r.checkAndFix(p)
-		status[res.ID] = p.rep.Status
-	}
-	return out
+	return r.walk(r.resources, func(res *Resource, status map[string]Status) string {
+		return r.blocked(ctx, res, status, false)
+	}, r.checkAndFix)
 }
 
 // blocked says why a resource cannot be handled now, or "".
@@ -96,24 +85,28 @@ func pastTense(s Status) string {
 	return "failed"
 }
 
+// failOnRecorded fails p with the errors a builtin recorded on the
+// session (instead of raising) since there were before of them, while
+// its check, fix or destroy function ran; p's own error comes first.
+func (r *Recipe) failOnRecorded(p *planned, before int) {
+	errs := r.sess.Errors()
+	if len(errs) <= before {
+		return
+	}
+	var msgs []string
+	if p.rep.Error != "" {
+		msgs = append(msgs, p.rep.Error)
+	}
+	for _, e := range errs[before:] {
+		msgs = append(msgs, e.Error())
+	}
+	p.rep.Status, p.rep.Error = StatusFailed, r.scrub(strings.Join(msgs, "\n"))
+}
+
 // checkAndFix runs a resource's check, compares, and for a change runs
 // its fix to get the actions.
 func (r *Recipe) checkAndFix(p *planned) {
-	before := len(r.sess.Errors())
-	defer func() {
-		// Errors a builtin recorded on the session (instead of raising)
-		// while the check or fix ran fail the resource too.
-		if errs := r.sess.Errors(); len(errs) > before {
-			var msgs []string
-			for _, e := range errs[before:] {
-				msgs = append(msgs, e.Error())
-			}
-			if p.rep.Error != "" {
-				msgs = append([]string{p.rep.Error}, msgs...)
-			}
-			p.rep.Status, p.rep.Error = StatusFailed, r.scrub(strings.Join(msgs, "\n"))
-		}
-	}()
+	defer r.failOnRecorded(p, len(r.sess.Errors()))
 	have, changes, status, err := r.checkOne(p.res)
 	p.have, p.rep.Changes, p.rep.Status = have, changes, status
 	if err != nil {
@@ -323,18 +316,9 @@ func (r *Recipe) Apply(ctx context.Context) *Report {
 		return r.report(ModeApply, plan, append([]string{"nothing was run: an action would write outside allow_writes"}, refusals...), mark)
 	}
 	r.sess.ForgetFacts()
-	out := make([]*planned, 0, len(r.resources))
-	status := map[string]Status{}
-	for _, res := range r.resources {
-		p := &planned{res: res, rep: newResourceReport(res)}
-		out = append(out, p)
-		if why := r.blocked(ctx, res, status, true); why != "" {
-			p.rep.Status, p.rep.Error = StatusSkipped, why
-		} else {
-			r.applyOne(ctx, p)
-		}
-		status[res.ID] = p.rep.Status
-	}
+	out := r.walk(r.resources, func(res *Resource, status map[string]Status) string {
+		return r.blocked(ctx, res, status, true)
+	}, func(p *planned) { r.applyOne(ctx, p) })
 	// The host now follows these vars: later runs keep them.
 	var errs []string
 	if r.sticky {

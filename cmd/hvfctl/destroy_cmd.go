@@ -42,23 +42,13 @@ func (c *destroyCmd) Run(e *env) error {
 	if !c.AllowDestroy && (!interactive || c.JSON) {
 		return exit(1, fmt.Errorf("destroy removes what the recipe created: pass --allow-destroy, or run it on a terminal and type destroy"))
 	}
-	secrets := &cliSecrets{getenv: e.getenv, tokenFile: c.TokenFile}
-	if interactive {
-		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
-	}
-	secrets.log = func(s string) { fmt.Fprintln(e.stderr, s) }
-	// The token is read and registered before the recipe's code runs.
-	if err := secrets.preload(e.redactor, e.environ()); err != nil {
-		return exit(1, err)
-	}
-	r, err := c.load(e, tgt, secrets)
-	if err != nil {
-		return exit(1, err)
-	}
-	defer r.Close()
 	// With a GitHub credential and no token given, config.sh remove gets a
 	// removal token created just in time (POST .../runners/remove-token).
-	secrets.repo = recipeRepo(r)
+	r, err := c.loadForChange(e, tgt, c.TokenFile, interactive)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	opts := engine.DestroyOptions{All: c.All}
 	plan := r.DestroyPlan(e.ctx, opts)
 	if err := writeReport(e, plan, c.JSON, false); err != nil {

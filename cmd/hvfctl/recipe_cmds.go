@@ -246,21 +246,11 @@ func (c *runCmd) Run(e *env) error {
 	if !c.Yes && !interactive {
 		return exit(1, fmt.Errorf("run changes the host: pass --yes to apply without a terminal to confirm on"))
 	}
-	secrets := &cliSecrets{getenv: e.getenv, tokenFile: c.TokenFile}
-	if interactive {
-		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
-	}
-	secrets.log = func(s string) { fmt.Fprintln(e.stderr, s) }
-	// The token is read and registered before the recipe's code runs.
-	if err := secrets.preload(e.redactor, e.environ()); err != nil {
-		return exit(1, err)
-	}
-	r, err := c.load(e, tgt, secrets)
+	r, err := c.loadForChange(e, tgt, c.TokenFile, interactive)
 	if err != nil {
-		return exit(1, err)
+		return err
 	}
 	defer r.Close()
-	secrets.repo = recipeRepo(r)
 	plan := r.Plan(e.ctx)
 	if err := writeReport(e, plan, false, c.All); err != nil {
 		return exit(1, err)
@@ -340,6 +330,28 @@ func (c *runCmd) confirmPlan(e *env, plan *engine.Report, interactive bool) erro
 		return exit(1, fmt.Errorf("not applied"))
 	}
 	return nil
+}
+
+// loadForChange loads the recipe for a command that changes the host (run,
+// destroy): the secrets come from the environment, tokenFile, the GitHub
+// API (a registration or removal token created just in time for the
+// recipe's repository) or, on a terminal, a hidden prompt; the token is
+// read and registered before the recipe's code runs. Errors are exit 1.
+func (f *recipeFlags) loadForChange(e *env, tgt *target, tokenFile string, interactive bool) (*engine.Recipe, error) {
+	secrets := &cliSecrets{getenv: e.getenv, tokenFile: tokenFile}
+	if interactive {
+		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
+	}
+	secrets.log = func(s string) { fmt.Fprintln(e.stderr, s) }
+	if err := secrets.preload(e.redactor, e.environ()); err != nil {
+		return nil, exit(1, err)
+	}
+	r, err := f.load(e, tgt, secrets)
+	if err != nil {
+		return nil, exit(1, err)
+	}
+	secrets.repo = recipeRepo(r)
+	return r, nil
 }
 
 // save writes the fake host state to --save FILE, when given.

@@ -108,7 +108,7 @@ func Run(ctx context.Context, s *engine.Session, o Options) (Outcome, error) {
 	}
 	sleep := o.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = builtins.Sleep
 	}
 	h := s.Host()
 	daemons, err := builtins.RunnerDaemons(s)
@@ -247,16 +247,5 @@ func restart(ctx context.Context, s *engine.Session, labels []string, log func(s
 		if err := builtins.BootstrapAction("/Library/LaunchDaemons/"+l+".plist", l).Run(ctx, s); err != nil {
 			log(fmt.Sprintf("could not start %s again: %v", l, err))
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
