@@ -317,3 +317,19 @@ func (c *Client) CodeOwnerReview(ctx context.Context, r Repo, branch string) (bo
 	}
 	return false, "", nil
 }
+
+// IssueLabels returns the current labels of issue or pull request n.
+func (c *Client) IssueLabels(ctx context.Context, r Repo, n int) ([]string, error) {
+	ep := endpoint{"GET", fmt.Sprintf("/repos/%s/%s/issues/%d/labels", r.Owner, r.Name, n), r, needIssuesRead}
+	ls, _, err := call(c, ep, func() ([]*github.Label, *github.Response, error) {
+		return c.gh.Issues.ListLabelsByIssue(nobypass(ctx), r.Owner, r.Name, n, &github.ListOptions{PerPage: 100})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l.GetName())
+	}
+	return out, nil
+}

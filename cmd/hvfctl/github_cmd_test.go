@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -427,6 +428,46 @@ func TestGitHubRunsSkipsRunsThatNeverStarted(t *testing.T) {
 	for _, q := range srv.Requests() {
 		if strings.HasSuffix(q.Path, "/runs/1/jobs") {
 			t.Errorf("jobs of a run held for approval were read")
+		}
+	}
+}
+
+func TestGitHubRunsSameRepoPullRequestLabels(t *testing.T) {
+	now := time.Now().UTC()
+	repo := convergedRepo()
+	onMac := func(id int64) []*fakegh.Job {
+		return []*fakegh.Job{{ID: id, Name: "runtime-macos", RunnerID: 42, RunnerName: "macmini-m4-hvf"}}
+	}
+	repo.Runs = []*fakegh.Run{
+		{ID: 1, Event: "pull_request", HeadBranch: "a", PullRequests: []int{7}, CreatedAt: now.Add(-time.Hour), Jobs: onMac(11)},
+		{ID: 2, Event: "pull_request", HeadBranch: "b", PullRequests: []int{8}, CreatedAt: now.Add(-time.Hour), Jobs: onMac(12)},
+		{ID: 3, Event: "pull_request", HeadBranch: "c", PullRequests: []int{9}, CreatedAt: now.Add(-time.Hour), Jobs: onMac(13)},
+	}
+	repo.PullLabels = map[int][]string{7: {"ci-hvf", "bug"}, 8: {"bug"}}
+	srv := fakeGitHub(t, repo, nil)
+	r := relCLI(t, relOpts{environ: ghEnv(srv, "")}, "github", "runs", "--json", "--recipe", relRecipe)
+	if r.code != 0 {
+		t.Fatalf("exit %d: same-repository pull requests are not untrusted\n%s", r.code, r.all())
+	}
+	var rep struct {
+		Jobs []struct {
+			RunID    int64    `json:"run_id"`
+			Scenario string   `json:"scenario"`
+			Trust    string   `json:"trust"`
+			PRLabels []string `json:"pr_labels"`
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]string{}
+	for _, j := range rep.Jobs {
+		got[j.RunID] = fmt.Sprintf("%s %s %v", j.Scenario, j.Trust, j.PRLabels)
+	}
+	want := map[int64]string{1: "pr-same-label trusted [ci-hvf bug]", 2: "pr-same-nolabel not-allowed [bug]", 3: "pr-same-nolabel not-allowed []"}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("run %d: %q, want %q", id, got[id], w)
 		}
 	}
 }

@@ -22,6 +22,7 @@ type gitHubRunsCmd struct {
 	Runner []string `xor:"runners" placeholder:"NAME" help:"A runner name (repeatable)."`
 	Since  string   `default:"30d" help:"How far back: Nd, Nh or Nw before now, or a date (2026-07-01) or RFC 3339 time."`
 	Branch string   `default:"main" help:"The default branch (pushes and dispatches on it are trusted)."`
+	Label  string   `default:"ci-hvf" help:"The opt-in label (the recipe's with --recipe)."`
 	JSON   bool     `name:"json" help:"Print the report as JSON."`
 
 	// now is the clock (tests); nil means time.Now.
@@ -113,6 +114,7 @@ func (c *gitHubRunsCmd) Run(e *env) error {
 	}
 	var repo ghapi.Repo
 	names := c.Runner
+	label := c.Label
 	if c.Recipe != "" {
 		spec, err := recipeGitHubSpec(e.ctx, c.Recipe)
 		if err != nil {
@@ -122,6 +124,9 @@ func (c *gitHubRunsCmd) Run(e *env) error {
 			return exit(2, fmt.Errorf("%s: %w", c.Recipe, err))
 		}
 		names = spec.runners
+		if spec.label != "" {
+			label = spec.label
+		}
 	}
 	if c.Repo != "" {
 		if repo, err = ghapi.ParseRepo(c.Repo); err != nil {
@@ -167,20 +172,41 @@ func (c *gitHubRunsCmd) Run(e *env) error {
 	if err != nil {
 		return fail(err)
 	}
+	cache := map[int][]string{}
+	prLabels := func(n int) []string {
+		if l, ok := cache[n]; ok {
+			return l
+		}
+		l, err := gh.IssueLabels(e.ctx, repo, n)
+		if err != nil {
+			l = nil
+		} else if l == nil {
+			l = []string{}
+		}
+		cache[n] = l
+		return l
+	}
 	for _, rj := range jobs {
 		run, job := rj.Run, rj.Job
 		headRepo := run.HeadRepo
 		if headRepo == "" && run.Repo != "" {
 			headRepo = "(none)" // a deleted fork: not the repository
 		}
-		id, trust := audit.ClassifyRun(audit.Run{Event: run.Event, Repo: run.Repo, HeadRepo: headRepo, HeadBranch: run.HeadBranch}, audit.Options{Repo: repo.String(), DefaultBranch: c.Branch})
-		why := runWhy(id, run)
+		// The labels of a same-repository pull request decide whether a
+		// maintainer opted it in; they are its labels now (GitHub keeps
+		// no history of them in the run), and unknown when unreadable.
+		var labels []string
+		if run.Event == "pull_request" && !run.Fork() && len(run.PullRequests) > 0 {
+			labels = prLabels(run.PullRequests[0])
+		}
+		id, trust := audit.ClassifyRun(audit.Run{Event: run.Event, Repo: run.Repo, HeadRepo: headRepo, HeadBranch: run.HeadBranch, Labels: labels}, audit.Options{Repo: repo.String(), DefaultBranch: c.Branch, OptInLabel: label})
+		why := runWhy(id, run, labels != nil)
 		head := run.HeadRepo
 		ent := runsEntry{
 			URL: run.HTMLURL, RunID: run.ID, RunAttempt: job.RunAttempt, Workflow: run.Name, Job: job.Name, JobID: job.ID,
 			RunnerName: job.RunnerName, RunnerID: job.RunnerID, Created: run.CreatedAt, Event: run.Event,
 			HeadRepository: head, Repository: run.Repo, Fork: run.Fork(), Branch: run.HeadBranch, HeadSHA: run.HeadSHA,
-			Actor: run.Actor, TriggeringActor: run.TriggeringActor, PullRequests: run.PullRequests, PRLabels: nil,
+			Actor: run.Actor, TriggeringActor: run.TriggeringActor, PullRequests: run.PullRequests, PRLabels: labels,
 			Conclusion: job.Conclusion, Trust: trust.String(), Trusted: trust.OK(), Scenario: id, Why: why,
 		}
 		if ent.PullRequests == nil {
@@ -210,12 +236,17 @@ func (c *gitHubRunsCmd) Run(e *env) error {
 }
 
 // runWhy says in words which row of the audit's truth table a run is.
-func runWhy(id string, run ghapi.Run) string {
+func runWhy(id string, run ghapi.Run, labelsKnown bool) string {
 	switch id {
 	case "pr-fork-nolabel", "pr-fork-label":
 		return "pull request from the fork " + orNone(run.HeadRepo) + ": anyone's code"
 	case "pr-same-nolabel":
-		return "same-repository pull request; hvfctl does not read its labels: it was allowed only if a maintainer had labelled it " + audit.DefaultOptInLabel
+		if labelsKnown {
+			return "same-repository pull request without the opt-in label: no maintainer opted it in"
+		}
+		return "same-repository pull request whose labels could not be read: it was allowed only if a maintainer had labelled it"
+	case "pr-same-label":
+		return "same-repository pull request carrying the opt-in label"
 	case "prt-same", "prt-fork":
 		return "pull_request_target runs with the base repository's privileges and must never reach the runner"
 	case "pr-review-same", "pr-review-fork":

@@ -302,7 +302,7 @@ var (
 	adminWrite = need{perm: "administration", level: "write"}
 	runnerRead = need{perm: "administration", level: "read", runnerAdmin: true}
 	runnerWrt  = need{perm: "administration", level: "write", runnerAdmin: true}
-	issuesRead = need{perm: "issues", level: "read", alt: "pull_requests"}
+	issuesRead = need{perm: "issues", level: "read", alt: "pull_requests", anonymousRead: true}
 	issuesWrt  = need{perm: "issues", level: "write", alt: "pull_requests"}
 	actions    = need{perm: "actions", level: "read", anonymousRead: true}
 	metadata   = need{perm: "metadata", level: "read", anonymousRead: true}
@@ -367,6 +367,10 @@ func (s *Server) route(method string, p []string) (handler, need, bool) {
 		if method == "GET" {
 			name, _ := url.PathUnescape(p[1])
 			return getLabel(name), issuesRead, true
+		}
+	case len(p) == 3 && p[0] == "issues" && p[2] == "labels":
+		if method == "GET" {
+			return issueLabels(p[1]), issuesRead, true
 		}
 	case path == "actions/runs":
 		if method == "GET" {
@@ -897,5 +901,30 @@ func getRules(branch string) handler {
 			out = append(out, map[string]any{"type": r.Type, "parameters": r.Parameters, "ruleset_source_type": "Repository", "ruleset_source": c.full, "ruleset_id": r.RulesetID})
 		}
 		writeJSON(c.w, http.StatusOK, out)
+	}
+}
+
+func issueLabels(numText string) handler {
+	return func(c *ctx) {
+		n, err := strconv.Atoi(numText)
+		names, ok := c.repo.PullLabels[n]
+		if err != nil || !ok {
+			apiError(c.w, http.StatusNotFound, "Not Found", "/issues/labels#list-labels-for-an-issue", nil)
+			return
+		}
+		var items []any
+		for _, name := range names {
+			l := &Label{Name: name, Color: "ededed"}
+			for _, known := range c.repo.Labels {
+				if strings.EqualFold(known.Name, name) {
+					l = known
+				}
+			}
+			items = append(items, c.labelJSON(l))
+		}
+		if items == nil {
+			items = []any{}
+		}
+		writeJSON(c.w, http.StatusOK, items)
 	}
 }

@@ -83,6 +83,9 @@ type Repo struct {
 	Protection map[string]bool `json:"protection,omitempty"`
 	// Rules maps a branch to the rules in force on it.
 	Rules map[string][]Rule `json:"rules,omitempty"`
+	// PullLabels are the current labels of pull requests, by number
+	// (GET /issues/{n}/labels; a number not listed is not found).
+	PullLabels map[int][]string `json:"pull_labels,omitempty"`
 	// IssuedTokens are the registration and removal tokens created.
 	IssuedTokens []IssuedToken `json:"issued_tokens,omitempty"`
 }
