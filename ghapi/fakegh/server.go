@@ -181,7 +181,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"login": info.Login, "id": 1002, "type": "User"})
 		return
 	}
-	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	// Split the escaped path: a label name may hold an escaped "/"
+	// (%2F), which stays inside its segment.
+	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	if len(parts) >= 2 && parts[0] == "repositories" {
+		// GitHub's Link URLs name a repository by id:
+		// /repositories/ID/... is /repos/OWNER/NAME/...
+		for full, rp := range s.st.Repos {
+			if strconv.FormatInt(rp.ID, 10) == parts[1] {
+				owner, name, _ := strings.Cut(full, "/")
+				parts = append([]string{"repos", owner, name}, parts[2:]...)
+				break
+			}
+		}
+	}
 	if len(parts) < 4 || parts[0] != "repos" {
 		apiError(w, http.StatusNotFound, "Not Found", "", nil)
 		return
@@ -196,7 +209,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !s.authorize(w, info, repo, nd) {
 		return
 	}
-	h(&ctx{s: s, w: w, r: r, body: body, repo: repo, full: full, owner: parts[1], name: parts[2], info: info})
+	h(&ctx{s: s, w: w, r: r, body: body, repo: repo, full: full, owner: parts[1], name: parts[2], rest: strings.Join(parts[3:], "/"), info: info})
 }
 
 func parseAuth(h string) (scheme, token string) {
@@ -207,8 +220,8 @@ func parseAuth(h string) (scheme, token string) {
 	return scheme, strings.TrimSpace(token)
 }
 
-// rateLimit sets the rate-limit headers and answers 403 when the primary
-// limit is used up.
+// rateLimit sets the rate-limit headers and answers 403 (or
+// State.RateLimitStatus, 429) when the primary limit is used up.
 func (s *Server) rateLimit(w http.ResponseWriter) bool {
 	limit := s.st.RateLimit
 	if limit == 0 {
@@ -234,7 +247,11 @@ func (s *Server) rateLimit(w http.ResponseWriter) bool {
 	if rem <= 0 {
 		h.Set("X-Ratelimit-Remaining", "0")
 		h.Set("X-Ratelimit-Used", strconv.Itoa(limit))
-		apiError(w, http.StatusForbidden, "API rate limit exceeded for user ID 1002. If you reach out to GitHub Support for help, please include the request ID.", "/overview/rate-limits-for-the-rest-api", nil)
+		status := s.st.RateLimitStatus
+		if status == 0 {
+			status = http.StatusForbidden
+		}
+		apiError(w, status, "API rate limit exceeded for user ID 1002. If you reach out to GitHub Support for help, please include the request ID.", "/overview/rate-limits-for-the-rest-api", nil)
 		return false
 	}
 	rem--
@@ -292,7 +309,9 @@ type ctx struct {
 	body              []byte
 	repo              *Repo
 	full, owner, name string
-	info              *TokenInfo
+	// rest is the escaped path below /repos/OWNER/NAME/.
+	rest string
+	info *TokenInfo
 }
 
 type handler func(c *ctx)
@@ -382,11 +401,13 @@ func (s *Server) route(method string, p []string) (handler, need, bool) {
 		}
 	case len(p) == 3 && p[0] == "branches" && p[2] == "protection":
 		if method == "GET" {
-			return getProtection(p[1]), adminRead, true
+			branch, _ := url.PathUnescape(p[1])
+			return getProtection(branch), adminRead, true
 		}
 	case len(p) == 3 && p[0] == "rules" && p[1] == "branches":
 		if method == "GET" {
-			return getRules(p[2]), metadata, true
+			branch, _ := url.PathUnescape(p[2])
+			return getRules(branch), metadata, true
 		}
 	}
 	return nil, need{}, false
@@ -489,6 +510,9 @@ func (c *ctx) paginate(key string, items []any, total int) {
 		link := func(n int, rel string) string {
 			u := *c.r.URL
 			u.Scheme, u.Host = "http", c.r.Host
+			// GitHub's Link URLs use the /repositories/ID/ form.
+			u.Path, u.RawPath = "", ""
+			u.Opaque = fmt.Sprintf("//%s/repositories/%d/%s", c.r.Host, c.repo.ID, c.rest)
 			qq := u.Query()
 			qq.Set("page", strconv.Itoa(n))
 			qq.Set("per_page", strconv.Itoa(per))
@@ -703,7 +727,13 @@ func (c *ctx) runJSON(r *Run) map[string]any {
 		head = map[string]any{"id": 217723378, "full_name": r.HeadRepo, "fork": true, "owner": map[string]any{"login": owner}}
 	}
 	prs := []any{}
-	for _, n := range r.PullRequests {
+	numbers := r.PullRequests
+	if r.HeadRepo != "" && r.HeadRepo != c.full {
+		// GitHub lists no pull request for a run from a fork (github/docs
+		// issue #22501), whatever the state says.
+		numbers = nil
+	}
+	for _, n := range numbers {
 		prs = append(prs, map[string]any{"number": n, "url": fmt.Sprintf("%srepos/%s/pulls/%d", c.s.API(), c.full, n)})
 	}
 	nullable := func(s string) any {
@@ -853,7 +883,8 @@ func listJobs(idText string) handler {
 				"id": j.ID, "run_id": run.ID, "run_attempt": ja, "workflow_name": run.Name, "name": j.Name,
 				"head_branch": run.HeadBranch, "head_sha": run.HeadSHA, "status": j.Status, "conclusion": nilIfEmpty(j.Conclusion),
 				"created_at": run.CreatedAt.UTC().Format(time.RFC3339), "started_at": j.StartedAt.UTC().Format(time.RFC3339),
-				"labels": j.Labels, "runner_id": rid, "runner_name": rname, "runner_group_id": nilIf(rid == nil, 1), "runner_group_name": nilIf(rid == nil, "Default"),
+				"completed_at": nilIf(j.Status != "completed", j.StartedAt.UTC().Add(5*time.Minute).Format(time.RFC3339)),
+				"labels":       j.Labels, "runner_id": rid, "runner_name": rname, "runner_group_id": nilIf(rid == nil, 1), "runner_group_name": nilIf(rid == nil, "Default"),
 				"html_url": fmt.Sprintf("https://github.com/%s/actions/runs/%d/job/%d", c.full, run.ID, j.ID),
 				"steps":    []any{},
 			})

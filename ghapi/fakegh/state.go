@@ -31,6 +31,9 @@ type State struct {
 	RateRemaining *int `json:"rate_remaining,omitempty"`
 	// RateReset is when the limit resets (zero means an hour from start).
 	RateReset time.Time `json:"rate_reset,omitzero"`
+	// RateLimitStatus is the status of a primary rate-limit answer: 403
+	// (0 means 403) or 429; GitHub answers either.
+	RateLimitStatus int `json:"rate_limit_status,omitempty"`
 }
 
 // TokenInfo is the user and fine-grained permissions of a token:
