@@ -244,6 +244,11 @@ func (c *Client) explain(ep endpoint, resp *github.Response, err error) error {
 		if acc := hdr.Get("X-Accepted-GitHub-Permissions"); acc != "" {
 			need = describePermissions(acc)
 		}
+		if strings.Contains(strings.ToLower(msg), "login attempts") {
+			// After repeated bad credentials GitHub answers 403 for a
+			// while, even to valid tokens.
+			return &Error{Status: status, Err: err, Msg: fmt.Sprintf("%s: 403 %s: GitHub refuses credentials for a while after repeated bad ones; check the token from %s and try again later", what, msg, c.cred.describe())}
+		}
 		if strings.Contains(strings.ToLower(msg), "admin rights") {
 			return &Error{Status: status, Err: err, Msg: fmt.Sprintf("%s: 403 %s: the token's user needs the admin role on %s (and the token %s)", what, msg, ep.repo, need)}
 		}

@@ -179,6 +179,8 @@ func TestConformErrors(t *testing.T) {
 			want: []string{"needs Administration: write"}},
 		{name: "403 Must have admin rights (classic token, user not admin)", call: "runners", status: 403, msg: "Must have admin rights to Repository.",
 			want: []string{"Must have admin rights to Repository.", "user needs the admin role on sysprog21/elfuse"}},
+		{name: "403 after repeated bad credentials", call: "runs", status: 403, msg: "Maximum number of login attempts exceeded. Please try again later.",
+			want: []string{"login attempts", "try again later", "GH_TOKEN"}},
 		{name: "409 workflow permissions enforced by the organization", call: "set-workflow-permissions", status: 409, msg: "Conflict",
 			want: []string{"409", "organization", "enforces this setting"}},
 		{name: "422 validation failed with custom message", call: "set-fork-pr-approval", status: 422,
@@ -835,6 +837,25 @@ func TestConformCodeOwner(t *testing.T) {
 				t.Errorf("= %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestConformCodeOwnerBranchEscaped: a branch name with "/" is one
+// escaped path segment on both endpoints.
+func TestConformCodeOwnerBranchEscaped(t *testing.T) {
+	rs, c := newRef(t, "", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.EscapedPath() {
+		case "/repos/sysprog21/elfuse/rules/branches/release%2F1.x":
+			refJSON(w, 200, `[{"type":"deletion","ruleset_source_type":"Repository","ruleset_source":"sysprog21/elfuse","ruleset_id":3},{"type":"some_future_rule","parameters":{"x":1},"ruleset_id":3}]`)
+		case "/repos/sysprog21/elfuse/branches/release%2F1.x/protection":
+			refJSON(w, 200, `{"required_pull_request_reviews":{"require_code_owner_reviews":true,"required_approving_review_count":1}}`)
+		default:
+			refError(w, 404, "Not Found")
+		}
+	})
+	got, _, err := c.CodeOwnerReview(context.Background(), elfuse, "release/1.x")
+	if !got || err != nil {
+		t.Errorf("= %v, %v; requests %+v", got, err, rs.requests())
 	}
 }
 

@@ -288,7 +288,9 @@ func (c *Client) Jobs(ctx context.Context, r Repo, runID int64) ([]Job, error) {
 func (c *Client) CodeOwnerReview(ctx context.Context, r Repo, branch string) (bool, string, error) {
 	ep := endpoint{"GET", fmt.Sprintf("/repos/%s/%s/rules/branches/%s", r.Owner, r.Name, url.PathEscape(branch)), r, needMetadata}
 	rules, _, err := call(c, ep, func() (*github.BranchRules, *github.Response, error) {
-		return c.gh.Repositories.GetRulesForBranch(nobypass(ctx), r.Owner, r.Name, branch, &github.ListOptions{PerPage: 100})
+		// go-github v75 puts the branch into this path unescaped (its
+		// GetBranchProtection escapes it).
+		return c.gh.Repositories.GetRulesForBranch(nobypass(ctx), r.Owner, r.Name, url.PathEscape(branch), &github.ListOptions{PerPage: 100})
 	})
 	if err != nil && !IsNotFound(err) {
 		return false, "", err
