@@ -704,3 +704,19 @@ func TestBrewListVersionsListsCasks(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveRefusedWhileServiceInstalled: svc.sh's .service makes
+// config.sh remove refuse on macOS until it is gone.
+func TestRemoveRefusedWhileServiceInstalled(t *testing.T) {
+	m := mustNew(t, "seed-manual")
+	token := []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: strings.Repeat("A", 29), Secret: true}}
+	remove := host.Command{Argv: []string{RunnerRoot + "/config.sh", "remove"}, User: RunnerUser, Dir: RunnerRoot, Env: token}
+	r, err := m.Run(context.Background(), remove)
+	if err != nil || r.Exit != 1 || !strings.Contains(r.Stderr, "Uninstall service first") || m.st.Files[RunnerRoot+"/.runner"] == nil {
+		t.Fatalf("remove with .service: %v %+v", err, r)
+	}
+	m.removeTree(RunnerRoot + "/.service")
+	if r, err = m.Run(context.Background(), remove); err != nil || r.Exit != 0 || m.st.Files[RunnerRoot+"/.runner"] != nil {
+		t.Errorf("remove without .service: %v %+v", err, r)
+	}
+}

@@ -226,6 +226,14 @@ func (m *Mac) runnerRemove(c *call, root string, flags map[string]string) (host.
 		c.errf("Failed: .runner is not valid JSON: %v\n", err)
 		return c.result(1)
 	}
+	// ConfigurationManager.UnconfigureAsync (actions/runner): while
+	// svc.sh's .service exists, a remove on macOS refuses before it asks
+	// GitHub anything; --local skips the service step.
+	if _, local := flags["local"]; !local && m.st.Files[root+"/.service"] != nil {
+		c.outf("Removing service\n")
+		c.errf("Failed: Removing service\nUninstall service first\n")
+		return c.result(1)
+	}
 	if _, local := flags["local"]; !local {
 		token, _ := runnerInput(c, flags, "token")
 		if token == "" {
