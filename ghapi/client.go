@@ -232,6 +232,10 @@ func (c *Client) explain(ep endpoint, resp *github.Response, err error) error {
 		hdr = resp.Header
 	}
 	msg := ghMessage(err)
+	if msg == "" && status != 0 {
+		// An answer without GitHub's JSON body (a proxy's error page).
+		msg = http.StatusText(status)
+	}
 	var rl *github.RateLimitError
 	var abuse *github.AbuseRateLimitError
 	switch {
@@ -286,6 +290,9 @@ func ghMessage(err error) string {
 				m += "; " + e.Message
 			case e.Code != "":
 				m += fmt.Sprintf("; %s %s %s", e.Resource, e.Field, e.Code)
+			case e.Message != "":
+				// GitHub also lists errors as plain strings.
+				m += "; " + e.Message
 			}
 		}
 		return strings.TrimSpace(m)
