@@ -192,3 +192,32 @@ resource(id = "tokenfile", kind = "leak", want = {"token": None}, check = _token
 	texts["saved state"] = string(raw)
 	relAssertAbsent(t, canary, texts)
 }
+
+// rawControl matches what must never reach a terminal raw: C0 controls
+// but newline and tab, DEL, C1 controls, bidi and invisible format
+// characters.
+var rawControl = regexp.MustCompile("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+// TestHostileControlCharacters runs the hostile recipes whose host data
+// carries terminal controls (file contents, archive member names) through
+// plan, check and run, in text and JSON, and requires that no control
+// character reaches the output raw.
+func TestHostileControlCharacters(t *testing.T) {
+	bin := relBuild(t, t.TempDir())
+	for _, name := range []string{"control_chars", "tar_control_name"} {
+		file := filepath.Join(hostileDir, name+".star")
+		_, fixture := hostileHeader(t, file)
+		for _, args := range [][]string{
+			{"plan", "--target", "fake:" + fixture, file},
+			{"check", "--target", "fake:" + fixture, file},
+			{"check", "--json", "--target", "fake:" + fixture, file},
+			{"run", "--yes", "--target", "fake:" + fixture, file},
+		} {
+			r := relExec(t, bin, nil, args...)
+			relNoCrash(t, name, r)
+			if m := rawControl.FindString(r.all()); m != "" {
+				t.Errorf("%s %v: a raw control character %q reached the output:\n%q", name, args[:len(args)-1], m, r.all())
+			}
+		}
+	}
+}

@@ -111,7 +111,8 @@ func run(ctx context.Context, args []string, e env) (code int) {
 	if e.environ == nil {
 		e.environ = func() []string { return nil }
 	}
-	e.stdout = &scrubWriter{w: e.stdout, red: e.redactor}
+	colors := e.getenv("NO_COLOR") == "" && isTerminal(e.stdout)
+	e.stdout = &scrubWriter{w: e.stdout, red: e.redactor, colors: colors}
 	e.stderr = &scrubWriter{w: e.stderr, red: e.redactor}
 	defer func() {
 		if r := recover(); r != nil {

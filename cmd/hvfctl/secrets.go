@@ -211,16 +211,21 @@ func isTerminal(v any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// scrubWriter removes the run's secrets from everything written through
-// it. Every report, error and log line of the CLI is written in one Write
-// call, so a secret is never split across two.
+// scrubWriter is the one door between hvfctl's text and the user: it
+// removes the run's secrets from everything written through it, then
+// escapes every terminal control character (engine.EscapeTerminal: ESC,
+// BEL, CR, NUL, bidi controls …, keeping only the report painter's own
+// colors when colors is set). Every report, error and log line of the
+// CLI is written in one Write call, so neither a secret nor an escape
+// sequence is split across two.
 type scrubWriter struct {
-	w   io.Writer
-	red *host.Redactor
+	w      io.Writer
+	red    *host.Redactor
+	colors bool
 }
 
 func (s *scrubWriter) Write(p []byte) (int, error) {
-	out := s.red.Scrub(string(p))
+	out := engine.EscapeTerminal(s.red.Scrub(string(p)), s.colors)
 	if _, err := io.WriteString(s.w, out); err != nil {
 		return 0, err
 	}
