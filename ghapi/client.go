@@ -248,6 +248,19 @@ func (c *Client) explain(ep endpoint, resp *github.Response, err error) error {
 		if acc := hdr.Get("X-Accepted-GitHub-Permissions"); acc != "" {
 			need = describePermissions(acc)
 		}
+		if scopes, ok := hdr["X-Oauth-Scopes"]; ok {
+			// A classic token (or OAuth app): GitHub lists the scopes it
+			// has and, where it says, those the endpoint accepts.
+			have := strings.TrimSpace(strings.Join(scopes, ","))
+			if have == "" {
+				have = "none"
+			}
+			if acc := strings.TrimSpace(hdr.Get("X-Accepted-Oauth-Scopes")); acc != "" {
+				need += fmt.Sprintf(" (a classic token: one of the scopes %s; it has %s)", acc, have)
+			} else {
+				need += fmt.Sprintf(" (a classic token: scope repo; it has %s)", have)
+			}
+		}
 		if strings.Contains(strings.ToLower(msg), "login attempts") {
 			// After repeated bad credentials GitHub answers 403 for a
 			// while, even to valid tokens.
