@@ -27,6 +27,12 @@ resource(
     fix = lambda have, want: [kv.set("again", "").destroys("registration a"), kv.set("again", "b")],
 )
 resource(
+    id = "partial", kind = "kv",
+    want = {"a": "installed", "b": "installed"},
+    check = lambda: {"a": "installed", "b": "missing"},
+    fix = lambda have, want: kv.set("partial", "b"),
+)
+resource(
     id = "missing", kind = "kv",
     want = {"state": "running", "loaded": True},
     check = lambda: {"state": "missing", "loaded": False},
@@ -39,14 +45,14 @@ resource(
 		t.Fatal(err)
 	}
 	rep := r.Plan(context.Background())
-	want := map[string]Effect{"new": EffectCreate, "upd": EffectUpdate, "gone": EffectDestroy, "again": EffectReplace, "missing": EffectCreate}
+	want := map[string]Effect{"new": EffectCreate, "upd": EffectUpdate, "gone": EffectDestroy, "again": EffectReplace, "missing": EffectCreate, "partial": EffectUpdate}
 	for id, e := range want {
 		if got := rep.Resource(id).Effect; got != e {
 			t.Errorf("%s: effect %q, want %q", id, got, e)
 		}
 	}
 	s := rep.Summary
-	if s.Create != 2 || s.Update != 1 || s.Replace != 1 || s.Destroy != 1 || s.Change != 5 {
+	if s.Create != 2 || s.Update != 2 || s.Replace != 1 || s.Destroy != 1 || s.Change != 6 {
 		t.Errorf("summary %+v", s)
 	}
 	if got := strings.Join(rep.Destroys(), "|"); got != "key gone|registration a" {
@@ -60,7 +66,7 @@ resource(
 		"  -        gone (kv)\n",
 		"  -/+      again (kv)\n",
 		"destroys registration a\n",
-		"changes pending: 2 to create, 1 to change, 1 to replace, 1 to destroy (5 resources)",
+		"changes pending: 2 to create, 2 to change, 1 to replace, 1 to destroy (6 resources)",
 	} {
 		if !strings.Contains(text, line) {
 			t.Errorf("text lacks %q:\n%s", line, text)

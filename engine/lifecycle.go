@@ -123,14 +123,14 @@ func (r *Recipe) checkAndFix(p *planned) {
 	}
 	p.actions = actions
 	p.rep.Actions = r.actionReports(actions)
-	p.rep.Effect = effectOf(changes, actions)
+	p.rep.Effect = effectOf(changes, actions, p.res.Want.Len())
 }
 
 // effectOf classifies a change: actions that only destroy make it a
 // destroy, destroying beside other actions a replace; a resource none of
-// whose changed properties exists yet is a create; anything else is an
-// update in place.
-func effectOf(changes []Change, actions []*Action) Effect {
+// whose wanted properties (wanted of them) exists yet is a create;
+// anything else (some of it is there) is an update in place.
+func effectOf(changes []Change, actions []*Action, wanted int) Effect {
 	destroys, others := false, false
 	for _, a := range actions {
 		if a.Destroys != "" {
@@ -155,7 +155,7 @@ func effectOf(changes []Change, actions []*Action) Effect {
 		}
 		absent++
 	}
-	if absent > 0 {
+	if absent > 0 && absent == wanted {
 		return EffectCreate
 	}
 	return EffectUpdate
