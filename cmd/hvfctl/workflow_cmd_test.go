@@ -224,3 +224,73 @@ func TestWorkflowAuditJSONKeys(t *testing.T) {
 	has("scenarios[0]", first("scenarios", job["scenarios"]), "id", "admitted", "reachable", "trusted")
 	has("findings[0]", first("findings", job["findings"]), "rule", "level", "message", "witness")
 }
+
+// TestWorkflowAuditManyFiles: a bad file does not hide the others' reports;
+// the worst exit code wins; a directory stands for its .yml and .yaml
+// files.
+func TestWorkflowAuditManyFiles(t *testing.T) {
+	wf := func(n string) string { return filepath.Join(workflowsDir, n) }
+	code, out, errOut := runCLI(t, "workflow", "audit", wf("design-guard.yml"), wf("bad-yaml.yml"), wf("no-guard.yml"))
+	if code != 2 || !strings.Contains(out, "job runtime-macos lands on the runner") || !strings.Contains(out, "no-guard.yml") ||
+		!strings.Contains(out, "not audited (bad input)") || !strings.Contains(errOut, "bad-yaml.yml:3:13") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "workflow", "audit", "--json", wf("design-guard.yml"), wf("bad-yaml.yml"))
+	var rep struct {
+		Verdict string
+		Jobs    []struct{ File string }
+		Errors  []struct {
+			File    string
+			Line    int
+			Message string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 2 || rep.Verdict != "fail" || len(rep.Jobs) == 0 || len(rep.Errors) != 1 || rep.Errors[0].Line != 3 {
+		t.Errorf("exit %d, %v: %+v\n%s", code, err, rep, out)
+	}
+
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"a.yml":    "on: push\npermissions:\n  contents: read\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n",
+		"b.yaml":   "on: pull_request\npermissions:\n  contents: read\njobs:\n  y:\n    runs-on: [self-hosted, m4]\n    steps:\n      - run: make\n",
+		"notes.md": "not a workflow",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut = runCLI(t, "workflow", "audit", dir)
+	if code != 1 || !strings.Contains(out, "a.yml: job x: does not land") || !strings.Contains(out, "b.yaml:5: job y lands") || strings.Contains(out+errOut, "notes.md") {
+		t.Errorf("directory: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "workflow", "audit", t.TempDir()); code != 2 || !strings.Contains(errOut, "no .yml or .yaml workflow") {
+		t.Errorf("empty directory: exit %d, %s", code, errOut)
+	}
+}
+
+// TestWorkflowAuditPolicyFlags: --repo, --default-branch, --label and
+// --trust-callee reach the audit; a malformed --repo is bad input.
+func TestWorkflowAuditPolicyFlags(t *testing.T) {
+	wf := func(n string) string { return filepath.Join(workflowsDir, n) }
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{wf("repo-and-label-options.yml")}, 0},
+		{[]string{"--repo", "acme/widgets", "--label", "run-on-mac", wf("repo-and-label-options.yml")}, 0},
+		{[]string{wf("default-branch-master.yml")}, 0},
+		{[]string{"--default-branch", "master", wf("prt-ref-not-default.yml")}, 1},
+		{[]string{wf("call-remote-trusted.yml")}, 1},
+		{[]string{"--trust-callee", "tooling-org/ci-templates/*", wf("call-remote-trusted.yml")}, 0},
+		{[]string{"--repo", "not-a-repo", wf("design-guard.yml")}, 2},
+	} {
+		code, out, errOut := runCLI(t, append([]string{"workflow", "audit"}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d\n%s\n%s", tc.args, code, tc.code, out, errOut)
+		}
+	}
+	_, out, _ := runCLI(t, "workflow", "audit", "--repo", "acme/widgets", "--label", "run-on-mac", "--json", wf("repo-and-label-options.yml"))
+	if !strings.Contains(out, `"pr-same-label"`) || !strings.Contains(out, `"reachable": true`) {
+		t.Errorf("the opt-in label did not reach the audit:\n%s", out)
+	}
+}

@@ -256,3 +256,40 @@ func TestInputErrorText(t *testing.T) {
 		t.Errorf("missing file: got %v, want an InputError without a line 0", err)
 	}
 }
+
+// TestWriteText: the text report has the legend once, the environment
+// note, the caller of a callee's job and the needs-gated witness wording.
+func TestWriteText(t *testing.T) {
+	var files []string
+	for _, n := range []string{"environment-reviewers.yml", "call-local-runner.yml", "needs-gate-always.yml", "matrix-include-only-first.yml"} {
+		files = append(files, filepath.Join(dir, n))
+	}
+	rep, err := audit.Files(context.Background(), files, audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"(columns: admitted = ",
+		`NOTE the job uses the environment "mac-runner": if that environment requires reviewers`,
+		"job work (called by " + filepath.Join(dir, "call-local-runner.yml") + ":dispatch) lands on the runner",
+		"after a skipped dependency true: always()",
+		`matrix{host=["self-hosted","macOS","arm64"]}]`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "(columns: ") != 1 {
+		t.Errorf("the legend is not printed exactly once")
+	}
+	for _, bad := range []string{"leg=", "scrub="} {
+		if strings.Contains(out, bad) {
+			t.Errorf("a witness shows the matrix key %q that runs-on and if: do not read:\n%s", bad, out)
+		}
+	}
+}

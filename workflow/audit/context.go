@@ -143,7 +143,11 @@ func (s *Scenario) variants(vo variantOpts) (out []variant, complete bool) {
 							desc = append(desc, descPart{"action", "action=" + a})
 						}
 						if s.head != "" {
-							desc = append(desc, descPart{"labels", "labels=[" + strings.Join(lv.labels, ",") + "]"})
+							t := "labels=[" + strings.Join(lv.labels, ",") + "]"
+							if !containsFold(lv.labels, s.pol.label) && len(lv.labels) > 0 {
+								t += " (not " + s.pol.label + ")"
+							}
+							desc = append(desc, descPart{"labels", t})
 							if lv.label != nil {
 								t := "label=" + *lv.label
 								if a == "unlabeled" {
@@ -498,4 +502,13 @@ func describe(v any) string {
 		return fmt.Sprint(x)
 	}
 	return fmt.Sprint(v)
+}
+
+func containsFold(xs []string, x string) bool {
+	for _, y := range xs {
+		if strings.EqualFold(x, y) {
+			return true
+		}
+	}
+	return false
 }

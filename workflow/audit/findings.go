@@ -125,7 +125,7 @@ func (ja *jobAudit) triggerFindings() {
 		case r.reachable:
 			ja.add(Finding{Rule: "untrusted-run", Level: LevelFail, Line: line,
 				Message: fmt.Sprintf("%s (%s, %s) can run this job on the runner", s.ID, s.Desc, s.Trust), Witness: r.witness})
-		case s.Trust == Forbidden && r.lands && !(len(s.Via) == 1 && s.Via[0] == "workflow_call") && ja.call == nil:
+		case s.Trust == Forbidden && r.lands && !(len(s.Via) == 1 && s.Via[0] == "workflow_call"):
 			ja.add(Finding{Rule: "forbidden-trigger", Level: LevelWarn, Line: line,
 				Message: fmt.Sprintf("on: admits %s (%s); the if: excludes it today, but a job on the runner should not share a workflow with this trigger", s.ID, s.Desc),
 				Witness: s.ID + " via " + strings.Join(s.sortedVia(), ",")})

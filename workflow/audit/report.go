@@ -132,19 +132,34 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// WriteText writes the report for people: a truth table per landing job,
-// its findings, a line per other job, the residual risk and the verdict.
+// Legend explains the truth-table columns of the text report.
+const Legend = "columns: admitted = an on: trigger starts this kind of run; lands = runs-on selects this runner in it; " +
+	"reachable = admitted, lands, and the job's needs and if: let it start (for some value of what the audit cannot know); " +
+	"trust = who can start it (trusted and allowed runs may reach the runner; not-allowed, untrusted and forbidden ones must not)."
+
+// WriteText writes the report for people: a truth table per landing job
+// (with a legend), its findings and notes, a line per other job, the files
+// that could not be audited, the residual risk and the verdict.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
+	legend := false
 	for _, j := range r.Jobs {
+		called := ""
+		if j.CalledBy != "" {
+			called = " (called by " + j.CalledBy + ")"
+		}
 		if !j.LandsOnRunner {
-			fmt.Fprintf(&b, "%s: job %s: does not land on the runner (runs-on %s)\n", j.File, j.ID, orDash(j.RunsOn))
+			fmt.Fprintf(&b, "%s: job %s%s: does not land on the runner (runs-on %s)\n", j.File, j.ID, called, orDash(j.RunsOn))
 			for _, f := range j.Findings {
 				writeFinding(&b, f)
 			}
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s:%d: job %s lands on the runner (runs-on %s) — %s\n", j.File, j.Line, j.ID, j.RunsOn, strings.ToUpper(j.Verdict))
+		fmt.Fprintf(&b, "\n%s:%d: job %s%s lands on the runner (runs-on %s) — %s\n", j.File, j.Line, j.ID, called, j.RunsOn, strings.ToUpper(j.Verdict))
+		if !legend {
+			fmt.Fprintf(&b, "  (%s)\n", Legend)
+			legend = true
+		}
 		fmt.Fprintf(&b, "  %-16s %-20s %-11s %-8s %-5s %-9s\n", "scenario", "event", "trust", "admitted", "lands", "reachable")
 		for _, s := range j.Scenarios {
 			mark := ""
@@ -159,6 +174,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, f := range j.Findings {
 			writeFinding(&b, f)
 		}
+		for _, n := range j.Notes {
+			fmt.Fprintf(&b, "  NOTE %s\n", n)
+		}
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(&b, "\nnot audited (bad input): %s\n", e.Message)
 	}
 	fmt.Fprintf(&b, "\n%s\n\nverdict: %s\n", ResidualRisk, strings.ToUpper(r.Verdict))
 	_, err := io.WriteString(w, b.String())
