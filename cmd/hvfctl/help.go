@@ -27,13 +27,13 @@ Example:
 
 // Help implements kong.HelpProvider.
 func (c *workflowAuditCmd) Help() string {
-	return `For every job of every workflow file: does it land on the runner (label subset, matrix expanded), and in which kinds of run (push, fork or same-repository pull request with or without the ci-hvf label, pull_request_target, dispatch, schedule, …) can its if: be true? Prints a truth table per landing job, the findings (forbidden triggers, secrets, write permissions, unpinned actions, dead steps, concurrency) with witnesses, and the residual risk YAML cannot show. With --recipe, also cross-checks labels, toolchain paths, Homebrew formulae and the Rosetta path against the recipe.
+	return `For every job of every workflow file (a directory means every .yml and .yaml in it): does it land on the runner (label subset, matrix expanded as GitHub does, runs-on objects and groups), and in which kinds of run (push, fork or same-repository pull request with or without the opt-in label, pull_request_target, dispatch, schedule, …) can it start, given its if: and the jobs it needs? What the audit cannot know (variables, inputs, job outputs) may be anything. Local reusable workflows are followed and audited with their caller's runs and inputs; one it cannot read fails the calling job unless --trust-callee matches it. Prints a truth table per landing job, the findings (forbidden triggers, secrets, write permissions, unpinned actions, dead steps, concurrency) with witnesses, and the residual risk YAML cannot show. With --recipe, also cross-checks labels, toolchain paths, Homebrew formulae and the Rosetta path against the recipe, and takes the repository, default branch and opt-in label from it. See docs/workflow-audit.md.
 
-Exit status: 0 no FAIL finding, 1 a FAIL finding, 2 bad input (YAML or expression syntax, with file:line).
+Exit status: 0 no FAIL finding, 1 a FAIL finding, 2 bad input (YAML or expression syntax with file:line, an alias bomb, a matrix over 256 jobs); every file is reported and the worst code wins.
 
 Example:
-  hvfctl workflow audit --recipe recipes/m4.star .github/workflows/*.yml
-  hvfctl workflow audit --labels self-hosted,macOS,arm64 --json .github/workflows/build.yml`
+  hvfctl workflow audit --recipe recipes/m4.star .github/workflows/
+  hvfctl workflow audit --repo acme/widgets --default-branch master --label run-on-mac --json .github/workflows/build.yml`
 }
 
 // Help implements kong.HelpProvider.
