@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -284,19 +283,8 @@ func TestGitHubBinaryAgainstFake(t *testing.T) {
 }
 
 func TestChecklist(t *testing.T) {
-	wf := t.TempDir()
-	src, err := os.ReadFile(relRoot + "/testdata/workflows/render/elfuse-runtime.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(wf, "main.yml"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bad := t.TempDir()
-	noGuard, _ := os.ReadFile(relRoot + "/testdata/workflows/no-guard.yml")
-	if err := os.WriteFile(filepath.Join(bad, "main.yml"), noGuard, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	wf := workflowDir(t, "testdata/workflows/render/elfuse-runtime.yml")
+	bad := workflowDir(t, "testdata/workflows/no-guard.yml")
 	host := "fake:" + relRoot + "/testdata/hosts/converged.json"
 	drifted := convergedRepo()
 	drifted.Labels = nil

@@ -237,14 +237,7 @@ func TestBinaryAgainstReferenceGitHub(t *testing.T) {
 	push := refGHRun{now.Add(-48 * time.Hour), refGHRunJSON(11, "push", "sysprog21/elfuse", now.Add(-48*time.Hour), "jserv", "jserv"), refGHJobs(11, "macmini-m4-hvf", "null")}
 	fork := refGHRun{now.Add(-24 * time.Hour), refGHRunJSON(12, "pull_request", "contributor/elfuse", now.Add(-24*time.Hour), "contributor", "maintainer"), refGHJobs(12, "macmini-m4-hvf")}
 	forkElsewhere := refGHRun{now.Add(-20 * time.Hour), refGHRunJSON(13, "pull_request", "", now.Add(-20*time.Hour), "ghost", "ghost"), refGHJobs(13, "ubuntu-latest", "null")}
-	wf := t.TempDir()
-	src, err := os.ReadFile(relRoot + "/testdata/workflows/render/elfuse-runtime.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(wf, "main.yml"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	wf := workflowDir(t, "testdata/workflows/render/elfuse-runtime.yml")
 	checklist := []string{"checklist", "--target", "fake:" + relRoot + "/testdata/hosts/converged.json", "--recipe", relRecipe, "--var", "brew_owner=admin", "--workflows", wf}
 	for _, tc := range []struct {
 		name          string
@@ -372,6 +365,21 @@ func TestBinaryAgainstReferenceGitHub(t *testing.T) {
 			}
 		})
 	}
+}
+
+// workflowDir returns a new directory holding the repository's workflow
+// file src (relative to the module root) as main.yml.
+func workflowDir(t *testing.T, src string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(relRoot, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.yml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // checklistLine reports whether the checklist line with text starts with
