@@ -716,6 +716,34 @@ func TestConformJobs(t *testing.T) {
 	}
 }
 
+// TestConformHeldRuns: §6 — which runs' jobs are read: a run held for a
+// fork approval (action_required) or skipped ran nothing; a waiting or
+// queued run may have finished jobs on the runner before the one that
+// waits (an environment's approval, a free runner).
+func TestConformHeldRuns(t *testing.T) {
+	for _, tc := range []struct {
+		status, conclusion string
+		attempt            int
+		read               bool
+	}{
+		{"completed", "action_required", 1, false},
+		{"completed", "skipped", 1, false},
+		{"requested", "", 1, false},
+		{"waiting", "", 1, true},
+		{"queued", "", 1, true},
+		{"in_progress", "", 1, true},
+		{"completed", "action_required", 2, true},
+	} {
+		rs, c := newRef(t, "", func(w http.ResponseWriter, r *http.Request) {
+			refJSON(w, 200, `{"total_count": 1, "jobs": [{"id": 1, "run_id": 5, "run_attempt": 1, "name": "runtime-macos", "status": "completed", "conclusion": "success", "labels": ["self-hosted"], "runner_id": 42, "runner_name": "elfuse-m4", "steps": []}]}`)
+		})
+		got, err := c.JobsOn(context.Background(), elfuse, []ghapi.Run{{ID: 5, Status: tc.status, Conclusion: tc.conclusion, RunAttempt: tc.attempt}}, map[string]bool{"elfuse-m4": true}, nil)
+		if err != nil || (len(rs.requests()) > 0) != tc.read || (len(got) == 1) != tc.read {
+			t.Errorf("%s/%s attempt %d: %d requests, %d jobs, %v; want read %v", tc.status, tc.conclusion, tc.attempt, len(rs.requests()), len(got), err, tc.read)
+		}
+	}
+}
+
 // TestConformRunsSplit: §6 — with created, GitHub returns at most 1,000
 // runs per search while total_count gives the whole number; the period is
 // split into created ranges until every run is read, each once.

@@ -114,14 +114,16 @@ func (c *Client) JobsOn(ctx context.Context, r Repo, runs []Run, names map[strin
 }
 
 // neverStarted reports whether no job of a run can have run: its first
-// attempt waits for approval or is queued, or GitHub skipped it. (A later
-// attempt's state says nothing of the earlier attempts' jobs.)
+// attempt is requested or pending, waits for a fork approval, or GitHub
+// skipped it. (A later attempt's state says nothing of the earlier
+// attempts' jobs; a "waiting" or "queued" run may have finished jobs
+// before one that waits for an environment's approval or a runner.)
 func neverStarted(run Run) bool {
 	if run.RunAttempt > 1 {
 		return false
 	}
 	switch run.Status {
-	case "queued", "waiting", "requested", "pending":
+	case "requested", "pending":
 		return true
 	}
 	return run.Conclusion == "action_required" || run.Conclusion == "skipped"
