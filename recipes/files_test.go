@@ -147,7 +147,7 @@ func TestFreshApplyFiles(t *testing.T) {
 					plabel := "org.sysprog21.hvfctl.prune." + name
 					ppath := "/Library/LaunchDaemons/" + plabel + ".plist"
 					pd := decodePlist(t, ppath, readFake(t, m, ppath))
-					wantArgv := []any{"/usr/local/bin/hvfctl", "prune", "--older-than", "7d", root + "/_work"}
+					wantArgv := []any{"/usr/local/bin/hvfctl", "prune", "--older-than", "7d", root + "/_work.noindex"}
 					if !reflect.DeepEqual(pd["ProgramArguments"], wantArgv) {
 						t.Errorf("%s: ProgramArguments = %#v, want %#v", ppath, pd["ProgramArguments"], wantArgv)
 					}

@@ -150,9 +150,6 @@ func TestDriftedIsConvergedAfterAnUpdate(t *testing.T) {
 	if drift.st.Launchd.Jobs[RunnerLabel] != nil || conv.st.Launchd.Jobs[RunnerLabel] == nil {
 		t.Errorf("the runner daemon is not booted out")
 	}
-	if drift.st.Spotlight[RunnerRoot+"/_work"] != "Indexing enabled." {
-		t.Errorf("Spotlight on _work: %q", drift.st.Spotlight[RunnerRoot+"/_work"])
-	}
 	if drift.st.Brew.Formulae["qemu"] != nil || conv.st.Brew.Formulae["qemu"] == nil {
 		t.Errorf("qemu is not the missing formula")
 	}

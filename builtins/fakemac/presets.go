@@ -90,8 +90,7 @@ var presetAliases = map[string]string{"partial": "part-way"}
 // not registered; "partial" is an alias), converged (fresh-m4 after
 // `hvfctl run recipes/m4.star`, embedded from presets/converged.json),
 // drifted (converged after a macOS minor update, 26.1 to 26.2: version bumped, pmset
-// reset, the runner LaunchDaemon booted out, Spotlight back on for _work,
-// qemu missing), outdated (converged as an older pin left it: runner
+// reset, the runner LaunchDaemon booted out, qemu missing), outdated (converged as an older pin left it: runner
 // 2.332.0 registered and running, the cross toolchain 13.2.0 linked) and seed-manual (provisioned by hand after the seed
 // document: runner mini-1 with an svc.sh LaunchAgent, the Linux toolchain
 // from Homebrew, displaysleep 0).
@@ -515,8 +514,8 @@ var outdatedSteps = []step{
 
 // driftSteps are what a macOS minor update (26.1 to 26.2) does to a
 // converged Mac: the version, pmset back to its defaults, the runner's
-// LaunchDaemon booted out, Spotlight indexing _work again, and qemu gone
-// (as when a maintainer removed it to make room).
+// LaunchDaemon booted out, and qemu gone (as when a maintainer removed it
+// to make room).
 var driftSteps = []step{
 	func(_ context.Context, m *Mac) error {
 		m.st.System.ProductVersion, m.st.System.BuildVersion = "26.2", "25C56"
@@ -525,6 +524,5 @@ var driftSteps = []step{
 	},
 	run("root", "/bin/launchctl", "bootout", "system/"+RunnerLabel),
 	run("root", "/bin/launchctl", "print", "system/"+RunnerLabel),
-	run("root", "/usr/bin/mdutil", "-i", "on", RunnerRoot+"/_work"),
 	func(_ context.Context, m *Mac) error { return m.unpour("qemu") },
 }

@@ -52,10 +52,10 @@ func checklistItems(spec gitHubSpec) []checklistItem {
 	return []checklistItem{
 		{text: `Repository setting "Require approval for all outside collaborators" (or stricter) enabled.`, resources: []string{"github:fork-pr-approval", "github:workflow-permissions"}},
 		{text: fmt.Sprintf("Label `%s` created.", spec.label), resources: []string{"github:label:" + spec.label}},
-		{text: "`ghrunner` macOS account created: standard, no iCloud, FileVault on, no Full Disk Access, mdutil off on `_work/`.", resources: []string{"account:", "host:filevault", "runner:*:work"}},
+		{text: "`ghrunner` macOS account created: standard, no iCloud, FileVault on, no Full Disk Access, Spotlight never indexing `_work.noindex/`.", resources: []string{"account:", "host:filevault", "runner:*:work"}},
 		{text: "Host prepared: Apple Silicon with HVF, Command Line Tools, Rosetta, Homebrew packages, toolchains under /opt/toolchain, power settings, test fixtures.", resources: []string{"host:", "devtools:", "dir:", "toolchain:", "power:", "fixtures:"}},
 		{text: fmt.Sprintf("Runner registered and appears Idle (online) with labels `%s`.", strings.Join(spec.runnerLabels, ",")), resources: append(runnerRes, labelRes...)},
-		{text: "Runner installed as a LaunchDaemon and starts at boot; `_work` pruned daily.", resources: append(serviceRes, "prune:", "hvfctl:installed")},
+		{text: "Runner installed as a LaunchDaemon and starts at boot; `_work.noindex` pruned daily.", resources: append(serviceRes, "prune:", "hvfctl:installed")},
 		{text: fmt.Sprintf("`runtime-macos` job added behind the same-repo + `%s` label gate.", spec.label), workflow: true},
 	}
 }

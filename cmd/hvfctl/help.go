@@ -79,11 +79,11 @@ Example:
 
 // Help implements kong.HelpProvider.
 func (c *pruneCmd) Help() string {
-	return `Deletes entries inside DIR older than the age given, as the daily prune LaunchDaemon does for each runner's _work. Never removes DIR itself, never follows a symlink (an old link is removed as a link), keeps anything modified within the window, and keeps a directory that holds something recent.
+	return `Deletes entries inside DIR older than the age given, as the daily prune LaunchDaemon does for each runner's work folder (_work.noindex). Never removes DIR itself, never follows a symlink (an old link is removed as a link), keeps anything modified within the window, and keeps a directory that holds something recent.
 
 Exit status: 0 done, 1 an entry could not be removed, 2 bad input (relative, missing or / DIR, bad age).
 
 Example:
-  hvfctl prune --older-than 7d --dry-run /Users/ghrunner/actions-runner/_work
-  hvfctl prune --older-than 36h /Users/ghrunner/actions-runner/_work`
+  hvfctl prune --older-than 7d --dry-run /Users/ghrunner/actions-runner/_work.noindex
+  hvfctl prune --older-than 36h /Users/ghrunner/actions-runner/_work.noindex`
 }
