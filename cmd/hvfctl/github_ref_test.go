@@ -6,6 +6,7 @@ package main
 // `checklist`, and that the token never appears in any output.
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,6 +34,8 @@ type refGH struct {
 	fault     func(w http.ResponseWriter, r *http.Request) bool
 	unauth    int
 	puts      []string
+	posts     []string
+	issued    []string // registration and remove tokens handed out
 	requests  int
 	noVersion int
 }
@@ -96,11 +99,62 @@ func (g *refGH) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refGHJSON(w, 200, `{"enabled": true, "allowed_actions": "selected", "selected_actions_url": "https://api.github.com/repositories/42/actions/permissions/selected-actions", "sha_pinning_required": true}`)
 	case r.Method == "PUT" && strings.HasPrefix(p, repo+"/actions/"):
 		g.puts = append(g.puts, p+" "+string(body))
-		if strings.HasSuffix(p, "/labels") {
-			refGHJSON(w, 200, `{"total_count": 0, "labels": []}`)
+		switch p {
+		case repo + "/actions/permissions/fork-pr-contributor-approval":
+			var b struct {
+				Policy string `json:"approval_policy"`
+			}
+			if json.Unmarshal(body, &b) != nil || b.Policy == "" {
+				refGHError(w, 422, "Validation Failed")
+				return
+			}
+			g.approval = b.Policy
+		case repo + "/actions/permissions/workflow":
+			g.wfPerms = string(body)
+		case repo + "/actions/runners/42/labels":
+			var b struct {
+				Labels []string `json:"labels"`
+			}
+			if json.Unmarshal(body, &b) != nil || b.Labels == nil {
+				refGHError(w, 422, "Validation Failed")
+				return
+			}
+			status := "online"
+			if strings.Contains(g.runner, `"offline"`) {
+				status = "offline"
+			}
+			g.runner = refGHRunner(status, b.Labels...)
+			var l struct {
+				Labels []json.RawMessage `json:"labels"`
+			}
+			_ = json.Unmarshal([]byte(g.runner), &l)
+			refGHJSON(w, 200, fmt.Sprintf(`{"total_count": %d, "labels": %s}`, len(l.Labels), mustJSON(l.Labels)))
+			return
+		default:
+			refGHError(w, 404, "Not Found")
 			return
 		}
 		w.WriteHeader(204)
+	case r.Method == "POST" && p == repo+"/labels":
+		var b struct {
+			Name, Color, Description string
+		}
+		if json.Unmarshal(body, &b) != nil || b.Name == "" || len(b.Color) != 6 || len(b.Description) > 100 {
+			refGHJSON(w, 422, `{"message":"Validation Failed","errors":[{"resource":"Label","field":"color","code":"invalid"}],"status":"422"}`)
+			return
+		}
+		if g.labels[b.Name] {
+			refGHJSON(w, 422, `{"message":"Validation Failed","errors":[{"resource":"Label","field":"name","code":"already_exists"}],"documentation_url":"https://docs.github.com/rest/issues/labels#create-a-label","status":"422"}`)
+			return
+		}
+		g.labels[b.Name] = true
+		g.posts = append(g.posts, p+" "+string(body))
+		refGHJSON(w, 201, fmt.Sprintf(`{"id": 208045946, "name": %q, "color": %q, "description": %q, "default": false}`, b.Name, b.Color, b.Description))
+	case r.Method == "POST" && (p == repo+"/actions/runners/registration-token" || p == repo+"/actions/runners/remove-token"):
+		tok := fmt.Sprintf("LLBF3JGZDX3P5PMEXLND6TS%06d", 100000+len(g.issued))
+		g.issued = append(g.issued, tok)
+		g.posts = append(g.posts, p)
+		refGHJSON(w, 201, fmt.Sprintf(`{"token": %q, "expires_at": %q}`, tok, time.Now().Add(time.Hour).In(time.FixedZone("", -8*3600)).Format("2006-01-02T15:04:05.000-07:00")))
 	case strings.HasPrefix(r.URL.EscapedPath(), repo+"/labels/") && r.Method == "GET":
 		name := strings.TrimPrefix(p, repo+"/labels/")
 		if !g.labels[name] {
@@ -391,6 +445,62 @@ func checklistLine(out, text, prefix string) bool {
 		}
 	}
 	return false
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// TestRunAgainstReferenceGitHub: the built binary's run fixes the GitHub
+// side through the reference's requests (PUT 204, POST label 201, PUT
+// runner labels 200) and mints a registration token just in time (201,
+// expires_at with milliseconds and an offset) that no output shows; a
+// check afterwards changes nothing.
+func TestRunAgainstReferenceGitHub(t *testing.T) {
+	bin := relBuild(t, t.TempDir())
+	g, srv := newRefGH(t)
+	g.approval = "first_time_contributors"
+	g.wfPerms = `{"default_workflow_permissions": "write", "can_approve_pull_request_reviews": true}`
+	delete(g.labels, "ci-hvf")
+	g.runner = refGHRunner("online") // lost m4 and hvf
+	save := filepath.Join(t.TempDir(), "mac.json")
+	env := map[string]string{"GH_TOKEN": refGHToken}
+	r := relExec(t, bin, env, append([]string{"run", "--github-api", srv.URL, "--target", "fake", "--yes", "--save", save}, append(relVars, relRecipe)...)...)
+	relNoCrash(t, "run", r)
+	if r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.all())
+	}
+	g.mu.Lock()
+	if g.approval != "all_external_contributors" || !strings.Contains(g.wfPerms, `"default_workflow_permissions":"read"`) || !strings.Contains(g.wfPerms, `"can_approve_pull_request_reviews":false`) || !g.labels["ci-hvf"] ||
+		!strings.Contains(g.runner, `"m4"`) || !strings.Contains(g.runner, `"hvf"`) {
+		t.Errorf("GitHub not fixed: approval %s, perms %s, labels %v, runner %s", g.approval, g.wfPerms, g.labels, g.runner)
+	}
+	if len(g.issued) != 1 {
+		t.Errorf("tokens issued: %d, want 1 registration token", len(g.issued))
+	}
+	secrets := append([]string{refGHToken}, g.issued...)
+	g.mu.Unlock()
+	for _, s := range secrets {
+		if strings.Contains(r.all(), s) {
+			t.Errorf("run output shows a token:\n%s", r.all())
+		}
+	}
+	g.mu.Lock()
+	before := len(g.puts) + len(g.posts)
+	g.mu.Unlock()
+	r = relExec(t, bin, env, append([]string{"check", "--github-api", srv.URL, "--target", "fake:" + save}, append(relVars, relRecipe)...)...)
+	if r.code != 0 {
+		t.Fatalf("check after run: exit %d\n%s", r.code, r.all())
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if after := len(g.puts) + len(g.posts); after != before {
+		t.Errorf("check changed GitHub: %v %v", g.puts, g.posts)
+	}
 }
 
 func mustAtoi(s string) int64 {
