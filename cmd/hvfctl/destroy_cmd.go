@@ -11,7 +11,7 @@ type destroyCmd struct {
 	recipeFlags
 	All          bool   `help:"Also remove the runner account (and its home) and the download caches."`
 	AllowDestroy bool   `name:"allow-destroy" help:"Destroy without typing the word destroy (required when no terminal is attached)."`
-	JSON         bool   `name:"json" help:"Print the destroy plan and its outcome as JSON (needs --allow-destroy)."`
+	JSON         bool   `name:"json" help:"Print the outcome as one JSON object (docs/design.md, with \"kept\"); needs --allow-destroy."`
 	Save         string `placeholder:"FILE" help:"With a fake target, write the resulting fake host state to FILE."`
 	TokenFile    string `placeholder:"FILE" help:"Read the runner removal (or registration) token from FILE (else HVFCTL_RUNNER_TOKEN, else one created through the GitHub API with a GitHub credential, else a hidden prompt)."`
 }
@@ -51,8 +51,13 @@ func (c *destroyCmd) Run(e *env) error {
 	defer r.Close()
 	opts := engine.DestroyOptions{All: c.All}
 	plan := r.DestroyPlan(e.ctx, opts)
-	if err := writeReport(e, plan, c.JSON, false); err != nil {
-		return exit(1, err)
+	// With --json, stdout holds one object: the destroy's report, or the
+	// plan when nothing runs.
+	stop := plan.Summary.Failed > 0 || plan.Summary.Change == 0
+	if !c.JSON || stop {
+		if err := writeReport(e, plan, c.JSON, false); err != nil {
+			return exit(1, err)
+		}
 	}
 	if n := plan.Summary.Failed; n > 0 {
 		return exit(1, fmt.Errorf("not destroyed: the plan has %d failed resource(s); nothing was run", n))

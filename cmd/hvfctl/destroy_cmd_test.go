@@ -148,6 +148,7 @@ func TestDestroyRefusals(t *testing.T) {
 	}{
 		{name: "no consent without a terminal", env: map[string]string{"HVFCTL_RUNNER_TOKEN": fakeToken}, args: nil, stderr: "pass --allow-destroy"},
 		{name: "no token", args: []string{"--allow-destroy"}, stderr: "nothing was changed: secret runner_token: no runner registration token"},
+		{name: "json needs --allow-destroy", env: map[string]string{"HVFCTL_RUNNER_TOKEN": fakeToken}, args: []string{"--json"}, stderr: "pass --allow-destroy"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,5 +251,38 @@ func TestDestroyKeepsWhatAFailureNeeds(t *testing.T) {
 	}
 	if files["/opt/toolchain"] != nil || files["/Library/LaunchDaemons/"+runnerLabel+".plist"] != nil {
 		t.Error("resources independent of the failure were not removed")
+	}
+}
+
+// TestDestroyJSON: --json prints one object, the destroy's outcome, with
+// each removed resource's effect and the kept ones.
+func TestDestroyJSON(t *testing.T) {
+	code, stdout, stderr := hvfctl(t, map[string]string{"HVFCTL_RUNNER_TOKEN": fakeToken}, "destroy", "--target", "fake:"+convergedState, "--allow-destroy", "--json", m4Recipe)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var rep struct {
+		Resources []struct {
+			ID, Status, Effect string
+			Actions            []struct{ Ran *bool }
+		}
+		Kept []struct{ ID, Why string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+	}
+	destroyed := 0
+	for _, r := range rep.Resources {
+		if r.Effect == "destroy" && r.Status == "change" {
+			destroyed++
+			for _, a := range r.Actions {
+				if a.Ran == nil || !*a.Ran {
+					t.Errorf("%s: an action did not run", r.ID)
+				}
+			}
+		}
+	}
+	if destroyed < 5 || len(rep.Kept) == 0 {
+		t.Errorf("%d destroyed, %d kept:\n%s", destroyed, len(rep.Kept), stdout)
 	}
 }

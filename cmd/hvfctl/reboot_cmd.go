@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ func (c *rebootCmd) Run(e *env) error {
 	}
 	if c.Save != "" && tgt.save == nil {
 		return exit(1, fmt.Errorf("--save works only with --target fake or fake:FILE"))
+	}
+	if tgt.local && !c.DryRun && e.local == nil && os.Geteuid() != 0 {
+		return exit(1, fmt.Errorf("reboot stops LaunchDaemons and restarts the Mac: run it with sudo (or try --dry-run)"))
 	}
 	red := host.NewRedactor()
 	sess := engine.NewSession(e.ctx, engine.SessionOptions{Host: tgt.host, Redactor: red, Principals: tgt.principals})
