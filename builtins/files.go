@@ -342,6 +342,9 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 	return out, nil
 }
 
+// maxReadBytes bounds files.read's max.
+const maxReadBytes = 64 << 20
+
 // readFile reads a file once per run; a missing file gives ok=false.
 func readFile(s *engine.Session, p string, max int64) (data string, ok bool, err error) {
 	type rd struct {
@@ -486,8 +489,11 @@ and stderr.`,
 					return stringList(acl[p]), nil
 				}),
 			newBuiltin(m, "read", "path, max=1048576", engine.KindQuery, `
-Reads at most MAX bytes of PATH in-process as root (`+"`<read> PATH`"+`) and returns
-them as a string, or None when the file is missing.`,
+Reads at most MAX bytes (at most 64 MiB) of PATH in-process as root
+(`+"`<read> PATH`"+`) and returns them as a string, or None when the file is
+missing. A file larger than MAX, a FIFO, device or directory, a file with
+more than one hard link, a path through a symlink root did not make, and
+the secret locations of docs/security.md are errors.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var p string
 					max := 1 << 20
@@ -497,8 +503,8 @@ them as a string, or None when the file is missing.`,
 					if err := c.checkPaths("path", p); err != nil {
 						return nil, err
 					}
-					if max <= 0 {
-						return nil, c.argError("max must be positive, got %d", max)
+					if max <= 0 || max > maxReadBytes {
+						return nil, c.argError("max must be between 1 and %d, got %d", maxReadBytes, max)
 					}
 					data, ok, err := readFile(c.s, p, int64(max))
 					if err != nil {

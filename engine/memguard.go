@@ -49,17 +49,25 @@ func heapBytes() uint64 {
 
 // guardHeap cancels t when the heap grows by more than limit bytes (0
 // means DefaultMaxHeapBytes) over its size when guardHeap was called.
+// Cancellation takes effect at the recipe's next step; one builtin call
+// (json.decode of a huge string, a string repeated a billion times) can
+// allocate much more before that. So, when hard is not nil, the guard
+// also calls hard, once, when the heap grows past the limit by a further
+// quarter of it (at least 32 MiB): the CLI exits there, which keeps the
+// process close to the figure it was given whatever the recipe does.
 // The returned function stops the guard; it is safe to call twice.
-func guardHeap(t *starlark.Thread, limit uint64) (stop func()) {
+func guardHeap(t *starlark.Thread, limit uint64, hard func(msg string)) (stop func()) {
 	if limit == 0 {
 		limit = DefaultMaxHeapBytes
 	}
 	base := heapBytes()
+	hardAt := base + limit + max(limit/4, 32<<20)
 	done := make(chan struct{})
 	var once sync.Once
 	go func() {
 		tick := time.NewTicker(memSampleEvery)
 		defer tick.Stop()
+		cancelled := false
 		for {
 			select {
 			case <-done:
@@ -70,13 +78,40 @@ func guardHeap(t *starlark.Thread, limit uint64) (stop func()) {
 			// stopped somewhere between limit/2 and limit of live data;
 			// a collection here would give the recipe time to double
 			// its allocation again.
-			if cur := heapBytes(); cur > base+limit {
+			cur := heapBytes()
+			if !cancelled && cur > base+limit {
 				t.Cancel(fmt.Sprintf("memory limit exceeded: the recipe grew the heap by %d MiB, more than the limit of %d MiB", (cur-base)>>20, limit>>20))
+				cancelled = true
+				if hard == nil {
+					return
+				}
+			}
+			if hard != nil && cur > hardAt {
+				hard(fmt.Sprintf("memory limit exceeded: the recipe grew the heap by %d MiB inside one builtin call, past the limit of %d MiB; stopped", (cur-base)>>20, limit>>20))
 				return
 			}
 		}
 	}()
 	return func() { once.Do(func() { close(done) }) }
+}
+
+// GuardHeap is the heap guard of recipe threads (see guardHeap), for
+// threads the engine does not create itself (the recipe-test runner's).
+func GuardHeap(t *starlark.Thread, limit uint64, hard func(msg string)) (stop func()) {
+	return guardHeap(t, limit, hard)
+}
+
+// SafeUniverse returns the predeclared replacements that bound what one
+// builtin call may do (the size guards of range() and the
+// sequence-consuming builtins, and the depth-checked str, repr, print
+// and fail), for threads the engine does not create itself.
+func SafeUniverse() starlark.StringDict {
+	d := sizeGuards()
+	for k, v := range boundedFormatters() {
+		d[k] = v
+	}
+	d["json"] = boundedJSON()
+	return d
 }
 
 // sizeGuards returns predeclared replacements of the universe builtins

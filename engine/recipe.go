@@ -62,6 +62,11 @@ type Options struct {
 	// it is evaluated, checked and fixed (0 means DefaultMaxHeapBytes);
 	// beyond it the recipe's thread is cancelled (see memguard.go).
 	MaxHeapBytes uint64
+	// OnHeapHardLimit is called, once and from another goroutine, when
+	// the heap grows well past MaxHeapBytes before the cancelled recipe
+	// could stop (inside one builtin call); the CLI exits there. nil
+	// relies on cancellation alone.
+	OnHeapHardLimit func(msg string)
 	// Services are backends besides the host (Session.Service).
 	Services map[string]any
 	// Source is the recipe's text when it is not a file (a recipe hvfctl
@@ -174,7 +179,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	thread := NewThread("recipe "+path, sess, o.MaxSteps)
 	thread.Load = ld.load
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
-	r := &Recipe{path: path, sess: sess, thread: thread, stop: stop, stopHeap: guardHeap(thread, o.MaxHeapBytes), progress: o.Progress,
+	r := &Recipe{path: path, sess: sess, thread: thread, stop: stop, stopHeap: guardHeap(thread, o.MaxHeapBytes, o.OnHeapHardLimit), progress: o.Progress,
 		usedVars: ev.usedVars, givenVars: o.Vars, recordedVars: recorded, sticky: o.StickyVars, loadMark: loadMark}
 
 	if err := ctx.Err(); err != nil {

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // hostileDir holds the hostile recipes; each has a "# expect: REGEX"
@@ -218,6 +221,103 @@ func TestHostileControlCharacters(t *testing.T) {
 			if m := rawControl.FindString(r.all()); m != "" {
 				t.Errorf("%s %v: a raw control character %q reached the output:\n%q", name, args[:len(args)-1], m, r.all())
 			}
+		}
+	}
+}
+
+// TestHostileSIGTERMInsideBuiltin stops hvfctl with SIGTERM while the
+// recipe is inside one long builtin operation that checks no
+// cancellation (formatting a deep list with %, quadratic inside
+// go.starlark.net): hvfctl must still end, with status 1, within its
+// grace period.
+func TestHostileSIGTERMInsideBuiltin(t *testing.T) {
+	dir := t.TempDir()
+	bin := relBuild(t, dir)
+	recipe := filepath.Join(dir, "busy.star")
+	src := "def deep(n):\n    x = []\n    for _ in range(n):\n        x = [x]\n    return x\n\ns = \"%s\" % [deep(2000000)]\n"
+	if err := os.WriteFile(recipe, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "plan", "--target", "fake", recipe)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1"}
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("wait: %v, want exit status 1\n%s", err, errOut.String())
+		}
+	case <-time.After(stopGrace + 20*time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("hvfctl still ran long after SIGTERM:\n%s", errOut.String())
+	}
+}
+
+// TestHostileFIFOInputs replaces each file hvfctl reads for itself (the
+// recipe, a loaded module, the fixture, the token file, a file to
+// format, a fixture lock) with a FIFO: each fails at once with a clear
+// error instead of hanging.
+func TestHostileFIFOInputs(t *testing.T) {
+	dir := t.TempDir()
+	bin := relBuild(t, dir)
+	fifo := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := filepath.Join(dir, "ok.star")
+	if err := os.WriteFile(good, []byte("allow_writes(\"/Users/Shared/unpack\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loads := filepath.Join(dir, "loads.star")
+	if err := os.WriteFile(loads, []byte("load(\"lib.star\", \"x\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo("lib.star")
+	fixtures := filepath.Join(dir, "fixtures")
+	if err := os.Mkdir(fixtures, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", "--target", "fake", fifo("recipe.star")},
+		{"plan", "--target", "fake", loads},
+		{"plan", "--target", "fake:" + fifo("fixture.json"), good},
+		{"run", "--yes", "--target", "fake", "--token-file", fifo("token"), good},
+		{"fmt", fifo("fmt.star")},
+		{"fixtures", "verify", fixtures, "--manifest", fifo("fixtures.lock")},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1"}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%v: accepted a FIFO:\n%s", args, out.String())
+			} else if !strings.Contains(out.String(), "not a regular file") && !strings.Contains(out.String(), "FIFO") {
+				t.Errorf("%v: no clear error:\n%s", args, out.String())
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("%v: hung on a FIFO", args)
 		}
 	}
 }

@@ -54,6 +54,8 @@ type env struct {
 	// redactor knows the run's secrets; run() scrubs stdout and stderr
 	// with it. nil means a new one.
 	redactor *host.Redactor
+	// exit ends the process (heapHardStop); nil means os.Exit.
+	exit func(code int)
 	// rand is the randomness of random_password; nil means crypto/rand.
 	// Tests set it to know a generated password.
 	rand io.Reader
@@ -75,6 +77,21 @@ type env struct {
 // a workflow to audit).
 const maxLocalFile = 64 << 20
 
+// heapHardStop is what the heap guard calls when a recipe overshoots
+// --max-heap inside one builtin call: hvfctl reports it and exits 1 at
+// once, so the process stays close to the figure it was given. Tests
+// that run hvfctl in-process set e.exit to observe it instead.
+func (e *env) heapHardStop() func(string) {
+	return func(msg string) {
+		fmt.Fprintf(e.stderr, "hvfctl: %s\n", msg)
+		if e.exit != nil {
+			e.exit(1)
+			return
+		}
+		os.Exit(1)
+	}
+}
+
 // exitError carries the exit code a command wants.
 type exitError struct {
 	code int
@@ -94,11 +111,38 @@ func (e *exitError) Unwrap() error { return e.err }
 // with code silently (the command already printed its report).
 func exit(code int, err error) error { return &exitError{code: code, err: err} }
 
+// stopGrace is how long hvfctl may take to stop after SIGINT or SIGTERM
+// cancelled its run (killing running commands, writing what it has)
+// before it exits regardless.
+const stopGrace = 5 * time.Second
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go stopOnSignal(sigs, cancel, func(code int) {
+		fmt.Fprintln(os.Stderr, "hvfctl: stopped: the run did not end within", stopGrace, "of the signal (or a second signal came)")
+		os.Exit(code)
+	})
 	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin})
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(code)
+}
+
+// stopOnSignal makes SIGINT and SIGTERM always stop hvfctl: the first
+// signal cancels the run (the recipe's thread, running commands and their
+// process groups), and if the run has not ended stopGrace later, or a
+// second signal comes, exit ends the process with status 1, whatever Go
+// code is still busy (a builtin call that checks no cancellation).
+func stopOnSignal(sigs <-chan os.Signal, cancel func(), exit func(code int)) {
+	<-sigs
+	cancel()
+	select {
+	case <-sigs:
+	case <-time.After(stopGrace):
+	}
+	exit(1)
 }
 
 // run parses args, runs the command and returns the process exit code.

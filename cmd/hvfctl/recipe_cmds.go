@@ -191,6 +191,7 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 		Progress:         func(s string) { fmt.Fprintln(e.stderr, s) },
 		Rand:             e.rand,
 		MaxHeapBytes:     f.MaxHeap << 20,
+		OnHeapHardLimit:  e.heapHardStop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)

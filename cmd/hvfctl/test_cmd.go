@@ -12,6 +12,7 @@ type testCmd struct {
 	Paths    []string `arg:"" optional:"" help:"Test files or directories to search for *_test.star (default: the current directory; a search skips hidden and testdata directories, which hold other tests' inputs)."`
 	Verbose  bool     `short:"v" help:"Also show print() output of passing tests."`
 	MaxSteps uint64   `default:"100000000" help:"Starlark execution-step budget of each test and each recipe evaluation."`
+	MaxHeap  uint64   `default:"1024" placeholder:"MIB" help:"Heap growth, in MiB, each test (and each recipe it loads) may cause before it is stopped."`
 }
 
 // Help implements kong.HelpProvider.
@@ -41,6 +42,7 @@ func (c *testCmd) Run(e *env) error {
 	sum := recipetest.Run(e.ctx, files, recipetest.Options{
 		Modules: modules(), Stdlib: stdlib.FS, Hosts: fakeHosts{}, DefaultPreset: defaultPreset,
 		MaxSteps: c.MaxSteps, Out: e.stdout, Verbose: c.Verbose,
+		MaxHeapBytes: c.MaxHeap << 20, OnHeapHardLimit: e.heapHardStop(),
 	})
 	if e.ctx.Err() != nil {
 		return exit(1, fmt.Errorf("interrupted"))

@@ -46,6 +46,11 @@ type Options struct {
 	Out io.Writer
 	// Verbose also prints passing tests' print() output.
 	Verbose bool
+	// MaxHeapBytes bounds the heap growth of each test and each recipe
+	// it loads (0 means engine.DefaultMaxHeapBytes); OnHeapHardLimit is
+	// called when one builtin call overshoots it (engine.Options).
+	MaxHeapBytes    uint64
+	OnHeapHardLimit func(msg string)
 }
 
 // Summary counts test outcomes.
@@ -114,7 +119,10 @@ func Run(ctx context.Context, files []string, o Options) Summary {
 	return sum
 }
 
-func newThread(ctx context.Context, name string, maxSteps uint64, print func(string)) (*starlark.Thread, func() bool) {
+// newThread makes the thread of a test file or a test function: its step
+// budget, cancellation with ctx and the heap guard. stop releases both.
+func newThread(ctx context.Context, name string, o Options, print func(string)) (*starlark.Thread, func()) {
+	maxSteps := o.MaxSteps
 	if maxSteps == 0 {
 		maxSteps = engine.DefaultMaxSteps
 	}
@@ -126,18 +134,21 @@ func newThread(ctx context.Context, name string, maxSteps uint64, print func(str
 		},
 	}
 	t.SetMaxExecutionSteps(maxSteps)
-	stop := context.AfterFunc(ctx, func() { t.Cancel("interrupted") })
-	return t, stop
+	stopCancel := context.AfterFunc(ctx, func() { t.Cancel("interrupted") })
+	stopHeap := engine.GuardHeap(t, o.MaxHeapBytes, o.OnHeapHardLimit)
+	return t, func() {
+		stopCancel()
+		stopHeap()
+	}
 }
 
 func runFile(ctx context.Context, file string, o Options, sum *Summary) {
 	var fileLog []string
-	thread, stop := newThread(ctx, "test "+file, o.MaxSteps, func(s string) { fileLog = append(fileLog, s) })
+	thread, stop := newThread(ctx, "test "+file, o, func(s string) { fileLog = append(fileLog, s) })
 	defer stop()
-	predeclared := starlark.StringDict{
-		"assert": AssertModule(),
-		"struct": starlark.NewBuiltin("struct", starlarkstruct.Make),
-	}
+	predeclared := engine.SafeUniverse()
+	predeclared["assert"] = AssertModule()
+	predeclared["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
 	globals, err := engine.ExecFile(thread, file, predeclared, o.Stdlib)
 	if err != nil {
 		sum.Failed++
@@ -172,7 +183,7 @@ func runFile(ctx context.Context, file string, o Options, sum *Summary) {
 func runTest(ctx context.Context, file, name string, fn *starlark.Function, o Options, sum *Summary) {
 	var log []string
 	print := func(s string) { log = append(log, s) }
-	thread, stop := newThread(ctx, name, o.MaxSteps, print)
+	thread, stop := newThread(ctx, name, o, print)
 	defer stop()
 	tc := &testContext{ctx: ctx, dir: filepath.Dir(file), opts: o, print: print}
 	defer tc.close()
