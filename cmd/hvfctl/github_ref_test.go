@@ -374,9 +374,14 @@ func TestBinaryAgainstReferenceGitHub(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, srv := newRefGH(t)
+			// The server is read by the handler under g.mu; the binary
+			// in between is a subprocess, which the race detector cannot
+			// see ordering the test's accesses, so the test locks too.
+			g.mu.Lock()
 			if tc.mod != nil {
 				tc.mod(g)
 			}
+			g.mu.Unlock()
 			tok := refGHToken
 			if tc.token != "" {
 				tok = tc.token
