@@ -259,6 +259,39 @@ func kickstartAction(label string) *engine.Action {
 	})
 }
 
+// ParseLaunchctlLimit reads `launchctl limit NAME`: one line, the name
+// then the soft and the hard limit, each a number or "unlimited" (-1).
+func ParseLaunchctlLimit(out, name string) (soft, hard int64, err error) {
+	for _, ln := range lines(out) {
+		f := strings.Fields(ln)
+		if len(f) != 3 || f[0] != name {
+			continue
+		}
+		v := make([]int64, 2)
+		for i, s := range f[1:] {
+			if s == "unlimited" {
+				v[i] = -1
+				continue
+			}
+			n, perr := strconv.ParseInt(s, 10, 64)
+			if perr != nil || n < 0 {
+				return 0, 0, fmt.Errorf("launchctl limit %s: %q is not a limit", name, s)
+			}
+			v[i] = n
+		}
+		return v[0], v[1], nil
+	}
+	return 0, 0, fmt.Errorf("launchctl limit %s printed no %s line: %q", name, name, engine.Tail(out, 2))
+}
+
+// limitValue is a limit for recipes: an int, or None when unlimited.
+func limitValue(n int64) starlark.Value {
+	if n < 0 {
+		return starlark.None
+	}
+	return starlark.MakeInt64(n)
+}
+
 func launchctlModule() engine.Module {
 	const m = "launchctl"
 	labelArg := func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {
@@ -268,6 +301,31 @@ func launchctlModule() engine.Module {
 		Name: m,
 		Doc:  "LaunchDaemons in the system domain (`launchctl`), with its exit statuses understood (113 unknown service, 122 bad plist permissions, 5 the catch-all that may hide success).",
 		Builtins: []engine.Builtin{
+			newBuiltin(m, "maxfiles", "", engine.KindQuery, `
+Runs `+"`/bin/launchctl limit maxfiles`"+` and returns struct(soft, hard): launchd's
+RLIMIT_NOFILE for the jobs it starts (a LaunchDaemon without
+SoftResourceLimits/HardResourceLimits NumberOfFiles gets these), each an
+int or None when unlimited. macOS's default is 256 and unlimited.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					if err := c.unpack(args, kwargs); err != nil {
+						return nil, err
+					}
+					lim, err := cached(c.s, "launchctl:maxfiles", func(ctx context.Context, h host.Host) ([2]int64, error) {
+						res, err := run(ctx, h, "", "/bin/launchctl", "limit", "maxfiles")
+						if err != nil {
+							return [2]int64{}, err
+						}
+						if res.Exit != 0 {
+							return [2]int64{}, exitError("launchctl limit maxfiles", res)
+						}
+						soft, hard, err := ParseLaunchctlLimit(res.Stdout, "maxfiles")
+						return [2]int64{soft, hard}, err
+					})
+					if err != nil {
+						return nil, c.hostError(err)
+					}
+					return mkstruct(map[string]starlark.Value{"soft": limitValue(lim[0]), "hard": limitValue(lim[1])}), nil
+				}),
 			newBuiltin(m, "print", "label", engine.KindQuery, `
 Runs `+"`/bin/launchctl print system/LABEL`"+` as root and returns
 `+"`struct(state, pid, last_exit, path)`"+` (pid and last_exit None when not

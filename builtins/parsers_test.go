@@ -360,3 +360,22 @@ func TestRunnerFile(t *testing.T) {
 		t.Errorf("org label %q", l)
 	}
 }
+
+func TestParseLaunchctlLimit(t *testing.T) {
+	for _, tc := range []struct {
+		out        string
+		soft, hard int64
+		ok         bool
+	}{
+		{"\tmaxfiles    256            unlimited      \n", 256, -1, true},
+		{"\tmaxfiles    256            1024           \n", 256, 1024, true},
+		{"\tmaxfiles    unlimited      unlimited      \n", -1, -1, true},
+		{"\tmaxproc     2666           4000           \n", 0, 0, false},
+		{"\tmaxfiles    lots           1024\n", 0, 0, false},
+	} {
+		soft, hard, err := ParseLaunchctlLimit(tc.out, "maxfiles")
+		if (err == nil) != tc.ok || soft != tc.soft || hard != tc.hard {
+			t.Errorf("%q: %d %d %v", tc.out, soft, hard, err)
+		}
+	}
+}

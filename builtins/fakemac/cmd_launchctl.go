@@ -43,6 +43,16 @@ func (m *Mac) launchctl(c *call) (host.Result, error) {
 		return c.result(113)
 	}
 	switch verb := args[0]; verb {
+	case "limit":
+		if len(args) != 2 || args[1] != "maxfiles" {
+			break
+		}
+		lim := m.st.Launchd.MaxFiles
+		if len(lim) != 2 {
+			lim = []string{"256", "unlimited"}
+		}
+		c.outf("\tmaxfiles    %-15s%-15s\n", lim[0], lim[1])
+		return c.result(0)
 	case "print":
 		if len(args) != 2 {
 			break

@@ -238,6 +238,10 @@ type Launchd struct {
 	Jobs map[string]*Job `json:"jobs"`
 	// Disabled lists labels disabled with `launchctl disable`.
 	Disabled map[string]bool `json:"disabled,omitempty"`
+	// MaxFiles is launchd's RLIMIT_NOFILE for its jobs, soft and hard,
+	// as `launchctl limit maxfiles` prints them ("" = macOS's default,
+	// 256 and unlimited).
+	MaxFiles []string `json:"maxfiles,omitempty"`
 }
 
 // Job is a loaded launchd job.
