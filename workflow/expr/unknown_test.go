@@ -79,3 +79,41 @@ func TestUnknownFilterElement(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownSound: an Unknown stands for every value, so for each
+// expression the result with x unknown must admit the result with x set
+// to any concrete value: if some value makes the expression truthy, the
+// unknown result is not decided falsy, and the other way round.
+func TestUnknownSound(t *testing.T) {
+	values := []any{nil, true, false, 0.0, 1.0, "", "a", "true", "false", "0", "refs/heads/main",
+		[]any{"a"}, map[string]any{"a": "b", "runs-on": "self-hosted"}}
+	exprs := []string{
+		"x", "!x", "x == 'a'", "x != 'a'", "x < 1", "x && 'y'", "x || 'y'", "!x && true", "x && !x",
+		"contains(x, 'a')", "contains('abc', x)", "startsWith(x, 'refs/')", "endsWith(x, 'main')",
+		"x.a == 'b'", "x['runs-on']", "x.*", "format('{0}', x) == 'a'", "join(x) == 'a'",
+		"toJSON(x) == '\"a\"'", "case(x == 'a', 'p', 'q') == 'p'", "(x || 'z') == 'z'", "(x && 'z') == 'z'",
+		"fromJSON(toJSON(x)) == 'a'", "x == x", "x && x.a", "!(x == 'a') || x == 'a'",
+	}
+	for _, src := range exprs {
+		e, err := Parse(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		u, err := e.Eval(MapContext{"x": Unknown{}})
+		if err != nil {
+			t.Errorf("%s with x unknown: %v", src, err)
+			continue
+		}
+		for _, v := range values {
+			got, err := e.Eval(MapContext{"x": v})
+			if err != nil {
+				continue // the job fails instead of running
+			}
+			switch {
+			case IsUnknown(u):
+			case Truthy(got) != Truthy(u):
+				t.Errorf("%s: x=%#v gives %#v, but x unknown gives %#v", src, v, got, u)
+			}
+		}
+	}
+}
