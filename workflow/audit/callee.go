@@ -65,7 +65,13 @@ func (ja *jobAudit) followCall() ([]JobReport, error) {
 					return nil, err
 				}
 				ctx["inputs"] = in
-				vs = append(vs, variant{desc: v.desc, ctx: ctx})
+				desc := append([]descPart(nil), v.desc...)
+				for _, k := range sortedKeys(in) {
+					if k != closedKey {
+						desc = append(desc, descPart{"input:" + k, "inputs." + k + "=" + describeValue(in[k])})
+					}
+				}
+				vs = append(vs, variant{desc: desc, ctx: ctx})
 			}
 		}
 		cc.vars = append(cc.vars, vs)
@@ -105,12 +111,7 @@ func (ja *jobAudit) runningRows() []string {
 // 'true' is true), or their default; what depends on unknown values is
 // unknown.
 func (ja *jobAudit) callInputs(ctx map[string]any, cb combo, callee *wfFile) (map[string]any, error) {
-	base := completeContext(shallow(ctx))
-	if cb != nil {
-		base["matrix"] = deepCopy(map[string]any(cb))
-	} else {
-		base["matrix"] = expr.Unknown{}
-	}
+	base := runContext(ctx, cb, nil)
 	types := map[string]string{}
 	defaults := map[string]*template{}
 	for _, ev := range callee.w.On {

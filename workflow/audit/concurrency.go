@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/rhysd/actionlint"
-
-	"github.com/sysprog21/hvfctl/workflow/expr"
 )
 
 // maxGroups bounds the group names computed per run kind.
@@ -117,13 +115,7 @@ func (ja *jobAudit) groupValues(t *template, r *rowResult) ([]string, error) {
 			if ja.budget <= 0 {
 				return append(out, anyValue), nil
 			}
-			base := completeContext(shallow(v.ctx))
-			base[memoKey] = ja.memo
-			if combo != nil {
-				base["matrix"] = deepCopy(map[string]any(combo))
-			} else {
-				base["matrix"] = expr.Unknown{}
-			}
+			base := runContext(v.ctx, combo, ja.memo)
 			as, ok := assignments(base, rs.unknowns(base), ja.budget)
 			ja.budget -= len(as)
 			if !ok || ja.budget <= 0 {

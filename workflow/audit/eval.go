@@ -262,6 +262,23 @@ func (rs *refSet) unknowns(ctx map[string]any) []unknownRef {
 	return out
 }
 
+// runContext is the context of one run with one matrix combination: the
+// variant's values, every other named value (empty: its keys unknown),
+// the matrix (unknown for a nil combination) and the conversion memo
+// (nil: none).
+func runContext(ctx map[string]any, cb combo, memo *convMemo) map[string]any {
+	base := completeContext(shallow(ctx))
+	if memo != nil {
+		base[memoKey] = memo
+	}
+	if cb != nil {
+		base["matrix"] = deepCopy(map[string]any(cb))
+	} else {
+		base["matrix"] = expr.Unknown{}
+	}
+	return base
+}
+
 // completeContext adds an empty map for every named value the variant
 // does not define, so that any of them can be referenced.
 func completeContext(ctx map[string]any) map[string]any {

@@ -339,13 +339,7 @@ func (ja *jobAudit) evalRow(i int, r *rowResult) error {
 			if (r.runs[vi] && (r.reachable || !ja.canLand)) || ja.evals > maxEvals {
 				break
 			}
-			base := completeContext(shallow(v.ctx))
-			base[memoKey] = ja.memo
-			if cb != nil {
-				base["matrix"] = deepCopy(map[string]any(cb))
-			} else {
-				base["matrix"] = expr.Unknown{}
-			}
+			base := runContext(v.ctx, cb, ja.memo)
 			as, ok := assignments(base, ja.refs.unknowns(base), min(maxEvals-ja.evals, maxFileEvals-ja.fileAudit.evals)+1)
 			if !ok {
 				undecided = true
@@ -516,6 +510,9 @@ func (ja *jobAudit) reads(key string) bool {
 		return ja.refs.reads("github.event.label")
 	case "base":
 		return ja.refs.reads("github.base_ref") || ja.refs.reads("github.ref") || ja.refs.reads("github.ref_name") || ja.refs.reads("github.event.pull_request.base")
+	}
+	if in, ok := strings.CutPrefix(key, "input:"); ok {
+		return ja.refs.reads("inputs." + in)
 	}
 	return true
 }

@@ -284,13 +284,7 @@ func (ja *jobAudit) stepFindings() error {
 					// called dead.
 					return nil
 				}
-				ctx := shallow(v.ctx)
-				if combo != nil {
-					ctx["matrix"] = deepCopy(map[string]any(combo))
-				} else {
-					ctx["matrix"] = expr.Unknown{}
-				}
-				vs = append(vs, variant{desc: v.desc, ctx: ctx})
+				vs = append(vs, variant{desc: v.desc, ctx: runContext(v.ctx, combo, ja.memo)})
 			}
 		}
 	}
