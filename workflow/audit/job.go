@@ -61,7 +61,7 @@ type fileAudit struct {
 }
 
 func newFileAudit(s *session, f *wfFile, call *callContext, depth int) *fileAudit {
-	return &fileAudit{sess: s, f: f, w: f.w, o: s.o, labels: s.labels, call: call, depth: depth, jobs: map[string]*jobAudit{}, budget: maxFileEvals, memo: newConvMemo()}
+	return &fileAudit{sess: s, f: f, w: f.w, o: s.o, labels: s.labels, call: call, depth: depth, jobs: map[string]*jobAudit{}, budget: maxEvals, memo: newConvMemo()}
 }
 
 // name is the file as given.

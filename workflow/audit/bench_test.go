@@ -1,0 +1,70 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// hostileWorkflow is a workflow written to make the audit work hard: every
+// trigger, a guard comparing many variables, labels and base branches, a
+// 256-job matrix and a concurrency group of unknowns, in n jobs. The
+// audit's budgets must keep its cost bounded whatever n is.
+func hostileWorkflow(n int) []byte {
+	var b strings.Builder
+	b.WriteString("on:\n  push:\n  pull_request:\n  pull_request_target:\n  pull_request_review:\n  issue_comment:\n  workflow_dispatch:\n  merge_group:\n  schedule:\n    - cron: '0 0 * * *'\npermissions:\n  contents: read\njobs:\n")
+	var terms []string
+	for i := 0; i < 8; i++ {
+		terms = append(terms, fmt.Sprintf("(vars.V%d == 'a%d' && contains(github.event.pull_request.labels.*.name, 'l%d') && github.base_ref == 'b%d')", i, i, i, i))
+	}
+	for j := 0; j < n; j++ {
+		fmt.Fprintf(&b, `  j%d:
+    if: (%s) && github.event.pull_request.head.repo.full_name == 'x/y%d'
+    strategy:
+      matrix:
+        a: [1, 2, 3, 4, 5, 6, 7, 8]
+        b: [1, 2, 3, 4, 5, 6, 7, 8]
+        c: [1, 2, 3, 4]
+    runs-on: ${{ matrix.a == 9 && 'self-hosted' || format('mac-{0}', vars.K) }}
+    concurrency:
+      group: g-${{ vars.A }}-${{ vars.B }}-${{ github.head_ref }}
+    steps:
+      - if: vars.S1 == 'x' && vars.S2 == 'y' && vars.S3 == 'z'
+        run: make
+`, j, strings.Join(terms, " || "), j)
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkHostileWorkflow measures the bounded cost of the audit on
+// hostile input (one job, then many): the per-job and per-file budgets,
+// not the input, set it.
+func BenchmarkHostileWorkflow(b *testing.B) {
+	for _, n := range []int{1, 8} {
+		src := hostileWorkflow(n)
+		b.Run(fmt.Sprintf("jobs=%d", n), func(b *testing.B) {
+			for range b.N {
+				if _, err := Source("hostile.yml", src, Options{Labels: []string{"self-hosted", "mac-m4"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestHostileWorkflowBounded: on hostile input the audit stays within
+// its budgets and never passes what it could not finish.
+func TestHostileWorkflowBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hostile input takes seconds")
+	}
+	jobs, err := Source("hostile.yml", hostileWorkflow(1), Options{Labels: []string{"self-hosted", "mac-m4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if !j.LandsOnRunner || j.Verdict != "fail" {
+			t.Errorf("job %s: lands %v, verdict %s; want a landing job that fails", j.ID, j.LandsOnRunner, j.Verdict)
+		}
+	}
+}
