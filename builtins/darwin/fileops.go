@@ -81,9 +81,9 @@ func (h *Host) fileOp(c host.Command, uid int) (res host.Result, handled bool, e
 	case "/bin/rm":
 		switch {
 		case len(argv) == 3 && argv[1] == "-f":
-			return done(safeRemove(argv[2]))
+			return done(safeRemove(argv[2], false))
 		case len(argv) == 3 && argv[1] == "-rf":
-			return done(safeRemoveAll(argv[2]))
+			return done(safeRemove(argv[2], true))
 		}
 	case "/bin/ln":
 		if len(argv) == 4 && argv[1] == "-sfh" {
@@ -105,15 +105,7 @@ func (h *Host) ids(spec string) (int, int, error) {
 	if !ok || owner == "" || group == "" {
 		return 0, 0, fmt.Errorf("%q: want OWNER:GROUP", spec)
 	}
-	uid, _, _, _, err := h.opts.Lookup(owner)
-	if err != nil {
-		return 0, 0, fmt.Errorf("owner %q: %w", owner, err)
-	}
-	gid, err := h.opts.LookupGroup(group)
-	if err != nil {
-		return 0, 0, fmt.Errorf("group %q: %w", group, err)
-	}
-	return uid, gid, nil
+	return h.lookupIDs(owner, group)
 }
 
 // octalMode parses a chmod/mkdir mode in octal (0 to 07777).

@@ -196,6 +196,11 @@ func (h *Host) owner(path string, mode fs.FileMode, owner, group string) (int, i
 	if owner == "" || group == "" {
 		return 0, 0, errors.New("owner and group are required")
 	}
+	return h.lookupIDs(owner, group)
+}
+
+// lookupIDs resolves an owner and a group name to ids.
+func (h *Host) lookupIDs(owner, group string) (int, int, error) {
 	uid, _, _, _, err := h.opts.Lookup(owner)
 	if err != nil {
 		return 0, 0, fmt.Errorf("owner %q: %w", owner, err)

@@ -372,10 +372,12 @@ func safeMkdirAll(path string, mode uint32) error {
 	return nil
 }
 
-// safeRemove removes one file, symlink or special file (never a
-// directory) by name in its safely opened directory. A missing path is
-// not an error (rm -f).
-func safeRemove(path string) error {
+// safeRemove removes one file, symlink or special file by name in its
+// safely opened directory (rm -f: a directory is an error), or with
+// recursive the entry and everything under it (rm -rf: no link inside is
+// followed, a link is removed itself, the walk never leaves the tree). A
+// missing path is not an error.
+func safeRemove(path string, recursive bool) error {
 	e, err := lookup(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -388,37 +390,15 @@ func safeRemove(path string) error {
 		return nil
 	}
 	if isType(&e.st, unix.S_IFDIR) {
-		return fmt.Errorf("%s: is a directory", path)
+		if !recursive {
+			return fmt.Errorf("%s: is a directory", path)
+		}
+		return removeTreeAt(e.dirfd, e.name, path, uint64(e.st.Dev), 0)
 	}
 	if err := unix.Unlinkat(e.dirfd, e.name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return &fs.PathError{Op: "remove", Path: path, Err: err}
 	}
 	return nil
-}
-
-// safeRemoveAll removes path and everything under it like `rm -rf`,
-// through directory handles: no link is followed (a link is removed
-// itself), the walk never leaves the tree, and a missing path is not an
-// error.
-func safeRemoveAll(path string) error {
-	e, err := lookup(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	defer e.close()
-	if !e.exists {
-		return nil
-	}
-	if !isType(&e.st, unix.S_IFDIR) {
-		if err := unix.Unlinkat(e.dirfd, e.name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-			return &fs.PathError{Op: "remove", Path: path, Err: err}
-		}
-		return nil
-	}
-	return removeTreeAt(e.dirfd, e.name, path, uint64(e.st.Dev), 0)
 }
 
 // removeTreeAt removes the directory name in dirfd (shown as p) and its
