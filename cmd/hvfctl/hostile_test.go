@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -318,6 +319,47 @@ func TestHostileFIFOInputs(t *testing.T) {
 			cmd.Process.Kill()
 			<-done
 			t.Errorf("%v: hung on a FIFO", args)
+		}
+	}
+}
+
+// TestHostileHeapInOneCall allocates far past --max-heap inside one
+// builtin call (json.decode of a huge array, where the recipe's
+// cancellation cannot take effect), in a recipe and in a recipe test: the
+// hard stop ends hvfctl with status 1 and a clear message, and the
+// process never grows to several times its figure.
+func TestHostileHeapInOneCall(t *testing.T) {
+	dir := t.TempDir()
+	bin := relBuild(t, dir)
+	body := "s = \"[\" + \"0,\" * 40000000 + \"0]\"\nx = json.decode(s)\n"
+	recipe := filepath.Join(dir, "bomb.star")
+	test := filepath.Join(dir, "bomb_test.star")
+	if err := os.WriteFile(recipe, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(test, []byte("def test_bomb(t):\n    s = \"[\" + \"0,\" * 40000000 + \"0]\"\n    x = json.decode(s)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", "--max-heap", "128", "--target", "fake", recipe},
+		{"test", "--max-heap", "128", test},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1"}
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("%v: %v, want exit status 1\n%s", args, err, out)
+		}
+		if !strings.Contains(string(out), "memory limit exceeded") {
+			t.Errorf("%v: no clear message:\n%s", args, out)
+		}
+		// ru_maxrss is in KiB on Linux, in bytes on macOS: at most 1 GiB.
+		limit := int64(1 << 20)
+		if runtime.GOOS == "darwin" {
+			limit <<= 10
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && int64(ru.Maxrss) > limit {
+			t.Errorf("%v: the process grew to ru_maxrss %d with --max-heap 128", args, ru.Maxrss)
 		}
 	}
 }

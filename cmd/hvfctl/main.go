@@ -54,7 +54,8 @@ type env struct {
 	// redactor knows the run's secrets; run() scrubs stdout and stderr
 	// with it. nil means a new one.
 	redactor *host.Redactor
-	// exit ends the process (heapHardStop); nil means os.Exit.
+	// exit ends the process at once (heapHardStop); nil means no hard
+	// stop. main sets os.Exit.
 	exit func(code int)
 	// rand is the randomness of random_password; nil means crypto/rand.
 	// Tests set it to know a generated password.
@@ -79,16 +80,16 @@ const maxLocalFile = 64 << 20
 
 // heapHardStop is what the heap guard calls when a recipe overshoots
 // --max-heap inside one builtin call: hvfctl reports it and exits 1 at
-// once, so the process stays close to the figure it was given. Tests
-// that run hvfctl in-process set e.exit to observe it instead.
+// once (e.exit, os.Exit in main), so the process stays close to the
+// figure it was given. Without e.exit (hvfctl run in-process by tests)
+// there is no hard stop; the recipe's cancellation still applies.
 func (e *env) heapHardStop() func(string) {
+	if e.exit == nil {
+		return nil
+	}
 	return func(msg string) {
 		fmt.Fprintf(e.stderr, "hvfctl: %s\n", msg)
-		if e.exit != nil {
-			e.exit(1)
-			return
-		}
-		os.Exit(1)
+		e.exit(1)
 	}
 }
 
@@ -124,7 +125,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hvfctl: stopped: the run did not end within", stopGrace, "of the signal (or a second signal came)")
 		os.Exit(code)
 	})
-	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin})
+	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin, exit: os.Exit})
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)
