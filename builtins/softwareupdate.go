@@ -116,8 +116,9 @@ func cltInstallAction() *engine.Action {
 	listCmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-l"}, User: host.Root, Timeout: 10 * time.Minute}
 	argv := []string{"/usr/sbin/softwareupdate", "-i", "<newest Command Line Tools label>"}
 	return &engine.Action{
-		Argv: argv,
-		User: host.Root,
+		Argv:   argv,
+		User:   host.Root,
+		Reason: "the label is the newest non-beta one `softwareupdate -l` offers when the action runs; the apply shows the label it installed",
 		Run: func(ctx context.Context, s *engine.Session) (err error) {
 			marker := host.WriteRequest{Path: cltMarker, Mode: 0o644, Owner: "root", Group: "wheel"}
 			if werr := s.Host().WriteFile(ctx, marker); werr != nil {
