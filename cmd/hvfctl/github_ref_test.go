@@ -272,12 +272,18 @@ func refGHJobs(runID int64, runners ...string) string {
 	return fmt.Sprintf(`{"total_count": %d, "jobs": [%s]}`, len(jobs), strings.Join(jobs, ","))
 }
 
-func newRefGH(t *testing.T) (*refGH, *httptest.Server) {
+// newRefGH starts the hand-written GitHub in the converged state changed
+// by mod (applied before it serves: the race detector sees no order
+// between this test and the requests of a subprocess).
+func newRefGH(t *testing.T, mod func(g *refGH)) (*refGH, *httptest.Server) {
 	g := &refGH{
 		approval: "all_external_contributors",
 		wfPerms:  `{"default_workflow_permissions": "read", "can_approve_pull_request_reviews": false}`,
 		labels:   map[string]bool{"ci-hvf": true},
 		runner:   refGHRunner("online", "m4", "hvf"),
+	}
+	if mod != nil {
+		mod(g)
 	}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
@@ -373,15 +379,7 @@ func TestBinaryAgainstReferenceGitHub(t *testing.T) {
 			want: []string{"Bad credentials"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, srv := newRefGH(t)
-			// The server is read by the handler under g.mu; the binary
-			// in between is a subprocess, which the race detector cannot
-			// see ordering the test's accesses, so the test locks too.
-			g.mu.Lock()
-			if tc.mod != nil {
-				tc.mod(g)
-			}
-			g.mu.Unlock()
+			g, srv := newRefGH(t, tc.mod)
 			tok := refGHToken
 			if tc.token != "" {
 				tok = tc.token
@@ -467,11 +465,12 @@ func mustJSON(v any) string {
 // check afterwards changes nothing.
 func TestRunAgainstReferenceGitHub(t *testing.T) {
 	bin := relBuild(t, t.TempDir())
-	g, srv := newRefGH(t)
-	g.approval = "first_time_contributors"
-	g.wfPerms = `{"default_workflow_permissions": "write", "can_approve_pull_request_reviews": true}`
-	delete(g.labels, "ci-hvf")
-	g.runner = refGHRunner("online") // lost m4 and hvf
+	g, srv := newRefGH(t, func(g *refGH) {
+		g.approval = "first_time_contributors"
+		g.wfPerms = `{"default_workflow_permissions": "write", "can_approve_pull_request_reviews": true}`
+		delete(g.labels, "ci-hvf")
+		g.runner = refGHRunner("online") // lost m4 and hvf
+	})
 	save := filepath.Join(t.TempDir(), "mac.json")
 	env := map[string]string{"GH_TOKEN": refGHToken}
 	r := relExec(t, bin, env, append([]string{"run", "--github-api", srv.URL, "--target", "fake", "--yes", "--save", save}, append(relVars, relRecipe)...)...)
