@@ -117,7 +117,7 @@ func (ja *jobAudit) triggerFindings() {
 		switch {
 		case r.reachable && s.Trust == Forbidden:
 			w := r.witness
-			if s.Event == "workflow_dispatch" && ja.inputRefLine > 0 {
+			if dispatchEvent(s.Event) && ja.inputRefLine > 0 {
 				w += fmt.Sprintf("; and the job checks out a ref taken from inputs (line %d)", ja.inputRefLine)
 			}
 			ja.add(Finding{Rule: "forbidden-trigger", Level: LevelFail, Line: line,

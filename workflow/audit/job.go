@@ -300,7 +300,7 @@ func (ja *jobAudit) evalRows() error {
 	if ok, line := ja.checksOutInputRef(); ok {
 		ja.inputRefLine = line
 		for _, r := range ja.rows {
-			if r.s.Event == "workflow_dispatch" {
+			if dispatchEvent(r.s.Event) {
 				r.s.Trust = Forbidden
 				r.s.Desc += fmt.Sprintf(", checking out a ref taken from inputs at line %d", line)
 			}
