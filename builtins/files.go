@@ -29,15 +29,16 @@ type FileStat struct {
 	Owner  string
 	Group  string
 	Size   int64
+	Links  int    // st_nlink: a regular file with more than one is another file's alias too
 	Target string // symlink target, else ""
 }
 
 // statFormat is the stat -f format of the files fact family: name, type,
-// mode, owner, group, size and symlink target, TAB-separated. The
+// mode, owner, group, size, link count and symlink target, TAB-separated. The
 // permission bits are zero-padded to three digits (%03Lp): %Lp alone
 // drops leading zeros, so %Mp%Lp prints 01077 (sticky + 077) and 0177
 // both as 177 (Apple file_cmds stat.c).
-const statFormat = "%N%t%HT%t%Mp%03Lp%t%Su%t%Sg%t%z%t%Y"
+const statFormat = "%N%t%HT%t%Mp%03Lp%t%Su%t%Sg%t%z%t%l%t%Y"
 
 func statArgv(paths []string) []string {
 	return append([]string{"/usr/bin/stat", "-f", statFormat}, paths...)
@@ -53,8 +54,8 @@ func ParseStat(stdout, stderr string, paths []string) (stats map[string]FileStat
 	stats = map[string]FileStat{}
 	errs = map[string]error{}
 	for _, ln := range lines(stdout) {
-		f := strings.Split(ln, "\t")
-		if len(f) != 7 {
+		f := strings.SplitN(ln, "\t", 8)
+		if len(f) != 8 {
 			continue
 		}
 		// %Mp%03Lp: one digit of special bits, three of permissions.
@@ -67,9 +68,13 @@ func ParseStat(stdout, stderr string, paths []string) (stats map[string]FileStat
 		if err != nil {
 			continue
 		}
-		st := FileStat{Path: f[0], Exists: true, Type: statType(f[1]), Mode: int(mode), Owner: f[3], Group: f[4], Size: size}
+		links, err := strconv.Atoi(f[6])
+		if err != nil || links < 0 {
+			continue
+		}
+		st := FileStat{Path: f[0], Exists: true, Type: statType(f[1]), Mode: int(mode), Owner: f[3], Group: f[4], Size: size, Links: links}
 		if st.Type == "symlink" {
-			st.Target = strings.TrimPrefix(f[6], " -> ")
+			st.Target = strings.TrimPrefix(f[7], " -> ")
 		}
 		stats[f[0]] = st
 	}
@@ -396,7 +401,7 @@ func statValue(st FileStat) starlark.Value {
 		return mkstruct(map[string]starlark.Value{
 			"path": starlark.String(st.Path), "exists": starlark.False, "type": starlark.None,
 			"mode": starlark.None, "owner": starlark.None, "group": starlark.None,
-			"size": starlark.None, "target": starlark.None,
+			"size": starlark.None, "links": starlark.None, "target": starlark.None,
 		})
 	}
 	var target starlark.Value = starlark.None
@@ -406,7 +411,7 @@ func statValue(st FileStat) starlark.Value {
 	return mkstruct(map[string]starlark.Value{
 		"path": starlark.String(st.Path), "exists": starlark.True, "type": starlark.String(st.Type),
 		"mode": starlark.MakeInt(st.Mode), "owner": starlark.String(st.Owner), "group": starlark.String(st.Group),
-		"size": starlark.MakeInt64(st.Size), "target": target,
+		"size": starlark.MakeInt64(st.Size), "links": starlark.MakeInt(st.Links), "target": target,
 	})
 }
 
@@ -450,8 +455,11 @@ func filesModule() engine.Module {
 		Doc:  "Files and directories: batched `stat`/`ls -led` queries and atomic, owned, allowlisted changes.",
 		Builtins: []engine.Builtin{
 			newBuiltin(m, "stat", "path", engine.KindQuery, `
-Returns `+"`struct(path, exists, type, mode, owner, group, size, target)`"+` for PATH
-without following a final symlink. type is "file", "dir" or "symlink";
+Returns `+"`struct(path, exists, type, mode, owner, group, size, links, target)`"+` for PATH
+without following a final symlink. type is "file", "dir", "symlink", or the
+lower-cased stat name of another type ("fifo_file", "character_device",
+"block_device", "socket"); links is the link count (a regular file with
+more than one is also reachable under another name);
 mode is an int with the special bits (`+"`0o750`"+`); target is the symlink's
 target or None. A missing path gives exists=False and None elsewhere.
 

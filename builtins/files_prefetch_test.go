@@ -13,7 +13,7 @@ import (
 func TestPrefetchKeptForTheRun(t *testing.T) {
 	h := newScriptHost()
 	all := []string{"/a", "/b", "/c"}
-	h.on(statArgv(all), host.Result{Stdout: "/a\tDirectory\t0755\troot\twheel\t64\t\n/b\tRegular File\t0644\troot\twheel\t3\t\n/c\tDirectory\t0700\tghrunner\tstaff\t64\t\n"})
+	h.on(statArgv(all), host.Result{Stdout: "/a\tDirectory\t0755\troot\twheel\t64\t2\t\n/b\tRegular File\t0644\troot\twheel\t3\t1\t\n/c\tDirectory\t0700\tghrunner\tstaff\t64\t2\t\n"})
 	s := testSession(t, h)
 	mustEval(t, s, `files.prefetch(["/a", "/b"])
 files.prefetch(("/c",))

@@ -93,7 +93,7 @@ func FuzzParseLaunchctlPrint(f *testing.F) {
 }
 
 func FuzzParseStat(f *testing.F) {
-	f.Add("/a\tDirectory\t0750\tu\tstaff\t384\t\n", "stat: /b: stat: No such file or directory\n", "/b")
+	f.Add("/a\tDirectory\t0750\tu\tstaff\t384\t3\t\n", "stat: /b: stat: No such file or directory\n", "/b")
 	f.Fuzz(func(t *testing.T, out, errOut, p string) {
 		st, errs := ParseStat(out, errOut, []string{"/a", p})
 		for _, q := range []string{"/a", p} {

@@ -237,14 +237,14 @@ func TestSimpleParsers(t *testing.T) {
 }
 
 func TestParseStat(t *testing.T) {
-	out := "/Users/ghrunner\tDirectory\t0750\tghrunner\tstaff\t384\t\n/opt/toolchain/aarch64-linux-gnu\tSymbolic Link\t0755\troot\twheel\t52\t/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain\n/tmp/f\tRegular File\t1644\troot\twheel\t0\t\n"
+	out := "/Users/ghrunner\tDirectory\t0750\tghrunner\tstaff\t384\t3\t\n/opt/toolchain/aarch64-linux-gnu\tSymbolic Link\t0755\troot\twheel\t52\t1\t/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain\n/tmp/f\tRegular File\t1644\troot\twheel\t0\t2\t\n"
 	errOut := "stat: /missing: stat: No such file or directory\nstat: /secret: stat: Permission denied\n"
 	paths := []string{"/Users/ghrunner", "/opt/toolchain/aarch64-linux-gnu", "/tmp/f", "/missing", "/secret"}
 	st, errs := ParseStat(out, errOut, paths)
 	want := map[string]FileStat{
-		"/Users/ghrunner":                  {Path: "/Users/ghrunner", Exists: true, Type: "dir", Mode: 0o750, Owner: "ghrunner", Group: "staff", Size: 384},
-		"/opt/toolchain/aarch64-linux-gnu": {Path: "/opt/toolchain/aarch64-linux-gnu", Exists: true, Type: "symlink", Mode: 0o755, Owner: "root", Group: "wheel", Size: 52, Target: "/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain"},
-		"/tmp/f":                           {Path: "/tmp/f", Exists: true, Type: "file", Mode: 0o1644, Owner: "root", Group: "wheel"},
+		"/Users/ghrunner":                  {Path: "/Users/ghrunner", Exists: true, Type: "dir", Mode: 0o750, Owner: "ghrunner", Group: "staff", Size: 384, Links: 3},
+		"/opt/toolchain/aarch64-linux-gnu": {Path: "/opt/toolchain/aarch64-linux-gnu", Exists: true, Type: "symlink", Mode: 0o755, Owner: "root", Group: "wheel", Size: 52, Links: 1, Target: "/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain"},
+		"/tmp/f":                           {Path: "/tmp/f", Exists: true, Type: "file", Mode: 0o1644, Owner: "root", Group: "wheel", Links: 2},
 		"/missing":                         {Path: "/missing"},
 	}
 	if !reflect.DeepEqual(st, want) {
@@ -261,7 +261,7 @@ func TestParseStat(t *testing.T) {
 		mode  int
 		ok    bool
 	}{{"1077", 0o1077, true}, {"0177", 0o177, true}, {"0007", 0o7, true}, {"177", 0, false}, {"07", 0, false}} {
-		st, errs := ParseStat("/p\tDirectory\t"+tc.field+"\troot\twheel\t64\t\n", "", []string{"/p"})
+		st, errs := ParseStat("/p\tDirectory\t"+tc.field+"\troot\twheel\t64\t2\t\n", "", []string{"/p"})
 		if got := st["/p"]; tc.ok != got.Exists || got.Mode != tc.mode || (errs["/p"] != nil) == tc.ok {
 			t.Errorf("mode field %q: %+v %v", tc.field, got, errs)
 		}

@@ -221,7 +221,7 @@ func TestFilesBatching(t *testing.T) {
 	h := newScriptHost()
 	paths := []string{"/Users/ghrunner", "/missing", "/opt/toolchain"}
 	h.on(statArgv(paths), host.Result{Exit: 1,
-		Stdout: "/Users/ghrunner\tDirectory\t0750\tghrunner\tstaff\t384\t\n/opt/toolchain\tDirectory\t0755\troot\twheel\t96\t\n",
+		Stdout: "/Users/ghrunner\tDirectory\t0750\tghrunner\tstaff\t384\t3\t\n/opt/toolchain\tDirectory\t0755\troot\twheel\t96\t2\t\n",
 		Stderr: "stat: /missing: stat: No such file or directory\n"})
 	h.on(aclArgv(paths), host.Result{Exit: 1,
 		Stdout: "drwxr-x---+ 12 ghrunner  staff  384 May  2 14:24 /Users/ghrunner\n 0: group:everyone deny delete\ndrwxr-xr-x  3 root  wheel  96 May  2 14:24 /opt/toolchain\n",
@@ -392,7 +392,7 @@ func TestCLTInstallRun(t *testing.T) {
 	h.on([]string{"/bin/rm", "-f", cltMarker}, ok(""))
 	h.on([]string{"/usr/bin/xcode-select", "--switch", cltPath}, ok(""))
 	h.on([]string{"/usr/bin/xcode-select", "-p"}, ok(cltPath+"\n"))
-	h.on(statArgv([]string{cltGit}), ok(cltGit+"\tRegular File\t0755\troot\twheel\t167120\t\n"))
+	h.on(statArgv([]string{cltGit}), ok(cltGit+"\tRegular File\t0755\troot\twheel\t167120\t1\t\n"))
 	s := testSession(t, h)
 	if err := runAction(s, actionsOf(t, mustEval(t, s, `result = softwareupdate.install_clt()`))[0]); err != nil {
 		t.Fatal(err)

@@ -147,6 +147,8 @@ func (m *Mac) statField(b *strings.Builder, field, name, real string, n *Node) e
 			}
 		case "m":
 			fmt.Fprintf(b, "%d", n.MTime)
+		case "l":
+			fmt.Fprintf(b, "%d", m.nlink(real, n))
 		case "Sp":
 			b.WriteString(modeString(n))
 		default:

@@ -70,3 +70,92 @@ func (m *Mac) UserID(ctx context.Context, name string) (int, error) {
 }
 
 var _ host.Inspector = (*Mac)(nil)
+
+// trustedLink reports whether the symlink n in the real directory dir is
+// one root may cross: root owns it and the directory, which nobody else
+// can write unless it is sticky (the real backend's rule, see
+// builtins/darwin trustedLinkAt).
+func (m *Mac) trustedLink(dir string, n *Node) bool {
+	d := m.st.Files[dir]
+	return d != nil && m.superuser(n.Owner) && m.superuser(d.Owner) && (d.Mode&0o022 == 0 || d.Mode&0o1000 != 0)
+}
+
+// rootWalk resolves p the way the real backend walks a path as root
+// (builtins/darwin openDir and openRegular): from "/", one component at a
+// time, crossing only trusted symlinks (a final one included). The final
+// component may be missing.
+func (m *Mac) rootWalk(p string) (string, error) {
+	rest := splitParts(p)
+	cur := "/"
+	hops := 0
+	for len(rest) > 0 {
+		part := rest[0]
+		rest = rest[1:]
+		if d := m.st.Files[cur]; d == nil || d.Type != TypeDir {
+			return "", fmt.Errorf("%s: %s: %w", p, cur, errNotDir)
+		}
+		if part == ".." {
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, part)
+		n := m.st.Files[next]
+		if n == nil {
+			if len(rest) > 0 {
+				return "", fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+			}
+			return next, nil
+		}
+		if n.Type == TypeSymlink {
+			if !m.trustedLink(cur, n) {
+				return "", fmt.Errorf("%s: refusing to follow the symlink %s (-> %s, owned by %s): only links root made in directories only root can change are crossed", p, next, n.Target, n.Owner)
+			}
+			if hops++; hops > maxSymlinks {
+				return "", fmt.Errorf("%s: %w", p, errLoop)
+			}
+			if path.IsAbs(n.Target) {
+				cur = "/"
+			}
+			rest = append(splitParts(n.Target), rest...)
+			continue
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// rootDir resolves the directory dir like rootWalk; it must exist.
+func (m *Mac) rootDir(dir string) (string, error) {
+	real, err := m.rootWalk(dir)
+	if err != nil {
+		return "", err
+	}
+	if n := m.st.Files[real]; n == nil || n.Type != TypeDir {
+		return "", fmt.Errorf("%s: not a directory: %w", dir, fs.ErrNotExist)
+	}
+	return real, nil
+}
+
+// rootOpen finds the regular file p the way the real backend opens a
+// file as root (builtins/darwin openRegular): see rootWalk; anything but
+// a regular file with a single link is refused.
+func (m *Mac) rootOpen(p string) (string, *Node, error) {
+	cur, err := m.rootWalk(p)
+	if err != nil {
+		return "", nil, err
+	}
+	n := m.st.Files[cur]
+	switch {
+	case n == nil:
+		return "", nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	case n.Type == TypeDir:
+		return "", nil, fmt.Errorf("%s: is a directory", p)
+	case n.Type != TypeFile:
+		// Opened without O_NONBLOCK a FIFO blocks until a writer comes
+		// and a device reads forever: refused, as the real backend does.
+		return "", nil, fmt.Errorf("%s: is a %s, not a regular file", p, fileType(n))
+	case n.Ino != 0 && m.links(n) > 1:
+		return "", nil, fmt.Errorf("%s has %d hard links; hvfctl does not read a file that may be another file's alias", p, m.links(n))
+	}
+	return cur, n, nil
+}

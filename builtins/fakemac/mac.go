@@ -349,17 +349,9 @@ func (m *Mac) ReadFile(ctx context.Context, p string, max int64) ([]byte, error)
 	if strings.Contains(p, "/com.apple.TCC/") {
 		return nil, fmt.Errorf("read %s: Operation not permitted: %w", p, fs.ErrPermission)
 	}
-	_, n, err := m.lookup("root", p, true)
+	_, n, err := m.rootOpen(p)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if n.Type == TypeDir {
-		return nil, fmt.Errorf("read %s: is a directory", p)
-	}
-	if n.Type != TypeFile {
-		// Opened without O_NONBLOCK a FIFO blocks until a writer comes
-		// and a device reads forever; a reader must refuse both.
-		return nil, fmt.Errorf("read %s: is a %s, not a regular file", p, fileType(n))
+		return nil, fmt.Errorf("read: %w", err)
 	}
 	if n.Content == nil {
 		return nil, fmt.Errorf("read %s: fakemac: %w: the file holds %d bytes that are not modelled (only size and SHA-256)", p, host.ErrUnsupported, n.Size)
@@ -391,10 +383,13 @@ func (m *Mac) WriteFile(ctx context.Context, req host.WriteRequest) error {
 	if !m.groupExists(req.Group) {
 		return fmt.Errorf("write %s: unknown group %q", req.Path, req.Group)
 	}
-	real, err := m.resolve("root", req.Path, false)
+	// The directory is reached crossing only trusted links; a link at
+	// the destination itself is replaced by the rename, never followed.
+	dir, err := m.rootDir(path.Dir(req.Path))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", req.Path, err)
 	}
+	real := path.Join(dir, path.Base(req.Path))
 	parent := m.st.Files[path.Dir(real)]
 	if parent == nil || parent.Type != TypeDir {
 		return fmt.Errorf("write %s: parent directory: %w", req.Path, fs.ErrNotExist)
@@ -443,10 +438,11 @@ func (m *Mac) Download(ctx context.Context, req host.DownloadRequest) error {
 	if !m.userExists(req.Owner) || !m.groupExists(req.Group) {
 		return fmt.Errorf("download %s: unknown owner %s:%s", req.URL, req.Owner, req.Group)
 	}
-	real, err := m.resolve("root", req.Dest, false)
+	dir, err := m.rootDir(path.Dir(req.Dest))
 	if err != nil {
 		return fmt.Errorf("download %s to %s: %w", req.URL, req.Dest, err)
 	}
+	real := path.Join(dir, path.Base(req.Dest))
 	if parent := m.st.Files[path.Dir(real)]; parent == nil || parent.Type != TypeDir {
 		return fmt.Errorf("download %s to %s: parent directory: %w", req.URL, req.Dest, fs.ErrNotExist)
 	}
@@ -482,12 +478,9 @@ func (m *Mac) Hash(ctx context.Context, p string) (string, int64, error) {
 		}
 		return sum, size, nil
 	}
-	_, n, err := m.lookup("root", p, true)
+	_, n, err := m.rootOpen(p)
 	if err != nil {
-		return "", 0, fmt.Errorf("sha256 %s: %w", p, err)
-	}
-	if n.Type != TypeFile {
-		return "", 0, fmt.Errorf("sha256 %s: not a regular file", p)
+		return "", 0, fmt.Errorf("sha256: %w", err)
 	}
 	return n.sum(), n.size(), nil
 }

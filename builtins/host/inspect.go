@@ -122,18 +122,13 @@ func (r Resolution) Untrusted() []Link {
 // OnlyRootChanges reports whether the entries of a directory described
 // by d can be changed by root alone: it is owned by root and writable by
 // nobody else, or sticky (then only an entry's owner may rename or remove
-// it). The admin group (80) counts as root: its members may sudo.
+// it). This is the rule the real backend applies when it crosses a link
+// (builtins/darwin trustedLinkAt).
 func OnlyRootChanges(d FileInfo) bool {
 	if d.Type != TypeDir || d.UID != 0 {
 		return false
 	}
-	if d.Mode&0o1000 != 0 {
-		return true
-	}
-	if d.Mode&0o002 != 0 {
-		return false
-	}
-	return d.Mode&0o020 == 0 || d.GID == 0 || d.GID == 80
+	return d.Mode&0o1000 != 0 || d.Mode&0o022 == 0
 }
 
 // splitPath returns the components of p, dropping empty ones and ".".
