@@ -734,24 +734,33 @@ creates and removes (an upgrade's unpacked archive).`,
 					a.Replaces = true // rm unlinks entries and never follows a link
 					return a, nil
 				}),
-			newBuiltin(m, "remove", "path", engine.KindAction, `
-Returns the action `+"`/bin/rm -f PATH`"+`, run as root: removes one file or
-symlink (never a directory: there is no recursive removal). PATH must be
-allowed by the recipe's allow_writes: the call is refused when it is not
-(allow_writes is complete once the recipe is evaluated, so call it from a
-fix function). A missing PATH is not an error.`,
+			newBuiltin(m, "remove", `path, user="root"`, engine.KindAction, `
+Returns the action `+"`/bin/rm -f PATH`"+` run as USER: removes one file, symlink,
+FIFO or other non-directory entry (unlink(2): a symlink is removed, never
+followed; never a directory: see files.remove_tree). Remove what the runner
+account could have planted as the runner account. PATH must be allowed by
+the recipe's allow_writes: the call is refused when it is not (allow_writes
+is complete once the recipe is evaluated, so call it from a fix function).
+A missing PATH is not an error.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					p, err := c.pathArg(args, kwargs, "path")
-					if err != nil {
+					var p string
+					user := host.Root
+					if err := c.unpack(args, kwargs, "path", &p, "user?", &user); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("path", p); err != nil {
 						return nil, err
 					}
 					if p == "/" {
 						return nil, c.argError("refusing to remove /")
 					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
 					if err := c.s.CheckWrite(p); err != nil {
 						return nil, c.wrap(err)
 					}
-					a := engine.Exec(rootCmd("/bin/rm", "-f", p), []string{p}, nil)
+					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-f", p}, User: user}, []string{p}, nil)
 					a.Destroys = "file " + p
 					a.Replaces = true // unlink(2): a link is removed, never followed
 					return a, nil
@@ -785,6 +794,19 @@ in-process as root.`,
 				}),
 		},
 	}
+}
+
+// refuseSuperuser fails when user designates uid 0 on the host under any
+// name ("Root", an alias of root): what must never run as root.
+func refuseSuperuser(ctx context.Context, s *engine.Session, user, what string) error {
+	root, err := s.UserIsSuperuser(ctx, user)
+	if err != nil {
+		return err
+	}
+	if root {
+		return fmt.Errorf("%s must not run as %q: that account is uid 0 (root)", what, user)
+	}
+	return nil
 }
 
 // writeAction is the atomic write of req as an action.
