@@ -204,6 +204,9 @@ func (ra resolvedAllow) allows(p string) bool {
 	return false
 }
 
+// AllowList returns the recipe's allow_writes entries as declared.
+func (s *Session) AllowList() []string { return s.allowList() }
+
 func (s *Session) allowList() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

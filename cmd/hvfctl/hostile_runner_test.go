@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// hostileRunnerUser is the account CI jobs run as.
+const hostileRunnerUser = "ghrunner"
+
+// hostileRunner runs recipes/m4.star in-process on m: `run` (plan, then
+// apply) when apply is set, else `check`. It returns every text the run
+// produced (reports, JSON, print output) and the host commands it ran.
+func hostileRunner(t *testing.T, m *fakemac.Mac, apply bool) (string, []host.Entry) {
+	out, tr, _ := hostileRun(t, m, apply)
+	return out, tr
+}
+
+// hostileRun is hostileRunner that also says whether the last report
+// is converged.
+func hostileRun(t *testing.T, m *fakemac.Mac, apply bool) (string, []host.Entry, bool) {
+	t.Helper()
+	ctx := context.Background()
+	environ := map[string]string{tokenEnv: hostileCanary}
+	getenv := func(k string) string { return environ[k] }
+	var stdout, stderr strings.Builder
+	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: getenv}
+	f := relFlags("")
+	r, err := f.load(e, fakeTarget(m), &cliSecrets{getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var reps []*engine.Report
+	if apply {
+		reps = append(reps, r.Plan(ctx), r.Apply(ctx))
+	} else {
+		reps = append(reps, r.Check(ctx))
+	}
+	var out strings.Builder
+	for _, rep := range reps {
+		if err := rep.WriteText(&out, engine.TextOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.WriteJSON(&out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.WriteString(stdout.String() + stderr.String())
+	return out.String(), r.Session().Recorder().Transcript(), reps[len(reps)-1].Converged()
+}
+
+// hostilePaths lists every path the recipe reads or changes (an absolute
+// operand of a host command, or a directory above one) that the runner
+// account can replace on mac.
+func hostilePaths(mac *fakemac.Mac, transcripts ...[]host.Entry) []string {
+	home := "/Users/" + hostileRunnerUser
+	set := map[string]bool{}
+	for _, tr := range transcripts {
+		for _, e := range tr {
+			for _, a := range e.Argv[1:] {
+				if !path.IsAbs(a) || !strings.HasPrefix(a, home+"/") {
+					continue
+				}
+				for p := path.Clean(a); p != home; p = path.Dir(p) {
+					set[p] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for p := range set {
+		if mac.WritableBy(hostileRunnerUser, p) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hostileAllowed says whether p lies under one of the recipe's
+// allow_writes entries.
+func hostileAllowed(allow []string, p string) bool {
+	for _, a := range allow {
+		if engine.IsPattern(a) {
+			if ok, _ := path.Match(a, p); ok {
+				return true
+			}
+			continue
+		}
+		if host.Within(p, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestHostileRunner is the twin of the fault battery with the runner
+// account as the adversary: for every path recipes/m4.star reads or
+// changes that the runner account can write, it plants each of a symlink
+// to a root-owned file, a symlink to a root-owned directory, a FIFO, a
+// hard link to a root-owned file and a file/directory swap into a
+// converged and a part-way Mac, runs `run` and then `check`, and requires
+// that no root-owned object outside the recipe's allow_writes changed
+// owner, group, mode, content or link target (or disappeared), that the
+// runner token shows nowhere (output or any file), and that nothing
+// panicked.
+func TestHostileRunner(t *testing.T) {
+	type start struct {
+		name string
+		mac  *fakemac.Mac
+	}
+	var starts []start
+	var transcripts [][]host.Entry
+	var final *fakemac.Mac
+	for _, preset := range []string{"converged", "part-way"} {
+		m, err := fakemac.New(preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts = append(starts, start{preset, m})
+		c := m.Clone()
+		_, tr := hostileRunner(t, c, true)
+		_, tc := hostileRunner(t, c, false)
+		transcripts = append(transcripts, tr, tc)
+		final = c
+	}
+	var allow []string
+	{
+		m := final.Clone()
+		environ := map[string]string{tokenEnv: hostileCanary}
+		getenv := func(k string) string { return environ[k] }
+		e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &strings.Builder{}, getenv: getenv}
+		f := relFlags("")
+		r, err := f.load(e, fakeTarget(m), &cliSecrets{getenv: getenv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		allow = r.Session().AllowList()
+		r.Close()
+	}
+	paths := hostilePaths(final, transcripts...)
+	if len(paths) < 10 {
+		t.Fatalf("only %d runner-writable paths found in the recipe's commands: %v", len(paths), paths)
+	}
+	var mu sync.Mutex
+	safe, total, repaired := 0, 0, 0
+	var unsafe []string
+	for _, st := range starts {
+		for _, p := range paths {
+			for _, kind := range fakemac.Plantings {
+				st, p, kind := st, p, kind
+				name := fmt.Sprintf("%s/%s/%s", st.name, strings.TrimPrefix(p, "/Users/"+hostileRunnerUser+"/"), kind)
+				total++
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					m := st.mac.Clone()
+					if !m.WritableBy(hostileRunnerUser, p) {
+						// The parent does not exist in this state: the
+						// job cannot plant there yet.
+						mu.Lock()
+						safe++
+						mu.Unlock()
+						return
+					}
+					if err := m.Plant(p, kind, hostileRunnerUser); err != nil {
+						t.Fatal(err)
+					}
+					before := m.RootOwned()
+					runOut, _ := hostileRunner(t, m, true)
+					checkOut, _, converged := hostileRun(t, m, false)
+					after := m.RootOwned()
+					var bad []string
+					for q, o := range before {
+						if hostileAllowed(allow, q) {
+							continue
+						}
+						if n, ok := after[q]; !ok {
+							bad = append(bad, fmt.Sprintf("%s: removed or no longer root's", q))
+						} else if n != o {
+							bad = append(bad, fmt.Sprintf("%s: %+v -> %+v", q, o, n))
+						}
+					}
+					for _, out := range []string{runOut, checkOut} {
+						if strings.Contains(out, hostileCanary) {
+							bad = append(bad, "the runner token appears in the output")
+						}
+						if m := relCrash.FindString(out); m != "" {
+							bad = append(bad, "a panic or Go stack trace: "+m)
+						}
+					}
+					if files := m.Contains(hostileCanary); len(files) > 0 {
+						bad = append(bad, fmt.Sprintf("the runner token was written to %v", files))
+					}
+					sort.Strings(bad)
+					mu.Lock()
+					defer mu.Unlock()
+					if converged {
+						repaired++
+					}
+					if len(bad) == 0 {
+						safe++
+						return
+					}
+					unsafe = append(unsafe, name)
+					t.Errorf("planting %s at %s (%s Mac) is not safe:\n  %s\nrun:\n%s", kind, p, st.name, strings.Join(bad, "\n  "), runOut)
+				})
+			}
+		}
+	}
+	t.Cleanup(func() {
+		fmt.Printf("%d/%d plantings safe (%d repaired by the run: check exits 0 after it)\n", safe, total, repaired)
+		if safe != total {
+			sort.Strings(unsafe)
+			t.Errorf("%d/%d plantings safe; unsafe: %s", safe, total, strings.Join(unsafe, ", "))
+		}
+	})
+}
