@@ -60,7 +60,7 @@ func brewOwner(s *engine.Session) (string, error) {
 	if o == "" {
 		return "", fmt.Errorf("no Homebrew owner is known (run hvfctl with sudo from the administrator account, or declare(\"brew\", owner = NAME))")
 	}
-	if o == host.Root {
+	if strings.EqualFold(o, host.Root) {
 		//lint:ignore ST1005 the sentence starts with the name Homebrew.
 		return "", fmt.Errorf("Homebrew refuses to run as root; the Homebrew owner must be an administrator account")
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -22,18 +24,23 @@ import (
 // (copied from the reference samples) and records everything asked of it.
 // A command without a script is an error naming the missing stub.
 type scriptHost struct {
-	mu        sync.Mutex
-	replies   map[string][]host.Result
-	files     map[string][]byte
-	hashes    map[string]string
-	archives  map[string][]tarcheck.Entry
+	mu       sync.Mutex
+	replies  map[string][]host.Result
+	files    map[string][]byte
+	hashes   map[string]string
+	archives map[string][]tarcheck.Entry
+	// stats answer Lstat; a path not listed is a file when files holds
+	// it and a root-owned directory otherwise.
+	stats map[string]host.FileInfo
+	// members answer HashArchive.
+	members   map[string]map[string]string
 	cmds      []host.Command
 	writes    []host.WriteRequest
 	downloads []host.DownloadRequest
 }
 
 func newScriptHost() *scriptHost {
-	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}, archives: map[string][]tarcheck.Entry{}}
+	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}, archives: map[string][]tarcheck.Entry{}, stats: map[string]host.FileInfo{}, members: map[string]map[string]string{}}
 }
 
 func key(argv []string) string { return strings.Join(argv, "\x00") }
@@ -97,6 +104,62 @@ func (h *scriptHost) Hash(ctx context.Context, path string) (string, int64, erro
 		return "", 0, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
 	}
 	return s, 1, nil
+}
+
+func (h *scriptHost) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if fi, ok := h.stats[p]; ok {
+		return fi, nil
+	}
+	if _, ok := h.files[p]; ok {
+		return host.FileInfo{Type: host.TypeFile, Mode: 0o644, Owner: "root", Nlink: 1}, nil
+	}
+	return host.FileInfo{Type: host.TypeDir, Mode: 0o755, Owner: "root", Nlink: 2}, nil
+}
+
+func (h *scriptHost) ReadDir(ctx context.Context, dir string) ([]string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[string]bool{}
+	for _, m := range []map[string][]byte{h.files} {
+		for p := range m {
+			if path.Dir(p) == dir {
+				seen[path.Base(p)] = true
+			}
+		}
+	}
+	for p := range h.stats {
+		if path.Dir(p) == dir {
+			seen[path.Base(p)] = true
+		}
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (h *scriptHost) UserID(ctx context.Context, name string) (int, error) {
+	switch strings.ToLower(name) {
+	case "root":
+		return 0, nil
+	case "ghrunner":
+		return 502, nil
+	}
+	return 501, nil
+}
+
+func (h *scriptHost) HashArchive(ctx context.Context, p string) (map[string]string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m, ok := h.members[p]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	return m, nil
 }
 
 func (h *scriptHost) ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, error) {

@@ -200,6 +200,19 @@ func BootstrapAction(plistPath, label string) *engine.Action {
 // bootstrapAction loads plistPath into the system domain and confirms
 // that launchd knows label afterwards.
 func bootstrapAction(plistPath, label string) *engine.Action {
+	a := bootstrapJudged(plistPath, label)
+	run := a.Run
+	a.Run = func(ctx context.Context, s *engine.Session) error {
+		if err := checkDaemonPlist(ctx, s, plistPath); err != nil {
+			return &engine.ActionError{Argv: a.Argv, User: a.User, Exit: -1, Err: fmt.Errorf("refusing to load it into the system domain: %w", err)}
+		}
+		return run(ctx, s)
+	}
+	return a
+}
+
+// bootstrapJudged is the bootstrap action without the plist check.
+func bootstrapJudged(plistPath, label string) *engine.Action {
 	return launchctlAction([]string{"bootstrap", "system", plistPath}, func(ctx context.Context, h host.Host, res host.Result) error {
 		if res.Exit == launchctlPermission {
 			return explained(res.Exit)
@@ -355,7 +368,11 @@ running / never exited), or None when launchd does not know the job (113).`,
 Returns the action `+"`/bin/launchctl bootstrap system PLIST`"+` (PLIST is
 `+"`/Library/LaunchDaemons/LABEL.plist`"+`), run as root. Exit 122 fails at once;
 otherwise (0, or 5 which can hide success) `+"`launchctl print system/LABEL`"+`
-must find the job.`,
+must find the job. Right before it runs, the plist must be a root-owned
+regular file (one link, not writable by others) in /Library/LaunchDaemons,
+and the program it starts and every directory above it must be changeable
+only by root or by the job's UserName (which must not be uid 0); a job
+without UserName runs as root and needs a program only root can change.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "plist")
 					if err != nil {
@@ -363,6 +380,9 @@ must find the job.`,
 					}
 					if path.Ext(p) != ".plist" {
 						return nil, c.argError("plist %q must end in .plist", p)
+					}
+					if path.Dir(p) != daemonDir {
+						return nil, c.argError("plist %q must be in %s: only root's LaunchDaemons are loaded into the system domain", p, daemonDir)
 					}
 					label := strings.TrimSuffix(path.Base(p), ".plist")
 					if err := checkLabel(label); err != nil {

@@ -316,13 +316,23 @@ func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret, purp
 // it, judges its result with judge, then re-reads ROOT/.runner (nil when
 // absent) with confirm. Every failure after the run carries config.sh's
 // output.
-func configShAction(argv []string, root, user string, token *engine.Secret, purpose string, env []host.EnvVar, judge func(host.Result) error, confirm func(*Registration) error) *engine.Action {
+//
+// Before the token is revealed, the runner root is verified against the
+// pinned archive (verifyRunnerRoot): config.sh runs only as the account
+// that owns the root, never as uid 0, and only as hvfctl unpacked it.
+func configShAction(argv []string, root, user string, pin runnerPin, token *engine.Secret, purpose string, env []host.EnvVar, judge func(host.Result) error, confirm func(*Registration) error) *engine.Action {
 	return &engine.Action{
 		Argv:    argv,
 		User:    user,
 		Writes:  []string{root},
 		Secrets: []*engine.Secret{token},
 		Run: func(ctx context.Context, s *engine.Session) error {
+			if pin.archive == "" {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("no pinned runner archive given (archive, sha256): config.sh gets a token only from a runner root verified against the archive hvfctl unpacked it from")}
+			}
+			if err := verifyRunnerRoot(ctx, s, root, user, pin.archive, pin.sha256); err != nil {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
+			}
 			tok, err := tokenEnv(ctx, s, token, purpose)
 			if err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: err}
@@ -346,10 +356,10 @@ func configShAction(argv []string, root, user string, token *engine.Secret, purp
 
 // configureAction registers the runner with config.sh and confirms that
 // ROOT/.runner names it afterwards.
-func configureAction(root, url, name string, labels []string, work string, token *engine.Secret, pathList []string, user string) *engine.Action {
+func configureAction(root, url, name string, labels []string, work string, token *engine.Secret, pathList []string, user string, pin runnerPin) *engine.Action {
 	argv := []string{root + "/config.sh", "--unattended", "--url", url, "--name", name, "--labels", strings.Join(labels, ","), "--work", work, "--replace"}
 	env := []host.EnvVar{{Name: "PATH", Value: strings.Join(pathList, ":")}}
-	return configShAction(argv, root, user, token, "registration", env, JudgeConfig, func(reg *Registration) error {
+	return configShAction(argv, root, user, pin, token, "registration", env, JudgeConfig, func(reg *Registration) error {
 		if reg == nil || reg.AgentName != name {
 			return fmt.Errorf("%s/.runner does not name runner %s after config.sh: %w", root, name, engine.ErrNotConfirmed)
 		}
@@ -359,9 +369,9 @@ func configureAction(root, url, name string, labels []string, work string, token
 
 // removeAction unregisters the runner with config.sh remove and confirms
 // that ROOT/.runner is gone afterwards.
-func removeAction(root string, token *engine.Secret, user string) *engine.Action {
+func removeAction(root string, token *engine.Secret, user string, pin runnerPin) *engine.Action {
 	argv := []string{root + "/config.sh", "remove"}
-	a := configShAction(argv, root, user, token, "remove", nil, engine.ExitZero, func(reg *Registration) error {
+	a := configShAction(argv, root, user, pin, token, "remove", nil, engine.ExitZero, func(reg *Registration) error {
 		if reg != nil {
 			return fmt.Errorf("%s/.runner still exists after config.sh remove: %w", root, engine.ErrNotConfirmed)
 		}
@@ -369,6 +379,26 @@ func removeAction(root string, token *engine.Secret, user string) *engine.Action
 	})
 	a.Destroys = "runner registration " + root
 	return a
+}
+
+// runnerPin is the pinned runner archive a runner root is verified
+// against.
+type runnerPin struct{ archive, sha256 string }
+
+// pinArgs validates the archive and sha256 keywords of runner.configure
+// and runner.remove.
+func pinArgs(c *call, archive, sum string) (runnerPin, error) {
+	if archive == "" && sum == "" {
+		return runnerPin{}, nil
+	}
+	if err := c.checkPaths("archive", archive); err != nil {
+		return runnerPin{}, err
+	}
+	norm, err := normSHA256(sum)
+	if err != nil {
+		return runnerPin{}, c.wrap(err)
+	}
+	return runnerPin{archive, norm}, nil
 }
 
 func runnerModule() engine.Module {
@@ -386,7 +416,7 @@ func runnerModule() engine.Module {
 		if err := checkUser(user); err != nil {
 			return c.wrap(err)
 		}
-		if user == host.Root {
+		if strings.EqualFold(user, host.Root) {
 			return c.argError("config.sh must not run as root; give the runner account")
 		}
 		return nil
@@ -425,7 +455,10 @@ the runner is not configured.`,
 				}),
 			newBuiltin(m, "service_status", "root, user", engine.KindQuery, `
 Runs `+"`ROOT/svc.sh status`"+` as USER and returns "started", "stopped", "not
-installed", or unknown. (hvfctl runs the runner from its own LaunchDaemon;
+installed", or unknown. USER must own ROOT and must not be uid 0 (under any
+name): svc.sh is the runner account's own script, and a program the runner
+account could have written never runs as a more privileged account; ROOT
+must be a real directory reached through no link another account made. (hvfctl runs the runner from its own LaunchDaemon;
 this reports the svc.sh LaunchAgent.)`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var root, user string
@@ -439,6 +472,12 @@ this reports the svc.sh LaunchAgent.)`,
 						return nil, c.wrap(err)
 					}
 					out, err := cached(c.s, "svc:"+root, func(ctx context.Context, h host.Host) (string, error) {
+						// svc.sh is the runner account's to write: it runs
+						// only as the account that owns the root, never as
+						// uid 0, during check as during run.
+						if _, _, err := runnerOwnedRoot(ctx, c.s, root, user); err != nil {
+							return "", fmt.Errorf("%s/svc.sh status not run: %w", root, err)
+						}
 						res, err := h.Run(ctx, host.Command{Argv: []string{root + "/svc.sh", "status"}, User: user, Dir: root})
 						if err != nil {
 							return "", fmt.Errorf("%s/svc.sh status: %w", root, err)
@@ -453,17 +492,26 @@ this reports the svc.sh LaunchAgent.)`,
 					}
 					return unknown("svc.sh status printed %q", engine.Tail(out, 2)), nil
 				}),
-			newBuiltin(m, "configure", "root, url, name, labels, work, token, path, user", engine.KindAction, `
+			newBuiltin(m, "configure", "root, url, name, labels, work, token, path, user, archive=None, sha256=None", engine.KindAction, `
 Returns the action
 `+"`ROOT/config.sh --unattended --url URL --name NAME --labels L1,L2 --work WORK --replace`"+`
 run as USER (the runner account; config.sh refuses root) in ROOT, with the
 token (a secret()) only in `+"`ACTIONS_RUNNER_INPUT_TOKEN`"+` and `+"`PATH`"+` set to
 the PATH list (what env.sh writes to `+"`.path`"+`). Judged by the `+"`√ Settings Saved.`"+`
-line and `+"`ROOT/.runner`"+` naming the runner afterwards.`,
+line and `+"`ROOT/.runner`"+` naming the runner afterwards. Before the token is
+revealed, ROOT is verified: a real directory owned by USER (never uid 0),
+and ARCHIVE (the pinned runner release, SHA256) still matches its pin while
+every top-level script and every file under bin/ in ROOT matches the
+archive's member and bin/ holds nothing else; otherwise the action fails
+and the token goes nowhere.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var root, url, name, work, user string
+					var root, url, name, work, user, archive, sum string
 					var labelsV, tokenV, pathV starlark.Value
-					if err := c.unpack(args, kwargs, "root", &root, "url", &url, "name", &name, "labels", &labelsV, "work", &work, "token", &tokenV, "path", &pathV, "user", &user); err != nil {
+					if err := c.unpack(args, kwargs, "root", &root, "url", &url, "name", &name, "labels", &labelsV, "work", &work, "token", &tokenV, "path", &pathV, "user", &user, "archive?", &archive, "sha256?", &sum); err != nil {
+						return nil, err
+					}
+					pin, err := pinArgs(c, archive, sum)
+					if err != nil {
 						return nil, err
 					}
 					if err := c.checkPaths("root", root); err != nil {
@@ -514,16 +562,21 @@ line and `+"`ROOT/.runner`"+` naming the runner afterwards.`,
 					if err := runnerUser(c, user); err != nil {
 						return nil, err
 					}
-					return configureAction(root, url, name, labels, work, tok, pathList, user), nil
+					return configureAction(root, url, name, labels, work, tok, pathList, user, pin), nil
 				}),
-			newBuiltin(m, "remove", "root, token, user", engine.KindAction, `
+			newBuiltin(m, "remove", "root, token, user, archive=None, sha256=None", engine.KindAction, `
 Returns the action `+"`ROOT/config.sh remove`"+` run as USER in ROOT with the token
 (a secret()) only in `+"`ACTIONS_RUNNER_INPUT_TOKEN`"+`, judged by `+"`ROOT/.runner`"+` being
-gone afterwards.`,
+gone afterwards. ROOT is verified against ARCHIVE and SHA256 first, as
+runner.configure does.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var root, user string
+					var root, user, archive, sum string
 					var tokenV starlark.Value
-					if err := c.unpack(args, kwargs, "root", &root, "token", &tokenV, "user", &user); err != nil {
+					if err := c.unpack(args, kwargs, "root", &root, "token", &tokenV, "user", &user, "archive?", &archive, "sha256?", &sum); err != nil {
+						return nil, err
+					}
+					pin, err := pinArgs(c, archive, sum)
+					if err != nil {
 						return nil, err
 					}
 					if err := c.checkPaths("root", root); err != nil {
@@ -536,7 +589,7 @@ gone afterwards.`,
 					if err := runnerUser(c, user); err != nil {
 						return nil, err
 					}
-					return removeAction(root, tok, user), nil
+					return removeAction(root, tok, user, pin), nil
 				}),
 			newBuiltin(m, "version", "root, user", engine.KindQuery, `
 Runs `+"`ROOT/bin/Runner.Listener --version`"+` as USER (the runner account, never

@@ -290,13 +290,53 @@ func TestAddUserRun(t *testing.T) {
 }
 
 func TestRunnerConfigureRun(t *testing.T) {
-	h := newScriptHost()
 	root := "/Users/ghrunner/actions-runner"
 	argv := []string{root + "/config.sh", "--unattended", "--url", "https://github.com/sysprog21/elfuse", "--name", "mini-1", "--labels", "self-hosted", "--work", "_work", "--replace"}
-	h.on(argv, ok("√ Connected to GitHub\n√ Runner successfully added\n√ Settings Saved.\n"))
-	h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
+	archive, pin := "/Library/Caches/hvfctl/runner.tar.gz", strings.Repeat("ab", 32)
+	// mk is a Mac whose runner root is what hvfctl unpacked from the
+	// pinned archive.
+	mk := func() *scriptHost {
+		h := newScriptHost()
+		h.on(argv, ok("√ Connected to GitHub\n√ Runner successfully added\n√ Settings Saved.\n"))
+		h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
+		h.hashes[archive] = pin
+		h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 4}
+		h.members[archive] = map[string]string{"config.sh": strings.Repeat("01", 32), "bin/Runner.Listener": strings.Repeat("02", 32), "externals/node": strings.Repeat("03", 32)}
+		for name, sum := range map[string]string{"config.sh": strings.Repeat("01", 32), "bin/Runner.Listener": strings.Repeat("02", 32)} {
+			h.files[root+"/"+name] = []byte(name)
+			h.hashes[root+"/"+name] = sum
+			h.stats[root+"/"+name] = host.FileInfo{Type: host.TypeFile, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 1}
+		}
+		return h
+	}
+	configure := `result = runner.configure("` + root + `", "https://github.com/sysprog21/elfuse", "mini-1", ["self-hosted"], "_work", token, ["/opt/homebrew/bin", "/usr/bin"], "ghrunner", archive = "` + archive + `", sha256 = "` + pin + `")`
+	// A config.sh that is not the archive's, a file in bin/ the archive
+	// does not hold, a runner root owned by another account or reached
+	// through a link, or no pin: config.sh never runs, the token goes
+	// nowhere.
+	for name, tamper := range map[string]func(h *scriptHost){
+		"changed config.sh": func(h *scriptHost) { h.hashes[root+"/config.sh"] = strings.Repeat("ff", 32) },
+		"extra in bin":      func(h *scriptHost) { h.files[root+"/bin/evil"] = []byte("x") },
+		"root owned by root": func(h *scriptHost) {
+			h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, Owner: "root", Nlink: 4}
+		},
+		"symlinked root": func(h *scriptHost) {
+			h.stats[root] = host.FileInfo{Type: host.TypeSymlink, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 1, Target: "/tmp/r"}
+		},
+	} {
+		h := mk()
+		tamper(h)
+		s := testSession(t, h)
+		if err := runAction(s, actionsOf(t, mustEval(t, s, configure))[0]); err == nil || len(h.cmds) != 0 {
+			t.Errorf("%s: config.sh ran (%v, %d commands)", name, err, len(h.cmds))
+		}
+	}
+	h := mk()
 	s := testSession(t, h)
-	a := actionsOf(t, mustEval(t, s, `result = runner.configure("`+root+`", "https://github.com/sysprog21/elfuse", "mini-1", ["self-hosted"], "_work", token, ["/opt/homebrew/bin", "/usr/bin"], "ghrunner")`))[0]
+	if err := runAction(s, actionsOf(t, mustEval(t, s, strings.Replace(configure, `, archive = "`+archive+`", sha256 = "`+pin+`"`, "", 1)))[0]); err == nil || len(h.cmds) != 0 {
+		t.Errorf("without a pin: config.sh ran (%v)", err)
+	}
+	a := actionsOf(t, mustEval(t, s, configure))[0]
 	if err := runAction(s, a); err != nil {
 		t.Fatal(err)
 	}
@@ -322,6 +362,19 @@ func TestLaunchctlRun(t *testing.T) {
 		script func(h *scriptHost)
 		ok     bool
 	}{
+		{"bootstrap of a plist root cannot vouch for", `launchctl.bootstrap("` + p + `")`, func(h *scriptHost) {
+			h.files[p] = []byte(plistOf(t, map[string]any{"Label": label, "ProgramArguments": []any{"/Users/ghrunner/evil"}}))
+			h.stats["/Users/ghrunner/evil"] = host.FileInfo{Type: host.TypeFile, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 1}
+			h.stats["/Users/ghrunner"] = host.FileInfo{Type: host.TypeDir, Mode: 0o750, UID: 502, Owner: "ghrunner", Nlink: 3}
+			h.on([]string{"/bin/launchctl", "bootstrap", "system", p}, ok(""))
+			h.on(printArgv, running)
+		}, false},
+		{"bootstrap of a plist owned by the runner", `launchctl.bootstrap("` + p + `")`, func(h *scriptHost) {
+			h.files[p] = []byte(plistOf(t, map[string]any{"Label": label, "ProgramArguments": []any{"/usr/bin/true"}}))
+			h.stats[p] = host.FileInfo{Type: host.TypeFile, Mode: 0o644, UID: 502, Owner: "ghrunner", Nlink: 1}
+			h.on([]string{"/bin/launchctl", "bootstrap", "system", p}, ok(""))
+			h.on(printArgv, running)
+		}, false},
 		{"bootstrap 5 hiding success", `launchctl.bootstrap("` + p + `")`, func(h *scriptHost) {
 			h.on([]string{"/bin/launchctl", "bootstrap", "system", p}, host.Result{Exit: 5, Stderr: "Bootstrap failed: 5: Input/output error"})
 			h.on(printArgv, running)
@@ -345,6 +398,8 @@ func TestLaunchctlRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newScriptHost()
+			h.files[p] = []byte(plistOf(t, map[string]any{"Label": label, "UserName": "ghrunner", "ProgramArguments": []any{"/usr/bin/true"}}))
+			h.stats["/usr/bin/true"] = host.FileInfo{Type: host.TypeFile, Mode: 0o755, Owner: "root", Nlink: 1}
 			tt.script(h)
 			s := testSession(t, h)
 			err := runAction(s, actionsOf(t, mustEval(t, s, "result = "+tt.src))[0])
@@ -353,6 +408,16 @@ func TestLaunchctlRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// plistOf encodes a launchd plist body.
+func plistOf(t *testing.T, body map[string]any) string {
+	t.Helper()
+	s, err := EncodePlist(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestTarExtractRun(t *testing.T) {

@@ -360,7 +360,7 @@ func (ev *evaluator) declare(t *starlark.Thread, fn *starlark.Builtin, args star
 			switch {
 			case !ok:
 				ev.sess.Errorf(CallerPos(t), "declare(\"brew\"): owner: want an account name, got %s", v.Type())
-			case owner == "root":
+			case strings.EqualFold(owner, "root"):
 				ev.sess.Errorf(CallerPos(t), "declare(\"brew\"): owner root refused: Homebrew never runs as root; name the administrator who owns it")
 			case owner != "":
 				p := ev.sess.Principals()

@@ -1,16 +1,25 @@
 package darwin
 
 import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
 // Lstat implements host.Inspector with lstat(2).
@@ -85,3 +94,51 @@ func (h *Host) UserID(ctx context.Context, name string) (int, error) {
 }
 
 var _ host.Inspector = (*Host)(nil)
+
+// HashArchive implements host.ArchiveHasher: the archive is opened as
+// ListArchive opens it and every regular member is hashed as it streams
+// by; nothing is extracted.
+func (h *Host) HashArchive(ctx context.Context, p string) (map[string]string, error) {
+	if err := checkPath("hash archive", p); err != nil {
+		return nil, err
+	}
+	f, err := openRegular(p)
+	if err != nil {
+		return nil, fmt.Errorf("hash archive: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReader(ctxReader{ctx, f})
+	var src io.Reader = br
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("hash archive %s: gzip: %w", p, err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	tr := tar.NewReader(src)
+	out := map[string]string{}
+	for {
+		hd, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("hash archive %s: %w", p, err)
+		}
+		if len(out) >= tarcheck.MaxEntries {
+			return nil, fmt.Errorf("hash archive %s: more than %d members", p, tarcheck.MaxEntries)
+		}
+		if hd.Typeflag != tar.TypeReg {
+			continue
+		}
+		sum := sha256.New()
+		if _, err := io.Copy(sum, tr); err != nil {
+			return nil, fmt.Errorf("hash archive %s: %s: %w", p, hd.Name, err)
+		}
+		out[strings.TrimPrefix(hd.Name, "./")] = hex.EncodeToString(sum.Sum(nil))
+	}
+}
+
+var _ host.ArchiveHasher = (*Host)(nil)

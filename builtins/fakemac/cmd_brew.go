@@ -88,7 +88,7 @@ func (m *Mac) brew(c *call) (host.Result, error) {
 	if args[0] == "--prefix" {
 		return m.brewPrefix(c, args[1:])
 	}
-	if c.user == host.Root {
+	if m.superuser(c.user) {
 		c.errf("Error: Running Homebrew as root is extremely dangerous and no longer supported.\nAs Homebrew does not drop privileges on installation you would be giving all\nbuild scripts full access to your system.\n")
 		return c.result(1)
 	}

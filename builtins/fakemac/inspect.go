@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"strconv"
+	"strings"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
@@ -159,3 +160,30 @@ func (m *Mac) rootOpen(p string) (string, *Node, error) {
 	}
 	return cur, n, nil
 }
+
+// HashArchive implements host.ArchiveHasher: the modelled members of the
+// archive at p, hashed as extraction gives them their bytes.
+func (m *Mac) HashArchive(ctx context.Context, p string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fakemac: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, n, err := m.rootOpen(p)
+	if err != nil {
+		return nil, fmt.Errorf("hash archive: %w", err)
+	}
+	entries, ok := m.st.Archives[n.Archive]
+	if !ok {
+		return nil, fmt.Errorf("hash archive %s: Unrecognized archive format", p)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		if e.Type == TypeFile {
+			out[strings.TrimPrefix(e.Name, "./")] = synthSum(n.Archive, e.Name)
+		}
+	}
+	return out, nil
+}
+
+var _ host.ArchiveHasher = (*Mac)(nil)

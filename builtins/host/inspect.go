@@ -236,3 +236,30 @@ func Within(p, dir string) bool {
 	dir = strings.TrimSuffix(dir, "/")
 	return p == dir || dir == "" || strings.HasPrefix(p, dir+"/")
 }
+
+// ArchiveHasher is implemented by hosts that can hash the members of a
+// tar archive in-process (gzip-compressed or not), extracting nothing:
+// the runner root is verified against the pinned archive with it before
+// config.sh is trusted with a token.
+type ArchiveHasher interface {
+	// HashArchive returns the lower-case hex SHA-256 of every regular
+	// member of the archive at path, by member name without a leading
+	// "./".
+	HashArchive(ctx context.Context, path string) (map[string]string, error)
+}
+
+// ArchiveHasherOf returns the ArchiveHasher of h, looking through a
+// Recorder.
+func ArchiveHasherOf(h Host) (ArchiveHasher, bool) {
+	for h != nil {
+		if a, ok := h.(ArchiveHasher); ok {
+			return a, true
+		}
+		r, ok := h.(*Recorder)
+		if !ok {
+			return nil, false
+		}
+		h = r.Inner()
+	}
+	return nil, false
+}
