@@ -93,12 +93,28 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 	if len(want) == 0 {
 		return fmt.Errorf("%s holds no runner scripts to verify", archive)
 	}
+	// The runner's self-update (and hvfctl's upgrade) leaves bin as a
+	// link to bin.VERSION beside it, inside the root: files under bin/ are
+	// looked up there.
+	binDir := "bin"
+	if fi, err := in.Lstat(ctx, path.Join(root, "bin")); err == nil && fi.Type == host.TypeSymlink {
+		t := strings.TrimPrefix(fi.Target, root+"/")
+		if strings.Contains(t, "/") || !strings.HasPrefix(t, "bin.") {
+			return fmt.Errorf("%s/bin is a symlink to %s, not to a bin.VERSION directory of the runner root", root, fi.Target)
+		}
+		binDir = t
+	}
+	onDisk := func(member string) string {
+		if rest, ok := strings.CutPrefix(member, "bin/"); ok {
+			return path.Join(root, binDir, rest)
+		}
+		return path.Join(root, member)
+	}
 	// Nothing in bin/ that the archive does not hold.
-	seen := map[string]bool{}
 	budget := maxRunnerBinEntries
 	var walk func(rel string) error
 	walk = func(rel string) error {
-		names, err := in.ReadDir(ctx, path.Join(root, rel))
+		names, err := in.ReadDir(ctx, path.Join(root, binDir, rel))
 		if err != nil {
 			return err
 		}
@@ -107,7 +123,7 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 				return fmt.Errorf("%s/bin holds more than %d entries", root, maxRunnerBinEntries)
 			}
 			r := path.Join(rel, n)
-			fi, err := in.Lstat(ctx, path.Join(root, r))
+			fi, err := in.Lstat(ctx, path.Join(root, binDir, r))
 			if err != nil {
 				return err
 			}
@@ -116,15 +132,13 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 				if err := walk(r); err != nil {
 					return err
 				}
-			case want[r] == "":
-				return fmt.Errorf("%s/%s is not in the pinned archive %s", root, r, path.Base(archive))
-			default:
-				seen[r] = true
+			case want["bin/"+r] == "":
+				return fmt.Errorf("%s/bin/%s is not in the pinned archive %s", root, r, path.Base(archive))
 			}
 		}
 		return nil
 	}
-	if err := walk("bin"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := walk(""); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("verifying %s against %s: %w", root, path.Base(archive), err)
 	}
 	names := make([]string, 0, len(want))
@@ -133,7 +147,7 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p := path.Join(root, n)
+		p := onDisk(n)
 		fi, err := in.Lstat(ctx, p)
 		if err != nil {
 			return fmt.Errorf("verifying %s against %s: %w", root, path.Base(archive), err)
