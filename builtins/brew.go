@@ -306,13 +306,19 @@ judged by `+"`brew list --cask --versions`"+` listing it afterwards.`,
 				}),
 			newBuiltin(m, "tap", "name", engine.KindAction, `
 Returns the action `+"`"+brewBin+" tap USER/REPO`"+` run as the Homebrew owner,
-judged by `+"`brew tap`"+` listing it afterwards.`,
+judged by `+"`brew tap`"+` listing it afterwards. The tap must be one the recipe
+declares with `+"`declare(\"brew\", taps = [...])`"+`, and its clone
+(PREFIX/Library/Taps/USER/homebrew-REPO) must be under allow_writes.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					name, o, err := nameAndOwner(c, args, kwargs, "name", checkTap)
 					if err != nil {
 						return nil, err
 					}
-					return confirmedAction(brewCmd(o, "tap", name), engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
+					if !declaredTap(c.s, name) {
+						return nil, c.argError("tap %s is not in the recipe's declared taps: declare(\"brew\", taps = [\"%s\", ...]) names every tap it may add (a tap is code Homebrew runs)", name, name)
+					}
+					user, repo, _ := strings.Cut(strings.ToLower(name), "/")
+					a := confirmedAction(brewCmd(o, "tap", name), engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
 						taps, err := brewTaps(ctx, h, o)
 						if err != nil {
 							return err
@@ -323,7 +329,10 @@ judged by `+"`brew tap`"+` listing it afterwards.`,
 							}
 						}
 						return fmt.Errorf("tap %s not listed by brew tap: %w", name, engine.ErrNotConfirmed)
-					}), nil
+					})
+					// Its footprint: the tap's clone under the prefix.
+					a.Writes = []string{brewPrefix + "/Library/Taps/" + user + "/homebrew-" + strings.TrimPrefix(repo, "homebrew-")}
+					return a, nil
 				}),
 			newBuiltin(m, "trust", "formula", engine.KindAction, `
 Returns the action `+"`"+brewBin+" trust --formula TAP/FORMULA`"+` run as the Homebrew
@@ -379,4 +388,26 @@ func validateBrewNames(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (s
 		c.s.NoteRefusal()
 	}
 	return starlark.Bool(ok), nil
+}
+
+// declaredTap reports whether the recipe declared name among its taps
+// (declare("brew", taps = [...])), compared case-insensitively as
+// Homebrew compares tap names.
+func declaredTap(s *engine.Session, name string) bool {
+	for _, d := range s.Declarations("brew") {
+		v, found, _ := d.Fields.Get(starlark.String("taps"))
+		if !found {
+			continue
+		}
+		taps, err := stringsOf(v, "taps")
+		if err != nil {
+			continue
+		}
+		for _, t := range taps {
+			if strings.EqualFold(t, name) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package builtins
 import (
 	"context"
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -119,6 +120,10 @@ func cltInstallAction() *engine.Action {
 		Argv:   argv,
 		User:   host.Root,
 		Reason: "the label is the newest non-beta one `softwareupdate -l` offers when the action runs; the apply shows the label it installed",
+		// The footprint: the on-demand marker, the Command Line Tools and
+		// the xcode-select link it is selected with.
+		Writes:   []string{cltMarker, cltPath, xcodeSelectLink},
+		Replaces: true,
 		Run: func(ctx context.Context, s *engine.Session) (err error) {
 			marker := host.WriteRequest{Path: cltMarker, Mode: 0o644, Owner: "root", Group: "wheel"}
 			if werr := s.Host().WriteFile(ctx, marker); werr != nil {
@@ -170,6 +175,15 @@ func cltInstallAction() *engine.Action {
 // executable Linux translator.
 func rosettaAction() *engine.Action {
 	cmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"}, User: host.Root, Timeout: 30 * time.Minute}
+	a := rosettaConfirmed(cmd)
+	// The footprint: Rosetta's directory (its receipt is the system's).
+	a.Writes = []string{path.Dir(path.Dir(rosettaLinux))}
+	return a
+}
+
+// rosettaConfirmed is the Rosetta install judged by its receipt and its
+// Linux translator.
+func rosettaConfirmed(cmd host.Command) *engine.Action {
 	return confirmedAction(cmd, nil, func(ctx context.Context, h host.Host, _ host.Result) error {
 		if err := receiptPresent(ctx, h, rosettaReceipt, "installing Rosetta"); err != nil {
 			return err

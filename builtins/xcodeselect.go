@@ -14,6 +14,10 @@ import (
 // cltPath is where the Command Line Tools install.
 const cltPath = "/Library/Developer/CommandLineTools"
 
+// xcodeSelectLink is where xcode-select --switch records the selection: a
+// symlink to the developer directory (what `xcode-select -p` reads).
+const xcodeSelectLink = "/var/db/xcode_select_link"
+
 // ParseXcodeSelect reads `xcode-select -p`: the developer directory when
 // it exits 0 with a path; "" when none is active (exit 2, "unable to get
 // active developer directory" in any case); any other failure is an
@@ -85,7 +89,8 @@ or None when none is set (exit 2).`,
 				}),
 			newBuiltin("xcode_select", "switch", `dir="/Library/Developer/CommandLineTools"`, engine.KindAction, `
 Returns the action `+"`/usr/bin/xcode-select --switch DIR`"+`, run as root, judged by
-re-reading `+"`xcode-select -p`"+`.`,
+re-reading `+"`xcode-select -p`"+`. It writes /var/db/xcode_select_link (a link to
+DIR): both that path and DIR must be under the recipe's allow_writes.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					dir := cltPath
 					if err := c.unpack(args, kwargs, "dir?", &dir); err != nil {
@@ -94,9 +99,14 @@ re-reading `+"`xcode-select -p`"+`.`,
 					if err := c.checkPaths("dir", dir); err != nil {
 						return nil, err
 					}
-					return confirmedAction(xcodeSwitchCmd(dir), engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
+					a := confirmedAction(xcodeSwitchCmd(dir), engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
 						return xcodePathIs(ctx, h, dir)
-					}), nil
+					})
+					// Its footprint: the selection link, and the directory
+					// it points every developer tool at, which must be one
+					// the recipe may write (a link target is a write).
+					a.Writes, a.Replaces, a.Follows = []string{xcodeSelectLink}, true, []string{dir}
+					return a, nil
 				}),
 		},
 	}
