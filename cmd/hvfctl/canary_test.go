@@ -92,6 +92,24 @@ func (r *rawRecorder) WriteFile(ctx context.Context, req host.WriteRequest) erro
 	return r.Host.WriteFile(ctx, req)
 }
 
+// Lstat, ReadDir, UserID and HashArchive forward the inspection
+// capabilities of the wrapped host (host.Inspector, host.ArchiveHasher).
+func (r *rawRecorder) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
+	return r.Host.(host.Inspector).Lstat(ctx, p)
+}
+
+func (r *rawRecorder) ReadDir(ctx context.Context, dir string) ([]string, error) {
+	return r.Host.(host.Inspector).ReadDir(ctx, dir)
+}
+
+func (r *rawRecorder) UserID(ctx context.Context, name string) (int, error) {
+	return r.Host.(host.Inspector).UserID(ctx, name)
+}
+
+func (r *rawRecorder) HashArchive(ctx context.Context, p string) (map[string]string, error) {
+	return r.Host.(host.ArchiveHasher).HashArchive(ctx, p)
+}
+
 // VerifyTree forwards the fixture-tree capability of the wrapped host.
 func (r *rawRecorder) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock.Report, error) {
 	return relVerifyTree(ctx, r.Host, dir, manifest)
