@@ -65,6 +65,18 @@ const maxSymlinks = 32
 // exist (only its parent was resolved). A non-root user needs search
 // permission on every directory it walks through.
 func (m *Mac) resolve(user, p string, follow bool) (string, error) {
+	return m.walk(p, follow, func(dir *Node) error {
+		if !m.may(user, dir, 1) {
+			return fs.ErrPermission
+		}
+		return nil
+	}, nil)
+}
+
+// walk is the component walk of resolve and rootWalk: search checks each
+// directory walked through, and cross, when not nil, each symlink before
+// it is followed (in real directory dir).
+func (m *Mac) walk(p string, follow bool, search func(dir *Node) error, cross func(dir, link string, n *Node) error) (string, error) {
 	if strings.HasSuffix(p, "/") && len(p) > 1 {
 		follow = true
 	}
@@ -81,8 +93,8 @@ func (m *Mac) resolve(user, p string, follow bool) (string, error) {
 		if dirNode.Type != TypeDir {
 			return "", errNotDir
 		}
-		if !m.may(user, dirNode, 1) {
-			return "", fs.ErrPermission
+		if err := search(dirNode); err != nil {
+			return "", err
 		}
 		if part == ".." {
 			cur = path.Dir(cur)
@@ -92,6 +104,11 @@ func (m *Mac) resolve(user, p string, follow bool) (string, error) {
 		n := m.st.Files[next]
 		last := len(rest) == 0
 		if n != nil && n.Type == TypeSymlink && (!last || follow) {
+			if cross != nil {
+				if err := cross(cur, next, n); err != nil {
+					return "", err
+				}
+			}
 			hops++
 			if hops > maxSymlinks {
 				return "", errLoop

@@ -86,43 +86,16 @@ func (m *Mac) trustedLink(dir string, n *Node) bool {
 // time, crossing only trusted symlinks (a final one included). The final
 // component may be missing.
 func (m *Mac) rootWalk(p string) (string, error) {
-	rest := splitParts(p)
-	cur := "/"
-	hops := 0
-	for len(rest) > 0 {
-		part := rest[0]
-		rest = rest[1:]
-		if d := m.st.Files[cur]; d == nil || d.Type != TypeDir {
-			return "", fmt.Errorf("%s: %s: %w", p, cur, errNotDir)
+	real, err := m.walk(p, true, func(*Node) error { return nil }, func(dir, link string, n *Node) error {
+		if !m.trustedLink(dir, n) {
+			return fmt.Errorf("refusing to follow the symlink %s (-> %s, owned by %s): only links root made in directories only root can change are crossed", link, n.Target, n.Owner)
 		}
-		if part == ".." {
-			cur = path.Dir(cur)
-			continue
-		}
-		next := path.Join(cur, part)
-		n := m.st.Files[next]
-		if n == nil {
-			if len(rest) > 0 {
-				return "", fmt.Errorf("%s: %w", p, fs.ErrNotExist)
-			}
-			return next, nil
-		}
-		if n.Type == TypeSymlink {
-			if !m.trustedLink(cur, n) {
-				return "", fmt.Errorf("%s: refusing to follow the symlink %s (-> %s, owned by %s): only links root made in directories only root can change are crossed", p, next, n.Target, n.Owner)
-			}
-			if hops++; hops > maxSymlinks {
-				return "", fmt.Errorf("%s: %w", p, errLoop)
-			}
-			if path.IsAbs(n.Target) {
-				cur = "/"
-			}
-			rest = append(splitParts(n.Target), rest...)
-			continue
-		}
-		cur = next
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
 	}
-	return cur, nil
+	return real, nil
 }
 
 // rootDir resolves the directory dir like rootWalk; it must exist.

@@ -50,18 +50,22 @@ type Inspector interface {
 }
 
 // InspectorOf returns the Inspector of h, looking through a Recorder.
-func InspectorOf(h Host) (Inspector, bool) {
+func InspectorOf(h Host) (Inspector, bool) { return capability[Inspector](h) }
+
+// capability returns h as a T, looking through Recorders.
+func capability[T any](h Host) (T, bool) {
 	for h != nil {
-		if in, ok := h.(Inspector); ok {
-			return in, true
+		if c, ok := h.(T); ok {
+			return c, true
 		}
 		r, ok := h.(*Recorder)
 		if !ok {
-			return nil, false
+			break
 		}
 		h = r.Inner()
 	}
-	return nil, false
+	var zero T
+	return zero, false
 }
 
 // maxSymlinks is the kernel's MAXSYMLINKS on macOS (sys/param.h).
@@ -250,16 +254,4 @@ type ArchiveHasher interface {
 
 // ArchiveHasherOf returns the ArchiveHasher of h, looking through a
 // Recorder.
-func ArchiveHasherOf(h Host) (ArchiveHasher, bool) {
-	for h != nil {
-		if a, ok := h.(ArchiveHasher); ok {
-			return a, true
-		}
-		r, ok := h.(*Recorder)
-		if !ok {
-			return nil, false
-		}
-		h = r.Inner()
-	}
-	return nil, false
-}
+func ArchiveHasherOf(h Host) (ArchiveHasher, bool) { return capability[ArchiveHasher](h) }
