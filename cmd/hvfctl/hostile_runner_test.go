@@ -42,7 +42,8 @@ func hostileRun(t *testing.T, m *fakemac.Mac, apply bool) (string, []host.Entry,
 	defer r.Close()
 	var reps []*engine.Report
 	if apply {
-		reps = append(reps, r.Plan(ctx), r.Apply(ctx))
+		// Apply plans first and reports what it planned: `run --yes`.
+		reps = append(reps, r.Apply(ctx))
 	} else {
 		reps = append(reps, r.Check(ctx))
 	}
@@ -152,76 +153,103 @@ func TestHostileRunner(t *testing.T) {
 	if len(paths) < 10 {
 		t.Fatalf("only %d runner-writable paths found in the recipe's commands: %v", len(paths), paths)
 	}
-	var mu sync.Mutex
-	safe, total, repaired := 0, 0, 0
-	var unsafe []string
+	type planting struct {
+		start start
+		path  string
+		kind  fakemac.Planting
+	}
+	var todo []planting
 	for _, st := range starts {
 		for _, p := range paths {
 			for _, kind := range fakemac.Plantings {
-				st, p, kind := st, p, kind
-				name := fmt.Sprintf("%s/%s/%s", st.name, strings.TrimPrefix(p, "/Users/"+hostileRunnerUser+"/"), kind)
-				total++
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					m := st.mac.Clone()
-					if !m.WritableBy(hostileRunnerUser, p) {
-						// The parent does not exist in this state: the
-						// job cannot plant there yet.
-						mu.Lock()
-						safe++
-						mu.Unlock()
-						return
-					}
-					if err := m.Plant(p, kind, hostileRunnerUser); err != nil {
-						t.Fatal(err)
-					}
-					before := m.RootOwned()
-					runOut, _ := hostileRunner(t, m, true)
-					checkOut, _, converged := hostileRun(t, m, false)
-					after := m.RootOwned()
-					var bad []string
-					for q, o := range before {
-						if hostileAllowed(allow, q) {
-							continue
-						}
-						if n, ok := after[q]; !ok {
-							bad = append(bad, fmt.Sprintf("%s: removed or no longer root's", q))
-						} else if n != o {
-							bad = append(bad, fmt.Sprintf("%s: %+v -> %+v", q, o, n))
-						}
-					}
-					for _, out := range []string{runOut, checkOut} {
-						if strings.Contains(out, hostileCanary) {
-							bad = append(bad, "the runner token appears in the output")
-						}
-						if m := relCrash.FindString(out); m != "" {
-							bad = append(bad, "a panic or Go stack trace: "+m)
-						}
-					}
-					if files := m.Contains(hostileCanary); len(files) > 0 {
-						bad = append(bad, fmt.Sprintf("the runner token was written to %v", files))
-					}
-					sort.Strings(bad)
-					mu.Lock()
-					defer mu.Unlock()
-					if converged {
-						repaired++
-					}
-					if len(bad) == 0 {
-						safe++
-						return
-					}
-					unsafe = append(unsafe, name)
-					t.Errorf("planting %s at %s (%s Mac) is not safe:\n  %s\nrun:\n%s", kind, p, st.name, strings.Join(bad, "\n  "), runOut)
-				})
+				todo = append(todo, planting{st, p, kind})
 			}
 		}
 	}
-	t.Cleanup(func() {
-		fmt.Printf("%d/%d plantings safe (%d repaired by the run: check exits 0 after it)\n", safe, total, repaired)
-		if safe != total {
-			sort.Strings(unsafe)
-			t.Errorf("%d/%d plantings safe; unsafe: %s", safe, total, strings.Join(unsafe, ", "))
+	// The plantings run in-process on a pool wider than the cores: some
+	// runs wait on launchctl's asynchronous bootout, and waiting costs no
+	// CPU.
+	var mu sync.Mutex
+	safe, total, repaired := 0, len(todo), 0
+	var unsafe []string
+	work := make(chan planting)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pl := range work {
+				ok, conv, report := hostilePlant(t, pl.start.mac, pl.path, pl.kind, allow)
+				name := fmt.Sprintf("%s/%s/%s", pl.start.name, strings.TrimPrefix(pl.path, "/Users/"+hostileRunnerUser+"/"), pl.kind)
+				mu.Lock()
+				if conv {
+					repaired++
+				}
+				if ok {
+					safe++
+				} else {
+					unsafe = append(unsafe, name)
+					t.Errorf("planting %s is not safe:\n%s", name, report)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, pl := range todo {
+		work <- pl
+	}
+	close(work)
+	wg.Wait()
+	fmt.Printf("%d/%d plantings safe (%d repaired by the run: check exits 0 after it)\n", safe, total, repaired)
+	if safe != total {
+		sort.Strings(unsafe)
+		t.Errorf("%d/%d plantings safe; unsafe: %s", safe, total, strings.Join(unsafe, ", "))
+	}
+}
+
+// hostilePlant plants kind at p in a copy of start, runs `run` and then
+// `check`, and says whether no root-owned object outside allow changed
+// and no secret leaked, whether check found the Mac converged, and what
+// went wrong.
+func hostilePlant(t *testing.T, start *fakemac.Mac, p string, kind fakemac.Planting, allow []string) (ok, converged bool, report string) {
+	m := start.Clone()
+	if !m.WritableBy(hostileRunnerUser, p) {
+		// The parent does not exist in this state: no job can plant
+		// there yet.
+		return true, true, ""
+	}
+	if err := m.Plant(p, kind, hostileRunnerUser); err != nil {
+		return false, false, err.Error()
+	}
+	before := m.RootOwned()
+	runOut, _ := hostileRunner(t, m, true)
+	checkOut, _, converged := hostileRun(t, m, false)
+	after := m.RootOwned()
+	var bad []string
+	for q, o := range before {
+		if hostileAllowed(allow, q) {
+			continue
 		}
-	})
+		if n, ok := after[q]; !ok {
+			bad = append(bad, fmt.Sprintf("%s: removed or no longer root's", q))
+		} else if n != o {
+			bad = append(bad, fmt.Sprintf("%s: %+v -> %+v", q, o, n))
+		}
+	}
+	for _, out := range []string{runOut, checkOut} {
+		if strings.Contains(out, hostileCanary) {
+			bad = append(bad, "the runner token appears in the output")
+		}
+		if m := relCrash.FindString(out); m != "" {
+			bad = append(bad, "a panic or Go stack trace: "+m)
+		}
+	}
+	if files := m.Contains(hostileCanary); len(files) > 0 {
+		bad = append(bad, fmt.Sprintf("the runner token was written to %v", files))
+	}
+	if len(bad) == 0 {
+		return true, converged, ""
+	}
+	sort.Strings(bad)
+	return false, converged, "  " + strings.Join(bad, "\n  ") + "\nrun:\n" + runOut
 }
