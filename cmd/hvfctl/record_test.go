@@ -19,6 +19,7 @@ import (
 	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
 	"github.com/sysprog21/hvfctl/stdlib"
+	"github.com/sysprog21/hvfctl/workflow/render"
 )
 
 // recordedDir holds the fixtures recorded with --record; each NAME.json
@@ -234,7 +235,7 @@ func TestRecordAndReplay(t *testing.T) {
 			}
 			rout = standIn.ReplaceAllString(rout, "<scrubbed>")
 			if rout != want {
-				t.Errorf("the replay prints another report:\n%s", lineDiffText(want, rout))
+				t.Errorf("the replay prints another report:\n%s", render.Diff("recorded", []byte(want), []byte(rout)))
 			}
 			if tc.name == "check" && *updateGolden {
 				writeRecorded(t, "standin-converged", raw, code, out)
@@ -275,33 +276,8 @@ func TestRecordedFixturesReplay(t *testing.T) {
 			}
 			code, out, errOut := runCLI(t, "check", "--target", "fake:"+f, "../../recipes/m4.star")
 			if got := fmt.Sprintf("exit %d\n%s", code, out); got != string(want) {
-				t.Errorf("replay of %s differs from the recorded report (%s):\n%s", f, errOut, lineDiffText(string(want), got))
+				t.Errorf("replay of %s differs from the recorded report (%s):\n%s", f, errOut, render.Diff(name+".report.txt", want, []byte(got)))
 			}
 		})
 	}
-}
-
-// lineDiffText shows the first lines where want and got differ.
-func lineDiffText(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl == gl {
-			continue
-		}
-		fmt.Fprintf(&b, "line %d:\n  - %s\n  + %s\n", i+1, wl, gl)
-		if shown++; shown == 10 {
-			b.WriteString("  …\n")
-			break
-		}
-	}
-	return b.String()
 }
