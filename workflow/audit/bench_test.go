@@ -68,3 +68,51 @@ func TestHostileWorkflowBounded(t *testing.T) {
 		}
 	}
 }
+
+// manyUnknowns is a guard of n clauses, each comparing a variable or an
+// input the audit cannot know: every one multiplies the assignments, and
+// each assignment's context must be built once, not once per unknown.
+func manyUnknowns(n int) []byte {
+	var conds []string
+	for i := 0; i < n; i++ {
+		conds = append(conds, fmt.Sprintf("(vars.A%d == 'p%d' || vars.A%d == 'q%d' || inputs.I%d == 'r%d')", i, i, i, i, i, i))
+	}
+	return []byte(fmt.Sprintf(`on: [pull_request, workflow_dispatch]
+permissions:
+  contents: read
+jobs:
+  j:
+    if: github.event_name != 'pull_request' || (%s)
+    runs-on: self-hosted
+    steps:
+      - run: make
+`, strings.Join(conds, " && ")))
+}
+
+// BenchmarkManyUnknowns measures a guard with many unknown values (60
+// clauses took two minutes when every assignment copied the context per
+// unknown).
+func BenchmarkManyUnknowns(b *testing.B) {
+	for _, n := range []int{10, 60} {
+		src := manyUnknowns(n)
+		b.Run(fmt.Sprintf("clauses=%d", n), func(b *testing.B) {
+			for range b.N {
+				if _, err := Source("unknowns.yml", src, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestManyUnknownsFail: a pull request meets the guard for some values
+// of the variables, so the job fails however many there are.
+func TestManyUnknownsFail(t *testing.T) {
+	jobs, err := Source("unknowns.yml", manyUnknowns(12), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].Verdict != "fail" {
+		t.Fatalf("got %+v, want one failing job", jobs)
+	}
+}

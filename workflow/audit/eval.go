@@ -307,52 +307,101 @@ func assignments(base map[string]any, us []unknownRef, limit int) ([]assignment,
 	if limit < 1 {
 		limit = 1
 	}
-	out := []assignment{{ctx: base}}
+	// The cross product is built as a tree of choices (each node one
+	// candidate of one unknown, pointing at the choices before it) and
+	// each assignment's context is built once at the end: copying the
+	// context per unknown per assignment made a guard with many unknowns
+	// cost minutes.
+	type choice struct {
+		parent *choice
+		cand   int
+	}
+	out := []*choice{nil}
 	ok := true
 	for _, u := range us {
-		var next []assignment
+		var next []*choice
 		for _, a := range out {
-			for _, c := range u.cands {
+			for ci := range u.cands {
 				if len(next) >= limit {
 					ok = false
 					break
 				}
-				next = append(next, assignment{
-					ctx:   setPath(a.ctx, u.path, c),
-					notes: append(append([]string(nil), a.notes...), strings.Join(u.path, ".")+" = "+describe(c)),
-				})
+				next = append(next, &choice{parent: a, cand: ci})
 			}
 		}
 		out = next
 	}
-	return out, ok
+	as := make([]assignment, 0, len(out))
+	picks := make([]int, len(us))
+	for _, c := range out {
+		for k := len(us) - 1; k >= 0; k-- {
+			picks[k], c = c.cand, c.parent
+		}
+		if len(us) == 0 {
+			as = append(as, assignment{ctx: base})
+			continue
+		}
+		ctx := shallow(base)
+		var notes []string
+		owned := map[string]map[string]string{"": foldIndex(ctx)}
+		for k, u := range us {
+			v := u.cands[picks[k]]
+			setOwned(ctx, u.path, v, owned)
+			notes = append(notes, strings.Join(u.path, ".")+" = "+describe(v))
+		}
+		as = append(as, assignment{ctx: ctx, notes: notes})
+	}
+	return as, ok
 }
 
-// setPath returns ctx with path set to v, copying only the maps on the
-// path (contexts are never changed in place, so the rest is shared); the
-// first missing key on the way receives a nested value (an array for a
-// "*" segment).
-func setPath(ctx map[string]any, path []string, v any) map[string]any {
-	out := shallow(ctx)
-	cur := out
+// setOwned sets path to v in ctx in place unless a value is already
+// there; the first missing key on the way receives a nested value (an
+// array for a "*" segment). Keys compare case-insensitively (an exact
+// match first). Each map on the path is copied the first time, so that
+// the maps ctx shares with other contexts are never changed: owned maps
+// the path of each map already copied (ctx itself is "") to its keys by
+// lower case.
+func setOwned(ctx map[string]any, path []string, v any, owned map[string]map[string]string) {
+	cur, idx := ctx, owned[""]
+	prefix := ""
 	for i, seg := range path {
 		if seg == "*" {
-			return out
+			return
 		}
-		next, ok := getFold(cur, seg)
-		if !ok {
-			cur[seg] = nested(path[i+1:], v)
-			return out
+		low := strings.ToLower(seg)
+		key := seg
+		if _, exact := cur[seg]; !exact {
+			k, ok := idx[low]
+			if !ok {
+				cur[seg] = nested(path[i+1:], v)
+				idx[low] = seg
+				return
+			}
+			key = k
 		}
-		m, isMap := next.(map[string]any)
+		m, isMap := cur[key].(map[string]any)
 		if !isMap || i == len(path)-1 {
-			return out
+			return
 		}
-		m = shallow(m)
-		cur[keyFold(cur, seg)] = m
-		cur = m
+		prefix += "\x00" + low
+		sub, done := owned[prefix]
+		if !done {
+			m = shallow(m)
+			cur[key] = m
+			sub = foldIndex(m)
+			owned[prefix] = sub
+		}
+		cur, idx = m, sub
 	}
-	return out
+}
+
+// foldIndex maps the lower case of each key of m to the key.
+func foldIndex(m map[string]any) map[string]string {
+	idx := make(map[string]string, len(m))
+	for k := range m {
+		idx[strings.ToLower(k)] = k
+	}
+	return idx
 }
 
 // shallow copies a map's top level.
