@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -292,5 +293,20 @@ func TestWorkflowAuditPolicyFlags(t *testing.T) {
 	_, out, _ := runCLI(t, "workflow", "audit", "--repo", "acme/widgets", "--label", "run-on-mac", "--json", wf("repo-and-label-options.yml"))
 	if !strings.Contains(out, `"pr-same-label"`) || !strings.Contains(out, `"reachable": true`) {
 		t.Errorf("the opt-in label did not reach the audit:\n%s", out)
+	}
+}
+
+// TestWorkflowAuditFIFO: a workflow argument that is a FIFO (a pull
+// request's author controls what the audit reads) is refused at once as
+// bad input, without hanging, and the other files are still audited.
+func TestWorkflowAuditFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	code, out, errOut := runCLI(t, "workflow", "audit", fifo, filepath.Join(workflowsDir, "design-guard.yml"))
+	if code != 2 || !strings.Contains(errOut, "fifo.yml") || !strings.Contains(errOut, "not a regular file") || !strings.Contains(out, "job runtime-macos lands on the runner") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/rhysd/actionlint"
 
+	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/workflow"
 )
 
@@ -138,7 +139,7 @@ func Files(ctx context.Context, paths []string, o Options) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("audit interrupted: %w", err)
 		}
-		src, err := os.ReadFile(f)
+		src, err := host.ReadLocalFile(f, maxWorkflowBytes)
 		if err != nil {
 			sess.fail(&InputError{File: f, Msg: fmt.Sprintf("reading workflow: %v", err)})
 			continue
@@ -350,7 +351,7 @@ func (s *session) callee(caller *wfFile, uses string) *wfFile {
 	if s.bad[filepath.Clean(beside)] {
 		return nil
 	}
-	src, err := os.ReadFile(beside)
+	src, err := host.ReadLocalFile(beside, maxWorkflowBytes)
 	if err != nil {
 		return nil
 	}
