@@ -301,57 +301,53 @@ type assignment struct {
 // false when there were more combinations than limit (at most
 // maxAssignments); the returned ones are then a prefix.
 func assignments(base map[string]any, us []unknownRef, limit int) ([]assignment, bool) {
+	n, at, ok := assignmentSeq(base, us, limit)
+	as := make([]assignment, 0, n)
+	for i := 0; i < n; i++ {
+		as = append(as, at(i))
+	}
+	return as, ok
+}
+
+// assignmentSeq is assignments built one at a time: at(i) for i < n
+// builds the i-th combination of the lexicographic order (the first
+// unknown varies slowest), so that a caller that stops early builds only
+// what it used and holds one context at a time (building them all made a
+// guard of many unknowns cost minutes and gigabytes).
+func assignmentSeq(base map[string]any, us []unknownRef, limit int) (int, func(int) assignment, bool) {
 	if limit > maxAssignments {
 		limit = maxAssignments
 	}
 	if limit < 1 {
 		limit = 1
 	}
-	// The cross product is built as a tree of choices (each node one
-	// candidate of one unknown, pointing at the choices before it) and
-	// each assignment's context is built once at the end: copying the
-	// context per unknown per assignment made a guard with many unknowns
-	// cost minutes.
-	type choice struct {
-		parent *choice
-		cand   int
-	}
-	out := []*choice{nil}
-	ok := true
+	n, ok := 1, true
 	for _, u := range us {
-		var next []*choice
-		for _, a := range out {
-			for ci := range u.cands {
-				if len(next) >= limit {
-					ok = false
-					break
-				}
-				next = append(next, &choice{parent: a, cand: ci})
-			}
+		n *= len(u.cands)
+		if n > limit {
+			n, ok = limit, false
 		}
-		out = next
 	}
-	as := make([]assignment, 0, len(out))
-	picks := make([]int, len(us))
-	for _, c := range out {
-		for k := len(us) - 1; k >= 0; k-- {
-			picks[k], c = c.cand, c.parent
-		}
+	at := func(i int) assignment {
 		if len(us) == 0 {
-			as = append(as, assignment{ctx: base})
-			continue
+			return assignment{ctx: base}
+		}
+		picks := make([]int, len(us))
+		for k := len(us) - 1; k >= 0 && i > 0; k-- {
+			r := len(us[k].cands)
+			picks[k], i = i%r, i/r
 		}
 		ctx := shallow(base)
-		var notes []string
 		owned := map[string]map[string]string{"": foldIndex(ctx)}
+		notes := make([]string, 0, len(us))
 		for k, u := range us {
 			v := u.cands[picks[k]]
 			setOwned(ctx, u.path, v, owned)
 			notes = append(notes, strings.Join(u.path, ".")+" = "+describe(v))
 		}
-		as = append(as, assignment{ctx: ctx, notes: notes})
+		return assignment{ctx: ctx, notes: notes}
 	}
-	return as, ok
+	return n, at, ok
 }
 
 // setOwned sets path to v in ctx in place unless a value is already
@@ -562,6 +558,8 @@ const memoKey = "\x00memo"
 // is kept so that its address is not reused.
 type convMemo struct {
 	objs map[unsafe.Pointer]memoEntry
+	// keys counts the keys of the maps held, which bound the memory.
+	keys int
 }
 
 type memoEntry struct {
@@ -569,8 +567,13 @@ type memoEntry struct {
 	o *expr.Object
 }
 
-// maxMemo bounds the memo; it starts over when full.
-const maxMemo = 20_000
+// maxMemo and maxMemoKeys bound the memo (maps held, and their keys
+// together: a context of a thousand variables per assignment filled
+// gigabytes when only the maps were counted); it starts over when full.
+const (
+	maxMemo     = 20_000
+	maxMemoKeys = 400_000
+)
 
 func newConvMemo() *convMemo { return &convMemo{objs: map[unsafe.Pointer]memoEntry{}} }
 
@@ -613,10 +616,12 @@ func toExpr(v any, memo *convMemo) any {
 			o.Set(k, toExpr(x[k], memo))
 		}
 		if memo != nil {
-			if len(memo.objs) >= maxMemo {
+			if len(memo.objs) >= maxMemo || memo.keys+len(keys) > maxMemoKeys {
 				clear(memo.objs)
+				memo.keys = 0
 			}
 			memo.objs[p] = memoEntry{m: x, o: o}
+			memo.keys += len(keys)
 		}
 		return o
 	case []any:

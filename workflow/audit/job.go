@@ -21,6 +21,10 @@ const maxEvals = 20_000
 // jobs); past it, every job left is judged as if its budget had run out.
 const maxFileEvals = 100_000
 
+// unknownsPerEval is how many unknowns an evaluation may set for the
+// price of one: past it, an evaluation counts as 1+unknowns/16.
+const unknownsPerEval = 16
+
 // maxCallDepth bounds nested reusable workflows (GitHub allows four
 // levels below the caller).
 const maxCallDepth = 4
@@ -340,16 +344,21 @@ func (ja *jobAudit) evalRow(i int, r *rowResult) error {
 				break
 			}
 			base := runContext(v.ctx, cb, ja.memo)
-			as, ok := assignments(base, ja.refs.unknowns(base), min(maxEvals-ja.evals, maxFileEvals-ja.fileAudit.evals)+1)
+			// An evaluation costs more the more unknowns each
+			// assignment sets: the budget counts that work, so that a
+			// guard of a thousand variables stays as cheap as any.
+			us := ja.refs.unknowns(base)
+			w := 1 + len(us)/unknownsPerEval
+			n, at, ok := assignmentSeq(base, us, min(maxEvals-ja.evals, maxFileEvals-ja.fileAudit.evals)/w+1)
 			if !ok {
 				undecided = true
 			}
-			for _, a := range as {
+			for ai := 0; ai < n; ai++ {
 				if r.runs[vi] && (r.reachable || !ja.canLand) {
 					break
 				}
-				ja.evals++
-				ja.fileAudit.evals++
+				ja.evals += w
+				ja.fileAudit.evals += w
 				if ja.fileAudit.evals > maxFileEvals {
 					ja.evals = maxEvals + 1
 				}
@@ -357,6 +366,7 @@ func (ja *jobAudit) evalRow(i int, r *rowResult) error {
 					undecided = true
 					break
 				}
+				a := at(ai)
 				lands := false
 				var labels []string
 				if ja.canLand {
