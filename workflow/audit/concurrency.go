@@ -116,13 +116,15 @@ func (ja *jobAudit) groupValues(t *template, r *rowResult) ([]string, error) {
 				return append(out, anyValue), nil
 			}
 			base := runContext(v.ctx, combo, ja.memo)
-			as, ok := assignments(base, rs.unknowns(base), ja.budget)
-			ja.budget -= len(as)
+			us := rs.unknowns(base)
+			n, at, ok := assignmentSeq(base, us, ja.budget)
+			ja.budget -= n * (1 + len(us)/unknownsPerEval)
 			if !ok || ja.budget <= 0 {
 				// Not every group was computed: it may be any.
 				return append(out, anyValue), nil
 			}
-			for _, a := range as {
+			for i := 0; i < n; i++ {
+				a := at(i)
 				g, err := t.str(a.ctx)
 				if err != nil {
 					return nil, err
@@ -210,12 +212,14 @@ func (ja *jobAudit) cancels(b *actionlint.Bool, t *template, r *rowResult) (bool
 			return true, "may be true (too many values to try)", nil
 		}
 		base := completeContext(shallow(v.ctx))
-		as, ok := assignments(base, rs.unknowns(base), ja.budget)
-		ja.budget -= len(as)
+		us := rs.unknowns(base)
+		n, at, ok := assignmentSeq(base, us, ja.budget)
+		ja.budget -= n * (1 + len(us)/unknownsPerEval)
 		if !ok || ja.budget <= 0 {
 			return true, "may be true (too many values to try)", nil
 		}
-		for _, a := range as {
+		for i := 0; i < n; i++ {
+			a := at(i)
 			val, err := t.value(a.ctx)
 			if err != nil {
 				return false, "", err

@@ -450,15 +450,17 @@ func evalCond(c *cond, vs []variant, rs *refSet, budget *int) (bool, error) {
 		if *budget <= 0 {
 			return true, nil
 		}
-		as, ok := assignments(completeContext(shallow(v.ctx)), rs.unknowns(v.ctx), *budget)
-		*budget -= len(as)
+		us := rs.unknowns(v.ctx)
+		n, at, ok := assignmentSeq(completeContext(shallow(v.ctx)), us, *budget)
+		*budget -= n * (1 + len(us)/unknownsPerEval)
 		if *budget <= 0 {
 			return true, nil
 		}
 		if !ok {
 			return true, nil
 		}
-		for _, a := range as {
+		for i := 0; i < n; i++ {
+			a := at(i)
 			for _, st := range statuses {
 				val, err := c.e.EvalWith(exprCtx(a.ctx), exprOpts(st))
 				if err != nil {
