@@ -236,6 +236,8 @@ type session struct {
 	bad  map[string]bool
 	errs []error
 	vo   variantOpts
+	// calls counts the reusable-workflow calls followed (maxCalls).
+	calls int
 }
 
 func newSession(o Options) *session {

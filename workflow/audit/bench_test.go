@@ -1,7 +1,10 @@
 package audit
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -127,5 +130,52 @@ func TestManyUnknownsFail(t *testing.T) {
 		if len(jobs) != 1 || jobs[0].Verdict != "fail" {
 			t.Errorf("%d clauses (never %v): got %+v, want one failing job", tc.n, tc.never, jobs)
 		}
+	}
+}
+
+// TestCallFanOutBounded: four levels of reusable workflows whose every
+// job calls the next level make a tree of k³ calls; past maxCalls the
+// calls left are unaudited (a failing finding), never followed without
+// end and never passed.
+func TestCallFanOutBounded(t *testing.T) {
+	dir := t.TempDir()
+	const k = 8 // 8 + 64 + 512 calls
+	names := []string{"a", "b", "c", "d"}
+	for i, n := range names {
+		var b strings.Builder
+		if i == 0 {
+			b.WriteString("on: [pull_request]\n")
+		} else {
+			b.WriteString("on:\n  workflow_call:\n")
+		}
+		b.WriteString("permissions:\n  contents: read\njobs:\n")
+		for j := 0; j < k; j++ {
+			if i < len(names)-1 {
+				fmt.Fprintf(&b, "  j%d:\n    uses: ./.github/workflows/%s.yml\n", j, names[i+1])
+			} else {
+				fmt.Fprintf(&b, "  j%d:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n", j)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, n+".yml"), []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := Files(context.Background(), []string{filepath.Join(dir, "a.yml")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unaudited := 0
+	for _, j := range rep.Jobs {
+		for _, f := range j.Findings {
+			if f.Rule == "unaudited-callee" && strings.Contains(f.Message, "its bound") {
+				unaudited++
+			}
+		}
+	}
+	if rep.Verdict != "fail" || unaudited == 0 {
+		t.Fatalf("verdict %s, %d calls past the bound reported; want fail and some", rep.Verdict, unaudited)
+	}
+	if len(rep.Jobs) > (maxCalls+1)*k {
+		t.Errorf("%d jobs reported; the bound of %d calls allows at most %d", len(rep.Jobs), maxCalls, (maxCalls+1)*k)
 	}
 }

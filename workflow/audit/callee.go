@@ -28,6 +28,8 @@ func (ja *jobAudit) followCall() ([]JobReport, error) {
 		why = "it lives in another repository, which the audit cannot read"
 	case ja.depth >= maxCallDepth:
 		why = fmt.Sprintf("it is nested more than %d reusable workflows deep", maxCallDepth)
+	case ja.sess.calls >= maxCalls:
+		why = fmt.Sprintf("the audit already followed %d reusable-workflow calls, its bound", maxCalls)
 	}
 	if callee != nil && why == "" {
 		for _, c := range ja.callChain() {
@@ -45,6 +47,7 @@ func (ja *jobAudit) followCall() ([]JobReport, error) {
 			Witness: fmt.Sprintf("job %s: uses: %s (runs in %s)", ja.j.ID.Value, uses, strings.Join(ja.runningRows(), ", "))})
 		return nil, nil
 	}
+	ja.sess.calls++
 	cc := &callContext{caller: ja.name() + ":" + ja.j.ID.Value, chain: append(ja.callChain(), ja.name())}
 	for i, r := range ja.rows {
 		cc.rows = append(cc.rows, r.s)

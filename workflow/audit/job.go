@@ -29,6 +29,11 @@ const unknownsPerEval = 16
 // levels below the caller).
 const maxCallDepth = 4
 
+// maxCalls bounds the reusable-workflow calls followed in one audit: a
+// tree of calls (every job of every level calling the next) grows as a
+// power of the jobs per file; a call past the bound is unaudited.
+const maxCalls = 256
+
 // callContext is how a reusable workflow is entered from one calling job:
 // the caller's rows, the runs of each in which the calling job starts,
 // and their inputs.
