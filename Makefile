@@ -32,11 +32,11 @@ vet:
 	$(GO) vet ./...
 
 # The exhaustive batteries (a fault at every command, an interruption at
-# every step, every hostile planting) replay the whole recipe hundreds of
-# times. They test hvfctl's logic, not its concurrency, and every code path
+# every step, every hostile planting, the secret canary through every recipe
+# test) replay the whole recipe hundreds of times. They test hvfctl's logic, not its concurrency, and every code path
 # they reach is also run under the race detector by the other tests, so they
 # run once without -race, which makes them several times faster.
-BATTERIES ?= ^(TestFaultAtEveryCommand|TestInterruption|TestHostileRunner)$$
+BATTERIES ?= ^(TestFaultAtEveryCommand|TestInterruption|TestHostileRunner|TestSecretCanaryCLI)$$
 
 gotest:
 	$(GO) test -race -count=1 -timeout 15m -skip '$(BATTERIES)' ./...
