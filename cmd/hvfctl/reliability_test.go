@@ -142,6 +142,9 @@ func TestFaultAtEveryCommand(t *testing.T) {
 		}
 	})
 	t.Logf("%d/%d faults recovered", recovered, n)
+	// Printed as well, so make test shows the count (it runs the batteries
+	// in local directory mode, where a test's stdout is shown).
+	fmt.Printf("%d/%d faults recovered\n", recovered, n)
 	if recovered != n {
 		sort.Strings(lost)
 		t.Errorf("%d/%d faults recovered; not recovered: faults at apply commands %s", recovered, n, strings.Join(lost, ", "))
