@@ -144,26 +144,11 @@ func awaitJob(ctx context.Context, h host.Host, label string, done func(launchdS
 		if done(st) {
 			return true, nil
 		}
-		if err := sleepCtx(ctx, bootoutInterval); err != nil {
+		if err := host.Sleep(ctx, bootoutInterval); err != nil {
 			return false, err
 		}
 	}
 	return false, nil
-}
-
-// Sleep waits d or until ctx ends (ctx's error then).
-func Sleep(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // launchctlAction returns the action that runs /bin/launchctl with args

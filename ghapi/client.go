@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v75/github"
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // Service is the name under which a run's *Client is registered with the
@@ -68,7 +69,7 @@ func New(o Options) (*Client, error) {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = host.Sleep
 	}
 	if o.MaxWait == 0 {
 		o.MaxWait = DefaultMaxWait

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
 	"github.com/sysprog21/hvfctl/builtins/fixturelock"
 	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/builtins/tarcheck"
@@ -30,18 +31,13 @@ import (
 // NotRun is the exit status recorded for a command that could not be
 // started at all (the backend's error text is kept as its stderr); the
 // fake returns the same error when it replays it.
-const NotRun = -1
+const NotRun = fakemac.NotRun
 
 // Response is one recorded reply: the exact argv, the principal it ran
-// as, and its raw stdout, stderr and exit status (the fixture's
-// "responses" shape).
-type Response struct {
-	Argv   []string `json:"argv"`
-	User   string   `json:"user,omitempty"`
-	Stdout string   `json:"stdout"`
-	Stderr string   `json:"stderr"`
-	Exit   int      `json:"exit"`
-}
+// as, and its raw stdout, stderr and exit status. It is the fake's
+// fixture "responses" entry, so a recording replays as an ordinary
+// fixture.
+type Response = fakemac.Response
 
 // ErrReadOnly is wrapped by the error of any write or download attempted
 // while recording.

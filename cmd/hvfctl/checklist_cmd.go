@@ -87,13 +87,9 @@ func (c *checklistCmd) Run(e *env) error {
 		return exit(1, err)
 	}
 	f := recipeFlags{Target: c.Target, Var: c.Var, Recipe: c.Recipe, MaxSteps: engine.DefaultMaxSteps, MaxHeap: 1024, gitHubFlags: c.gitHubFlags}
-	secrets := &cliSecrets{getenv: e.getenv}
-	if err := secrets.preload(e.redactor, e.environ()); err != nil {
-		return exit(1, err)
-	}
-	r, err := f.load(e, tgt, secrets)
+	r, err := f.loadReadOnly(e, tgt)
 	if err != nil {
-		return exit(1, err)
+		return err
 	}
 	defer r.Close()
 	rep := r.Check(e.ctx)

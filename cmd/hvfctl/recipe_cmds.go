@@ -115,13 +115,9 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordT
 			return exit(1, err)
 		}
 	}
-	secrets := &cliSecrets{getenv: e.getenv}
-	if err := secrets.preload(e.redactor, e.environ()); err != nil {
-		return exit(1, err)
-	}
-	r, err := f.load(e, tgt, secrets)
+	r, err := f.loadReadOnly(e, tgt)
 	if err != nil {
-		return exit(1, err)
+		return err
 	}
 	defer r.Close()
 	var rep *engine.Report
@@ -331,6 +327,21 @@ func (c *runCmd) confirmPlan(e *env, plan *engine.Report, interactive bool) erro
 		return exit(1, fmt.Errorf("not applied"))
 	}
 	return nil
+}
+
+// loadReadOnly loads the recipe for a command that only reads the host
+// (plan, check, checklist): secrets come from the environment alone and
+// are registered before the recipe's code runs. Errors are exit 1.
+func (f *recipeFlags) loadReadOnly(e *env, tgt *target) (*engine.Recipe, error) {
+	secrets := &cliSecrets{getenv: e.getenv}
+	if err := secrets.preload(e.redactor, e.environ()); err != nil {
+		return nil, exit(1, err)
+	}
+	r, err := f.load(e, tgt, secrets)
+	if err != nil {
+		return nil, exit(1, err)
+	}
+	return r, nil
 }
 
 // loadForChange loads the recipe for a command that changes the host (run,

@@ -108,7 +108,7 @@ func Run(ctx context.Context, s *engine.Session, o Options) (Outcome, error) {
 	}
 	sleep := o.Sleep
 	if sleep == nil {
-		sleep = builtins.Sleep
+		sleep = host.Sleep
 	}
 	h := s.Host()
 	daemons, err := builtins.RunnerDaemons(s)
