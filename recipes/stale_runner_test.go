@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -205,5 +206,181 @@ func TestFewerRunnersUnregistersTheOldOnes(t *testing.T) {
 	}
 	if c := load(t, m, nil).Check(context.Background()); c.ExitCode() != 0 {
 		t.Fatalf("check exits %d:\n%s", c.ExitCode(), describe(c))
+	}
+}
+
+// TestManyRunnersToOne goes from forty instances to one: everything of
+// the thirty-nine removed instances (runner and prune daemons, roots,
+// registrations, logs) is found by listing what exists, not from a fixed
+// range, and removed; check then reports no drift and a second run
+// changes nothing. One of the batteries (Makefile BATTERIES): it runs
+// without -race.
+func TestManyRunnersToOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("forty runner instances: skipped with -short")
+	}
+	const n = 40
+	m := converged(t, map[string]string{"runner_count": strconv.Itoa(n)})
+	rep := load(t, m, nil).Apply(context.Background())
+	if !rep.Converged() {
+		t.Fatalf("apply with one runner did not converge:\n%s", describe(rep))
+	}
+	cmds := ran(rep.HostCommands)
+	for i := 1; i <= n; i++ {
+		sfx := "-" + strconv.Itoa(i)
+		root := "/Users/ghrunner/actions-runner" + sfx
+		runnerLabel := newLabel + sfx
+		pruneLabel := "org.sysprog21.hvfctl.prune.macmini-m4-hvf" + sfx
+		if !contains(cmds, root+"/config.sh remove") {
+			t.Errorf("%s was not unregistered", root)
+		}
+		for _, p := range []string{
+			root,
+			daemonDir + "/" + runnerLabel + ".plist",
+			daemonDir + "/" + pruneLabel + ".plist",
+			"/Users/ghrunner/Library/Logs/" + runnerLabel,
+			"/Users/ghrunner/Library/Logs/" + pruneLabel,
+		} {
+			if exists(t, m, p) {
+				t.Errorf("%s is still there", p)
+			}
+		}
+	}
+	if c := load(t, m, nil).Check(context.Background()); c.ExitCode() != 0 {
+		t.Fatalf("check exits %d:\n%s", c.ExitCode(), describe(c))
+	}
+	if again := load(t, m, nil).Plan(context.Background()); again.Summary.Change != 0 {
+		t.Fatalf("a second run would change %d resource(s):\n%s", again.Summary.Change, describe(again))
+	}
+}
+
+// plant runs argv as user on the fake, failing the test on a non-zero exit.
+func plant(t *testing.T, m *fakemac.Mac, user string, argv ...string) {
+	t.Helper()
+	res, err := m.Run(context.Background(), host.Command{Argv: argv, User: user})
+	if err != nil || res.Exit != 0 {
+		t.Fatalf("%v as %s: %v %s%s", argv, user, err, res.Stdout, res.Stderr)
+	}
+}
+
+const (
+	leftHome  = "/Users/ghrunner"
+	leftLogs  = leftHome + "/Library/Logs"
+	leftPrune = "org.sysprog21.hvfctl.prune.macmini-m4-hvf-9"
+)
+
+// leftovers are what plantLeftovers leaves of instances 3, 9 and 17.
+var leftovers = []string{
+	leftHome + "/actions-runner-3", leftHome + "/actions-runner-17",
+	leftLogs + "/" + newLabel + "-3", leftLogs + "/" + newLabel + "-17",
+	leftLogs + "/" + leftPrune, daemonDir + "/" + leftPrune + ".plist",
+}
+
+// plantLeftovers plants on m what instances of a count no run recorded
+// left (runner roots 3 and 17 unpacked by the runner account, their
+// logs, a prune daemon of instance 9 and its logs) and look-alikes that
+// are no instance's, and returns the look-alikes.
+func plantLeftovers(t *testing.T, m *fakemac.Mac) []string {
+	t.Helper()
+	const home, logs, prune = leftHome, leftLogs, leftPrune
+	for _, sfx := range []string{"-3", "-17"} {
+		root := home + "/actions-runner" + sfx
+		plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", root)
+		plant(t, m, fakemac.RunnerUser, "/usr/bin/tar", "-xzf", "/Library/Caches/hvfctl/actions-runner-osx-arm64-2.335.1.tar.gz", "-C", root)
+		plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", logs+"/"+newLabel+sfx)
+	}
+	plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", logs+"/"+prune)
+	body := `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>Label</key><string>` + prune + `</string><key>ProgramArguments</key><array><string>/usr/local/bin/hvfctl</string><string>prune</string><string>--older-than</string><string>7d</string><string>` + home + `/actions-runner-9/_work.noindex</string></array></dict></plist>`
+	if err := m.WriteFile(context.Background(), host.WriteRequest{Path: daemonDir + "/" + prune + ".plist", Data: []byte(body), Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
+		t.Fatal(err)
+	}
+	// Look-alikes that are no instance's: never touched.
+	keep := []string{home + "/actions-runner-07", home + "/actions-runner-x", home + "/actions-runner-5", logs + "/actions.runner.other-repo.macmini-m4-hvf-2"}
+	for _, d := range []string{keep[0], keep[1], keep[3]} {
+		plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", d)
+		if err := m.WriteFile(context.Background(), host.WriteRequest{Path: d + "/config.sh", Data: []byte("#!/bin/sh\n"), Mode: 0o755, Owner: fakemac.RunnerUser, Group: "staff"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plant(t, m, fakemac.RunnerUser, "/bin/ln", "-s", "/opt/toolchain", keep[2])
+	return keep
+}
+
+// TestLeftoversOfAnUnrecordedCount: a converged Mac (one runner) still
+// holds what instances of a count no run recorded left behind (runner
+// roots 3 and 17, their logs, a prune daemon of instance 9 and its
+// logs). check reports them as drift, run removes them and nothing
+// else: names that only look like a runner root's (a leading zero, a
+// non-digit suffix, a symlink) and another repository's logs stay.
+func TestLeftoversOfAnUnrecordedCount(t *testing.T) {
+	m := fake(t, "converged")
+	keep := plantLeftovers(t, m)
+	c := load(t, m, nil).Check(context.Background())
+	if c.ExitCode() != 2 {
+		t.Fatalf("check exits %d, want 2 (drift):\n%s", c.ExitCode(), describe(c))
+	}
+	drift := map[string]string{}
+	for _, id := range []string{"runner:stale", "prune:stale"} {
+		r := c.Resource(id)
+		if r == nil {
+			t.Fatalf("%s is not in the check", id)
+		}
+		for _, ch := range r.Changes {
+			drift[id+" "+ch.Property] = ch.Before.String()
+		}
+	}
+	const home, logs, prune = leftHome, leftLogs, leftPrune
+	want := map[string]string{
+		"runner:stale stale_trees":  `["` + home + `/actions-runner-17", "` + home + `/actions-runner-3"]`,
+		"runner:stale stale_logs":   `["` + logs + "/" + newLabel + `-17", "` + logs + "/" + newLabel + `-3"]`,
+		"prune:stale stale_daemons": `["` + prune + `"]`,
+		"prune:stale stale_logs":    `["` + logs + "/" + prune + `"]`,
+	}
+	for k, v := range want {
+		if drift[k] != v {
+			t.Errorf("check reports %s = %s, want %s", k, drift[k], v)
+		}
+	}
+
+	rep := load(t, m, nil).Apply(context.Background())
+	if !rep.Converged() {
+		t.Fatalf("apply did not converge:\n%s", describe(rep))
+	}
+	for _, p := range leftovers {
+		if exists(t, m, p) {
+			t.Errorf("%s is still there", p)
+		}
+	}
+	for _, p := range append(keep, "/opt/toolchain", fakemac.RunnerRoot+"/.runner") {
+		if !exists(t, m, p) {
+			t.Errorf("%s was removed", p)
+		}
+	}
+	if again := load(t, m, nil).Check(context.Background()); again.ExitCode() != 0 {
+		t.Fatalf("check after the cleanup exits %d:\n%s", again.ExitCode(), describe(again))
+	}
+}
+
+// TestDestroyRemovesLeftovers: hvfctl destroy on a converged Mac that
+// also holds the leftovers of an unrecorded count removes them with the
+// declared runner, and leaves the look-alikes.
+func TestDestroyRemovesLeftovers(t *testing.T) {
+	m := fake(t, "converged")
+	keep := plantLeftovers(t, m)
+	rep := load(t, m, nil).Destroy(context.Background(), engine.DestroyOptions{})
+	for _, r := range rep.Resources {
+		if r.Status == engine.StatusFailed || r.Status == engine.StatusSkipped {
+			t.Errorf("destroy: %s %s %s", r.ID, r.Status, r.Error)
+		}
+	}
+	for _, p := range append(leftovers, fakemac.RunnerRoot) {
+		if exists(t, m, p) {
+			t.Errorf("%s is still there after destroy", p)
+		}
+	}
+	for _, p := range keep {
+		if !exists(t, m, p) {
+			t.Errorf("destroy removed %s", p)
+		}
 	}
 }
