@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
@@ -21,7 +23,8 @@ const launchDaemons = "/Library/LaunchDaemons"
 // spotlight, power, brew, rosetta, clt, launchd and free_bytes, plus
 // runners (per runner LaunchDaemon: root, user, registered name and URL,
 // installed version) and toolchains (the /opt/toolchain links, their
-// targets and versions). Each
+// targets, the versions they name and the versions installed side by
+// side). Each
 // family costs one command, cached in the session, so queries made later
 // in the same run reuse them. Every key is always present; a family that
 // cannot be read is null (or its fields are) and its error is returned,
@@ -262,8 +265,14 @@ func runnerFacts(s *engine.Session, label string) (map[string]any, error) {
 	return out, nil
 }
 
-// toolchainFacts lists the links under /opt/toolchain with their target
-// and the version the target names (ROOT/dist/NAME-VERSION/...), or null.
+// toolchainFacts lists the links under /opt/toolchain with their target,
+// the version the target names and the versions installed side by side:
+// a tarball toolchain's target is ROOT/dist/NAME-VERSION/..., its
+// versions the ROOT/dist/NAME-VERSION directories; a package's target is
+// BASE/VERSION/NAME (Arm's /Applications/ArmGNUToolchain/14.3.rel1/
+// aarch64-none-elf), its versions the BASE/VERSION/NAME directories.
+// Names that are no version (toolchainVersion) are left out; version is
+// null when the target names none.
 func toolchainFacts(s *engine.Session) (map[string]any, error) {
 	out := map[string]any{}
 	names, ok, err := listDir(s, toolchainRoot)
@@ -283,6 +292,12 @@ func toolchainFacts(s *engine.Session) (map[string]any, error) {
 	if err != nil {
 		return out, err
 	}
+	var dist []string
+	if slices.Contains(names, "dist") {
+		if dist, _, err = listDir(s, toolchainRoot+"/dist"); err != nil {
+			return out, err
+		}
+	}
 	for _, p := range paths {
 		fs := st[p]
 		if !fs.Exists || fs.Type != "symlink" {
@@ -290,10 +305,71 @@ func toolchainFacts(s *engine.Session) (map[string]any, error) {
 		}
 		name := strings.TrimPrefix(p, toolchainRoot+"/")
 		var version any
+		installed := []string{}
 		if rest, ok := strings.CutPrefix(fs.Target, toolchainRoot+"/dist/"+name+"-"); ok {
-			version, _, _ = strings.Cut(rest, "/")
+			if v, _, _ := strings.Cut(rest, "/"); toolchainVersion(v) {
+				version = v
+			}
+			for _, d := range dist {
+				if v, ok := strings.CutPrefix(d, name+"-"); ok && toolchainVersion(v) {
+					installed = append(installed, v)
+				}
+			}
+		} else if path.Base(fs.Target) == name && toolchainVersion(path.Base(path.Dir(fs.Target))) && path.IsAbs(fs.Target) {
+			version = path.Base(path.Dir(fs.Target))
+			if installed, err = packageVersions(s, path.Dir(path.Dir(fs.Target)), name); err != nil {
+				return out, err
+			}
 		}
-		out[name] = map[string]any{"target": fs.Target, "version": version}
+		out[name] = map[string]any{"target": fs.Target, "version": version, "installed": installed}
 	}
 	return out, nil
+}
+
+// packageVersions lists the versions of a package toolchain installed side
+// by side: the entries VERSION of base whose BASE/VERSION/NAME is a
+// directory.
+func packageVersions(s *engine.Session, base, name string) ([]string, error) {
+	entries, ok, err := listDir(s, base)
+	if err != nil || !ok {
+		return []string{}, err
+	}
+	var dirs []string
+	for _, e := range entries {
+		if toolchainVersion(e) {
+			dirs = append(dirs, base+"/"+e+"/"+name)
+		}
+	}
+	out := []string{}
+	if len(dirs) == 0 {
+		return out, nil
+	}
+	st, err := statPaths(s.Context(), s, dirs...)
+	if err != nil {
+		return out, err
+	}
+	for _, d := range dirs {
+		if st[d].Exists && st[d].Type == "dir" {
+			out = append(out, path.Base(path.Dir(d)))
+		}
+	}
+	return out, nil
+}
+
+// toolchainVersion reports whether v is a toolchain version as
+// stdlib/toolchain.star's version_parts reads one: dotted decimal
+// numbers, a part relN in any case counting as N ("13.3.0", "14.3.rel1").
+func toolchainVersion(v string) bool {
+	if v == "" || len(v) > 64 || v[0] < '0' || v[0] > '9' {
+		return false
+	}
+	for _, p := range strings.Split(v, ".") {
+		if len(p) > 3 && strings.EqualFold(p[:3], "rel") {
+			p = p[3:]
+		}
+		if p == "" || len(p) > 9 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }

@@ -145,7 +145,7 @@ func (ev *evaluator) engineBuiltins() []Builtin {
 			Name:   "version_at_least",
 			Params: "version",
 			Kind:   KindUtil,
-			Doc:    "A wanted value matching any dotted version string ≥ version, compared numerically (\"15.10\" > \"15.9\").",
+			Doc:    "A wanted value matching any dotted version string ≥ version, compared numerically (\"15.10\" > \"15.9\"); a part relN in any case counts as N (Arm's \"14.3.rel1\").",
 			Fn: func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 				var v string
 				if err := starlark.UnpackPositionalArgs(fn.Name(), args, kwargs, 1, &v); err != nil {

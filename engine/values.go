@@ -107,7 +107,8 @@ func atLeast(n starlark.Value) (*matcher, error) {
 }
 
 // versionAtLeast accepts dotted version strings ≥ min, compared
-// component by component as numbers ("15.10" > "15.9").
+// component by component as numbers ("15.10" > "15.9"; "14.3.rel1" >
+// "13.2.Rel1").
 func versionAtLeast(min string) (*matcher, error) {
 	want, err := parseVersion(min)
 	if err != nil {
@@ -133,9 +134,14 @@ func parseVersion(s string) ([]int, error) {
 	parts := strings.Split(s, ".")
 	out := make([]int, len(parts))
 	for i, p := range parts {
+		// A part "relN" in any case counts as N: Arm GNU Toolchain
+		// releases are 14.3.rel1 (13.2.Rel1 for one of them).
+		if len(p) > 3 && strings.EqualFold(p[:3], "rel") {
+			p = p[3:]
+		}
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("malformed version %q: want dotted numbers such as 15.0", s)
+		if err != nil || n < 0 || p[0] == '+' || p[0] == '-' {
+			return nil, fmt.Errorf("malformed version %q: want dotted numbers such as 15.0 (a part relN counts as N, as in 14.3.rel1)", s)
 		}
 		out[i] = n
 	}

@@ -34,6 +34,13 @@ const (
 	ArmToolchainURL    = "https://developer.arm.com/-/media/Files/downloads/gnu/14.3.rel1/binrel/arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf.pkg"
 	ArmToolchainSHA256 = "82a4987c670f589d3c5b97bc579561365116670ff3c1c67a07fc29fa23aef3b2" // its SHA-256
 	ArmToolchainSize   = 141557760                                                          // its size as served by the fake
+	// OldArmToolchainURL is Arm's bare-metal GNU toolchain 13.3.rel1
+	// package, what the outdated preset has installed (SHA-256 from
+	// macos-facts.md §2 and Homebrew's gcc-aarch64-embedded cask at
+	// 13.3.rel1; the size is not from a source).
+	OldArmToolchainURL    = "https://developer.arm.com/-/media/Files/downloads/gnu/13.3.rel1/binrel/arm-gnu-toolchain-13.3.rel1-darwin-arm64-aarch64-none-elf.pkg"
+	OldArmToolchainSHA256 = "e8d1b044546df16d4f654d72eafe2f68950d39838078d6f32f132de0d6649eee" // its SHA-256
+	OldArmToolchainSize   = 139460608                                                          // its size as served by the fake
 	// CrossToolchainURL is messense's aarch64-unknown-linux-gnu 13.3.0
 	// arm64 asset (SHA-256 from macos-facts.md §2; size and entry names
 	// are not from a source).
@@ -91,7 +98,8 @@ var presetAliases = map[string]string{"partial": "part-way"}
 // `hvfctl run recipes/m4.star`, embedded from presets/converged.json),
 // drifted (converged after a macOS minor update, 26.1 to 26.2: version bumped, pmset
 // reset, the runner LaunchDaemon booted out, qemu missing), outdated (converged as an older pin left it: runner
-// 2.332.0 registered and running, the cross toolchain 13.2.0 linked) and seed-manual (provisioned by hand after the seed
+// 2.332.0 registered and running, the cross toolchain 13.2.0 and Arm's
+// 13.3.rel1 linked) and seed-manual (provisioned by hand after the seed
 // document: runner mini-1 with an svc.sh LaunchAgent, the Linux toolchain
 // from Homebrew, displaysleep 0).
 func Presets() []string {
@@ -283,6 +291,7 @@ func addDownloads(st *State, t0 int64) {
 	st.URLs[RunnerURL] = &URL{Size: RunnerSize, SHA256: RunnerSHA256, Archive: "actions-runner-osx-arm64-2.335.1", Note: "macos-facts.md §1.11 (several independent pins agree)"}
 	st.URLs[HomebrewPkgURL] = &URL{Size: HomebrewPkgSize, SHA256: HomebrewPkgSHA256, Package: "homebrew-" + HomebrewVersion, Note: "the pin of recipes/m4.star (one third-party pin of the release asset)"}
 	st.URLs[ArmToolchainURL] = &URL{Size: ArmToolchainSize, SHA256: ArmToolchainSHA256, Package: "arm-gnu-toolchain-14.3.rel1", Note: "SHA-256 from macos-facts.md §2; size not from a source"}
+	st.URLs[OldArmToolchainURL] = &URL{Size: OldArmToolchainSize, SHA256: OldArmToolchainSHA256, Package: "arm-gnu-toolchain-13.3.rel1", Note: "SHA-256 from macos-facts.md §2 and Homebrew's gcc-aarch64-embedded cask; size not from a source"}
 	st.URLs[OldRunnerURL] = &URL{Size: OldRunnerSize, SHA256: OldRunnerSHA256, Archive: "actions-runner-osx-arm64-2.332.0", Note: "macos-facts.md §1.11 (shasum of a live download); size not from a source"}
 	st.URLs[CrossToolchainURL] = &URL{Size: CrossToolchainSize, SHA256: CrossToolchainSHA256, Archive: "aarch64-unknown-linux-gnu-13.3.0", Note: "SHA-256 from macos-facts.md §2; size and entries not from a source"}
 
@@ -334,15 +343,28 @@ func addDownloads(st *State, t0 int64) {
 	}
 	st.Archives["aarch64-unknown-linux-gnu-"+OldCrossToolchainVersion] = slices.Clone(st.Archives["aarch64-unknown-linux-gnu-13.3.0"])
 	st.Packages["homebrew-"+HomebrewVersion] = &Package{ID: HomebrewPkgID, Version: HomebrewVersion, Title: "Homebrew", Script: "homebrew"}
-	arm := "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf"
-	armPkg := &Package{ID: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf", Version: "14.3.rel1", Title: "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf"}
-	for _, p := range []string{"/Applications/ArmGNUToolchain", "/Applications/ArmGNUToolchain/14.3.rel1", arm, arm + "/bin"} {
-		armPkg.Payload = append(armPkg.Payload, PayloadItem{Path: p, Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel"})
+	for _, v := range []string{"14.3.rel1", "13.3.rel1"} {
+		st.Packages["arm-gnu-toolchain-"+v] = armPackage(v)
+	}
+}
+
+// armPackage is Arm's aarch64-none-elf package of version v: it installs
+// into /Applications/ArmGNUToolchain/V/aarch64-none-elf, beside any other
+// version, with the receipt arm-gnu-toolchain-V-darwin-arm64-aarch64-none-elf
+// (Homebrew's gcc-aarch64-embedded cask: its binary paths and `uninstall
+// pkgutil:`, macos-facts.md §2). The receipt's version field is the
+// fake's choice (no source shows it).
+func armPackage(v string) *Package {
+	arm := "/Applications/ArmGNUToolchain/" + v + "/aarch64-none-elf"
+	id := "arm-gnu-toolchain-" + v + "-darwin-arm64-aarch64-none-elf"
+	pkg := &Package{ID: id, Version: v, Title: id}
+	for _, p := range []string{"/Applications/ArmGNUToolchain", "/Applications/ArmGNUToolchain/" + v, arm, arm + "/bin"} {
+		pkg.Payload = append(pkg.Payload, PayloadItem{Path: p, Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel"})
 	}
 	for _, tool := range []string{"gcc", "as", "ld", "objcopy", "objdump"} {
-		armPkg.Payload = append(armPkg.Payload, PayloadItem{Path: arm + "/bin/aarch64-none-elf-" + tool, Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 1_500_000})
+		pkg.Payload = append(pkg.Payload, PayloadItem{Path: arm + "/bin/aarch64-none-elf-" + tool, Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 1_500_000})
 	}
-	st.Packages["arm-gnu-toolchain-14.3.rel1"] = armPkg
+	return pkg
 }
 
 // step is one thing a derived preset does to the fake.
@@ -489,13 +511,15 @@ var (
 	crossCached     = downloadsDir + "/aarch64-unknown-linux-gnu-aarch64-darwin.tar.gz"
 	crossLink       = "/opt/toolchain/aarch64-linux-gnu"
 	crossOld        = "/opt/toolchain/dist/aarch64-linux-gnu-" + OldCrossToolchainVersion
+	armCached       = downloadsDir + "/arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf.pkg"
+	oldArmCached    = downloadsDir + "/arm-gnu-toolchain-13.3.rel1-darwin-arm64-aarch64-none-elf.pkg"
 )
 
 // outdatedSteps turn a converged Mac into one an older pin left: the
 // runner's files are 2.332.0's (unpacked over the root by the runner
 // account, as a first install of that version left them; .runner and
 // the credentials untouched), the cross toolchain 13.2.0 is the one
-// linked.
+// linked, and so is Arm's toolchain 13.3.rel1 (its package installed).
 var outdatedSteps = []step{
 	run("root", "/bin/rm", "-f", runnerCached),
 	download(OldRunnerURL, oldRunnerCached, OldRunnerSHA256, "root", "wheel"),
@@ -510,6 +534,14 @@ var outdatedSteps = []step{
 	run("root", "/usr/bin/tar", "-xzf", crossCached, "-C", crossOld),
 	run("root", "/usr/sbin/chown", "-R", "root:wheel", crossOld),
 	run("root", "/bin/ln", "-sfh", crossOld+"/aarch64-unknown-linux-gnu", crossLink),
+	// Arm's toolchain 13.3.rel1 instead of 14.3.rel1: its package
+	// installed from the download cache and linked.
+	run("root", "/bin/rm", "-rf", "/Applications/ArmGNUToolchain/14.3.rel1"),
+	run("root", "/usr/sbin/pkgutil", "--forget", "arm-gnu-toolchain-14.3.rel1-darwin-arm64-aarch64-none-elf"),
+	run("root", "/bin/rm", "-f", armCached),
+	download(OldArmToolchainURL, oldArmCached, OldArmToolchainSHA256, "root", "wheel"),
+	run("root", "/usr/sbin/installer", "-pkg", oldArmCached, "-target", "/"),
+	run("root", "/bin/ln", "-sfh", "/Applications/ArmGNUToolchain/13.3.rel1/aarch64-none-elf", "/opt/toolchain/aarch64-none-elf"),
 }
 
 // driftSteps are what a macOS minor update (26.1 to 26.2) does to a

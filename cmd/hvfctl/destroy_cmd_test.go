@@ -193,9 +193,9 @@ func TestDestroyMintsRemovalToken(t *testing.T) {
 // TestFactsInstalledVersions: facts report the installed runner version
 // (from each runner LaunchDaemon's root) and each toolchain's version.
 func TestFactsInstalledVersions(t *testing.T) {
-	tests := []struct{ fixture, runner, toolchain string }{
-		{convergedState, "2.335.1", "13.3.0"},
-		{"../../testdata/hosts/outdated.json", "2.332.0", "13.2.0"},
+	tests := []struct{ fixture, runner, toolchain, arm string }{
+		{convergedState, "2.335.1", "13.3.0", "14.3.rel1"},
+		{"../../testdata/hosts/outdated.json", "2.332.0", "13.2.0", "13.3.rel1"},
 	}
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.fixture), func(t *testing.T) {
@@ -205,7 +205,10 @@ func TestFactsInstalledVersions(t *testing.T) {
 			}
 			var f struct {
 				Runners    map[string]struct{ Version, Name, Root string } `json:"runners"`
-				Toolchains map[string]struct{ Version, Target string }     `json:"toolchains"`
+				Toolchains map[string]struct {
+					Version, Target string
+					Installed       []string
+				} `json:"toolchains"`
 			}
 			if err := json.Unmarshal([]byte(out), &f); err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -214,8 +217,11 @@ func TestFactsInstalledVersions(t *testing.T) {
 			if r.Version != tc.runner || r.Name != "macmini-m4-hvf" || r.Root != "/Users/ghrunner/actions-runner" {
 				t.Errorf("runner facts %+v, want version %s", r, tc.runner)
 			}
-			if v := f.Toolchains["aarch64-linux-gnu"].Version; v != tc.toolchain {
-				t.Errorf("toolchain version %q, want %s", v, tc.toolchain)
+			for name, want := range map[string]string{"aarch64-linux-gnu": tc.toolchain, "aarch64-none-elf": tc.arm} {
+				got := f.Toolchains[name]
+				if got.Version != want || len(got.Installed) != 1 || got.Installed[0] != want {
+					t.Errorf("toolchain %s: version %q installed %q, want %s", name, got.Version, got.Installed, want)
+				}
 			}
 		})
 	}
