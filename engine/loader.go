@@ -39,6 +39,9 @@ type loader struct {
 	rootReal    string // rootDir with symlinks resolved
 	stdlib      fs.FS
 	predeclared starlark.StringDict
+	// trust, when set, refuses a .star file that an account other than
+	// root and the invoking user could have written (hvfctl runs as root).
+	trust *host.LocalTrust
 
 	cache map[string]*loadEntry
 	stack []string // display names of the modules being executed
@@ -49,7 +52,7 @@ type loadEntry struct {
 	err     error
 }
 
-func newLoader(topFile string, stdlib fs.FS, predeclared starlark.StringDict) (*loader, error) {
+func newLoader(topFile string, stdlib fs.FS, predeclared starlark.StringDict, trust *host.LocalTrust) (*loader, error) {
 	abs, err := filepath.Abs(filepath.Dir(topFile))
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", topFile, err)
@@ -59,14 +62,14 @@ func newLoader(topFile string, stdlib fs.FS, predeclared starlark.StringDict) (*
 		return nil, fmt.Errorf("resolving %s: %w", topFile, err)
 	}
 	return &loader{
-		rootDir: abs, rootReal: real, stdlib: stdlib, predeclared: predeclared,
+		rootDir: abs, rootReal: real, stdlib: stdlib, predeclared: predeclared, trust: trust,
 		cache: map[string]*loadEntry{},
 	}, nil
 }
 
 // execTop executes the top-level file (a recipe or a recipe test) on t.
 func (l *loader) execTop(t *starlark.Thread, file string) (starlark.StringDict, error) {
-	src, err := readSource(file)
+	src, err := l.readSource(file)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +156,7 @@ func (l *loader) resolve(from, module string) (string, func() ([]byte, error), e
 		if !within(l.rootReal, real) {
 			return nil, fmt.Errorf("load(%q) refused: %s is a symlink to %s, outside the recipe's directory", module, display, real)
 		}
-		return readSource(real)
+		return l.readSource(real)
 	}
 	return display, read, nil
 }
@@ -188,8 +191,8 @@ func within(dir, p string) bool {
 	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel))
 }
 
-func readSource(file string) ([]byte, error) {
-	b, err := host.ReadLocalFile(file, maxSourceBytes)
+func (l *loader) readSource(file string) ([]byte, error) {
+	b, err := host.ReadTrustedLocalFile(l.trust, file, maxSourceBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}

@@ -72,6 +72,11 @@ type Options struct {
 	// Source is the recipe's text when it is not a file (a recipe hvfctl
 	// builds itself); nil means read path.
 	Source []byte
+	// LocalTrust, when set (hvfctl runs as root), refuses the recipe and
+	// every module it loads when an account other than root and the
+	// invoking user could have written it or a directory above it
+	// (host.LocalTrust): root would run that account's code.
+	LocalTrust *host.LocalTrust
 }
 
 // Recipe is an evaluated recipe: its resources in declaration order and
@@ -172,7 +177,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	if err != nil {
 		return nil, err
 	}
-	ld, err := newLoader(path, o.Stdlib, predeclared)
+	ld, err := newLoader(path, o.Stdlib, predeclared, o.LocalTrust)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +328,7 @@ func randomPassword(r io.Reader, n int) (string, error) {
 // and files under the file's own directory, each executed once, cycles
 // and escapes refused. Errors are positioned as by PositionedError.
 func ExecFile(thread *starlark.Thread, file string, predeclared starlark.StringDict, stdlib fs.FS) (starlark.StringDict, error) {
-	ld, err := newLoader(file, stdlib, predeclared)
+	ld, err := newLoader(file, stdlib, predeclared, nil)
 	if err != nil {
 		return nil, err
 	}

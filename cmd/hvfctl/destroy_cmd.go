@@ -100,6 +100,9 @@ func saveFake(e *env, tgt *target, file string) error {
 	if file == "" {
 		return nil
 	}
+	if err := e.trust.CheckOutput(file); err != nil {
+		return exit(1, fmt.Errorf("--save: %w", err))
+	}
 	if err := tgt.save(file, e.redactor.Scrub); err != nil {
 		return exit(1, fmt.Errorf("--save: %w", err))
 	}

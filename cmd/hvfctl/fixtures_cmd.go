@@ -53,6 +53,9 @@ func (c *fixturesLockCmd) Run(e *env) error {
 	if err != nil {
 		return exit(2, err)
 	}
+	if err := e.trust.CheckOutput(out); err != nil {
+		return exit(2, fmt.Errorf("fixtures lock: %w", err))
+	}
 	start := time.Now()
 	m, err := fixturelock.LockDir(e.ctx, dir, out, fixturelock.Options{Progress: newProgress(e, c.NoProgress, "locking")})
 	if err != nil {
@@ -87,6 +90,11 @@ func (c *fixturesVerifyCmd) Run(e *env) error {
 	dir, manifest, err := absPaths(c.Dir, c.Manifest)
 	if err != nil {
 		return exit(2, err)
+	}
+	// The manifest is what the tree is judged by: one another account
+	// could have written would make any tree pass.
+	if err := e.trust.CheckFile(manifest); err != nil {
+		return exit(2, fmt.Errorf("fixtures verify: %w", err))
 	}
 	rep, err := fixturelock.VerifyDir(e.ctx, dir, manifest, fixturelock.Options{Progress: newProgress(e, c.NoProgress || c.JSON, "verifying")})
 	if err != nil {
@@ -140,6 +148,11 @@ type diffJSON struct {
 
 // Run compares two manifests.
 func (c *fixturesDiffCmd) Run(e *env) error {
+	for _, m := range []string{c.A, c.B} {
+		if err := e.trust.CheckFile(m); err != nil {
+			return exit(2, fmt.Errorf("fixtures diff: %w", err))
+		}
+	}
 	a, err := fixturelock.ReadManifest(c.A)
 	if err != nil {
 		return exit(2, fmt.Errorf("fixtures diff: %w", err))

@@ -82,7 +82,7 @@ func eachStarFile(e *env, verb string, paths []string, do func(path string, src 
 		if err := e.ctx.Err(); err != nil {
 			return exit(1, err)
 		}
-		src, err := host.ReadLocalFile(path, maxLocalFile)
+		src, err := host.ReadTrustedLocalFile(e.trust, path, maxLocalFile)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "hvfctl %s: %v\n", verb, err)
 			code = 2

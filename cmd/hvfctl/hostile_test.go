@@ -296,6 +296,7 @@ func TestHostileFIFOInputs(t *testing.T) {
 		{"plan", "--target", "fake", loads},
 		{"plan", "--target", "fake:" + fifo("fixture.json"), good},
 		{"run", "--yes", "--target", "fake", "--token-file", fifo("token"), good},
+		{"run", "--yes", "--target", "fake", fifo("saved.plan")},
 		{"fmt", fifo("fmt.star")},
 		{"fixtures", "verify", fixtures, "--manifest", fifo("fixtures.lock")},
 	} {

@@ -72,6 +72,12 @@ type env struct {
 	// sleep waits between two looks at busy runners (hvfctl reboot); nil
 	// means a timer. Tests change the fake Mac in it.
 	sleep func(ctx context.Context, d time.Duration) error
+	// trust decides whose local files hvfctl takes as instructions and
+	// where it writes its outputs; nil checks nothing. main sets it when
+	// hvfctl runs as root (host.ProcessLocalTrust): a recipe, module,
+	// plan, token file or manifest another account could have written,
+	// or an output directory it could change, is refused.
+	trust *host.LocalTrust
 }
 
 // maxLocalFile bounds a file the CLI reads itself (a recipe to format,
@@ -125,7 +131,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hvfctl: stopped: the run did not end within", stopGrace, "of the signal (or a second signal came)")
 		os.Exit(code)
 	})
-	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin, exit: os.Exit})
+	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin, exit: os.Exit,
+		trust: host.ProcessLocalTrust(os.Geteuid(), os.Getenv("SUDO_UID"))})
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)

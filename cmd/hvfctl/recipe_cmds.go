@@ -133,7 +133,7 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordT
 		if n := rep.Summary.Failed; n > 0 || len(rep.Errors) > 0 {
 			return exit(1, fmt.Errorf("-o %s: not written: the plan has %d failed resource(s)", f.savePlan, n))
 		}
-		if err := writeSavedPlan(f.savePlan, f, r, rep); err != nil {
+		if err := writeSavedPlan(e.trust, f.savePlan, f, r, rep); err != nil {
 			return exit(1, err)
 		}
 		fmt.Fprintf(e.stderr, "saved the plan to %s; apply exactly it with: hvfctl run %s\n", f.savePlan, f.savePlan)
@@ -188,6 +188,7 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 		Rand:             e.rand,
 		MaxHeapBytes:     f.MaxHeap << 20,
 		OnHeapHardLimit:  e.heapHardStop(),
+		LocalTrust:       e.trust,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)
@@ -222,13 +223,13 @@ func codeOf(e *env, rep *engine.Report) error {
 // Run implements `hvfctl run`.
 func (c *runCmd) Run(e *env) error {
 	planFile := ""
-	sp, isPlan, err := readSavedPlan(c.Recipe)
+	sp, isPlan, err := readSavedPlan(e.trust, c.Recipe)
 	if err != nil {
 		return exit(1, err)
 	}
 	if isPlan {
 		planFile = c.Recipe
-		if err := c.usePlan(planFile, sp); err != nil {
+		if err := c.usePlan(e.trust, planFile, sp); err != nil {
 			return exit(1, err)
 		}
 	}
@@ -333,7 +334,7 @@ func (c *runCmd) confirmPlan(e *env, plan *engine.Report, interactive bool) erro
 // (plan, check, checklist): secrets come from the environment alone and
 // are registered before the recipe's code runs. Errors are exit 1.
 func (f *recipeFlags) loadReadOnly(e *env, tgt *target) (*engine.Recipe, error) {
-	secrets := &cliSecrets{getenv: e.getenv}
+	secrets := &cliSecrets{getenv: e.getenv, trust: e.trust}
 	if err := secrets.preload(e.redactor, e.environ()); err != nil {
 		return nil, exit(1, err)
 	}
@@ -350,7 +351,7 @@ func (f *recipeFlags) loadReadOnly(e *env, tgt *target) (*engine.Recipe, error) 
 // recipe's repository) or, on a terminal, a hidden prompt; the token is
 // read and registered before the recipe's code runs. Errors are exit 1.
 func (f *recipeFlags) loadForChange(e *env, tgt *target, tokenFile string, interactive bool) (*engine.Recipe, error) {
-	secrets := &cliSecrets{getenv: e.getenv, tokenFile: tokenFile}
+	secrets := &cliSecrets{getenv: e.getenv, tokenFile: tokenFile, trust: e.trust}
 	if interactive {
 		secrets.prompt = terminalPrompt(e.stdin, e.stderr)
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
 )
 
@@ -53,8 +55,11 @@ type savedFact struct {
 
 // writeSavedPlan writes the plan file atomically (0600: it describes the
 // host).
-func writeSavedPlan(path string, f *recipeFlags, r *engine.Recipe, rep *engine.Report) error {
-	sum, err := fileSHA256(f.Recipe)
+func writeSavedPlan(trust *host.LocalTrust, path string, f *recipeFlags, r *engine.Recipe, rep *engine.Report) error {
+	if err := trust.CheckOutput(path); err != nil {
+		return fmt.Errorf("-o %s: %w", path, err)
+	}
+	sum, err := fileSHA256(trust, f.Recipe)
 	if err != nil {
 		return err
 	}
@@ -117,9 +122,14 @@ func writePrivate(path string, data []byte) (err error) {
 }
 
 // readSavedPlan reads FILE when it is a saved plan; ok is false for any
-// other file (a recipe).
-func readSavedPlan(path string) (sp *savedPlan, ok bool, err error) {
-	b, err := os.ReadFile(path)
+// other file (a recipe). A file another account could have written (when
+// hvfctl runs as root) or that is not a regular file is an error: a plan
+// names the recipe and the vars root applies.
+func readSavedPlan(trust *host.LocalTrust, path string) (sp *savedPlan, ok bool, err error) {
+	b, err := host.ReadTrustedLocalFile(trust, path, maxLocalFile)
+	if errors.Is(err, host.ErrUntrustedLocal) || errors.Is(err, host.ErrNotRegular) {
+		return nil, false, err
+	}
 	if err != nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
 		return nil, false, nil
 	}
@@ -133,8 +143,8 @@ func readSavedPlan(path string) (sp *savedPlan, ok bool, err error) {
 	return &p, true, nil
 }
 
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
+func fileSHA256(trust *host.LocalTrust, path string) (string, error) {
+	b, err := host.ReadTrustedLocalFile(trust, path, maxLocalFile)
 	if err != nil {
 		return "", fmt.Errorf("reading the recipe: %w", err)
 	}
@@ -144,14 +154,14 @@ func fileSHA256(path string) (string, error) {
 
 // usePlan points a run at the saved plan's recipe, target and vars, and
 // refuses when the recipe changed since the plan was made.
-func (c *runCmd) usePlan(file string, sp *savedPlan) error {
+func (c *runCmd) usePlan(trust *host.LocalTrust, file string, sp *savedPlan) error {
 	if c.Target != "local" && c.Target != sp.Target {
 		return fmt.Errorf("%s was made for --target %s, not %s", file, sp.Target, c.Target)
 	}
 	if len(c.Var) > 0 {
 		return fmt.Errorf("%s applies the vars it was made with (%s): make a new plan to change them", file, formatVars(sp.Vars))
 	}
-	sum, err := fileSHA256(sp.Recipe)
+	sum, err := fileSHA256(trust, sp.Recipe)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}

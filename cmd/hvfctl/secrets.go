@@ -29,6 +29,9 @@ const tokenEnv = "HVFCTL_RUNNER_TOKEN"
 type cliSecrets struct {
 	getenv    func(string) string
 	tokenFile string
+	// trust refuses a token file another account could have written
+	// (hvfctl runs as root); nil checks nothing.
+	trust *host.LocalTrust
 	// prompt asks for a value without echo; nil without a terminal.
 	prompt func(label string) (string, error)
 	// gh creates the runner token just in time when neither
@@ -94,7 +97,7 @@ func (s *cliSecrets) preload(red *host.Redactor, environ []string) error {
 		add("runner_token", v)
 	}
 	if s.tokenFile != "" {
-		v, err := readTokenFile(s.tokenFile)
+		v, err := readTokenFile(s.trust, s.tokenFile)
 		if err != nil {
 			return err
 		}
@@ -141,7 +144,7 @@ func (s *cliSecrets) Lookup(ctx context.Context, name string) (string, error) {
 		return v, nil
 	}
 	if name == "runner_token" && s.tokenFile != "" {
-		v, err := readTokenFile(s.tokenFile)
+		v, err := readTokenFile(s.trust, s.tokenFile)
 		if err != nil {
 			return "", err
 		}
@@ -170,8 +173,8 @@ func (s *cliSecrets) Lookup(ctx context.Context, name string) (string, error) {
 
 // readTokenFile reads the first line of a token file, which must be a
 // regular file (a FIFO fails at once) of at most 4 KiB.
-func readTokenFile(path string) (string, error) {
-	b, err := host.ReadLocalFile(path, 4096)
+func readTokenFile(trust *host.LocalTrust, path string) (string, error) {
+	b, err := host.ReadTrustedLocalFile(trust, path, 4096)
 	if err != nil {
 		return "", fmt.Errorf("--token-file: %w", err)
 	}

@@ -63,6 +63,9 @@ func (t *target) saveRecording(e *env, file string, red *host.Redactor, what str
 			id.RealNames = append(id.RealNames, u.Name)
 		}
 	}
+	if err := e.trust.CheckOutput(file); err != nil {
+		return err
+	}
 	fx := record.Build(t.tape, id, red, what)
 	if err := fx.Write(file); err != nil {
 		return err
