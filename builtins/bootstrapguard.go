@@ -58,7 +58,7 @@ func checkChain(ctx context.Context, in host.Inspector, p, typ string, uid int, 
 		if err != nil {
 			return err
 		}
-		if changeableBy(fi, uid) || changeableBy(parent, uid) {
+		if changeableBy(fi, uid) || changeableBy(parent, uid) || fi.Nlink > 1 {
 			return fmt.Errorf("program %s goes through the symlink %s, which an account other than root and %s can change", p, l, who)
 		}
 	}

@@ -146,6 +146,12 @@ func trustedLinkAt(dirfd int, name string, st *unix.Stat_t) error {
 	if st.Uid != 0 {
 		return fmt.Errorf("refusing to follow the %w %q: it is not owned by root", errLink, name)
 	}
+	if st.Nlink != 1 {
+		// Any account can hard link a root-owned symlink into a sticky
+		// directory (linkat without AT_SYMLINK_FOLLOW): the alias looks
+		// root's own.
+		return fmt.Errorf("refusing to follow the %w %q: it has %d hard links", errLink, name, st.Nlink)
+	}
 	var dst unix.Stat_t
 	if err := unix.Fstat(dirfd, &dst); err != nil {
 		return err

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
@@ -368,4 +370,51 @@ func TestListArchive(t *testing.T) {
 	if _, err := r.h.ListArchive(t.Context(), p); err == nil || !strings.Contains(err.Error(), "FIFO") {
 		t.Errorf("FIFO archive: %v", err)
 	}
+}
+
+// TestRootRefusesHardLinkedRootSymlink: any account may hard link a
+// root-owned symlink (linkat without AT_SYMLINK_FOLLOW; xnu's link
+// authorization checks only immutability) into a sticky directory such as
+// /tmp, where the alias is root's and the directory root's: a walk as
+// root must not cross it, for a change or for a read.
+func TestRootRefusesHardLinkedRootSymlink(t *testing.T) {
+	r := newRig(t, nil)
+	s := newScene(t)
+	base := filepath.Dir(s.sys)
+	tmp := filepath.Join(base, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Chmod(tmp, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	// Root's own link, as macOS has them (/private/var/select/sh).
+	rootLink := filepath.Join(base, "rootlink")
+	if err := os.Symlink(s.sys, rootLink); err != nil {
+		t.Fatal(err)
+	}
+	alias := filepath.Join(tmp, "cache")
+	if err := unix.Linkat(unix.AT_FDCWD, rootLink, unix.AT_FDCWD, alias, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Before the alias exists a root link in a sticky root directory is
+	// crossed; this one has two links.
+	for _, argv := range [][]string{
+		{"/usr/sbin/chown", "ghrunner:staff", filepath.Join(alias, "sudoers")},
+		{"/bin/chmod", "666", filepath.Join(alias, "sudoers")},
+		{"/bin/mkdir", "-p", "-m", "755", filepath.Join(alias, "evil")},
+		{"/bin/rm", "-rf", filepath.Join(alias, "sudoers")},
+	} {
+		res, err := r.h.Run(t.Context(), host.Command{Argv: argv, User: host.Root})
+		if err != nil {
+			t.Fatalf("%v: %v", argv, err)
+		}
+		if res.Exit != 1 || !strings.Contains(res.Stderr, "hard links") {
+			t.Errorf("%v: exit %d %q, want a refusal naming the hard links", argv, res.Exit, res.Stderr)
+		}
+	}
+	if _, err := r.h.ReadFile(t.Context(), filepath.Join(alias, "sudoers"), 1<<10); err == nil || !strings.Contains(err.Error(), "hard links") {
+		t.Errorf("read through the alias: %v", err)
+	}
+	s.unchanged(t)
 }

@@ -74,11 +74,13 @@ var _ host.Inspector = (*Mac)(nil)
 
 // trustedLink reports whether the symlink n in the real directory dir is
 // one root may cross: root owns it and the directory, which nobody else
-// can write unless it is sticky (the real backend's rule, see
-// builtins/darwin trustedLinkAt).
+// can write unless it is sticky, and it has a single link: any account
+// can hard link a root-owned symlink into a sticky directory, where the
+// alias looks root's (the real backend's rule, see builtins/darwin
+// trustedLinkAt).
 func (m *Mac) trustedLink(dir string, n *Node) bool {
 	d := m.st.Files[dir]
-	return d != nil && m.superuser(n.Owner) && m.superuser(d.Owner) && (d.Mode&0o022 == 0 || d.Mode&0o1000 != 0)
+	return d != nil && m.superuser(n.Owner) && m.superuser(d.Owner) && (d.Mode&0o022 == 0 || d.Mode&0o1000 != 0) && m.links(n) <= 1
 }
 
 // rootWalk resolves p the way the real backend walks a path as root

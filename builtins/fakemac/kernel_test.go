@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"path"
 	"strings"
 	"testing"
 
@@ -133,5 +134,52 @@ func TestHardLinksFIFOsUsers(t *testing.T) {
 	}
 	if r := exec(t, m, as("Root", "/usr/bin/id", "-u")); strings.TrimSpace(r.Stdout) != "0" {
 		t.Errorf("a command run as Root runs as uid %q", r.Stdout)
+	}
+}
+
+// TestHardLinkedRootSymlinkInTmp: a hard link to root's symlink, made by
+// the runner account in sticky /tmp, is owned by root in a root-owned
+// directory; it is still not a link root made there, so neither the
+// resolver nor the root walk crosses it.
+func TestHardLinkedRootSymlinkInTmp(t *testing.T) {
+	ctx := context.Background()
+	m, err := New("converged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.PlantableBy("ghrunner", "/tmp/cache") {
+		t.Fatal("the runner account cannot add to /tmp")
+	}
+	m.mkdirAll(path.Dir(RootLink), 0o755, "root", "wheel")
+	m.put(RootLink, &Node{Type: TypeSymlink, Mode: 0o755, Owner: "root", Group: "wheel", Target: RootDir})
+	// Root's own link at its own place is crossed.
+	if _, err := m.rootWalk(RootLink + "/x.plist"); err != nil {
+		t.Errorf("root's link: %v", err)
+	}
+	if err := m.Plant("/tmp/cache", PlantHardLinkToRootLink, "ghrunner"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := m.Lstat(ctx, "/private/tmp/cache")
+	if err != nil || fi.Type != host.TypeSymlink || fi.UID != 0 || fi.Nlink != 2 {
+		t.Fatalf("the planted alias: %+v %v", fi, err)
+	}
+	res, err := host.Resolve(ctx, m, "/tmp/cache/evil.plist", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := res.Untrusted(); len(u) != 1 || u[0].Path != "/private/tmp/cache" {
+		t.Errorf("untrusted links %v, want the alias", u)
+	}
+	if _, err := m.rootWalk("/tmp/cache/evil.plist"); err == nil {
+		t.Error("the root walk crossed the alias")
+	}
+	// Once aliased, neither name can be told from the other.
+	if _, err := m.rootWalk(RootLink + "/x.plist"); err == nil {
+		t.Error("the root walk crossed a symlink with two links")
+	}
+	// Root's entry in a sticky directory is not the runner's to replace.
+	m.put("/private/tmp/root-owned", &Node{Type: TypeFile, Mode: 0o644, Owner: "root", Group: "wheel", Content: text("x")})
+	if m.PlantableBy("ghrunner", "/tmp/root-owned") {
+		t.Error("the runner account may replace root's entry in sticky /tmp")
 	}
 }

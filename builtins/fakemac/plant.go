@@ -20,10 +20,15 @@ const (
 	PlantFIFO           Planting = "fifo"
 	PlantHardLink       Planting = "hardlink-to-root-file"
 	PlantSwap           Planting = "file-dir-swap"
+	// PlantHardLinkToRootLink is a hard link to a root-owned symlink
+	// (linkat without AT_SYMLINK_FOLLOW): the alias is owned by root, and
+	// in a sticky directory (/tmp, /var/tmp) it looks like a link root
+	// made there.
+	PlantHardLinkToRootLink Planting = "hardlink-to-root-symlink"
 )
 
 // Plantings lists every Planting, in a fixed order.
-var Plantings = []Planting{PlantLinkToRootFile, PlantLinkToRootDir, PlantFIFO, PlantHardLink, PlantSwap}
+var Plantings = []Planting{PlantLinkToRootFile, PlantLinkToRootDir, PlantFIFO, PlantHardLink, PlantSwap, PlantHardLinkToRootLink}
 
 // RootTargets are the root-owned objects a planting points at: a file
 // only root may read and write, and a directory whose entries launchd
@@ -31,6 +36,10 @@ var Plantings = []Planting{PlantLinkToRootFile, PlantLinkToRootDir, PlantFIFO, P
 const (
 	RootFile = "/private/etc/sudoers"
 	RootDir  = "/Library/LaunchDaemons"
+	// RootLink is a root-owned symlink to RootDir in a directory only
+	// root can change, standing for any such link on the data volume
+	// (macOS has /private/var/select/sh, Xcode's selection link, ...).
+	RootLink = "/private/var/select/hvfctl-battery-link"
 )
 
 // WritableBy reports whether user may create, replace or remove the entry
@@ -46,6 +55,26 @@ func (m *Mac) WritableBy(user, p string) bool {
 	return m.canCreateIn(user, real)
 }
 
+// PlantableBy reports whether user may put something of its own at p:
+// WritableBy, and, in a sticky directory (/tmp), p is missing or already
+// user's (only an entry's owner may rename or remove it there).
+func (m *Mac) PlantableBy(user, p string) bool {
+	if !m.WritableBy(user, p) {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	real, err := m.resolve(user, path.Dir(p), true)
+	if err != nil {
+		return false
+	}
+	if d := m.st.Files[real]; d.Mode&0o1000 == 0 {
+		return true
+	}
+	n := m.st.Files[path.Join(real, path.Base(p))]
+	return n == nil || m.canonicalUser(n.Owner) == m.canonicalUser(user)
+}
+
 // Plant replaces whatever is at p with kind, made by user (the runner
 // account), as a CI job would between two runs. The parent of p must
 // exist.
@@ -55,6 +84,10 @@ func (m *Mac) Plant(p string, kind Planting, user string) error {
 	if m.st.Files[RootFile] == nil {
 		m.mkdirAll(path.Dir(RootFile), 0o755, "root", "wheel")
 		m.put(RootFile, &Node{Type: TypeFile, Mode: 0o440, Owner: "root", Group: "wheel", Content: text("root ALL = (ALL) ALL\n%admin ALL = (ALL) ALL\n")})
+	}
+	if m.st.Files[RootLink] == nil {
+		m.mkdirAll(path.Dir(RootLink), 0o755, "root", "wheel")
+		m.put(RootLink, &Node{Type: TypeSymlink, Mode: 0o755, Owner: "root", Group: "wheel", Target: RootDir})
 	}
 	parent, err := m.resolve(user, path.Dir(p), true)
 	if err != nil {
@@ -73,6 +106,10 @@ func (m *Mac) Plant(p string, kind Planting, user string) error {
 		m.put(real, &Node{Type: TypeFIFO, Mode: 0o644, Owner: user, Group: group})
 	case PlantHardLink:
 		if err := m.hardLink(RootFile, real); err != nil {
+			return fmt.Errorf("plant %s: %w", p, err)
+		}
+	case PlantHardLinkToRootLink:
+		if err := m.hardLink(RootLink, real); err != nil {
 			return fmt.Errorf("plant %s: %w", p, err)
 		}
 	case PlantSwap:

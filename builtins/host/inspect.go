@@ -80,7 +80,7 @@ type Link struct {
 	Path    string // where the link is (its real path)
 	Target  string
 	Owner   string
-	Trusted bool // owned by root in a directory only root can change
+	Trusted bool // owned by root, one link, in a directory only root can change
 }
 
 func (l Link) String() string {
@@ -200,7 +200,10 @@ func Resolve(ctx context.Context, in Inspector, p string, follow bool) (Resoluti
 			return r, fmt.Errorf("lstat %s: %w", next, err)
 		}
 		if info.Type == TypeSymlink {
-			l := Link{Path: next, Target: info.Target, Owner: info.Owner, Trusted: info.UID == 0 && OnlyRootChanges(curInfo)}
+			// A symlink with more than one link may be an alias any
+			// account made of a root-owned link (linkat without
+			// AT_SYMLINK_FOLLOW) in a sticky directory: not trusted.
+			l := Link{Path: next, Target: info.Target, Owner: info.Owner, Trusted: info.UID == 0 && info.Nlink <= 1 && OnlyRootChanges(curInfo)}
 			if last && !follow {
 				r.Path, r.Exists, r.Final, r.FinalLink, r.ParentTrusted = next, true, info, &l, OnlyRootChanges(curInfo)
 				return r, nil

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sysprog21/hvfctl/builtins/fakemac"
@@ -62,17 +63,18 @@ func hostileRun(t *testing.T, m *fakemac.Mac, apply bool) (string, []host.Entry,
 
 // hostilePaths lists every path the recipe reads or changes (an absolute
 // operand of a host command, or a directory above one) that the runner
-// account can replace on mac.
+// account can replace on mac: in its home, and in the directories every
+// account can add to (/tmp, /var/tmp), where it may put an entry that is
+// missing or its own.
 func hostilePaths(mac *fakemac.Mac, transcripts ...[]host.Entry) []string {
-	home := "/Users/" + hostileRunnerUser
 	set := map[string]bool{}
 	for _, tr := range transcripts {
 		for _, e := range tr {
 			for _, a := range e.Argv[1:] {
-				if !path.IsAbs(a) || !strings.HasPrefix(a, home+"/") {
+				if !path.IsAbs(a) {
 					continue
 				}
-				for p := path.Clean(a); p != home; p = path.Dir(p) {
+				for p := path.Clean(a); p != "/"; p = path.Dir(p) {
 					set[p] = true
 				}
 			}
@@ -80,7 +82,7 @@ func hostilePaths(mac *fakemac.Mac, transcripts ...[]host.Entry) []string {
 	}
 	var out []string
 	for p := range set {
-		if mac.WritableBy(hostileRunnerUser, p) {
+		if mac.PlantableBy(hostileRunnerUser, p) {
 			out = append(out, p)
 		}
 	}
@@ -88,9 +90,19 @@ func hostilePaths(mac *fakemac.Mac, transcripts ...[]host.Entry) []string {
 	return out
 }
 
-// hostileAllowed says whether p lies under one of the recipe's
-// allow_writes entries.
+// hostileAllowed says whether p (a real path of the fake's file table)
+// lies under one of the recipe's allow_writes entries, which may name it
+// through root's links /tmp, /var and /etc (to /private/...).
 func hostileAllowed(allow []string, p string) bool {
+	if rest, ok := strings.CutPrefix(p, "/private"); ok {
+		for _, top := range []string{"/tmp", "/var", "/etc"} {
+			if rest == top || strings.HasPrefix(rest, top+"/") {
+				if hostileAllowed(allow, rest) {
+					return true
+				}
+			}
+		}
+	}
 	for _, a := range allow {
 		if engine.IsPattern(a) {
 			if ok, _ := path.Match(a, p); ok {
@@ -121,17 +133,25 @@ func TestHostileRunner(t *testing.T) {
 		mac  *fakemac.Mac
 	}
 	var starts []start
-	var transcripts [][]host.Entry
+	var transcripts, freshTranscripts [][]host.Entry
 	var final *fakemac.Mac
-	for _, preset := range []string{"converged", "part-way"} {
+	var fresh start
+	for _, preset := range []string{"converged", "part-way", "fresh-m4"} {
 		m, err := fakemac.New(preset)
 		if err != nil {
 			t.Fatal(err)
 		}
-		starts = append(starts, start{preset, m})
 		c := m.Clone()
 		_, tr := hostileRunner(t, c, true)
 		_, tc := hostileRunner(t, c, false)
+		if preset == "fresh-m4" {
+			// A fresh Mac is planted only in the shared sticky
+			// directories: the runner account does not exist yet.
+			fresh = start{preset, m}
+			freshTranscripts = append(freshTranscripts, tr, tc)
+			continue
+		}
+		starts = append(starts, start{preset, m})
 		transcripts = append(transcripts, tr, tc)
 		final = c
 	}
@@ -149,9 +169,23 @@ func TestHostileRunner(t *testing.T) {
 		allow = r.Session().AllowList()
 		r.Close()
 	}
-	paths := hostilePaths(final, transcripts...)
+	home := "/Users/" + hostileRunnerUser + "/"
+	var paths, shared []string
+	for _, p := range hostilePaths(final, transcripts...) {
+		if strings.HasPrefix(p, home) {
+			paths = append(paths, p)
+		}
+	}
 	if len(paths) < 10 {
 		t.Fatalf("only %d runner-writable paths found in the recipe's commands: %v", len(paths), paths)
+	}
+	// Paths in /tmp and /var/tmp that root writes: plantable on the Mac
+	// the battery starts from while they are missing (the runner account
+	// cannot replace root's entry in a sticky directory).
+	for _, p := range hostilePaths(fresh.mac, append(append([][]host.Entry(nil), transcripts...), freshTranscripts...)...) {
+		if !strings.HasPrefix(p, "/Users/") {
+			shared = append(shared, p)
+		}
 	}
 	type planting struct {
 		start start
@@ -162,7 +196,22 @@ func TestHostileRunner(t *testing.T) {
 	for _, st := range starts {
 		for _, p := range paths {
 			for _, kind := range fakemac.Plantings {
-				todo = append(todo, planting{st, p, kind})
+				// A hard link to root's symlink in the runner's own
+				// directory is a link in a directory the runner can
+				// change, as the symlink plantings are; it differs only
+				// in a sticky directory.
+				if kind != fakemac.PlantHardLinkToRootLink {
+					todo = append(todo, planting{st, p, kind})
+				}
+			}
+		}
+	}
+	for _, st := range append(starts, fresh) {
+		for _, p := range shared {
+			for _, kind := range fakemac.Plantings {
+				if st.mac.PlantableBy(hostileRunnerUser, p) {
+					todo = append(todo, planting{st, p, kind})
+				}
 			}
 		}
 	}
@@ -170,6 +219,7 @@ func TestHostileRunner(t *testing.T) {
 	// runs wait on launchctl's asynchronous bootout, and waiting costs no
 	// CPU.
 	var mu sync.Mutex
+	var outside atomic.Int64
 	safe, total, repaired := 0, len(todo), 0
 	var unsafe []string
 	work := make(chan planting)
@@ -181,6 +231,9 @@ func TestHostileRunner(t *testing.T) {
 			for pl := range work {
 				ok, conv, report := hostilePlant(t, pl.start.mac, pl.path, pl.kind, allow)
 				name := fmt.Sprintf("%s/%s/%s", pl.start.name, strings.TrimPrefix(pl.path, "/Users/"+hostileRunnerUser+"/"), pl.kind)
+				if !strings.HasPrefix(pl.path, "/Users/") {
+					outside.Add(1)
+				}
 				mu.Lock()
 				if conv {
 					repaired++
@@ -200,7 +253,10 @@ func TestHostileRunner(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	fmt.Printf("%d/%d plantings safe (%d repaired by the run: check exits 0 after it)\n", safe, total, repaired)
+	fmt.Printf("%d/%d plantings safe (%d repaired by the run: check exits 0 after it; %d in sticky directories outside the runner's home)\n", safe, total, repaired, outside.Load())
+	if outside.Load() == 0 {
+		t.Errorf("no planting in /tmp or /var/tmp, which the recipe writes as root")
+	}
 	if safe != total {
 		sort.Strings(unsafe)
 		t.Errorf("%d/%d plantings safe; unsafe: %s", safe, total, strings.Join(unsafe, ", "))
@@ -213,7 +269,7 @@ func TestHostileRunner(t *testing.T) {
 // went wrong.
 func hostilePlant(t *testing.T, start *fakemac.Mac, p string, kind fakemac.Planting, allow []string) (ok, converged bool, report string) {
 	m := start.Clone()
-	if !m.WritableBy(hostileRunnerUser, p) {
+	if !m.PlantableBy(hostileRunnerUser, p) {
 		// The parent does not exist in this state: no job can plant
 		// there yet.
 		return true, true, ""
