@@ -274,8 +274,8 @@ func (st *State) validate() error {
 		default:
 			return fmt.Errorf("files: %q has type %q (want file, dir, symlink, fifo, char, block or socket)", p, n.Type)
 		}
-		if n.Ino != 0 && n.Type != TypeFile {
-			return fmt.Errorf("files: %q has an ino but is a %s: only regular files are hard-linked", p, n.Type)
+		if n.Ino != 0 && n.Type == TypeDir {
+			return fmt.Errorf("files: %q has an ino but is a directory: directories are not hard-linked", p)
 		}
 		if p != "/" {
 			parent := st.Files[filepath.Dir(p)]

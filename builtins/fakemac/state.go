@@ -157,10 +157,12 @@ type Node struct {
 	Package string `json:"package,omitempty"`
 	// Signature is set for code-signed executables.
 	Signature *Signature `json:"signature,omitempty"`
-	// Ino, when not zero, is the inode number of a regular file that has
-	// several names (hard links): every path whose node has the same Ino
-	// is the same file, sharing its mode, owner, content and link count
-	// (a fixture repeats the node under each name; Load joins them).
+	// Ino, when not zero, is the inode number of a file that has several
+	// names (hard links): every path whose node has the same Ino is the
+	// same file, sharing its mode, owner, content or target and link
+	// count (a fixture repeats the node under each name; Load joins them).
+	// Any non-directory may be hard-linked: macOS's linkat without
+	// AT_SYMLINK_FOLLOW links a symlink itself.
 	Ino int64 `json:"ino,omitempty"`
 }
 

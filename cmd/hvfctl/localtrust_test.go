@@ -119,3 +119,11 @@ func trustCLI(t *testing.T, trust *host.LocalTrust, args ...string) relResult {
 	code := run(ctx, args, env{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv, trust: trust})
 	return relResult{code: code, stdout: out.String(), stderr: errb.String()}
 }
+
+func TestTightUmask(t *testing.T) {
+	for old, want := range map[int]int{0: 0o022, 0o002: 0o022, 0o077: 0o077, 0o027: 0o027, 0o020: 0o022} {
+		if got := tightUmask(old); got != want {
+			t.Errorf("tightUmask(%04o) = %04o, want %04o", old, got, want)
+		}
+	}
+}

@@ -123,7 +123,20 @@ func exit(code int, err error) error { return &exitError{code: code, err: err} }
 // before it exits regardless.
 const stopGrace = 5 * time.Second
 
+// minUmask is the least restrictive umask hvfctl and the programs it runs
+// (installer and its scripts as root, brew as the Homebrew owner, tar as
+// the runner account) work under: nothing they create is writable by
+// group or others unless they set the mode themselves. sudo already
+// applies 022 (sudoers' umask default), a root shell or a launchd job
+// may not.
+const minUmask = 0o022
+
+// tightUmask is the umask to use instead of old: old with minUmask's bits
+// added.
+func tightUmask(old int) int { return old | minUmask }
+
 func main() {
+	syscall.Umask(tightUmask(syscall.Umask(minUmask)))
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
