@@ -144,7 +144,7 @@ func awaitJob(ctx context.Context, h host.Host, label string, done func(launchdS
 		if done(st) {
 			return true, nil
 		}
-		if err := host.Sleep(ctx, bootoutInterval); err != nil {
+		if err := host.SleepOn(ctx, h, bootoutInterval); err != nil {
 			return false, err
 		}
 	}

@@ -75,6 +75,16 @@ func (m *Mac) Name() string {
 // (SUDO_USER), and so the Homebrew owner by default.
 func (m *Mac) Invoker() string { return "admin" }
 
+// Wait is host.Waiter: time on the fake is simulated, so a poll's wait
+// between two looks takes no real time. Nothing the fake models needs
+// time to pass (a bootout completes at the next launchctl print, see
+// launchctl), so the simulated clock, which moves with each command,
+// does not move either.
+func (m *Mac) Wait(ctx context.Context, d time.Duration) error { return ctx.Err() }
+
+// The fake simulates time.
+var _ host.Waiter = (*Mac)(nil)
+
 // Snapshot returns the whole state as canonical JSON (the bytes Save
 // writes), for comparing two states.
 func (m *Mac) Snapshot() ([]byte, error) {

@@ -19,3 +19,19 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Waiter is implemented by hosts whose time is simulated (the fake Mac):
+// polls of such a host wait through Wait, which takes no real time.
+type Waiter interface {
+	// Wait lets d pass on the host, or returns ctx's error.
+	Wait(ctx context.Context, d time.Duration) error
+}
+
+// SleepOn waits d between two looks at h: through h's Waiter (looking
+// through Recorders) when it has one, else as Sleep does.
+func SleepOn(ctx context.Context, h Host, d time.Duration) error {
+	if w, ok := capability[Waiter](h); ok {
+		return w.Wait(ctx, d)
+	}
+	return Sleep(ctx, d)
+}
