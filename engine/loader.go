@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,7 +42,9 @@ type loader struct {
 	predeclared starlark.StringDict
 	// trust, when set, refuses a .star file that an account other than
 	// root and the invoking user could have written (hvfctl runs as root).
-	trust *host.LocalTrust
+	trust    *host.LocalTrust
+	programs *Programs         // compiled modules; nil compiles each
+	names    [sha256.Size]byte // digest of predeclared's names
 
 	cache map[string]*loadEntry
 	stack []string // display names of the modules being executed
@@ -52,7 +55,7 @@ type loadEntry struct {
 	err     error
 }
 
-func newLoader(topFile string, stdlib fs.FS, predeclared starlark.StringDict, trust *host.LocalTrust) (*loader, error) {
+func newLoader(topFile string, stdlib fs.FS, predeclared starlark.StringDict, trust *host.LocalTrust, programs *Programs) (*loader, error) {
 	abs, err := filepath.Abs(filepath.Dir(topFile))
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", topFile, err)
@@ -63,6 +66,7 @@ func newLoader(topFile string, stdlib fs.FS, predeclared starlark.StringDict, tr
 	}
 	return &loader{
 		rootDir: abs, rootReal: real, stdlib: stdlib, predeclared: predeclared, trust: trust,
+		programs: programs, names: namesDigest(predeclared),
 		cache: map[string]*loadEntry{},
 	}, nil
 }
@@ -79,7 +83,14 @@ func (l *loader) execTop(t *starlark.Thread, file string) (starlark.StringDict, 
 func (l *loader) exec(t *starlark.Thread, name string, src []byte) (starlark.StringDict, error) {
 	l.stack = append(l.stack, name)
 	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
-	return starlark.ExecFileOptions(fileOptions(), t, name, src, l.predeclared)
+	// starlark.ExecFileOptions, with the compilation from l.programs.
+	prog, err := l.programs.compile(name, src, l.names, l.predeclared.Has)
+	if err != nil {
+		return nil, err
+	}
+	g, err := prog.Init(t, l.predeclared)
+	g.Freeze()
+	return g, err
 }
 
 // load implements starlark.Thread.Load.

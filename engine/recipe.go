@@ -77,6 +77,9 @@ type Options struct {
 	// invoking user could have written it or a directory above it
 	// (host.LocalTrust): root would run that account's code.
 	LocalTrust *host.LocalTrust
+	// Programs caches the compiled recipe and stdlib modules across
+	// Loads; nil compiles them at each Load.
+	Programs *Programs
 }
 
 // Recipe is an evaluated recipe: its resources in declaration order and
@@ -177,7 +180,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	if err != nil {
 		return nil, err
 	}
-	ld, err := newLoader(path, o.Stdlib, predeclared, o.LocalTrust)
+	ld, err := newLoader(path, o.Stdlib, predeclared, o.LocalTrust, o.Programs)
 	if err != nil {
 		return nil, err
 	}
@@ -327,8 +330,9 @@ func randomPassword(r io.Reader, n int) (string, error) {
 // on thread, with the recipe dialect and load rules: "@stdlib//" modules
 // and files under the file's own directory, each executed once, cycles
 // and escapes refused. Errors are positioned as by PositionedError.
-func ExecFile(thread *starlark.Thread, file string, predeclared starlark.StringDict, stdlib fs.FS) (starlark.StringDict, error) {
-	ld, err := newLoader(file, stdlib, predeclared, nil)
+// programs caches the compiled modules (nil compiles each).
+func ExecFile(thread *starlark.Thread, file string, predeclared starlark.StringDict, stdlib fs.FS, programs *Programs) (starlark.StringDict, error) {
+	ld, err := newLoader(file, stdlib, predeclared, nil, programs)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func TestHomebrewOwner(t *testing.T) {
 			t.Run(preset+"/"+tc.name, func(t *testing.T) {
 				r, err := engine.Load(context.Background(), "m4.star", engine.Options{
 					Host: fake(t, preset), Modules: builtins.Modules(), Stdlib: stdlib.FS,
-					Vars: tc.vars, Principals: tc.principals,
+					Vars: tc.vars, Principals: tc.principals, Programs: testPrograms,
 				})
 				if err != nil {
 					t.Fatalf("m4.star does not evaluate: %v", err)

@@ -50,6 +50,11 @@ func (s secrets) Lookup(_ context.Context, name string) (string, error) {
 	return v, nil
 }
 
+// testPrograms is the compiled-module cache every Load of these tests
+// shares (engine.Options.Programs): m4.star and the stdlib are compiled
+// once per test process, and executed afresh by each Load.
+var testPrograms = engine.NewPrograms()
+
 // load evaluates m4.star against h with the given variables.
 func load(t testing.TB, h host.Host, vars map[string]string) *engine.Recipe {
 	t.Helper()
@@ -60,6 +65,7 @@ func load(t testing.TB, h host.Host, vars map[string]string) *engine.Recipe {
 		Vars:       vars,
 		Secrets:    secrets{"runner_token": testToken},
 		Principals: engine.Principals{BrewOwner: "admin", Invoker: "admin"},
+		Programs:   testPrograms,
 	})
 	if err != nil {
 		t.Fatalf("loading m4.star: %v", err)

@@ -45,6 +45,7 @@ func loadFile(t *testing.T, file string, h host.Host, vars map[string]string, se
 	r, err := engine.Load(context.Background(), file, engine.Options{
 		Host: h, Modules: builtins.Modules(), Stdlib: stdlib.FS, Vars: vars, Secrets: sec,
 		Principals: engine.Principals{BrewOwner: "admin", Invoker: "admin"},
+		Programs:   testPrograms,
 	})
 	if err != nil {
 		t.Fatalf("loading %s: %v", file, err)

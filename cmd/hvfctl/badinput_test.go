@@ -59,7 +59,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"plan", "--no-such-flag", good}, 2,
 			[]string{`no-such-flag`}},
 	}
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

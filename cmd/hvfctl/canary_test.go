@@ -132,7 +132,7 @@ func canaryApply(t *testing.T, logs *strings.Builder) (*rawRecorder, map[string]
 	raw := &rawRecorder{Host: tgt.host}
 	tgt.host = raw
 	ctx := context.Background()
-	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: logs, stderr: logs, getenv: getenv, rand: &canaryRand{}}
+	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: logs, stderr: logs, getenv: getenv, rand: &canaryRand{}, programs: testPrograms}
 	r, err := f.load(e, tgt, &cliSecrets{getenv: getenv})
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +326,7 @@ func TestSecretCanaryCLI(t *testing.T) {
 // then checks the token was not echoed or printed and is not in the
 // saved state, and that the run converged with it.
 func TestSecretCanaryPrompt(t *testing.T) {
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	dir := t.TempDir()
 	saved := filepath.Join(dir, "saved.json")
 	args := append(append([]string{"run", "--target", "fake", "--save", saved}, relVars...), relRecipe)

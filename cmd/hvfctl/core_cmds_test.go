@@ -22,7 +22,7 @@ func hvfctl(t *testing.T, environ map[string]string, args ...string) (int, strin
 	var out, errOut bytes.Buffer
 	e := env{
 		ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errOut,
-		getenv: func(k string) string { return environ[k] },
+		getenv: func(k string) string { return environ[k] }, programs: testPrograms,
 	}
 	code := run(context.Background(), args, e)
 	return code, out.String(), errOut.String()

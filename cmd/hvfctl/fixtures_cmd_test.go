@@ -21,7 +21,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx := context.Background()
-	code := run(ctx, args, env{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }})
+	code := run(ctx, args, env{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, programs: testPrograms})
 	return code, out.String(), errb.String()
 }
 

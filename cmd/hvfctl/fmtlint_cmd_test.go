@@ -11,7 +11,7 @@ import (
 func fmtlintCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb strings.Builder
-	code := run(t.Context(), args, env{ctx: t.Context(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }})
+	code := run(t.Context(), args, env{ctx: t.Context(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, programs: testPrograms})
 	return code, out.String(), errb.String()
 }
 

@@ -203,7 +203,8 @@ func (c *gitHubCheckCmd) Run(e *env) error {
 	r, err := engine.Load(e.ctx, "<github check>", engine.Options{
 		Host: gitHubOnly{name: gh.WebURL(spec.repo)}, Modules: modules(), Stdlib: stdlib.FS, Vars: spec.vars(),
 		Services: services(gh), Redactor: red, Source: []byte(gitHubCheckSource),
-		Log: func(s string) { fmt.Fprintln(e.stderr, s) },
+		Log:      func(s string) { fmt.Fprintln(e.stderr, s) },
+		Programs: e.programs,
 	})
 	if err != nil {
 		return exit(1, err)

@@ -266,7 +266,7 @@ func TestGitHubRunsSplitsLongPeriods(t *testing.T) {
 }
 
 func TestGitHubBinaryAgainstFake(t *testing.T) {
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	srv := fakeGitHub(t, convergedRepo(), nil)
 	r := relExec(t, bin, map[string]string{"GH_TOKEN": "ghp_bin1"}, "github", "check", "--github-api", srv.API(), "--recipe", relRecipe)
 	if r.code != 0 {

@@ -291,7 +291,7 @@ func newRefGH(t *testing.T, mod func(g *refGH)) (*refGH, *httptest.Server) {
 }
 
 func TestBinaryAgainstReferenceGitHub(t *testing.T) {
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	far := strconv.FormatInt(time.Now().Add(41*time.Minute).Unix(), 10)
 	now := time.Now().UTC()
 	push := refGHRun{now.Add(-48 * time.Hour), refGHRunJSON(11, "push", "sysprog21/elfuse", now.Add(-48*time.Hour), "jserv", "jserv"), refGHJobs(11, "macmini-m4-hvf", "null")}
@@ -464,7 +464,7 @@ func mustJSON(v any) string {
 // expires_at with milliseconds and an offset) that no output shows; a
 // check afterwards changes nothing.
 func TestRunAgainstReferenceGitHub(t *testing.T) {
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	g, srv := newRefGH(t, func(g *refGH) {
 		g.approval = "first_time_contributors"
 		g.wfPerms = `{"default_workflow_permissions": "write", "can_approve_pull_request_reviews": true}`

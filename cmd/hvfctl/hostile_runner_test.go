@@ -34,7 +34,7 @@ func hostileRun(t *testing.T, m *fakemac.Mac, apply bool) (string, []host.Entry,
 	environ := map[string]string{tokenEnv: hostileCanary}
 	getenv := func(k string) string { return environ[k] }
 	var stdout, stderr strings.Builder
-	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: getenv}
+	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: getenv, programs: testPrograms}
 	f := relFlags("")
 	r, err := f.load(e, fakeTarget(m), &cliSecrets{getenv: getenv})
 	if err != nil {
@@ -160,7 +160,7 @@ func TestHostileRunner(t *testing.T) {
 		m := final.Clone()
 		environ := map[string]string{tokenEnv: hostileCanary}
 		getenv := func(k string) string { return environ[k] }
-		e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &strings.Builder{}, getenv: getenv}
+		e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &strings.Builder{}, getenv: getenv, programs: testPrograms}
 		f := relFlags("")
 		r, err := f.load(e, fakeTarget(m), &cliSecrets{getenv: getenv})
 		if err != nil {

@@ -66,7 +66,7 @@ func TestHostileRecipes(t *testing.T) {
 	if len(files) < 25 {
 		t.Fatalf("%d hostile recipes, want at least 25", len(files))
 	}
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	environ := map[string]string{tokenEnv: hostileCanary}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".star")
@@ -134,7 +134,7 @@ func TestHostileRecipes(t *testing.T) {
 // the recipe runs, so every output and the saved state show
 // "<secret runner_token>", and the token file itself cannot be read.
 func TestHostileSecretOutput(t *testing.T) {
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
 	if err := os.WriteFile(tokenFile, []byte(hostileCanary+"\n"), 0o600); err != nil {
@@ -207,7 +207,7 @@ var rawControl = regexp.MustCompile("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u061c\
 // plan, check and run, in text and JSON, and requires that no control
 // character reaches the output raw.
 func TestHostileControlCharacters(t *testing.T) {
-	bin := relBuild(t, t.TempDir())
+	bin := relBuild(t)
 	for _, name := range []string{"control_chars", "tar_control_name"} {
 		file := filepath.Join(hostileDir, name+".star")
 		_, fixture := hostileHeader(t, file)
@@ -233,7 +233,7 @@ func TestHostileControlCharacters(t *testing.T) {
 // grace period.
 func TestHostileSIGTERMInsideBuiltin(t *testing.T) {
 	dir := t.TempDir()
-	bin := relBuild(t, dir)
+	bin := relBuild(t)
 	recipe := filepath.Join(dir, "busy.star")
 	src := "def deep(n):\n    x = []\n    for _ in range(n):\n        x = [x]\n    return x\n\ns = \"%s\" % [deep(2000000)]\n"
 	if err := os.WriteFile(recipe, []byte(src), 0o644); err != nil {
@@ -270,7 +270,7 @@ func TestHostileSIGTERMInsideBuiltin(t *testing.T) {
 // error instead of hanging.
 func TestHostileFIFOInputs(t *testing.T) {
 	dir := t.TempDir()
-	bin := relBuild(t, dir)
+	bin := relBuild(t)
 	fifo := func(name string) string {
 		p := filepath.Join(dir, name)
 		if err := syscall.Mkfifo(p, 0o644); err != nil {
@@ -331,7 +331,7 @@ func TestHostileFIFOInputs(t *testing.T) {
 // process never grows to several times its figure.
 func TestHostileHeapInOneCall(t *testing.T) {
 	dir := t.TempDir()
-	bin := relBuild(t, dir)
+	bin := relBuild(t)
 	body := "s = \"[\" + \"0,\" * 40000000 + \"0]\"\nx = json.decode(s)\n"
 	recipe := filepath.Join(dir, "bomb.star")
 	test := filepath.Join(dir, "bomb_test.star")

@@ -18,6 +18,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
 	"github.com/sysprog21/hvfctl/ghapi"
 )
 
@@ -78,6 +79,9 @@ type env struct {
 	// plan, token file or manifest another account could have written,
 	// or an output directory it could change, is refused.
 	trust *host.LocalTrust
+	// programs caches compiled Starlark modules (engine.Programs); nil
+	// means a cache for this invocation. Tests share one across runs.
+	programs *engine.Programs
 }
 
 // maxLocalFile bounds a file the CLI reads itself (a recipe to format,
@@ -175,6 +179,9 @@ func run(ctx context.Context, args []string, e env) (code int) {
 	}
 	if e.environ == nil {
 		e.environ = func() []string { return nil }
+	}
+	if e.programs == nil {
+		e.programs = engine.NewPrograms()
 	}
 	colors := e.getenv("NO_COLOR") == "" && isTerminal(e.stdout)
 	e.stdout = &scrubWriter{w: e.stdout, red: e.redactor, colors: colors}

@@ -90,7 +90,7 @@ func stateOf(t *testing.T, file string) rebootState {
 func hvfctlIn(t *testing.T, environ map[string]string, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	e := env{ctx: context.Background(), stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string { return environ[k] }}
+	e := env{ctx: context.Background(), stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string { return environ[k] }, programs: testPrograms}
 	return run(context.Background(), args, e), out.String(), errOut.String()
 }
 
@@ -171,7 +171,7 @@ func TestRebootWaitsForTheJob(t *testing.T) {
 	e := env{
 		ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errOut,
 		getenv: func(k string) string { return map[string]string{"SUDO_USER": "admin"}[k] },
-		local:  func() (host.Host, error) { return m, nil },
+		local:  func() (host.Host, error) { return m, nil }, programs: testPrograms,
 		sleep: func(ctx context.Context, d time.Duration) error {
 			waits++
 			if waits == 2 {

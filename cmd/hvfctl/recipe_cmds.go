@@ -189,6 +189,7 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 		MaxHeapBytes:     f.MaxHeap << 20,
 		OnHeapHardLimit:  e.heapHardStop(),
 		LocalTrust:       e.trust,
+		Programs:         e.programs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:\n%w", f.Recipe, err)

@@ -150,7 +150,7 @@ func runCLIEnv(t *testing.T, local func() (host.Host, error), environ map[string
 	ctx := context.Background()
 	e := env{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
 		getenv: func(k string) string { return environ[k] }, local: local,
-		hostname: func() []string { return []string{"Jims-Mac-mini.local", "Jims-Mac-mini"} }}
+		hostname: func() []string { return []string{"Jims-Mac-mini.local", "Jims-Mac-mini"} }, programs: testPrograms}
 	code := run(ctx, args, e)
 	return code, out.String(), errb.String()
 }

@@ -61,19 +61,8 @@ func relCLI(t testing.TB, o relOpts, args ...string) relResult {
 	}
 	var out, errb bytes.Buffer
 	getenv := func(k string) string { return o.environ[k] }
-	code := run(ctx, args, env{ctx: ctx, stdin: stdin, stdout: &out, stderr: &errb, getenv: getenv, rand: o.rand})
+	code := run(ctx, args, env{ctx: ctx, stdin: stdin, stdout: &out, stderr: &errb, getenv: getenv, rand: o.rand, programs: testPrograms})
 	return relResult{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
-// relBuild builds hvfctl into dir and returns the binary's path.
-func relBuild(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "hvfctl")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // relExec runs the built hvfctl as a subprocess with a minimal environment

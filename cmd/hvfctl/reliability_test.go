@@ -47,7 +47,7 @@ func relEngineRun(t *testing.T, ctx context.Context, fixture string, wrap func(h
 	if wrap != nil {
 		tgt.host = wrap(tgt.host)
 	}
-	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &strings.Builder{}, getenv: getenv}
+	e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &strings.Builder{}, getenv: getenv, programs: testPrograms}
 	r, err := f.load(e, tgt, &cliSecrets{getenv: getenv})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ func TestSIGINTStopsEvaluation(t *testing.T) {
 		t.Skip("builds hvfctl")
 	}
 	dir := t.TempDir()
-	bin := relBuild(t, dir)
+	bin := relBuild(t)
 	recipe := filepath.Join(dir, "spin.star")
 	src := "def spin():\n    n = 0\n    for i in range(100000):\n        for j in range(100000):\n            n += j\n    return n\n\nspin()\n"
 	if err := os.WriteFile(recipe, []byte(src), 0o644); err != nil {

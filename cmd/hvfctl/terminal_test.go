@@ -35,7 +35,7 @@ func onTerminal(t *testing.T, environ map[string]string, answer string, args ...
 	}
 	var errOut bytes.Buffer
 	e := env{ctx: context.Background(), stdin: tty, stdout: tty, stderr: &errOut,
-		getenv: func(k string) string { return environ[k] }}
+		getenv: func(k string) string { return environ[k] }, programs: testPrograms}
 	code := run(context.Background(), args, e)
 	tty.Close()
 	select {

@@ -43,6 +43,7 @@ func (c *testCmd) Run(e *env) error {
 		Modules: modules(), Stdlib: stdlib.FS, Hosts: fakeHosts{}, DefaultPreset: defaultPreset,
 		MaxSteps: c.MaxSteps, Out: e.stdout, Verbose: c.Verbose,
 		MaxHeapBytes: c.MaxHeap << 20, OnHeapHardLimit: e.heapHardStop(),
+		Programs: e.programs,
 	})
 	if e.ctx.Err() != nil {
 		return exit(1, fmt.Errorf("interrupted"))

@@ -214,6 +214,7 @@ func (tc *testContext) run(mode string, fn *starlark.Builtin, args starlark.Tupl
 		Host: h.rec, Modules: tc.opts.Modules, Stdlib: tc.opts.Stdlib, Vars: varMap,
 		Secrets: sec, Principals: p, MaxSteps: tc.opts.MaxSteps, Log: tc.print, Services: svc,
 		MaxHeapBytes: tc.opts.MaxHeapBytes, OnHeapHardLimit: tc.opts.OnHeapHardLimit,
+		Programs: tc.opts.Programs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s(%q): %w", fn.Name(), recipe, err)

@@ -51,6 +51,10 @@ type Options struct {
 	// called when one builtin call overshoots it (engine.Options).
 	MaxHeapBytes    uint64
 	OnHeapHardLimit func(msg string)
+	// Programs caches the compiled test files, recipes and stdlib
+	// modules across tests (engine.Programs); nil means a cache for this
+	// Run.
+	Programs *engine.Programs
 }
 
 // Summary counts test outcomes.
@@ -108,6 +112,9 @@ func Run(ctx context.Context, files []string, o Options) Summary {
 	if o.DefaultPreset == "" {
 		o.DefaultPreset = "fresh-m4"
 	}
+	if o.Programs == nil {
+		o.Programs = engine.NewPrograms()
+	}
 	var sum Summary
 	for _, f := range files {
 		runFile(ctx, f, o, &sum)
@@ -149,7 +156,7 @@ func runFile(ctx context.Context, file string, o Options, sum *Summary) {
 	predeclared := engine.SafeUniverse()
 	predeclared["assert"] = AssertModule()
 	predeclared["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
-	globals, err := engine.ExecFile(thread, file, predeclared, o.Stdlib)
+	globals, err := engine.ExecFile(thread, file, predeclared, o.Stdlib, o.Programs)
 	if err != nil {
 		sum.Failed++
 		fmt.Fprintf(o.Out, "FAIL %s (does not load)\n%s\n", file, indent(err.Error()))
