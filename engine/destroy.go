@@ -155,7 +155,7 @@ func (r *Recipe) destroyActions(res *Resource) ([]*Action, error) {
 	}
 	r.sess.SetPhase(PhaseFix)
 	defer r.sess.SetPhase(PhaseEval)
-	v, err := starlark.Call(r.thread, res.Destroy, starlark.Tuple{have}, nil)
+	v, err := Call(r.thread, res.Destroy, starlark.Tuple{have}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("destroy of %s: %w", res.ID, joinErrors(starlarkErrors(err)))
 	}

@@ -181,7 +181,7 @@ func isAbsent(before, after starlark.Value) bool {
 func (r *Recipe) checkOne(res *Resource) (*starlark.Dict, []Change, Status, error) {
 	r.sess.SetPhase(PhaseCheck)
 	defer r.sess.SetPhase(PhaseEval)
-	v, err := starlark.Call(r.thread, res.Check, nil, nil)
+	v, err := Call(r.thread, res.Check, nil, nil)
 	if err != nil {
 		return nil, nil, StatusFailed, fmt.Errorf("check of %s: %w", res.ID, joinErrors(starlarkErrors(err)))
 	}
@@ -229,7 +229,7 @@ func (r *Recipe) checkOne(res *Resource) (*starlark.Dict, []Change, Status, erro
 func (r *Recipe) fixOne(res *Resource, have *starlark.Dict, changes []Change) ([]*Action, error) {
 	r.sess.SetPhase(PhaseFix)
 	defer r.sess.SetPhase(PhaseEval)
-	v, err := starlark.Call(r.thread, res.Fix, starlark.Tuple{have, res.Want}, nil)
+	v, err := Call(r.thread, res.Fix, starlark.Tuple{have, res.Want}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fix of %s: %w", res.ID, joinErrors(starlarkErrors(err)))
 	}

@@ -83,6 +83,7 @@ func (l *loader) execTop(t *starlark.Thread, file string) (starlark.StringDict, 
 func (l *loader) exec(t *starlark.Thread, name string, src []byte) (starlark.StringDict, error) {
 	l.stack = append(l.stack, name)
 	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
+	defer enterEval(t, "the top level of "+name)()
 	// starlark.ExecFileOptions, with the compilation from l.programs.
 	prog, err := l.programs.compile(name, src, l.names, l.predeclared.Has)
 	if err != nil {

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"go.starlark.net/starlark"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,3 +62,134 @@ func TestMemoryGuardAllowsNormalRecipes(t *testing.T) {
 
 // matches reports whether s matches the regular expression re.
 func matches(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestEvalClockCountsOnlyRunningCode: the clock counts the time between
+// enter and leave, less the time paused, and nothing outside.
+func TestEvalClockCountsOnlyRunningCode(t *testing.T) {
+	c := &evalClock{}
+	time.Sleep(20 * time.Millisecond) // not entered: not counted
+	start := time.Now()
+	leave := c.enter("outer")
+	time.Sleep(10 * time.Millisecond)
+	if _, running, where := c.read(); !running || where != "outer" {
+		t.Errorf("read() while entered = running %v, %q", running, where)
+	}
+	resume := c.pause()
+	time.Sleep(40 * time.Millisecond)
+	resume()
+	leaveInner := c.enter("inner")
+	if _, _, where := c.read(); where != "inner" {
+		t.Errorf("innermost = %q, want inner", where)
+	}
+	leaveInner()
+	leave()
+	wall := time.Since(start)
+	time.Sleep(20 * time.Millisecond)
+	got, running, where := c.read()
+	if running || where != "" {
+		t.Errorf("read() after leave = running %v, %q", running, where)
+	}
+	if got < 10*time.Millisecond || got > wall-40*time.Millisecond {
+		t.Errorf("evaluation time %v, want at least 10ms and at most %v (the wall time less the pause)", got, wall-40*time.Millisecond)
+	}
+}
+
+// TestThreadGuardStopsOneOperation: an operation inside go.starlark.net
+// that recursed through more stack than the limit, or ran on past the
+// evaluation time limit, reaches the hard stop with a message that names
+// what was running; a cancelled loop ends with Starlark's positioned
+// error and no hard stop.
+func TestThreadGuardStopsOneOperation(t *testing.T) {
+	deepTuple := "def deep(n):\n    t = ()\n    for _ in range(n):\n        t = ((((((((((t,),),),),),),),),),)\n    return t\n\n"
+	cases := []struct {
+		name    string
+		src     string
+		limits  Limits
+		hard    string // "" means no hard stop
+		loadErr string // "" means the error does not matter
+	}{
+		{"hash of a deep tuple", deepTuple + "x = {deep(30000): 1}\n", Limits{MaxStackBytes: 8 << 20},
+			`^stopped in the top level of main\.star: one operation recursed through \d+ MiB of Go stack, past the limit of 8 MiB`, "--max-stack"},
+		{"freezing a deep list", "def deep(n):\n    t = []\n    for _ in range(n):\n        t = [[[[[[[[[[t]]]]]]]]]]\n    return t\n\nkept = deep(30000)\n", Limits{MaxStackBytes: 8 << 20},
+			// The module's globals are frozen after its last step: no
+			// cancellation is seen, only the hard stop.
+			`^stopped in the top level of main\.star: one operation recursed`, ""},
+		// The list is built in Go: building it in Starlark could take the
+		// whole limit under the race detector.
+		{"quadratic formatting", "x = \"%s\" % [mk.deep_list(14000)]\n", Limits{MaxEvalTime: 20 * time.Millisecond, OperationGrace: 10 * time.Millisecond},
+			`^stopped in the top level of main\.star: one operation was still running .* after the evaluation time limit of 20ms`, `main\.star:1:\d+: .*evaluation time limit of 20ms exceeded`},
+		{"a long loop", "def spin():\n    n = 0\n    for i in range(1 << 24):\n        n += i\n\nspin()\n", Limits{MaxEvalTime: 100 * time.Millisecond},
+			"", `main\.star:[34]:\d+: .*evaluation time limit of 100ms exceeded \(raise it with --max-eval-time\)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hard := make(chan string, 1)
+			lim := c.limits
+			lim.OnHardLimit = func(msg string) { hard <- msg }
+			_, err := loadRecipe(t, context.Background(), map[string]string{"main.star": c.src}, nil, func(o *Options) {
+				o.Limits = lim
+				o.Modules = append(o.Modules, deepListModule())
+				o.MaxSteps = 1 << 40
+			})
+			if c.loadErr != "" && (err == nil || !matches(c.loadErr, err.Error())) {
+				t.Errorf("Load error %v, want one matching %q", err, c.loadErr)
+			}
+			select {
+			case msg := <-hard:
+				if c.hard == "" || !matches(c.hard, msg) {
+					t.Errorf("hard stop %q, want %q", msg, c.hard)
+				}
+			default:
+				if c.hard != "" {
+					t.Errorf("no hard stop, want %q", c.hard)
+				}
+			}
+		})
+	}
+}
+
+// deepListModule has mk.deep_list(n): a list nested n deep.
+func deepListModule() Module {
+	return Module{Name: "mk", Doc: "Test values.", Builtins: []Builtin{{Name: "deep_list", Params: "n", Kind: KindUtil, Doc: "A list nested n deep.",
+		Fn: func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var n int
+			if err := starlark.UnpackPositionalArgs(fn.Name(), args, kwargs, 1, &n); err != nil {
+				return nil, err
+			}
+			v := starlark.NewList(nil)
+			for range n {
+				v = starlark.NewList([]starlark.Value{v})
+			}
+			return v, nil
+		}}}}
+}
+
+// slowHost is a scripted host whose commands take delay.
+type slowHost struct {
+	*scriptedHost
+	delay time.Duration
+}
+
+func (h slowHost) Run(ctx context.Context, c host.Command) (host.Result, error) {
+	time.Sleep(h.delay)
+	return h.scriptedHost.Run(ctx, c)
+}
+
+// TestEvalTimeLeavesOutQueries: the time a check's query waits for the
+// host is not evaluation time, so a slow host does not use up the limit.
+func TestEvalTimeLeavesOutQueries(t *testing.T) {
+	h := slowHost{newScriptedHost(map[string]string{"a": "1"}), 300 * time.Millisecond}
+	r, err := loadRecipe(t, context.Background(), map[string]string{"main.star": kvResource + "kv_res(\"a\", \"a\", \"1\")\n"}, h, func(o *Options) {
+		o.MaxEvalTime = 100 * time.Millisecond
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rep := r.Check(context.Background())
+	if rep.Summary.OK != 1 {
+		var b strings.Builder
+		_ = rep.WriteText(&b, TextOptions{All: true})
+		t.Errorf("the check did not pass with a slow host:\n%s", b.String())
+	}
+}

@@ -58,15 +58,11 @@ type Options struct {
 	Progress func(string)
 	// Rand is the randomness of random_password (nil means crypto/rand).
 	Rand io.Reader
-	// MaxHeapBytes bounds how much the recipe may grow the Go heap while
-	// it is evaluated, checked and fixed (0 means DefaultMaxHeapBytes);
-	// beyond it the recipe's thread is cancelled (see memguard.go).
-	MaxHeapBytes uint64
-	// OnHeapHardLimit is called, once and from another goroutine, when
-	// the heap grows well past MaxHeapBytes before the cancelled recipe
-	// could stop (inside one builtin call); the CLI exits there. nil
-	// relies on cancellation alone.
-	OnHeapHardLimit func(msg string)
+	// Limits bound the recipe's heap growth, the process's stack and the
+	// recipe thread's evaluation time while it is evaluated, checked and
+	// fixed (see memguard.go); past them the thread is cancelled, and
+	// OnHardLimit is called when cancelling cannot stop it in time.
+	Limits
 	// Services are backends besides the host (Session.Service).
 	Services map[string]any
 	// Source is the recipe's text when it is not a file (a recipe hvfctl
@@ -91,7 +87,7 @@ type Recipe struct {
 	resources []*Resource
 	globals   starlark.StringDict
 	stop      func() bool
-	stopHeap  func()
+	stopGuard func()
 	progress  func(string)
 
 	usedVars     map[string]bool
@@ -126,8 +122,8 @@ func (r *Recipe) Close() {
 	if r.stop != nil {
 		r.stop()
 	}
-	if r.stopHeap != nil {
-		r.stopHeap()
+	if r.stopGuard != nil {
+		r.stopGuard()
 	}
 }
 
@@ -187,7 +183,7 @@ func Load(ctx context.Context, path string, o Options) (*Recipe, error) {
 	thread := NewThread("recipe "+path, sess, o.MaxSteps)
 	thread.Load = ld.load
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
-	r := &Recipe{path: path, sess: sess, thread: thread, stop: stop, stopHeap: guardHeap(thread, o.MaxHeapBytes, o.OnHeapHardLimit), progress: o.Progress,
+	r := &Recipe{path: path, sess: sess, thread: thread, stop: stop, stopGuard: guardThread(thread, o.Limits), progress: o.Progress,
 		usedVars: ev.usedVars, givenVars: o.Vars, recordedVars: recorded, sticky: o.StickyVars, loadMark: loadMark}
 
 	if err := ctx.Err(); err != nil {
@@ -283,7 +279,8 @@ func (ev *evaluator) predeclared() (starlark.StringDict, error) {
 // Wrap turns a Builtin into its Starlark value, with the hook every
 // builtin call goes through: it stops at once when the run is cancelled,
 // refuses queries outside a resource's check or fix, and refuses
-// declarations inside them.
+// declarations inside them. The time a query waits for the host is not
+// evaluation time (evalClock).
 func Wrap(qualified string, b Builtin) *starlark.Builtin {
 	return starlark.NewBuiltin(qualified, func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		s, err := SessionOf(t)
@@ -298,6 +295,9 @@ func Wrap(qualified string, b Builtin) *starlark.Builtin {
 			return nil, fmt.Errorf("%s is a query of the host: call it only inside a resource's check or fix function, not while the recipe is evaluated", qualified)
 		case b.Kind == KindDecl && phase != PhaseEval:
 			return nil, fmt.Errorf("%s declares part of the recipe: call it while the recipe is evaluated, not inside a check or fix function", qualified)
+		}
+		if b.Kind == KindQuery {
+			defer pauseEval(t)()
 		}
 		return b.Fn(t, fn, args, kwargs)
 	})

@@ -78,7 +78,7 @@ func matches(id string, pats []string) bool {
 
 // Run prints the checklist.
 func (c *checklistCmd) Run(e *env) error {
-	spec, err := recipeGitHubSpec(e.ctx, c.Recipe)
+	spec, err := recipeGitHubSpec(e, c.Recipe)
 	if err != nil {
 		return exit(1, err)
 	}
@@ -86,7 +86,7 @@ func (c *checklistCmd) Run(e *env) error {
 	if err != nil {
 		return exit(1, err)
 	}
-	f := recipeFlags{Target: c.Target, Var: c.Var, Recipe: c.Recipe, MaxSteps: engine.DefaultMaxSteps, MaxHeap: 1024, gitHubFlags: c.gitHubFlags}
+	f := recipeFlags{Target: c.Target, Var: c.Var, Recipe: c.Recipe, MaxSteps: engine.DefaultMaxSteps, MaxHeap: 1024, MaxStack: engine.DefaultMaxStackBytes >> 20, MaxEvalTime: engine.DefaultMaxEvalTime, gitHubFlags: c.gitHubFlags}
 	r, err := f.loadReadOnly(e, tgt)
 	if err != nil {
 		return err
@@ -170,7 +170,7 @@ func (c *checklistCmd) workflowReasons(e *env, spec gitHubSpec) []string {
 	if c.Workflows == "" {
 		return []string{"not audited: give --workflows DIR (the repository's .github/workflows)"}
 	}
-	facts, err := workflow.LoadRecipe(e.ctx, c.Recipe, recipeDeclarationsWith(c.Var))
+	facts, err := workflow.LoadRecipe(e.ctx, c.Recipe, e.recipeDeclarations(c.Var, 1))
 	if err != nil {
 		return []string{err.Error()}
 	}

@@ -5,7 +5,6 @@ package main
 // `hvfctl github runs`.
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -127,8 +126,8 @@ func (s gitHubSpec) vars() map[string]string {
 
 // recipeGitHubSpec evaluates a recipe without a host and returns its
 // github_repository() declaration.
-func recipeGitHubSpec(ctx context.Context, path string) (gitHubSpec, error) {
-	r, err := engine.Load(ctx, path, engine.Options{Host: refusingHost{}, Modules: modules(), Stdlib: stdlib.FS})
+func recipeGitHubSpec(e *env, path string) (gitHubSpec, error) {
+	r, err := engine.Load(e.ctx, path, engine.Options{Host: refusingHost{}, Modules: modules(), Stdlib: stdlib.FS, Limits: e.limits(0, 0, 0, 1)})
 	if err != nil {
 		return gitHubSpec{}, fmt.Errorf("%s:\n%w", path, err)
 	}
@@ -173,7 +172,7 @@ func (c *gitHubCheckCmd) Run(e *env) error {
 	var spec gitHubSpec
 	switch {
 	case c.Recipe != "":
-		s, err := recipeGitHubSpec(e.ctx, c.Recipe)
+		s, err := recipeGitHubSpec(e, c.Recipe)
 		if err != nil {
 			return exit(1, err)
 		}
@@ -205,6 +204,7 @@ func (c *gitHubCheckCmd) Run(e *env) error {
 		Services: services(gh), Redactor: red, Source: []byte(gitHubCheckSource),
 		Log:      func(s string) { fmt.Fprintln(e.stderr, s) },
 		Programs: e.programs,
+		Limits:   e.limits(0, 0, 0, 1),
 	})
 	if err != nil {
 		return exit(1, err)

@@ -116,7 +116,7 @@ func (c *gitHubRunsCmd) Run(e *env) error {
 	names := c.Runner
 	label := c.Label
 	if c.Recipe != "" {
-		spec, err := recipeGitHubSpec(e.ctx, c.Recipe)
+		spec, err := recipeGitHubSpec(e, c.Recipe)
 		if err != nil {
 			return exit(2, err)
 		}

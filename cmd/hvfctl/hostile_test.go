@@ -15,15 +15,17 @@ import (
 )
 
 // hostileDir holds the hostile recipes; each has a "# expect: REGEX"
-// line and may name a fixture under hosts/ with "# fixture: FILE".
+// line, may name a fixture under hosts/ with "# fixture: FILE" and may
+// give plan and run extra flags with "# flags: ARGS" (small limits, so
+// that a guard stops the recipe quickly).
 const hostileDir = relRoot + "/testdata/hostile"
 
 // hostileCanary is a runner token of the real shape that must never
 // appear in anything hvfctl prints or saves.
 const hostileCanary = "CANARY7TOKEN7CANARY7TOKEN7ZQX"
 
-// hostileHeader reads a hostile recipe's expect and fixture lines.
-func hostileHeader(t *testing.T, file string) (expect *regexp.Regexp, fixture string) {
+// hostileHeader reads a hostile recipe's expect, fixture and flags lines.
+func hostileHeader(t *testing.T, file string) (expect *regexp.Regexp, fixture string, flags []string) {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
@@ -45,11 +47,14 @@ func hostileHeader(t *testing.T, file string) (expect *regexp.Regexp, fixture st
 		if v, ok := strings.CutPrefix(line, "# fixture: "); ok {
 			fixture = filepath.Join(hostileDir, "hosts", v)
 		}
+		if v, ok := strings.CutPrefix(line, "# flags: "); ok {
+			flags = strings.Fields(v)
+		}
 	}
 	if expect == nil {
 		t.Fatalf("%s has no \"# expect: REGEX\" line", file)
 	}
-	return expect, fixture
+	return expect, fixture, flags
 }
 
 // TestHostileRecipes runs every hostile recipe through the built hvfctl
@@ -72,7 +77,7 @@ func TestHostileRecipes(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".star")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			expect, fixture := hostileHeader(t, file)
+			expect, fixture, flags := hostileHeader(t, file)
 			dir := t.TempDir()
 			start := filepath.Join(dir, "start.json")
 			if fixture == "" {
@@ -90,8 +95,8 @@ func TestHostileRecipes(t *testing.T) {
 			saved := filepath.Join(dir, "after.json")
 
 			// A small heap limit stops the allocation bombs quickly.
-			plan := relExec(t, bin, environ, "plan", "--max-heap", "64", "--target", "fake:"+start, file)
-			apply := relExec(t, bin, environ, "run", "--yes", "--max-heap", "64", "--target", "fake:"+start, "--save", saved, file)
+			plan := relExec(t, bin, environ, append(append([]string{"plan", "--max-heap", "64"}, flags...), "--target", "fake:"+start, file)...)
+			apply := relExec(t, bin, environ, append(append([]string{"run", "--yes", "--max-heap", "64"}, flags...), "--target", "fake:"+start, "--save", saved, file)...)
 			for what, r := range map[string]relResult{"plan": plan, "run": apply} {
 				relNoCrash(t, what, r)
 				if r.code != 0 && r.code != 1 && r.code != 2 {
@@ -210,7 +215,7 @@ func TestHostileControlCharacters(t *testing.T) {
 	bin := relBuild(t)
 	for _, name := range []string{"control_chars", "tar_control_name"} {
 		file := filepath.Join(hostileDir, name+".star")
-		_, fixture := hostileHeader(t, file)
+		_, fixture, _ := hostileHeader(t, file)
 		for _, args := range [][]string{
 			{"plan", "--target", "fake:" + fixture, file},
 			{"check", "--target", "fake:" + fixture, file},

@@ -55,7 +55,7 @@ type env struct {
 	// redactor knows the run's secrets; run() scrubs stdout and stderr
 	// with it. nil means a new one.
 	redactor *host.Redactor
-	// exit ends the process at once (heapHardStop); nil means no hard
+	// exit ends the process at once (hardStop); nil means no hard
 	// stop. main sets os.Exit.
 	exit func(code int)
 	// rand is the randomness of random_password; nil means crypto/rand.
@@ -88,18 +88,32 @@ type env struct {
 // a workflow to audit).
 const maxLocalFile = 64 << 20
 
-// heapHardStop is what the heap guard calls when a recipe overshoots
-// --max-heap inside one builtin call: hvfctl reports it and exits 1 at
-// once (e.exit, os.Exit in main), so the process stays close to the
-// figure it was given. Without e.exit (hvfctl run in-process by tests)
-// there is no hard stop; the recipe's cancellation still applies.
-func (e *env) heapHardStop() func(string) {
+// hardStop is what a recipe thread's guard calls when cancelling the
+// recipe cannot stop it in time (engine.Limits): the heap overshoots
+// --max-heap inside one builtin call, the Go stack passes --max-stack in
+// one recursive operation, or one operation runs on past
+// --max-eval-time. hvfctl reports it and exits 1 at once (e.exit,
+// os.Exit in main), before the process grows further or Go's own stack
+// limit ends it with a stack trace. Without e.exit (hvfctl run
+// in-process by tests) there is no hard stop; the recipe's cancellation
+// still applies. code is the exit status of the command's errors.
+func (e *env) hardStop(code int) func(string) {
 	if e.exit == nil {
 		return nil
 	}
 	return func(msg string) {
 		fmt.Fprintf(e.stderr, "hvfctl: %s\n", msg)
-		e.exit(1)
+		e.exit(code)
+	}
+}
+
+// limits are the bounds of every recipe and test thread the CLI runs,
+// with its hard stop exiting with code: heapMiB and stackMiB in MiB,
+// evalTime the evaluation time (0 means the engine's default of each).
+func (e *env) limits(heapMiB, stackMiB uint64, evalTime time.Duration, code int) engine.Limits {
+	return engine.Limits{
+		MaxHeapBytes: heapMiB << 20, MaxStackBytes: stackMiB << 20, MaxEvalTime: evalTime,
+		OnHardLimit: e.hardStop(code),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -21,6 +22,9 @@ type recipeFlags struct {
 	Var      map[string]string `placeholder:"NAME=VALUE" help:"Set a recipe variable read with var() (repeatable)."`
 	MaxSteps uint64            `default:"100000000" help:"Starlark execution-step budget of the run."`
 	MaxHeap  uint64            `default:"1024" placeholder:"MIB" help:"Heap growth, in MiB, the recipe may cause before it is stopped."`
+	MaxStack uint64            `default:"256" placeholder:"MIB" help:"Go stack, in MiB, one operation on a deeply nested value may use before hvfctl stops (exit 1)."`
+	// MaxEvalTime is declared apart: its type differs from the flags above.
+	MaxEvalTime time.Duration `default:"2m" placeholder:"DURATION" help:"Time the recipe may spend evaluating, host commands not counted; then it is cancelled, and hvfctl stops (exit 1) if one operation still runs a quarter of it (0.5s to 30s) later."`
 	gitHubFlags
 	Recipe string `arg:"" help:"The recipe file (e.g. recipes/m4.star); for run, also a plan saved with plan -o."`
 
@@ -186,8 +190,7 @@ func (f *recipeFlags) load(e *env, tgt *target, secrets engine.SecretSource) (*e
 		Log:              func(s string) { fmt.Fprintln(e.stderr, s) },
 		Progress:         func(s string) { fmt.Fprintln(e.stderr, s) },
 		Rand:             e.rand,
-		MaxHeapBytes:     f.MaxHeap << 20,
-		OnHeapHardLimit:  e.heapHardStop(),
+		Limits:           e.limits(f.MaxHeap, f.MaxStack, f.MaxEvalTime, 1),
 		LocalTrust:       e.trust,
 		Programs:         e.programs,
 	})

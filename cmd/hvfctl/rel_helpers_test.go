@@ -88,9 +88,10 @@ func relExec(t *testing.T, bin string, environ map[string]string, args ...string
 	return relResult{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
-// relCrash matches what must never reach a user: a Go panic, a stack
-// trace, or the CLI's own report of a recovered panic.
-var relCrash = regexp.MustCompile(`(?m)^panic: |^goroutine \d+ \[|runtime error:|internal error:|\.go:\d+ \+0x`)
+// relCrash matches what must never reach a user: a Go panic, a fatal
+// runtime error (a stack overflow), a stack trace, or the CLI's own
+// report of a recovered panic.
+var relCrash = regexp.MustCompile(`(?m)^panic: |^fatal error: |^runtime: |^goroutine \d+ \[|^runtime\.|runtime error:|internal error:|\.go:\d+ \+0x`)
 
 // relNoCrash fails when output shows a panic or a Go stack trace.
 func relNoCrash(t testing.TB, what string, r relResult) {

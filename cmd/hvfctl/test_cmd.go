@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sysprog21/hvfctl/engine/recipetest"
 	"github.com/sysprog21/hvfctl/stdlib"
@@ -13,6 +14,9 @@ type testCmd struct {
 	Verbose  bool     `short:"v" help:"Also show print() output of passing tests."`
 	MaxSteps uint64   `default:"100000000" help:"Starlark execution-step budget of each test and each recipe evaluation."`
 	MaxHeap  uint64   `default:"1024" placeholder:"MIB" help:"Heap growth, in MiB, each test (and each recipe it loads) may cause before it is stopped."`
+	MaxStack uint64   `default:"256" placeholder:"MIB" help:"Go stack, in MiB, one operation on a deeply nested value may use before hvfctl stops (exit 1)."`
+	// MaxEvalTime is declared apart: its type differs from the flags above.
+	MaxEvalTime time.Duration `default:"2m" placeholder:"DURATION" help:"Time each test (and each recipe it loads) may spend evaluating; then it is cancelled, and hvfctl stops (exit 1) if one operation still runs a quarter of it (0.5s to 30s) later."`
 }
 
 // Help implements kong.HelpProvider.
@@ -42,7 +46,7 @@ func (c *testCmd) Run(e *env) error {
 	sum := recipetest.Run(e.ctx, files, recipetest.Options{
 		Modules: modules(), Stdlib: stdlib.FS, Hosts: fakeHosts{}, DefaultPreset: defaultPreset,
 		MaxSteps: c.MaxSteps, Out: e.stdout, Verbose: c.Verbose,
-		MaxHeapBytes: c.MaxHeap << 20, OnHeapHardLimit: e.heapHardStop(),
+		Limits:   e.limits(c.MaxHeap, c.MaxStack, c.MaxEvalTime, 1),
 		Programs: e.programs,
 	})
 	if e.ctx.Err() != nil {

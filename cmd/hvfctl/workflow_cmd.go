@@ -47,7 +47,7 @@ func (c *workflowAuditCmd) Run(e *env) error {
 		}
 	}
 	if c.Recipe != "" {
-		f, err := workflow.LoadRecipe(e.ctx, c.Recipe, recipeDeclarations)
+		f, err := workflow.LoadRecipe(e.ctx, c.Recipe, e.recipeDeclarations(nil, 2))
 		if err != nil {
 			return exit(2, err)
 		}
@@ -89,7 +89,7 @@ type workflowRenderCmd struct {
 // prints the diff on stdout and what changes on stderr and, with
 // --write, replaces the file.
 func (c *workflowRenderCmd) Run(e *env) error {
-	f, err := workflow.LoadRecipe(e.ctx, c.Recipe, recipeDeclarationsWith(c.Var))
+	f, err := workflow.LoadRecipe(e.ctx, c.Recipe, e.recipeDeclarations(c.Var, 2))
 	if err != nil {
 		return exit(2, err)
 	}
@@ -211,26 +211,23 @@ func reportOthers(e *env, file string, others []audit.JobReport) {
 }
 
 // recipeDeclarations evaluates a recipe's top level, without any host,
-// and returns its declarations. Evaluation runs no command; the host
-// refuses any that is attempted.
-func recipeDeclarations(ctx context.Context, path string) ([]workflow.Declaration, error) {
-	return recipeDeclarationsWith(nil)(ctx, path)
-}
-
-// recipeDeclarationsWith is recipeDeclarations with recipe variables set
-// (--var NAME=VALUE).
-func recipeDeclarationsWith(vars map[string]string) workflow.DeclarationLoader {
+// with recipe variables set (--var NAME=VALUE; vars may be nil), and
+// returns its declarations. Evaluation runs no command; the host refuses
+// any that is attempted. A recipe stopped by a bound exits with code
+// (2 in the workflow commands, as their other bad input does).
+func (e *env) recipeDeclarations(vars map[string]string, code int) workflow.DeclarationLoader {
 	return func(ctx context.Context, path string) ([]workflow.Declaration, error) {
-		return declarations(ctx, path, vars)
+		return declarations(ctx, path, vars, e.limits(0, 0, 0, code))
 	}
 }
 
-func declarations(ctx context.Context, path string, vars map[string]string) ([]workflow.Declaration, error) {
+func declarations(ctx context.Context, path string, vars map[string]string, lim engine.Limits) ([]workflow.Declaration, error) {
 	r, err := engine.Load(ctx, path, engine.Options{
 		Host:    refusingHost{},
 		Modules: builtins.Modules(),
 		Stdlib:  stdlib.FS,
 		Vars:    vars,
+		Limits:  lim,
 	})
 	if err != nil {
 		return nil, err

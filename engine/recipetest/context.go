@@ -213,7 +213,7 @@ func (tc *testContext) run(mode string, fn *starlark.Builtin, args starlark.Tupl
 	r, err := engine.Load(tc.ctx, tc.path(recipe), engine.Options{
 		Host: h.rec, Modules: tc.opts.Modules, Stdlib: tc.opts.Stdlib, Vars: varMap,
 		Secrets: sec, Principals: p, MaxSteps: tc.opts.MaxSteps, Log: tc.print, Services: svc,
-		MaxHeapBytes: tc.opts.MaxHeapBytes, OnHeapHardLimit: tc.opts.OnHeapHardLimit,
+		Limits:   tc.opts.Limits,
 		Programs: tc.opts.Programs,
 	})
 	if err != nil {

@@ -46,11 +46,10 @@ type Options struct {
 	Out io.Writer
 	// Verbose also prints passing tests' print() output.
 	Verbose bool
-	// MaxHeapBytes bounds the heap growth of each test and each recipe
-	// it loads (0 means engine.DefaultMaxHeapBytes); OnHeapHardLimit is
-	// called when one builtin call overshoots it (engine.Options).
-	MaxHeapBytes    uint64
-	OnHeapHardLimit func(msg string)
+	// Limits bound the heap growth, the stack and the evaluation time of
+	// each test and each recipe it loads (engine.Limits; zero fields
+	// mean the engine's defaults).
+	engine.Limits
 	// Programs caches the compiled test files, recipes and stdlib
 	// modules across tests (engine.Programs); nil means a cache for this
 	// Run.
@@ -127,7 +126,8 @@ func Run(ctx context.Context, files []string, o Options) Summary {
 }
 
 // newThread makes the thread of a test file or a test function: its step
-// budget, cancellation with ctx and the heap guard. stop releases both.
+// budget, cancellation with ctx and the thread guard (heap, stack and
+// evaluation time). stop releases both.
 func newThread(ctx context.Context, name string, o Options, print func(string)) (*starlark.Thread, func()) {
 	maxSteps := o.MaxSteps
 	if maxSteps == 0 {
@@ -142,21 +142,23 @@ func newThread(ctx context.Context, name string, o Options, print func(string)) 
 	}
 	t.SetMaxExecutionSteps(maxSteps)
 	stopCancel := context.AfterFunc(ctx, func() { t.Cancel("interrupted") })
-	stopHeap := engine.GuardHeap(t, o.MaxHeapBytes, o.OnHeapHardLimit)
+	stopGuard := engine.GuardThread(t, o.Limits)
 	return t, func() {
 		stopCancel()
-		stopHeap()
+		stopGuard()
 	}
 }
 
 func runFile(ctx context.Context, file string, o Options, sum *Summary) {
 	var fileLog []string
 	thread, stop := newThread(ctx, "test "+file, o, func(s string) { fileLog = append(fileLog, s) })
-	defer stop()
 	predeclared := engine.SafeUniverse()
 	predeclared["assert"] = AssertModule()
 	predeclared["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
 	globals, err := engine.ExecFile(thread, file, predeclared, o.Stdlib, o.Programs)
+	// Each test runs on a thread of its own, whose guard names it: this
+	// one's would only sample the same process.
+	stop()
 	if err != nil {
 		sum.Failed++
 		fmt.Fprintf(o.Out, "FAIL %s (does not load)\n%s\n", file, indent(err.Error()))
@@ -195,7 +197,7 @@ func runTest(ctx context.Context, file, name string, fn *starlark.Function, o Op
 	tc := &testContext{ctx: ctx, dir: filepath.Dir(file), opts: o, print: print}
 	defer tc.close()
 	start := time.Now()
-	_, err := starlark.Call(thread, fn, starlark.Tuple{tc}, nil)
+	_, err := engine.Call(thread, fn, starlark.Tuple{tc}, nil)
 	elapsed := time.Since(start).Round(time.Millisecond)
 	if err == nil {
 		sum.Passed++
