@@ -33,10 +33,11 @@ vet:
 
 # The exhaustive batteries (a fault at every command, an interruption at
 # every step, every hostile planting, the secret canary through every recipe
-# test, forty runner instances down to one) replay the whole recipe many times. They test hvfctl's logic,
-# not its concurrency, and every code path they reach is also run under the
-# race detector by the other tests, so they run once without -race, which
-# makes them several times faster. They run in
+# test, 24 runner instances down to one) replay the whole recipe many
+# times. They test hvfctl's logic, not its concurrency, and every code
+# path they reach is also run under the race detector by the other
+# tests, so they run once without -race, which makes them several times
+# faster. They run in
 # local directory mode, so their counts ("N/N plantings safe", "N/N faults
 # recovered") are shown.
 BATTERIES ?= ^(TestFaultAtEveryCommand|TestInterruption|TestHostileRunner|TestSecretCanaryCLI|TestManyRunnersToOne)$$

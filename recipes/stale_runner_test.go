@@ -210,17 +210,18 @@ func TestFewerRunnersUnregistersTheOldOnes(t *testing.T) {
 	}
 }
 
-// TestManyRunnersToOne goes from forty instances to one: everything of
-// the thirty-nine removed instances (runner and prune daemons, roots,
-// registrations, logs) is found by listing what exists, not from a fixed
-// range, and removed; check then reports no drift and a second run
-// changes nothing. One of the batteries (Makefile BATTERIES): it runs
-// without -race.
+// TestManyRunnersToOne goes from 24 instances to one (past the fixed
+// range of 16 hvfctl once looked at; 40 passes too, in twice the time):
+// everything of the 23 removed instances (runner and prune daemons,
+// roots, registrations, logs) is found by listing what exists, not from
+// a fixed range, and removed; check then reports no drift and a second
+// run changes nothing. One of the batteries (Makefile BATTERIES): it
+// runs without -race.
 func TestManyRunnersToOne(t *testing.T) {
 	if testing.Short() {
-		t.Skip("forty runner instances: skipped with -short")
+		t.Skip("24 runner instances: skipped with -short")
 	}
-	const n = 40
+	const n = 24
 	m := converged(t, map[string]string{"runner_count": strconv.Itoa(n)})
 	rep := load(t, m, nil).Apply(context.Background())
 	if !rep.Converged() {
