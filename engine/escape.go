@@ -6,11 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// painterSequences are the only terminal control sequences hvfctl itself
-// writes (the report's colors); EscapeTerminal lets them through when
-// colors are on.
-var painterSequences = []string{ansiReset, ansiRed, ansiGreen, ansiYellow, ansiCyan, ansiDim, ansiBold}
-
 // needsEscape reports whether r must not reach a terminal raw: C0
 // controls other than newline and tab, DEL, C1 controls, the Unicode
 // bidirectional controls (which reorder what follows them), the
@@ -43,14 +38,13 @@ func needsEscape(r rune) bool {
 // on a terminal shown as a visible escape (`\u001b`, `\u202e`), and every
 // byte that is not UTF-8 as `\xff`. Newlines and tabs are kept. It is the
 // one function through which hvfctl's text reaches a terminal (the CLI
-// applies it to everything it writes), so ESC sequences, BEL, CR
-// overprinting, NUL and bidi reordering in host output, file contents,
-// fixture values or recipe strings show as what they are.
-func EscapeControls(s string) string { return EscapeTerminal(s, false) }
-
-// EscapeTerminal is EscapeControls, letting through the report painter's
-// own color sequences when colors is set.
-func EscapeTerminal(s string, colors bool) string {
+// applies it to everything it writes; a coloured report applies it to
+// every piece of text before painting, see canvas), so ESC sequences,
+// BEL, CR overprinting, NUL and bidi reordering in host output, file
+// contents, fixture values or recipe strings show as what they are. Its
+// output holds no character it would escape, so applying it twice
+// changes nothing.
+func EscapeControls(s string) string {
 	clean := true
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
@@ -66,20 +60,6 @@ func EscapeTerminal(s string, colors bool) string {
 	var b strings.Builder
 	b.Grow(len(s) + 16)
 	for i := 0; i < len(s); {
-		if colors && s[i] == 0x1b {
-			kept := false
-			for _, seq := range painterSequences {
-				if strings.HasPrefix(s[i:], seq) {
-					b.WriteString(seq)
-					i += len(seq)
-					kept = true
-					break
-				}
-			}
-			if kept {
-				continue
-			}
-		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:

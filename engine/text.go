@@ -7,6 +7,8 @@ import (
 
 	"github.com/sergi/go-diff/diffmatchpatch"
 	"go.starlark.net/starlark"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // TextOptions configures WriteText.
@@ -21,23 +23,71 @@ type TextOptions struct {
 	All bool
 }
 
+// colour is one of the painter's SGR sequences; report text never
+// becomes one (see canvas).
+type colour string
+
 const (
-	ansiReset  = "\x1b[0m"
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
-	ansiCyan   = "\x1b[36m"
-	ansiDim    = "\x1b[2m"
-	ansiBold   = "\x1b[1m"
+	ansiReset  colour = "\x1b[0m"
+	ansiRed    colour = "\x1b[31m"
+	ansiGreen  colour = "\x1b[32m"
+	ansiYellow colour = "\x1b[33m"
+	ansiCyan   colour = "\x1b[36m"
+	ansiDim    colour = "\x1b[2m"
+	ansiBold   colour = "\x1b[1m"
 )
 
-type painter bool
+// canvas builds a report's text so that painting is decided by the
+// report's structure, never by its text: text enters only as printf's
+// arguments, each scrubbed of the run's secrets and then escaped
+// (EscapeControls: ESC, CSI, BEL, CR, NUL, bidi controls … become
+// visible), and colour only as a painted argument, whose text is escaped
+// the same way before the painter wraps it in one of its colours. The
+// format strings are hvfctl's own literals. So the only control
+// sequences in a report are the painter's, where the painter put them,
+// whatever a job wrote into host output, files or names.
+type canvas struct {
+	b     strings.Builder
+	color bool
+	red   *host.Redactor
+}
 
-func (p painter) paint(color, s string) string {
-	if !p || s == "" || color == "" {
-		return s
+// painted is text to show in a colour (none when color is "").
+type painted struct {
+	color colour
+	text  string
+}
+
+// paint returns s to show in color, as an argument of printf.
+func paint(color colour, s string) painted { return painted{color, s} }
+
+// clean scrubs and escapes a piece of text for the canvas.
+func (c *canvas) clean(s string) string { return EscapeControls(c.red.Scrub(s)) }
+
+// render returns p as it appears on the canvas.
+func (c *canvas) render(p painted) string {
+	t := c.clean(p.text)
+	if !c.color || t == "" || p.color == "" {
+		return t
 	}
-	return color + s + ansiReset
+	return string(p.color) + t + string(ansiReset)
+}
+
+// printf appends format (a literal of hvfctl's) with args: numbers as
+// they are, painted values rendered, anything else as its text, cleaned.
+func (c *canvas) printf(format string, args ...any) {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch x := a.(type) {
+		case painted:
+			out[i] = c.render(x)
+		case int, int64, uint64, bool:
+			out[i] = x
+		default:
+			out[i] = c.clean(fmt.Sprint(x))
+		}
+	}
+	fmt.Fprintf(&c.b, format, out...)
 }
 
 // WriteText writes the report for people: what the plan needs first (the
@@ -48,78 +98,93 @@ func (p painter) paint(color, s string) string {
 // a unified diff), the actions with their principal, the remediation of
 // what a person must do; then a summary line and the next steps. An
 // apply's blocks list only what ran: its plan was shown before it.
+//
+// Every piece of text is escaped where it enters (see canvas); with
+// Color, the painter's colours are the only control sequences, and a w
+// that is a PaintedWriter receives the text through WritePainted.
 func (r *Report) WriteText(w io.Writer, o TextOptions) error {
-	p := painter(o.Color)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s on %s\n", r.Mode, r.Recipe, r.Target)
+	c := &canvas{color: o.Color, red: r.redactor}
+	c.printf("%s %s on %s\n", r.Mode, r.Recipe, r.Target)
 	for _, e := range r.Errors {
-		fmt.Fprintf(&b, "%s %s\n", p.paint(ansiRed, "error:"), e)
+		c.printf("%s %s\n", paint(ansiRed, "error:"), e)
 	}
-	r.writeHeader(&b, p)
+	r.writeHeader(c)
 	hidden := 0
 	for _, res := range r.Resources {
 		if res.Status == StatusOK && !o.All {
 			hidden++
 			continue
 		}
-		r.writeResource(&b, p, res)
+		r.writeResource(c, res)
 	}
 	if len(r.Kept) > 0 {
-		b.WriteString("\nkept:\n")
+		c.printf("\nkept:\n")
 		for _, k := range r.Kept {
-			fmt.Fprintf(&b, "  %s: %s\n", k.ID, p.paint(ansiDim, k.Why))
+			c.printf("  %s: %s\n", k.ID, paint(ansiDim, k.Why))
 		}
 	}
-	b.WriteString("\n")
-	b.WriteString(r.summaryLine(p))
-	b.WriteString("\n")
+	c.printf("\n")
+	r.writeSummary(c)
+	c.printf("\n")
 	if hidden > 0 && hidden == len(r.Resources) && len(r.Resources) > 0 {
 		// Nothing else was printed: say the list is not missing.
-		fmt.Fprintf(&b, "%s\n", p.paint(ansiDim, "(every resource is ok; --all lists them)"))
+		c.printf("%s\n", paint(ansiDim, "(every resource is ok; --all lists them)"))
 	}
-	r.writeNextSteps(&b)
+	r.writeNextSteps(c)
 	if o.Commands && len(r.HostCommands) > 0 {
-		b.WriteString("\nhost commands:\n")
+		c.printf("\nhost commands:\n")
 		for _, e := range r.HostCommands {
-			fmt.Fprintf(&b, "  [%s] %s\n", e.User, ArgvString(e.Argv))
+			c.printf("  [%s] %s\n", e.User, ArgvString(e.Argv))
 		}
 	}
-	_, err := io.WriteString(w, r.redactor.Scrub(b.String()))
+	text := c.b.String()
+	if pw, ok := w.(PaintedWriter); ok && o.Color {
+		return pw.WritePainted(text)
+	}
+	_, err := io.WriteString(w, text)
 	return err
+}
+
+// PaintedWriter is a writer that escapes every terminal control sequence
+// written to it (the CLI's stdout) and can also take a coloured report:
+// WritePainted writes text whose only control sequences are the report
+// painter's (WriteText with Color), unescaped.
+type PaintedWriter interface {
+	WritePainted(text string) error
 }
 
 // writeHeader says, before any resource, what the plan needs and what it
 // destroys, and the legend of the marks.
-func (r *Report) writeHeader(b *strings.Builder, p painter) {
+func (r *Report) writeHeader(c *canvas) {
 	if r.Mode == ModeApply {
 		return
 	}
 	s := r.Summary
-	r.writeVars(b, p)
+	r.writeVars(c)
 	if destroys := r.Destroys(); len(destroys) > 0 {
-		fmt.Fprintf(b, "%s\n", p.paint(ansiRed+ansiBold, "This plan destroys:"))
+		c.printf("%s\n", paint(ansiRed+ansiBold, "This plan destroys:"))
 		for _, d := range destroys {
-			fmt.Fprintf(b, "  - %s\n", d)
+			c.printf("  - %s\n", d)
 		}
 	}
 	for _, sec := range r.Secrets {
-		fmt.Fprintf(b, "%s %s", p.paint(ansiBold, "This plan needs the secret"), sec.Name())
+		c.printf("%s %s", paint(ansiBold, "This plan needs the secret"), sec.Name())
 		if users := r.SecretUsers(sec.Name()); len(users) > 0 {
-			fmt.Fprintf(b, " (for %s)", strings.Join(users, ", "))
+			c.printf(" (for %s)", strings.Join(users, ", "))
 		}
-		b.WriteString(":\n")
+		c.printf(":\n")
 		if doc := strings.TrimSpace(sec.Doc()); doc != "" {
-			fmt.Fprintf(b, "  %s\n", indentRest(doc, "  "))
+			c.printf("  %s\n", indentRest(doc, "  "))
 		}
 		if r.Mode != ModeCheck {
-			fmt.Fprintf(b, "  `run` asks for it (or reads it from the environment or --token-file) before the first change.\n")
+			c.printf("  `run` asks for it (or reads it from the environment or --token-file) before the first change.\n")
 			if sec.Name() == "runner_token" {
-				fmt.Fprintf(b, "  With a GitHub credential (GH_TOKEN, GITHUB_TOKEN or gh auth login) and neither, `run` creates it through the GitHub API right before config.sh needs it.\n")
+				c.printf("  With a GitHub credential (GH_TOKEN, GITHUB_TOKEN or gh auth login) and neither, `run` creates it through the GitHub API right before config.sh needs it.\n")
 			}
 		}
 	}
 	if s.Change > 0 {
-		fmt.Fprintf(b, "%s\n", p.paint(ansiDim, "(+ create, ~ change in place, - destroy, -/+ destroy and create again)"))
+		c.printf("%s\n", paint(ansiDim, "(+ create, ~ change in place, - destroy, -/+ destroy and create again)"))
 	}
 }
 
@@ -127,11 +192,11 @@ func (r *Report) writeHeader(b *strings.Builder, p painter) {
 // from the one the last run recorded is a change of its own, shown with
 // what the plan destroys because of it; a recorded var in use says how to
 // change it.
-func (r *Report) writeVars(b *strings.Builder, p painter) {
+func (r *Report) writeVars(c *canvas) {
 	if len(r.Vars) == 0 {
 		return
 	}
-	b.WriteString("Vars:\n")
+	c.printf("Vars:\n")
 	for _, v := range r.Vars {
 		switch {
 		case v.Changed():
@@ -139,13 +204,13 @@ func (r *Report) writeVars(b *strings.Builder, p painter) {
 			if d := CountDestroys(r.Destroys()); d != "" {
 				line += ", destroys " + d
 			}
-			fmt.Fprintf(b, "  %s %s\n", p.paint(ansiYellow, "~"), line)
+			c.printf("  %s %s\n", paint(ansiYellow, "~"), line)
 		case v.Given && !v.HasRecorded:
-			fmt.Fprintf(b, "  %s = %s (--var; `run` records it for later runs)\n", v.Name, v.Value)
+			c.printf("  %s = %s (--var; `run` records it for later runs)\n", v.Name, v.Value)
 		case v.Given:
-			fmt.Fprintf(b, "  %s = %s (--var, as recorded)\n", v.Name, v.Value)
+			c.printf("  %s = %s (--var, as recorded)\n", v.Name, v.Value)
 		default:
-			fmt.Fprintf(b, "  %s = %s (recorded by the last run in %s; --var %s=VALUE changes it)\n", v.Name, v.Value, VarsFile, v.Name)
+			c.printf("  %s = %s (recorded by the last run in %s; --var %s=VALUE changes it)\n", v.Name, v.Value, VarsFile, v.Name)
 		}
 	}
 }
@@ -191,17 +256,20 @@ func CountDestroys(what []string) string {
 // writeNextSteps prints what the recipe declared a maintainer should do
 // after applying it (declare("next_step", text = ...)), in plans and
 // applies.
-func (r *Report) writeNextSteps(b *strings.Builder) {
+func (r *Report) writeNextSteps(c *canvas) {
 	if r.Mode == ModeCheck || len(r.NextSteps) == 0 {
 		return
 	}
-	b.WriteString("\nNext steps:\n")
+	c.printf("\nNext steps:\n")
 	for _, s := range r.NextSteps {
-		fmt.Fprintf(b, "  - %s\n", indentRest(s, "    "))
+		c.printf("  - %s\n", indentRest(s, "    "))
 	}
 }
 
-var statusLabel = map[Status]struct{ text, color string }{
+var statusLabel = map[Status]struct {
+	text  string
+	color colour
+}{
 	StatusOK:           {"ok", ansiGreen},
 	StatusChange:       {"change", ansiYellow},
 	StatusAssertFailed: {"ASSERT", ansiRed},
@@ -210,14 +278,14 @@ var statusLabel = map[Status]struct{ text, color string }{
 	StatusFailed:       {"FAILED", ansiRed + ansiBold},
 }
 
-var effectColor = map[Effect]string{
+var effectColor = map[Effect]colour{
 	EffectCreate:  ansiGreen,
 	EffectUpdate:  ansiYellow,
 	EffectReplace: ansiRed,
 	EffectDestroy: ansiRed,
 }
 
-func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport) {
+func (r *Report) writeResource(c *canvas, res ResourceReport) {
 	lab := statusLabel[res.Status]
 	text, color := lab.text, lab.color
 	if res.Status == StatusChange && res.Effect != "" {
@@ -225,7 +293,7 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 	} else if res.Status == StatusOK && (r.Mode == ModeDestroy || r.Mode == ModeDestroyPlan) {
 		text = "gone"
 	}
-	fmt.Fprintf(b, "  %s %s %s\n", p.paint(color, fmt.Sprintf("%-8s", text)), res.ID, p.paint(ansiDim, "("+res.Kind+")"))
+	c.printf("  %s %s %s\n", paint(color, fmt.Sprintf("%-8s", text)), res.ID, paint(ansiDim, "("+res.Kind+")"))
 	const ind = "           "
 	if res.Status == StatusOK {
 		return
@@ -238,34 +306,34 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 		return
 	}
 	if res.Doc != "" && !compact {
-		fmt.Fprintf(b, "%s%s %s\n", ind, p.paint(ansiDim, "why:"), indentRest(res.Doc, ind+"  "))
+		c.printf("%s%s %s\n", ind, paint(ansiDim, "why:"), indentRest(res.Doc, ind+"  "))
 	}
 	switch res.Status {
 	case StatusUnknown:
-		fmt.Fprintf(b, "%sverify manually:\n", ind)
+		c.printf("%sverify manually:\n", ind)
 	case StatusAssertFailed:
-		fmt.Fprintf(b, "%sassertion failed:\n", ind)
+		c.printf("%sassertion failed:\n", ind)
 	}
 	if !compact {
-		for _, c := range res.Changes {
-			writeChange(b, p, ind, c)
+		for _, ch := range res.Changes {
+			writeChange(c, ind, ch)
 		}
 	}
 	if res.needsRemediation() {
-		fmt.Fprintf(b, "%s%s %s\n", ind, p.paint(ansiBold, "remediation:"), indentRest(res.Remediation, ind+"  "))
+		c.printf("%s%s %s\n", ind, paint(ansiBold, "remediation:"), indentRest(res.Remediation, ind+"  "))
 	}
 	// The changes above already say why; a reason is shown only where the
 	// recipe gave one of its own (action.because(...)).
 	lastReason, lastDestroys := changeReason(res.Changes), ""
 	for _, a := range res.Actions {
 		verb, color := actionVerb(r.Mode, a)
-		fmt.Fprintf(b, "%s%s %s %s\n", ind, p.paint(color, verb), ArgvString(a.Argv), p.paint(ansiDim, "(as "+a.User+")"))
+		c.printf("%s%s %s %s\n", ind, paint(color, verb), ArgvString(a.Argv), paint(ansiDim, "(as "+a.User+")"))
 		if a.Destroys != "" && a.Destroys != lastDestroys && !compact {
-			fmt.Fprintf(b, "%s  %s %s\n", ind, p.paint(ansiRed, "destroys"), a.Destroys)
+			c.printf("%s  %s %s\n", ind, paint(ansiRed, "destroys"), a.Destroys)
 		}
 		lastDestroys = a.Destroys
 		if a.Reason != "" && a.Reason != lastReason && !compact {
-			fmt.Fprintf(b, "%s  because %s\n", ind, a.Reason)
+			c.printf("%s  because %s\n", ind, a.Reason)
 		}
 		lastReason = a.Reason
 	}
@@ -274,7 +342,7 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 		if res.Status == StatusSkipped {
 			color = ansiDim
 		}
-		fmt.Fprintf(b, "%s%s\n", ind, p.paint(color, indentRest(res.Error, ind)))
+		c.printf("%s%s\n", ind, paint(color, indentRest(res.Error, ind)))
 	}
 }
 
@@ -282,7 +350,7 @@ func (r *Report) writeResource(b *strings.Builder, p painter, res ResourceReport
 // check; in an apply "ran", "failed" (it ran and failed; the error
 // follows the resource) or "not run" (the apply was refused, or an
 // earlier action of the resource failed or the run was interrupted).
-func actionVerb(mode Mode, a ActionReport) (verb, color string) {
+func actionVerb(mode Mode, a ActionReport) (verb string, color colour) {
 	switch {
 	case mode != ModeApply && mode != ModeDestroy:
 		return "will run", ""
@@ -294,11 +362,11 @@ func actionVerb(mode Mode, a ActionReport) (verb, color string) {
 	return "not run", ansiDim
 }
 
-func writeChange(b *strings.Builder, p painter, ind string, c Change) {
+func writeChange(cv *canvas, ind string, c Change) {
 	if isMultiline(c.Before) || isMultiline(c.After) {
-		fmt.Fprintf(b, "%s%s:\n", ind, c.Property)
+		cv.printf("%s%s:\n", ind, c.Property)
 		for _, line := range strings.Split(strings.TrimRight(UnifiedDiff(diffText(c.Before), diffText(c.After), 3), "\n"), "\n") {
-			color := ""
+			var color colour
 			switch {
 			case strings.HasPrefix(line, "+"):
 				color = ansiGreen
@@ -307,11 +375,11 @@ func writeChange(b *strings.Builder, p painter, ind string, c Change) {
 			case strings.HasPrefix(line, "@@"):
 				color = ansiCyan
 			}
-			fmt.Fprintf(b, "%s  %s\n", ind, p.paint(color, line))
+			cv.printf("%s  %s\n", ind, paint(color, line))
 		}
 		return
 	}
-	fmt.Fprintf(b, "%s%s: %s → %s\n", ind, c.Property, p.paint(ansiRed, DisplayProperty(c.Property, c.Before)), p.paint(ansiGreen, DisplayProperty(c.Property, c.After)))
+	cv.printf("%s%s: %s → %s\n", ind, c.Property, paint(ansiRed, DisplayProperty(c.Property, c.Before)), paint(ansiGreen, DisplayProperty(c.Property, c.After)))
 }
 
 // diffText is the text a multi-line value is diffed as.
@@ -329,16 +397,18 @@ func indentRest(s, ind string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+ind)
 }
 
-func (r *Report) summaryLine(p painter) string {
-	s := r.Summary
-	var parts []string
-	add := func(n int, text, color string) {
-		if n > 0 {
-			parts = append(parts, p.paint(color, fmt.Sprintf("%d %s", n, text)))
-		}
-	}
+// writeSummary writes the summary line (without its newline).
+func (r *Report) writeSummary(c *canvas) {
 	if r.Mode == ModeDestroy || r.Mode == ModeDestroyPlan {
-		return r.destroySummary(p)
+		r.writeDestroySummary(c)
+		return
+	}
+	s := r.Summary
+	var parts []painted
+	add := func(n int, text string, color colour) {
+		if n > 0 {
+			parts = append(parts, paint(color, fmt.Sprintf("%d %s", n, text)))
+		}
 	}
 	if r.Mode == ModeApply {
 		// A resource counts as done only when its actions ran; an apply
@@ -370,9 +440,21 @@ func (r *Report) summaryLine(p painter) string {
 	add(s.Skipped, "skipped", ansiDim)
 	add(s.Failed, "failed", ansiRed)
 	if s.OK > 0 || len(parts) == 0 {
-		parts = append(parts, fmt.Sprintf("%d ok", s.OK))
+		parts = append(parts, paint("", fmt.Sprintf("%d ok", s.OK)))
 	}
-	return fmt.Sprintf("%s: %s (%d resources)", r.Verdict(), strings.Join(parts, ", "), s.Total)
+	c.printf("%s: ", r.Verdict())
+	writeParts(c, parts)
+	c.printf(" (%d resources)", s.Total)
+}
+
+// writeParts writes parts separated by commas.
+func writeParts(c *canvas, parts []painted) {
+	for i, p := range parts {
+		if i > 0 {
+			c.printf(", ")
+		}
+		c.printf("%s", p)
+	}
 }
 
 // allRan says whether every action ran.
@@ -488,13 +570,14 @@ func ArgvString(argv []string) string {
 	return strings.Join(out, " ")
 }
 
-// destroySummary is the summary line of a destroy plan or destroy.
-func (r *Report) destroySummary(p painter) string {
+// writeDestroySummary writes the summary line of a destroy plan or
+// destroy.
+func (r *Report) writeDestroySummary(c *canvas) {
 	s := r.Summary
-	var parts []string
-	add := func(n int, text, color string) {
+	var parts []painted
+	add := func(n int, text string, color colour) {
 		if n > 0 {
-			parts = append(parts, p.paint(color, fmt.Sprintf("%d %s", n, text)))
+			parts = append(parts, paint(color, fmt.Sprintf("%d %s", n, text)))
 		}
 	}
 	if r.Mode == ModeDestroy {
@@ -519,7 +602,8 @@ func (r *Report) destroySummary(p painter) string {
 	add(s.Failed, "failed", ansiRed)
 	add(len(r.Kept), "kept", ansiDim)
 	if len(parts) == 0 {
-		parts = append(parts, "nothing declared to destroy")
+		parts = append(parts, paint("", "nothing declared to destroy"))
 	}
-	return fmt.Sprintf("%s: %s", r.Verdict(), strings.Join(parts, ", "))
+	c.printf("%s: ", r.Verdict())
+	writeParts(c, parts)
 }

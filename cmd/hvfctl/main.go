@@ -197,8 +197,7 @@ func run(ctx context.Context, args []string, e env) (code int) {
 	if e.programs == nil {
 		e.programs = engine.NewPrograms()
 	}
-	colors := e.getenv("NO_COLOR") == "" && isTerminal(e.stdout)
-	e.stdout = &scrubWriter{w: e.stdout, red: e.redactor, colors: colors}
+	e.stdout = &scrubWriter{w: e.stdout, red: e.redactor}
 	e.stderr = &scrubWriter{w: e.stderr, red: e.redactor}
 	defer func() {
 		if r := recover(); r != nil {

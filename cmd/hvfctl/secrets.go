@@ -216,23 +216,31 @@ func isTerminal(v any) bool {
 
 // scrubWriter is the one door between hvfctl's text and the user: it
 // removes the run's secrets from everything written through it, then
-// escapes every terminal control character (engine.EscapeTerminal: ESC,
-// BEL, CR, NUL, bidi controls …, keeping only the report painter's own
-// colors when colors is set). Every report, error and log line of the
+// escapes every terminal control character (engine.EscapeControls: ESC,
+// BEL, CR, NUL, bidi controls …). Every report, error and log line of the
 // CLI is written in one Write call, so neither a secret nor an escape
-// sequence is split across two.
+// sequence is split across two. A coloured report comes through
+// WritePainted instead (engine.PaintedWriter): the report escaped each
+// piece of its text before painting it, so its only control sequences
+// are the painter's, and this writer never has to tell them from text.
 type scrubWriter struct {
-	w      io.Writer
-	red    *host.Redactor
-	colors bool
+	w   io.Writer
+	red *host.Redactor
 }
 
 func (s *scrubWriter) Write(p []byte) (int, error) {
-	out := engine.EscapeTerminal(s.red.Scrub(string(p)), s.colors)
+	out := engine.EscapeControls(s.red.Scrub(string(p)))
 	if _, err := io.WriteString(s.w, out); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// WritePainted implements engine.PaintedWriter: text is scrubbed, not
+// escaped again.
+func (s *scrubWriter) WritePainted(text string) error {
+	_, err := io.WriteString(s.w, s.red.Scrub(text))
+	return err
 }
 
 // fileOf returns the *os.File behind v, looking through a scrubWriter.

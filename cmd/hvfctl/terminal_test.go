@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -110,5 +112,51 @@ func TestRunAsksForConfirmationOnATerminal(t *testing.T) {
 				t.Errorf("answer %q: terminal:\n%s\nstderr:\n%s", tt.answer, out, errOut)
 			}
 		})
+	}
+}
+
+// painterSGR are the only escape sequences hvfctl's report painter
+// writes (engine/text.go).
+var painterSGR = []string{"\x1b[0m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[2m", "\x1b[1m"}
+
+// TestColourCannotBeInjected: on a terminal with colours, host data that
+// carries the painter's own colour codes and other controls (a file a job
+// wrote, shown in a diff and an error) shows escaped: every ESC the
+// terminal receives starts one of the painter's sequences, and the
+// hostile sequences are visible as text.
+func TestColourCannotBeInjected(t *testing.T) {
+	dir := t.TempDir()
+	hostile := "\x1b[32mALL OK\x1b[0m \x1b[31m\x1b[2J\x1b]0;title\x07\x9b1m"
+	fixture := relFixture(t, dir, "start.json", map[string]any{
+		"base": defaultPreset,
+		"files": map[string]any{"/Users/Shared/motd": map[string]any{
+			"type": "file", "mode": "0644", "owner": "admin", "group": "staff", "content": "hello\n" + hostile + "\nbye\n",
+		}},
+	})
+	recipe := filepath.Join(dir, "motd.star")
+	src := "def check():\n    s = files.read(\"/Users/Shared/motd\")\n    return {\"motd\": s, \"line\": s.split(\"\\n\")[1]}\n\n" +
+		"resource(id = \"motd\", kind = \"file\", want = {\"motd\": \"hello\\n\", \"line\": \"\"}, check = check, fix = lambda have, want: [])\n"
+	if err := os.WriteFile(recipe, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out, errOut := onTerminal(t, nil, "", "plan", "--target", "fake:"+fixture, recipe)
+	if !strings.Contains(out, "\x1b[") {
+		t.Fatalf("no colour on the terminal:\n%q\nstderr:\n%s", out, errOut)
+	}
+	if !strings.Contains(out, `\u001b[32mALL OK\u001b[0m \u001b[31m\u001b[2J\u001b]0;title\u0007`) {
+		t.Errorf("the hostile text is not shown escaped:\n%q", out)
+	}
+next:
+	for i := 0; i < len(out); i++ {
+		if out[i] != 0x1b {
+			continue
+		}
+		for _, seq := range painterSGR {
+			if strings.HasPrefix(out[i:], seq) {
+				i += len(seq) - 1
+				continue next
+			}
+		}
+		t.Fatalf("an ESC that is not the painter's reached the terminal at byte %d: %q", i, out[i:min(i+24, len(out))])
 	}
 }
