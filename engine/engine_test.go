@@ -415,6 +415,52 @@ func TestCheckStatuses(t *testing.T) {
 	}
 }
 
+// TestInstalledVersions: a check lists the version every resource that
+// wants a "version" property reported, ok or not, in its text (under
+// "installed versions:") and its JSON ("version"); a plan's text does
+// not, and a resource that wants no version has none.
+func TestInstalledVersions(t *testing.T) {
+	src := `resource(id = "tool", kind = "k", want = {"version": version_at_least("1.2")}, check = lambda: {"version": "1.10"}, fix = lambda h, w: None)
+resource(id = "old", kind = "k", want = {"version": "2.0"}, check = lambda: {"version": "1.9"}, fix = lambda h, w: None)
+resource(id = "other", kind = "k", want = {"v": 1}, check = lambda: {"v": 1, "version": "3.0"}, fix = lambda h, w: None)
+`
+	r, err := loadRecipe(t, context.Background(), map[string]string{"main.star": src}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := r.Check(context.Background())
+	var text, js strings.Builder
+	if err := rep.WriteText(&text, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "installed versions:\n  tool 1.10\n  old 1.9\n\n") {
+		t.Errorf("check text lacks the installed versions:\n%s", text.String())
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Resources []struct{ ID, Version string } `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(js.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"tool": "1.10", "old": "1.9", "other": ""}
+	for _, res := range got.Resources {
+		if res.Version != want[res.ID] {
+			t.Errorf("JSON version of %s is %q, want %q", res.ID, res.Version, want[res.ID])
+		}
+	}
+	plan := r.Plan(context.Background())
+	var pt strings.Builder
+	if err := plan.WriteText(&pt, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(pt.String(), "installed versions") {
+		t.Errorf("a plan lists installed versions:\n%s", pt.String())
+	}
+}
+
 func TestSecretRedaction(t *testing.T) {
 	const token = "SECRETTOKENVALUE0123456789ABC"
 	r, err := loadRecipe(t, context.Background(), map[string]string{"main.star": `

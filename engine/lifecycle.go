@@ -109,6 +109,7 @@ func (r *Recipe) checkAndFix(p *planned) {
 	defer r.failOnRecorded(p, len(r.sess.Errors()))
 	have, changes, status, err := r.checkOne(p.res)
 	p.have, p.rep.Changes, p.rep.Status = have, changes, status
+	p.rep.Version = r.scrub(installedVersion(p.res, have))
 	if err != nil {
 		p.rep.Status, p.rep.Error = StatusFailed, r.scrub(err.Error())
 		return
@@ -124,6 +125,24 @@ func (r *Recipe) checkAndFix(p *planned) {
 	p.actions = actions
 	p.rep.Actions = r.actionReports(actions)
 	p.rep.Effect = effectOf(changes, actions, p.res.Want.Len())
+}
+
+// installedVersion is the string a resource that wants a "version"
+// property reported for it (the runner's `Runner.Listener --version`, a
+// toolchain's linked version), or "".
+func installedVersion(res *Resource, have *starlark.Dict) string {
+	if have == nil {
+		return ""
+	}
+	if _, wanted, _ := res.Want.Get(starlark.String("version")); !wanted {
+		return ""
+	}
+	v, found, _ := have.Get(starlark.String("version"))
+	if !found {
+		return ""
+	}
+	s, _ := starlark.AsString(v)
+	return s
 }
 
 // effectOf classifies a change: actions that only destroy make it a
@@ -338,11 +357,12 @@ func (r *Recipe) applyOne(ctx context.Context, p *planned) {
 	if !ok {
 		return
 	}
-	_, after, status, err := r.checkOne(p.res)
+	again, after, status, err := r.checkOne(p.res)
 	if err != nil {
 		p.rep.Status, p.rep.Error = StatusFailed, r.scrub("re-check after the actions: "+err.Error())
 		return
 	}
+	p.rep.Version = r.scrub(installedVersion(p.res, again))
 	if status == StatusOK || status == StatusUnknown {
 		return // converged; the report keeps the changes made and actions run
 	}

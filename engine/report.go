@@ -117,6 +117,10 @@ type ResourceReport struct {
 	Error string
 	// Destroy marks a resource a destroy removes (or removed).
 	Destroy bool
+	// Version is the installed version a resource with a wanted
+	// "version" property reported (after its actions, in an apply), or
+	// empty: what `check` lists under "installed versions".
+	Version string
 }
 
 // KeptResource is a resource `hvfctl destroy` leaves on the host.
@@ -333,6 +337,8 @@ type jsonResource struct {
 	// Remediation is present for failed assertions and values to verify
 	// manually that have one.
 	Remediation string `json:"remediation,omitempty"`
+	// Version is the installed version (ResourceReport.Version).
+	Version string `json:"version,omitempty"`
 }
 
 // jsonAction is an action in the JSON report: the DESIGN.md keys, plus,
@@ -363,7 +369,7 @@ type jsonCommand struct {
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{Resources: []jsonResource{}, Summary: r.Summary, HostCommands: []jsonCommand{}, Kept: r.Kept}
 	for _, res := range r.Resources {
-		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Effect: res.Effect, Changes: []jsonChange{}, Actions: []jsonAction{}, Doc: r.redactor.Scrub(res.Doc)}
+		jr := jsonResource{ID: res.ID, Kind: res.Kind, Status: res.Status, Effect: res.Effect, Changes: []jsonChange{}, Actions: []jsonAction{}, Doc: r.redactor.Scrub(res.Doc), Version: r.redactor.Scrub(res.Version)}
 		if res.needsRemediation() {
 			jr.Remediation = r.redactor.Scrub(res.Remediation)
 		}

@@ -117,6 +117,7 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 		}
 		r.writeResource(c, res)
 	}
+	r.writeVersions(c)
 	if len(r.Kept) > 0 {
 		c.printf("\nkept:\n")
 		for _, k := range r.Kept {
@@ -251,6 +252,26 @@ func CountDestroys(what []string) string {
 		parts[i] = fmt.Sprintf("%d %s", n[k], plural)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeVersions lists, in a check, the installed version every resource
+// with a wanted "version" reported (the pins are floors: what is there
+// may be newer), so that a converged Mac still shows them.
+func (r *Report) writeVersions(c *canvas) {
+	if r.Mode != ModeCheck {
+		return
+	}
+	first := true
+	for _, res := range r.Resources {
+		if res.Version == "" {
+			continue
+		}
+		if first {
+			c.printf("\ninstalled versions:\n")
+			first = false
+		}
+		c.printf("  %s %s\n", res.ID, paint(ansiDim, res.Version))
+	}
 }
 
 // writeNextSteps prints what the recipe declared a maintainer should do
