@@ -386,3 +386,26 @@ func TestDestroyRemovesLeftovers(t *testing.T) {
 		}
 	}
 }
+
+// TestTooManyLeftoversFailClearly: past the bound of what one run
+// removes (256 runner roots, 64 versions of a toolchain), check fails
+// the resource with what to do instead of planning thousands of actions.
+func TestTooManyLeftoversFailClearly(t *testing.T) {
+	m := fake(t, "converged")
+	for i := 1; i <= 257; i++ {
+		plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", leftHome+"/actions-runner-"+strconv.Itoa(i+1))
+	}
+	for i := 0; i <= 64; i++ {
+		plant(t, m, host.Root, "/bin/mkdir", "-p", "-m", "755", "/opt/toolchain/dist/aarch64-linux-gnu-1."+strconv.Itoa(i)+".0")
+	}
+	c := load(t, m, nil).Check(context.Background())
+	for id, want := range map[string]string{
+		"runner:stale":                "257 runner roots named actions-runner-N in /Users/ghrunner, more than the 256 hvfctl removes in one run: remove the ones you do not need by hand",
+		"toolchain:aarch64-linux-gnu": "versions of aarch64-linux-gnu side by side, more than the 64 hvfctl looks at",
+	} {
+		r := c.Resource(id)
+		if r == nil || r.Status != engine.StatusFailed || !strings.Contains(r.Error, want) {
+			t.Errorf("%s: %+v, want failed with %q", id, r, want)
+		}
+	}
+}
