@@ -17,10 +17,61 @@ import (
 
 // launchctl exit statuses with a meaning hvfctl acts on.
 const (
+	launchctlNoProcess  = 3   // ESRCH: bootout of a service that is not loaded
 	launchctlIOError    = 5   // catch-all; the load may still have worked
 	launchctlPermission = 122 // plist ownership or permissions
+	launchctlNoDomain   = 112 // no such domain (gui/UID without a GUI login)
 	launchctlNoService  = 113 // unknown service
+	// launchctlDomainNoAction is "Domain does not support specified
+	// action", what a gui/UID target answers on a Mac without a GUI
+	// login of UID (nix-community/home-manager#9628, duh17/oppi#38).
+	launchctlDomainNoAction = 125
 )
+
+// agentLabelPrefix starts the label of every runner service svc.sh
+// installs (actions/runner, src/Misc/layoutbin/darwin.svc.sh.template:
+// SVC_NAME actions.runner.OWNER-REPO.NAME).
+const agentLabelPrefix = "actions.runner."
+
+// checkAgentLabel validates the label of an svc.sh LaunchAgent taken from
+// a file the runner account controls: the runner prefix, then only
+// letters, digits, '.', '_' and '-' (no path separator, no "..").
+func checkAgentLabel(label string) error {
+	if err := checkLabel(label); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(label, agentLabelPrefix) || len(label) == len(agentLabelPrefix) {
+		return fmt.Errorf("launchd label %q is not a runner service label (%sOWNER-REPO.NAME)", label, agentLabelPrefix)
+	}
+	if strings.Contains(label, "..") {
+		return fmt.Errorf("launchd label %q contains \"..\"", label)
+	}
+	return nil
+}
+
+// AgentLabelOf returns the label of the svc.sh LaunchAgent that a
+// runner's .service file names, or "" when text is not exactly one line
+// HOME/Library/LaunchAgents/LABEL.plist with a valid runner label
+// (checkAgentLabel). svc.sh writes the agent's plist path there
+// (darwin.svc.sh.template, CONFIG_PATH=.service). The file is the runner
+// account's, so nothing else is accepted: no other directory, no
+// relative or dotted path, no second line.
+func AgentLabelOf(text, home string) string {
+	p := strings.TrimSuffix(text, "\n")
+	if strings.ContainsAny(p, "\n\r\x00") {
+		return ""
+	}
+	dir := home + "/Library/LaunchAgents/"
+	name, ok := strings.CutPrefix(p, dir)
+	if !ok || !strings.HasSuffix(name, ".plist") {
+		return ""
+	}
+	label := strings.TrimSuffix(name, ".plist")
+	if checkAgentLabel(label) != nil {
+		return ""
+	}
+	return label
+}
 
 // bootoutPolls bounds the wait for an asynchronous bootout.
 const (
@@ -93,18 +144,27 @@ func printCmd(label string) host.Command {
 // printJob runs printCmd(label) now, bypassing the cache; exit 113 gives a
 // state that is not loaded.
 func printJob(ctx context.Context, h host.Host, label string) (launchdState, error) {
-	cmd := printCmd(label)
-	res, err := h.Run(ctx, cmd)
+	return printTarget(ctx, h, "system/"+label)
+}
+
+// printTarget runs `launchctl print TARGET` as root now, bypassing the
+// cache. Exit 113 (unknown service) gives a state that is not loaded; so
+// do 112 and 125 for a gui/ target, whose domain exists only while its
+// user is logged in at the console.
+func printTarget(ctx context.Context, h host.Host, target string) (launchdState, error) {
+	res, err := h.Run(ctx, host.Command{Argv: []string{"/bin/launchctl", "print", target}, User: host.Root})
 	if err != nil {
-		return launchdState{}, fmt.Errorf("launchctl print system/%s: %w", label, err)
+		return launchdState{}, fmt.Errorf("launchctl print %s: %w", target, err)
 	}
-	switch res.Exit {
-	case 0:
+	switch {
+	case res.Exit == 0:
 		return launchdState{Loaded: true, Job: ParseLaunchctlPrint(res.Stdout)}, nil
-	case launchctlNoService:
+	case res.Exit == launchctlNoService:
+		return launchdState{}, nil
+	case strings.HasPrefix(target, "gui/") && (res.Exit == launchctlNoDomain || res.Exit == launchctlDomainNoAction):
 		return launchdState{}, nil
 	}
-	return launchdState{}, exitError("launchctl print system/"+label, res)
+	return launchdState{}, exitError("launchctl print "+target, res)
 }
 
 // launchdFact is printJob(label), read once per run.
@@ -121,6 +181,10 @@ func ExplainLaunchctl(exit int) string {
 		return "122: the plist has bad ownership or permissions (must be root:wheel 0644)"
 	case launchctlNoService:
 		return "113: no such service"
+	case launchctlNoProcess:
+		return "3: no such process (the service is not loaded)"
+	case launchctlDomainNoAction:
+		return "125: domain does not support specified action"
 	case 37:
 		return "37: operation already in progress"
 	case 112:
@@ -136,8 +200,14 @@ func ExplainLaunchctl(exit int) string {
 // whether done accepted a reading; an error means a reading failed or ctx
 // ended.
 func awaitJob(ctx context.Context, h host.Host, label string, done func(launchdState) bool) (bool, error) {
+	return awaitTarget(ctx, h, "system/"+label, done)
+}
+
+// awaitTarget is awaitJob for any service target (system/LABEL,
+// gui/UID/LABEL).
+func awaitTarget(ctx context.Context, h host.Host, target string, done func(launchdState) bool) (bool, error) {
 	for i := 0; i < bootoutPolls; i++ {
-		st, err := printJob(ctx, h, label)
+		st, err := printTarget(ctx, h, target)
 		if err != nil {
 			return false, err
 		}
@@ -225,18 +295,44 @@ func BootoutAction(label string) *engine.Action { return bootoutAction(label) }
 // bootoutAction unloads label and waits until launchd no longer knows it.
 func bootoutAction(label string) *engine.Action {
 	return launchctlAction([]string{"bootout", "system/" + label}, func(ctx context.Context, h host.Host, res host.Result) error {
-		if res.Exit != 0 && res.Exit != launchctlNoService && res.Exit != launchctlIOError {
+		switch res.Exit {
+		case 0, launchctlNoProcess, launchctlNoService, launchctlIOError:
+		default:
 			return explained(res.Exit)
 		}
-		// bootout is asynchronous: wait until print says 113.
-		gone, err := awaitJob(ctx, h, label, func(st launchdState) bool { return !st.Loaded })
-		if err != nil {
-			return err
+		return awaitGone(ctx, h, "system/"+label)
+	})
+}
+
+// awaitGone waits until launchd no longer knows target (bootout is
+// asynchronous: print must say 113, or for gui/ that the domain is gone).
+func awaitGone(ctx context.Context, h host.Host, target string) error {
+	gone, err := awaitTarget(ctx, h, target, func(st launchdState) bool { return !st.Loaded })
+	if err != nil {
+		return err
+	}
+	if !gone {
+		return fmt.Errorf("%s still loaded %s after bootout: %w", target, time.Duration(bootoutPolls)*bootoutInterval, engine.ErrNotConfirmed)
+	}
+	return nil
+}
+
+// AgentBootoutAction is the action that boots the LaunchAgent label out of
+// the GUI login session of uid (`launchctl bootout gui/UID/LABEL`, as
+// root) and waits until launchd no longer knows it. Nothing loaded (3,
+// 113) and no GUI login (112, 125: the gui domain exists only while the
+// user is logged in at the console) mean there is nothing to stop; any
+// other failure is an error.
+func AgentBootoutAction(uid int, label string) *engine.Action {
+	target := fmt.Sprintf("gui/%d/%s", uid, label)
+	return launchctlAction([]string{"bootout", target}, func(ctx context.Context, h host.Host, res host.Result) error {
+		switch res.Exit {
+		case 0:
+			return awaitGone(ctx, h, target)
+		case launchctlNoProcess, launchctlNoService, launchctlNoDomain, launchctlDomainNoAction:
+			return nil
 		}
-		if !gone {
-			return fmt.Errorf("system/%s still loaded %s after bootout: %w", label, time.Duration(bootoutPolls)*bootoutInterval, engine.ErrNotConfirmed)
-		}
-		return nil
+		return explained(res.Exit)
 	})
 }
 
@@ -385,6 +481,46 @@ exits 113 (bootout is asynchronous), for at most 10 seconds.`,
 						return nil, err
 					}
 					return bootoutAction(label), nil
+				}),
+			newBuiltin(m, "bootout_agent", "uid, label", engine.KindAction, `
+Returns one action, run as root: `+"`/bin/launchctl bootout gui/UID/LABEL`"+`, which
+stops a LaunchAgent loaded in the GUI login session of UID (svc.sh's runner
+agent keeps running there until logout even after its plist is removed),
+then `+"`launchctl print gui/UID/LABEL`"+` polled until the agent is gone. Exit 3
+or 113 (not loaded) and 112 or 125 (no GUI login: the gui domain exists only
+while the user is logged in at the console) mean nothing to stop. UID must
+be above 0; LABEL must be a runner service label, `+"`actions.runner.`"+` then
+only letters, digits, '.', '_' and '-'.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var uid int
+					var label string
+					if err := c.unpack(args, kwargs, "uid", &uid, "label", &label); err != nil {
+						return nil, err
+					}
+					if uid <= 0 {
+						return nil, c.argError("uid %d: only a user's GUI session (uid above 0) holds svc.sh's agent", uid)
+					}
+					if err := checkAgentLabel(label); err != nil {
+						return nil, c.wrap(err)
+					}
+					return AgentBootoutAction(uid, label), nil
+				}),
+			newBuiltin(m, "agent_label", "text, home", engine.KindUtil, `
+Returns the label of the svc.sh LaunchAgent that the text of a runner's
+`+"`.service`"+` file names (svc.sh writes the agent's plist path there), or None
+unless text is exactly HOME/Library/LaunchAgents/LABEL.plist (one line) with
+LABEL a runner service label (`+"`actions.runner.`"+` then letters, digits,
+'.', '_', '-'). The file is the runner account's: its text is never used as
+a path.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var text, home string
+					if err := c.unpack(args, kwargs, "text", &text, "home", &home); err != nil {
+						return nil, err
+					}
+					if l := AgentLabelOf(text, home); l != "" {
+						return starlark.String(l), nil
+					}
+					return starlark.None, nil
 				}),
 			newBuiltin(m, "enable", "label", engine.KindAction, `
 Returns the action `+"`/bin/launchctl enable system/LABEL`"+`, run as root.`,

@@ -2,6 +2,7 @@ package fakemac
 
 import (
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
@@ -57,6 +58,9 @@ func (m *Mac) launchctl(c *call) (host.Result, error) {
 		if len(args) != 2 {
 			break
 		}
+		if strings.HasPrefix(args[1], "gui/") {
+			return m.guiPrint(c, args[1])
+		}
 		l, ok := label(args[1])
 		if !ok {
 			return unsupported(c, "only launchctl print system/LABEL is emulated")
@@ -79,27 +83,18 @@ func (m *Mac) launchctl(c *call) (host.Result, error) {
 		if len(args) != 2 {
 			break
 		}
+		if strings.HasPrefix(args[1], "gui/") {
+			return m.guiBootout(c, args[1])
+		}
 		l, ok := label(args[1])
 		if !ok {
-			return unsupported(c, "only launchctl bootout system/LABEL is emulated")
+			return unsupported(c, "only launchctl bootout system/LABEL and gui/UID/LABEL are emulated")
 		}
 		if c.user != host.Root {
 			c.errf("Boot-out failed: 1: Operation not permitted\n")
 			return c.result(1)
 		}
-		j := m.st.Launchd.Jobs[l]
-		if j == nil || j.BootingOut {
-			c.errf("Boot-out failed: 113: Could not find specified service\n")
-			return c.result(113)
-		}
-		if j.State == "running" {
-			j.LastExit = "(never exited)"
-			if j.Runs > 0 {
-				j.LastExit = "0"
-			}
-		}
-		j.BootingOut, j.State, j.PID = true, "not running", 0
-		return c.result(0)
+		return bootoutJob(c, m.st.Launchd.Jobs[l])
 	case "enable", "disable":
 		if len(args) != 2 {
 			break
@@ -285,4 +280,110 @@ func (m *Mac) printJob(c *call, label string, j *Job) {
 	}
 	c.outf("\tforks = 0\n\texecs = %d\n\tinitialized = 1\n\ttrampolined = 1\n\tstarted suspended = 0\n\tproxy started suspended = 0\n\tlast exit code = %s\n\n", j.Runs, j.LastExit)
 	c.outf("\tspawn type = daemon (3)\n\tjetsam priority = 40\n\tproperties = runatload | inferred program\n}\n")
+}
+
+// bootoutJob starts the asynchronous bootout of j. A job launchd does
+// not know (nil, or already booting out) fails as on a real Mac with
+// `Boot-out failed: 3: No such process` (ESRCH; reported for system/ by
+// DeterminateSystems/nix-installer#1148 and for user/ by
+// nix-community/home-manager#9585).
+func bootoutJob(c *call, j *Job) (host.Result, error) {
+	if j == nil || j.BootingOut {
+		c.errf("Boot-out failed: 3: No such process\n")
+		return c.result(3)
+	}
+	if j.State == "running" {
+		j.LastExit = "(never exited)"
+		if j.Runs > 0 {
+			j.LastExit = "0"
+		}
+	}
+	j.BootingOut, j.State, j.PID = true, "not running", 0
+	return c.result(0)
+}
+
+// guiTarget splits gui/UID/LABEL into the user whose uid it names and the
+// label. ok is false for a malformed target (usage error, exit 64).
+func (m *Mac) guiTarget(target string) (user string, uid int, label string, ok bool) {
+	rest := strings.TrimPrefix(target, "gui/")
+	u, l, found := strings.Cut(rest, "/")
+	n, err := strconv.Atoi(u)
+	if !found || err != nil || l == "" || strings.Contains(l, "/") {
+		return "", 0, "", false
+	}
+	for name, usr := range m.st.Users {
+		if usr.UID == n {
+			user = name
+		}
+	}
+	return user, n, l, true
+}
+
+// guiSession returns the GUI login session of user, or nil when the user
+// is not logged in at the console (no gui/UID domain).
+func (m *Mac) guiSession(user string) *GUISession {
+	if user == "" {
+		return nil
+	}
+	return m.st.Launchd.GUI[user]
+}
+
+// noGUIDomain is launchctl's answer for a gui/UID domain that does not
+// exist, that is when UID has no GUI login: exit 112 (ENODOMAIN) and
+// "Could not find domain for user gui: UID" (the message reported in
+// Wamphyre/macOS_Silverback-Debloater#2; the exit status and the
+// "Could not find domain for" prefix as in ProcursusTeam/launchctl,
+// launchctl.c).
+func noGUIDomain(c *call, uid int) (host.Result, error) {
+	c.errf("Could not find domain for user gui: %d\n", uid)
+	return c.result(112)
+}
+
+// guiPrint emulates `launchctl print gui/UID/LABEL`.
+func (m *Mac) guiPrint(c *call, target string) (host.Result, error) {
+	user, uid, l, ok := m.guiTarget(target)
+	if !ok {
+		return unsupported(c, "only launchctl print gui/UID/LABEL is emulated")
+	}
+	g := m.guiSession(user)
+	if g == nil {
+		return noGUIDomain(c, uid)
+	}
+	j := g.Jobs[l]
+	if j == nil {
+		c.errf("Could not find service \"%s\" in domain for user gui: %d\n", l, uid)
+		return c.result(113)
+	}
+	active := 0
+	if j.State == "running" {
+		active = 1
+	}
+	c.outf("gui/%d/%s = {\n\tactive count = %d\n\tpath = %s\n\ttype = LaunchAgent\n\tstate = %s\n\n\tprogram = %s\n\n\tdomain = gui/%d\n", uid, l, active, j.Path, j.State, j.Program, uid)
+	if j.State == "running" {
+		c.outf("\tpid = %d\n", j.PID)
+	}
+	c.outf("\tlast exit code = %s\n}\n", j.LastExit)
+	if j.BootingOut {
+		delete(g.Jobs, l)
+	}
+	return c.result(0)
+}
+
+// guiBootout emulates `launchctl bootout gui/UID/LABEL`: root (or the
+// domain's own user) may boot out a LaunchAgent of a GUI session;
+// without a GUI login the domain does not exist (112).
+func (m *Mac) guiBootout(c *call, target string) (host.Result, error) {
+	user, uid, l, ok := m.guiTarget(target)
+	if !ok {
+		return unsupported(c, "only launchctl bootout gui/UID/LABEL is emulated")
+	}
+	if c.user != host.Root && c.user != user {
+		c.errf("Boot-out failed: 1: Operation not permitted\n")
+		return c.result(1)
+	}
+	g := m.guiSession(user)
+	if g == nil {
+		return noGUIDomain(c, uid)
+	}
+	return bootoutJob(c, g.Jobs[l])
 }

@@ -114,6 +114,12 @@ func TestQueries(t *testing.T) {
 			contains: []string{"system/" + RunnerLabel + " = {\n\tactive count = 1\n\tpath = /Library/LaunchDaemons/" + RunnerLabel + ".plist\n", "\tstate = running\n", "\tpid = ", "\tlast exit code = (never exited)\n"}},
 		{name: "launchctl print unknown", preset: "drifted", cmd: as("root", "/bin/launchctl", "print", "system/"+RunnerLabel), exit: 113,
 			stderrHas: "Could not find service \"" + RunnerLabel + "\" in domain for system\n"},
+		{name: "launchctl print gui without a GUI login", preset: "seed-manual", cmd: as("root", "/bin/launchctl", "print", "gui/502/"+SeedRunnerLabel), exit: 112,
+			stderrHas: "Could not find domain for user gui: 502\n"},
+		{name: "launchctl bootout gui without a GUI login", preset: "seed-manual", cmd: as("root", "/bin/launchctl", "bootout", "gui/502/"+SeedRunnerLabel), exit: 112,
+			stderrHas: "Could not find domain for user gui: 502\n"},
+		{name: "launchctl bootout of an unloaded daemon", preset: "drifted", cmd: as("root", "/bin/launchctl", "bootout", "system/"+RunnerLabel), exit: 3,
+			stderrHas: "Boot-out failed: 3: No such process\n"},
 		{name: "mdutil cannot see through a 0700 home", preset: "seed-manual", cmd: as("admin", "/usr/bin/mdutil", "-s", "/Users/ghrunner/actions-runner/_work"), exit: 1, stderrHas: "Permission denied"},
 		{name: "codesign unsigned", preset: "converged", cmd: as("admin", "/usr/bin/codesign", "-d", "--entitlements", "-", "--xml", "/opt/homebrew/bin/brew"), exit: 1, stderrHas: "code object is not signed at all"},
 		{name: "arch without Rosetta", preset: "fresh-m4", cmd: as("admin", "/usr/bin/arch", "-x86_64", "/usr/bin/true"), exit: 1, stderrHas: "Bad CPU type in executable"},
@@ -243,5 +249,37 @@ func TestCodesign(t *testing.T) {
 	}
 	if r = exec(t, m, as("admin", "/usr/bin/codesign", "-d", "--entitlements", "-", "--xml", bin)); r.Exit != 1 {
 		t.Errorf("admin reading inside the 0700 runner home: %d", r.Exit)
+	}
+}
+
+// TestGUIDomain follows svc.sh's agent in a GUI login session: print
+// shows it, a bootout as another user is refused, root's bootout stops it
+// (print shows it once more, not running, then 113), and a second bootout
+// finds nothing (3). Logged out, the domain is gone (112).
+func TestGUIDomain(t *testing.T) {
+	m := mustNew(t, "seed-manual")
+	target := "gui/502/" + SeedRunnerLabel
+	m.st.Launchd.GUI = map[string]*GUISession{RunnerUser: {Jobs: map[string]*Job{
+		SeedRunnerLabel: {Path: "/Users/ghrunner/Library/LaunchAgents/" + SeedRunnerLabel + ".plist", Program: RunnerRoot + "/runsvc.sh", UserName: RunnerUser, State: "running", PID: 5120, LastExit: "(never exited)", Runs: 1},
+	}}}
+	steps := []struct {
+		cmd       host.Command
+		exit      int
+		outHas    string
+		stderrHas string
+	}{
+		{as("root", "/bin/launchctl", "print", target), 0, "\tpid = 5120\n", ""},
+		{as("admin", "/bin/launchctl", "bootout", target), 1, "", "Operation not permitted"},
+		{as("root", "/bin/launchctl", "bootout", target), 0, "", ""},
+		{as("root", "/bin/launchctl", "print", target), 0, "\tstate = not running\n", ""},
+		{as("root", "/bin/launchctl", "print", target), 113, "", "Could not find service \"" + SeedRunnerLabel + "\" in domain for user gui: 502\n"},
+		{as("root", "/bin/launchctl", "bootout", target), 3, "", "Boot-out failed: 3: No such process\n"},
+		{as("root", "/bin/launchctl", "bootout", "gui/501/"+SeedRunnerLabel), 112, "", "Could not find domain for user gui: 501\n"},
+	}
+	for i, s := range steps {
+		r := exec(t, m, s.cmd)
+		if r.Exit != s.exit || !strings.Contains(r.Stdout, s.outHas) || !strings.Contains(r.Stderr, s.stderrHas) {
+			t.Fatalf("step %d %q: exit %d stdout %q stderr %q; want exit %d, stdout with %q, stderr with %q", i, s.cmd.Argv, r.Exit, r.Stdout, r.Stderr, s.exit, s.outHas, s.stderrHas)
+		}
 	}
 }

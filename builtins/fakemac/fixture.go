@@ -235,6 +235,11 @@ func (st *State) normalize() {
 	if st.Launchd.Jobs == nil {
 		st.Launchd.Jobs = map[string]*Job{}
 	}
+	for _, g := range st.Launchd.GUI {
+		if g != nil && g.Jobs == nil {
+			g.Jobs = map[string]*Job{}
+		}
+	}
 	if st.Defaults == nil {
 		st.Defaults = map[string]map[string]string{}
 	}
@@ -311,6 +316,20 @@ func (st *State) validate() error {
 	for _, l := range sortedKeys(st.Launchd.Jobs) {
 		if st.Launchd.Jobs[l] == nil {
 			return fmt.Errorf("launchd.jobs: %q is null", l)
+		}
+	}
+	for _, u := range sortedKeys(st.Launchd.GUI) {
+		g := st.Launchd.GUI[u]
+		if g == nil {
+			return fmt.Errorf("launchd.gui: %q is null (leave the user out when nobody is logged in at the console)", u)
+		}
+		if st.Users[u] == nil {
+			return fmt.Errorf("launchd.gui: %q is not a user", u)
+		}
+		for _, l := range sortedKeys(g.Jobs) {
+			if g.Jobs[l] == nil {
+				return fmt.Errorf("launchd.gui.%s.jobs: %q is null", u, l)
+			}
 		}
 	}
 	for _, k := range sortedKeys(st.Packages) {

@@ -244,6 +244,16 @@ type Launchd struct {
 	// as `launchctl limit maxfiles` prints them ("" = macOS's default,
 	// 256 and unlimited).
 	MaxFiles []string `json:"maxfiles,omitempty"`
+	// GUI holds the GUI login domains (gui/UID): a user listed here is
+	// logged in at the console, and Jobs are the LaunchAgents loaded in
+	// that session. A user not listed has no gui domain (launchctl exits
+	// 112 "Could not find domain").
+	GUI map[string]*GUISession `json:"gui,omitempty"`
+}
+
+// GUISession is one user's GUI login session.
+type GUISession struct {
+	Jobs map[string]*Job `json:"jobs"`
 }
 
 // Job is a loaded launchd job.
