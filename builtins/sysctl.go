@@ -11,7 +11,7 @@ import (
 )
 
 // sysctlNames are the names read by the sysctl fact family, in argv order.
-var sysctlNames = []string{"hw.machine", "hw.model", "machdep.cpu.brand_string", "kern.hv_support", "kern.hv_vmm_present"}
+var sysctlNames = []string{"hw.machine", "hw.model", "machdep.cpu.brand_string", "kern.hv_support", "kern.hv_vmm_present", "kern.maxfilesperproc"}
 
 func sysctlArgv() []string { return append([]string{"/usr/sbin/sysctl"}, sysctlNames...) }
 
@@ -53,7 +53,7 @@ func sysctlModule() engine.Module {
 		Doc:  "Kernel and hardware identification (`sysctl`).",
 		Builtins: []engine.Builtin{
 			newBuiltin("sysctl", "get", "", engine.KindQuery, `
-Runs `+"`/usr/sbin/sysctl hw.machine hw.model machdep.cpu.brand_string kern.hv_support kern.hv_vmm_present`"+`
+Runs `+"`/usr/sbin/sysctl hw.machine hw.model machdep.cpu.brand_string kern.hv_support kern.hv_vmm_present kern.maxfilesperproc`"+`
 (one call per run, no privilege needed) and returns a dict of those names
 to their values as strings. Names the kernel does not know are missing.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -205,7 +205,7 @@ func freshM4() *State {
 		Sysctl: map[string]string{
 			"hw.machine": "arm64", "hw.model": "Mac16,10", "machdep.cpu.brand_string": "Apple M4",
 			"kern.hv_support": "1", "kern.hv_vmm_present": "0", "hw.ncpu": "10", "hw.memsize": "17179869184",
-			"hw.optional.arm64": "1",
+			"hw.optional.arm64": "1", "kern.maxfiles": "49152", "kern.maxfilesperproc": "24576",
 		},
 		Clock:   t0,
 		NextPID: 4291,
