@@ -136,13 +136,8 @@ type launchdState struct {
 	Job    LaunchdJob
 }
 
-// printCmd is `launchctl print system/LABEL`, run as root.
-func printCmd(label string) host.Command {
-	return host.Command{Argv: []string{"/bin/launchctl", "print", "system/" + label}, User: host.Root}
-}
-
-// printJob runs printCmd(label) now, bypassing the cache; exit 113 gives a
-// state that is not loaded.
+// printJob runs `launchctl print system/LABEL` as root now, bypassing the
+// cache; exit 113 gives a state that is not loaded.
 func printJob(ctx context.Context, h host.Host, label string) (launchdState, error) {
 	return printTarget(ctx, h, "system/"+label)
 }

@@ -52,6 +52,7 @@ func TestHostileServiceRecord(t *testing.T) {
 		{"relative path", "Library/LaunchAgents/actions.runner.other-repo.x.plist\n", ""},
 		{"two lines", agents + "actions.runner.other-repo.x.plist\n/Users/ghrunner/x\n", ""},
 		{"empty", "", ""},
+		{"larger than 4 KiB", agents + "actions.runner.other-repo.x.plist\n" + strings.Repeat("#", 5000), ""},
 		{"agent of this repository", agents + "actions.runner.sysprog21-elfuse.mini-1.plist\n", ""},
 		{"another repository's agent", agents + "actions.runner.other-repo.x.plist\n", "/bin/launchctl bootout gui/502/actions.runner.other-repo.x"},
 	}

@@ -21,7 +21,9 @@ type launchdPlist struct {
 	RunAtLoad         bool     `plist:"RunAtLoad"`
 }
 
-// launchctl emulates the system-domain verbs of launchctl (§1.10).
+// launchctl emulates the system-domain verbs of launchctl (§1.10), and
+// print and bootout of a LaunchAgent in a GUI login domain (gui/UID/LABEL;
+// the domain exists only while the fixture lists its user in launchd.gui).
 //
 // bootout is modelled as asynchronous, deterministically: the job is
 // marked as booting out; the next `print` of it still shows it (state
