@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"go.starlark.net/starlark"
 
@@ -17,13 +18,13 @@ import (
 	"github.com/sysprog21/hvfctl/engine"
 )
 
-// FileStat is one path as `stat -f` reports it (without following a
-// final symlink).
+// FileStat is one path as lstat(2) describes it (a final symlink is
+// never followed), in the words of files.stat.
 type FileStat struct {
 	Path   string
 	Exists bool
-	// Type is file, dir, symlink, or the lower-cased stat name of another
-	// type ("socket", "fifo" …).
+	// Type is file, dir, symlink, fifo_file, character_device,
+	// block_device or socket (the lower-cased names of `stat -f %HT`).
 	Type   string
 	Mode   int // permission and special bits
 	Owner  string
@@ -33,90 +34,43 @@ type FileStat struct {
 	Target string // symlink target, else ""
 }
 
-// statFormat is the stat -f format of the files fact family: name, type,
-// mode, owner, group, size, link count and symlink target, TAB-separated. The
-// permission bits are zero-padded to three digits (%03Lp): %Lp alone
-// drops leading zeros, so %Mp%Lp prints 01077 (sticky + 077) and 0177
-// both as 177 (Apple file_cmds stat.c).
-const statFormat = "%N%t%HT%t%Mp%03Lp%t%Su%t%Sg%t%z%t%l%t%Y"
+// statOf converts what the host's Inspector says about p.
+func statOf(p string, fi host.FileInfo) FileStat {
+	st := FileStat{Path: p, Exists: true, Type: statType(fi.Type), Mode: int(fi.Mode & 0o7777), Owner: fi.Owner, Group: fi.Group, Size: fi.Size, Links: fi.Nlink}
+	if fi.Type == host.TypeSymlink {
+		st.Target = fi.Target
+	}
+	return st
+}
 
-func statArgv(paths []string) []string {
-	return append([]string{"/usr/bin/stat", "-f", statFormat}, paths...)
+// answerOf is the FileStat of one answer of a batched stat: a missing
+// path (or one below a non-directory) does not exist, as stat(1) says;
+// any other failure (a symlink root did not make on the way) is an error.
+func answerOf(st host.PathStat) (FileStat, error) {
+	switch {
+	case st.Err == nil:
+		return statOf(st.Path, st.Info), nil
+	case errors.Is(st.Err, fs.ErrNotExist), errors.Is(st.Err, syscall.ENOTDIR):
+		return FileStat{Path: st.Path}, nil
+	}
+	return FileStat{}, st.Err
+}
+
+// statType names a host.FileInfo type as files.stat always has: stat's
+// %HT lower-cased with underscores for the special files.
+func statType(t string) string {
+	switch t {
+	case host.TypeFIFO:
+		return "fifo_file"
+	case host.TypeChar:
+		return "character_device"
+	case host.TypeBlock:
+		return "block_device"
+	}
+	return t
 }
 
 func aclArgv(paths []string) []string { return append([]string{"/bin/ls", "-led"}, paths...) }
-
-// ParseStat parses the output of one `stat -f statFormat PATH...` call.
-// Paths missing from stdout are missing on the host when stderr says so
-// (`stat: PATH: stat: No such file or directory`); any other complaint
-// about a path is returned in errs.
-func ParseStat(stdout, stderr string, paths []string) (stats map[string]FileStat, errs map[string]error) {
-	stats = map[string]FileStat{}
-	errs = map[string]error{}
-	for _, ln := range lines(stdout) {
-		f := strings.SplitN(ln, "\t", 8)
-		if len(f) != 8 {
-			continue
-		}
-		// %Mp%03Lp: one digit of special bits, three of permissions.
-		// Any other width is the ambiguous unpadded form: not trusted.
-		mode, err := strconv.ParseInt(f[2], 8, 32)
-		if err != nil || len(f[2]) != 4 || mode < 0 || mode > 0o7777 {
-			continue
-		}
-		size, err := strconv.ParseInt(f[5], 10, 64)
-		if err != nil {
-			continue
-		}
-		links, err := strconv.Atoi(f[6])
-		if err != nil || links < 0 {
-			continue
-		}
-		st := FileStat{Path: f[0], Exists: true, Type: statType(f[1]), Mode: int(mode), Owner: f[3], Group: f[4], Size: size, Links: links}
-		if st.Type == "symlink" {
-			st.Target = strings.TrimPrefix(f[7], " -> ")
-		}
-		stats[f[0]] = st
-	}
-	for _, p := range paths {
-		if _, ok := stats[p]; ok {
-			continue
-		}
-		msg := ""
-		for _, ln := range lines(stderr) {
-			if strings.Contains(ln, p+":") {
-				msg = ln
-				break
-			}
-		}
-		low := strings.ToLower(msg)
-		switch {
-		case strings.Contains(low, "no such file") || strings.Contains(low, "not a directory"):
-			stats[p] = FileStat{Path: p}
-		case msg != "":
-			errs[p] = fmt.Errorf("stat %s: %s", p, strings.TrimSpace(msg))
-		case strings.TrimSpace(stderr) != "":
-			// stat failed without naming the path (a busy or broken
-			// tool): show what it said.
-			errs[p] = fmt.Errorf("stat %s: no output for this path; stat said: %s", p, strings.TrimSpace(engine.Tail(stderr, 3)))
-		default:
-			errs[p] = fmt.Errorf("stat %s: no output for this path", p)
-		}
-	}
-	return stats, errs
-}
-
-func statType(s string) string {
-	switch s {
-	case "Regular File":
-		return "file"
-	case "Directory":
-		return "dir"
-	case "Symbolic Link":
-		return "symlink"
-	}
-	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "_")
-}
 
 var aclLine = regexp.MustCompile(`^\s+[0-9]+: (.+?)\s*$`)
 
@@ -273,8 +227,10 @@ func (fs *filesState) batch(want []string, done func(string) bool) []string {
 	return sortedKeys(set)
 }
 
-// statPaths returns the stat of every path, running at most one stat call
-// for all the paths (and pending prefetches) not yet read.
+// statPaths returns the stat of every path, with at most one batched
+// stat (`<stat> PATH...`, in-process through the host's
+// host.FileQuerier) for all the paths (and pending prefetches) not yet
+// read.
 func statPaths(ctx context.Context, s *engine.Session, paths ...string) (map[string]FileStat, error) {
 	fst, err := filesOf(s)
 	if err != nil {
@@ -282,23 +238,8 @@ func statPaths(ctx context.Context, s *engine.Session, paths ...string) (map[str
 	}
 	fst.mu.Lock()
 	defer fst.mu.Unlock()
-	pending := fst.batch(paths, func(p string) bool {
-		_, ok := fst.stats[p]
-		_, bad := fst.statErrs[p]
-		return ok || bad
-	})
-	if len(pending) > 0 {
-		res, err := run(ctx, s.Host(), "", statArgv(pending)...)
-		if err != nil {
-			return nil, err
-		}
-		stats, errs := ParseStat(res.Stdout, res.Stderr, pending)
-		for p, st := range stats {
-			fst.stats[p] = st
-		}
-		for p, e := range errs {
-			fst.statErrs[p] = e
-		}
+	if err := fst.statLocked(ctx, s, paths); err != nil {
+		return nil, err
 	}
 	out := map[string]FileStat{}
 	for _, p := range paths {
@@ -310,9 +251,53 @@ func statPaths(ctx context.Context, s *engine.Session, paths ...string) (map[str
 	return out, nil
 }
 
+// statLocked reads, with fst.mu held, every path of paths and of the
+// pending prefetches not read yet, in one batched stat. A missing path
+// (or one below a non-directory) is a FileStat without Exists; a path
+// the host would not look at (through a symlink root did not make) keeps
+// its error, which names the link.
+func (fst *filesState) statLocked(ctx context.Context, s *engine.Session, paths []string) error {
+	pending := fst.batch(paths, func(p string) bool {
+		_, ok := fst.stats[p]
+		_, bad := fst.statErrs[p]
+		return ok || bad
+	})
+	if len(pending) == 0 {
+		return nil
+	}
+	q, ok := host.FileQuerierOf(s.Host())
+	if !ok {
+		return fmt.Errorf("stat: the %s host cannot answer file queries", s.Host().Name())
+	}
+	sts, err := q.StatPaths(ctx, pending)
+	if err != nil {
+		return err
+	}
+	for _, st := range sts {
+		if a, err := answerOf(st); err != nil {
+			fst.statErrs[st.Path] = err
+		} else {
+			fst.stats[st.Path] = a
+		}
+	}
+	for _, p := range pending {
+		_, ok := fst.stats[p]
+		_, bad := fst.statErrs[p]
+		if !ok && !bad {
+			fst.statErrs[p] = fmt.Errorf("stat %s: the host gave no answer for this path", p)
+		}
+	}
+	return nil
+}
+
 // aclPaths returns the ACL entries of every path (nil for a missing
-// path), with at most one ls call for the paths not yet read; a path ls
-// failed to read gives its error.
+// path), with at most one ls call for the paths not yet read. Each path
+// is first looked at with the batched stat, which walks it the way root
+// walks a path (no symlink crossed but root's own): a path through a
+// link the runner account planted gives that error, and only paths that
+// exist and passed are handed to `ls -led` (which looks them up again:
+// the window is docs/security.md's). A path ls failed to read gives its
+// error.
 func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[string][]string, error) {
 	fst, err := filesOf(s)
 	if err != nil {
@@ -322,18 +307,33 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 	defer fst.mu.Unlock()
 	pending := fst.batch(paths, func(p string) bool { return fst.aclsDone[p] })
 	if len(pending) > 0 {
-		res, err := run(ctx, s.Host(), "", aclArgv(pending)...)
-		if err != nil {
+		if err := fst.statLocked(ctx, s, pending); err != nil {
 			return nil, err
 		}
-		got, errs := lsACLResult(res, pending)
+		var ask []string
 		for _, p := range pending {
 			fst.aclsDone[p] = true
-			if e, ok := got[p]; ok {
-				fst.acls[p] = e
-			}
-			if e, ok := errs[p]; ok {
+			if e, ok := fst.statErrs[p]; ok {
 				fst.aclErrs[p] = e
+				continue
+			}
+			if fst.stats[p].Exists {
+				ask = append(ask, p)
+			}
+		}
+		if len(ask) > 0 {
+			res, err := run(ctx, s.Host(), "", aclArgv(ask)...)
+			if err != nil {
+				return nil, err
+			}
+			got, errs := lsACLResult(res, ask)
+			for _, p := range ask {
+				if e, ok := got[p]; ok {
+					fst.acls[p] = e
+				}
+				if e, ok := errs[p]; ok {
+					fst.aclErrs[p] = e
+				}
 			}
 		}
 	}
@@ -369,7 +369,8 @@ func readFile(s *engine.Session, p string, max int64) (data string, ok bool, err
 	return r.data, r.ok, err
 }
 
-// listDir lists a directory once per run with `ls -1`; a missing
+// listDir lists a directory once per run (`<list> DIR`, in-process
+// through the host's host.FileQuerier, walked like files.stat); a missing
 // directory gives ok=false.
 func listDir(s *engine.Session, dir string) (names []string, ok bool, err error) {
 	type ls struct {
@@ -377,20 +378,19 @@ func listDir(s *engine.Session, dir string) (names []string, ok bool, err error)
 		ok    bool
 	}
 	r, err := cached(s, "ls:"+dir, func(ctx context.Context, h host.Host) (ls, error) {
-		res, err := run(ctx, h, "", "/bin/ls", "-1", dir)
+		q, found := host.FileQuerierOf(h)
+		if !found {
+			return ls{}, fmt.Errorf("list %s: the %s host cannot answer file queries", dir, h.Name())
+		}
+		n, err := q.ListDir(ctx, dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return ls{}, nil
+		}
 		if err != nil {
 			return ls{}, err
 		}
-		if res.Exit != 0 {
-			if strings.Contains(strings.ToLower(res.Stderr), "no such file") {
-				return ls{}, nil
-			}
-			return ls{}, fmt.Errorf("ls -1 %s exited %d: %s", dir, res.Exit, engine.Tail(res.Stderr, 2))
-		}
-		n := lines(res.Stdout)
-		if n == nil {
-			n = []string{}
-		}
+		n = append([]string{}, n...)
+		sort.Strings(n)
 		return ls{n, true}, nil
 	})
 	return r.names, r.ok, err
@@ -452,7 +452,7 @@ func filesModule() engine.Module {
 	rootCmd := func(argv ...string) host.Command { return host.Command{Argv: argv, User: host.Root} }
 	return engine.Module{
 		Name: m,
-		Doc:  "Files and directories: batched `stat`/`ls -led` queries and atomic, owned, allowlisted changes.",
+		Doc:  "Files and directories: batched in-process stat and `ls -led` queries and atomic, owned, allowlisted changes.",
 		Builtins: []engine.Builtin{
 			newBuiltin(m, "stat", "path", engine.KindQuery, `
 Returns `+"`struct(path, exists, type, mode, owner, group, size, links, target)`"+` for PATH
@@ -463,9 +463,13 @@ more than one is also reachable under another name);
 mode is an int with the special bits (`+"`0o750`"+`); target is the symlink's
 target or None. A missing path gives exists=False and None elsewhere.
 
-Runs `+"`/usr/bin/stat -f "+statFormat+" PATH...`"+` as root, once for every path
-asked for so far plus every path given to files.prefetch, and answers
-later calls from that reading.`,
+Looked at in-process as root (`+"`<stat> PATH...`"+`), once for every path asked
+for so far plus every path given to files.prefetch, and later calls are
+answered from that reading. PATH is walked from / one component at a
+time: a symlink in the middle of PATH is crossed only when root made it
+in a directory only root can change (/tmp, /var, /etc); any other (one a
+CI job planted) fails the query with an error naming the link, never
+the metadata behind it.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "path")
 					if err != nil {
@@ -479,9 +483,12 @@ later calls from that reading.`,
 				}),
 			newBuiltin(m, "acl", "path", engine.KindQuery, `
 Returns the list of ACL entries of PATH as strings (`+"`\"group:everyone deny delete\"`"+`),
-empty when it has none, or None when the path is missing (ls's `+"`No such file or directory`"+`). Runs `+"`/bin/ls -led PATH...`"+` as root, batched like
-files.stat; any other failure of ls fails the query with its exit status
-and stderr.`,
+empty when it has none, or None when the path is missing. PATH is first
+looked at like files.stat (a path through a symlink root did not make
+fails with that error, and a missing path is None without asking ls);
+then `+"`/bin/ls -led PATH...`"+` runs as root for the paths that exist, batched
+like files.stat; any other failure of ls fails the query with its exit
+status and stderr.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "path")
 					if err != nil {
@@ -524,8 +531,10 @@ the secret locations of docs/security.md are errors.`,
 					return starlark.String(data), nil
 				}),
 			newBuiltin(m, "list", "dir", engine.KindQuery, `
-Runs `+"`/bin/ls -1 DIR`"+` as root and returns the sorted list of names in DIR,
-or None when DIR is missing.`,
+Returns the sorted list of names in DIR, or None when DIR is missing;
+read in-process as root (`+"`<list> DIR`"+`), DIR walked like files.stat's PATH.
+DIR itself must be a directory: a symlink (even to one), a file or a
+path through a symlink root did not make is an error.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					d, err := c.pathArg(args, kwargs, "dir")
 					if err != nil {
@@ -541,7 +550,7 @@ or None when DIR is missing.`,
 					return stringList(names), nil
 				}),
 			newBuiltin(m, "prefetch", "paths", engine.KindUtil, `
-Registers PATHS (a list or tuple of absolute paths) for the batched `+"`stat`"+`
+Registers PATHS (a list or tuple of absolute paths) for the batched `+"`<stat>`"+`
 and `+"`ls -led`"+` calls of the whole run: the first files.stat (or files.acl)
 of a check reads every registered path with one call, and so does the
 first one after each action. Call it while the recipe is evaluated, next to

@@ -12,8 +12,9 @@ import (
 // after ForgetFacts (an action ran), stats all of them with one call.
 func TestPrefetchKeptForTheRun(t *testing.T) {
 	h := newScriptHost()
-	all := []string{"/a", "/b", "/c"}
-	h.on(statArgv(all), host.Result{Stdout: "/a\tDirectory\t0755\troot\twheel\t64\t2\t\n/b\tRegular File\t0644\troot\twheel\t3\t1\t\n/c\tDirectory\t0700\tghrunner\tstaff\t64\t2\t\n"})
+	h.stat("/a", host.TypeDir, 0o755, "root", "wheel", 64, "")
+	h.stat("/b", host.TypeFile, 0o644, "root", "wheel", 3, "")
+	h.stat("/c", host.TypeDir, 0o700, "ghrunner", "staff", 64, "")
 	s := testSession(t, h)
 	mustEval(t, s, `files.prefetch(["/a", "/b"])
 files.prefetch(("/c",))
@@ -26,7 +27,7 @@ files.prefetch(("/c",))
 		if v.String() != `[3, "dir", "ghrunner"]` {
 			t.Fatalf("round %d: got %s", round, v)
 		}
-		if n := len(h.cmds); n != round {
+		if n := len(h.cmds); n != round || strings.Join(h.cmds[n-1].Argv, " ") != "<stat> /a /b /c" {
 			t.Fatalf("round %d: %d commands, want one stat of every registered path per reading: %v", round, n, h.argvs())
 		}
 		s.ForgetFacts()

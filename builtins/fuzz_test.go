@@ -92,18 +92,14 @@ func FuzzParseLaunchctlPrint(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) { _ = ParseLaunchctlPrint(s) })
 }
 
-func FuzzParseStat(f *testing.F) {
-	f.Add("/a\tDirectory\t0750\tu\tstaff\t384\t3\t\n", "stat: /b: stat: No such file or directory\n", "/b")
-	f.Fuzz(func(t *testing.T, out, errOut, p string) {
-		st, errs := ParseStat(out, errOut, []string{"/a", p})
-		for _, q := range []string{"/a", p} {
-			_, ok1 := st[q]
-			_, ok2 := errs[q]
-			if !ok1 && !ok2 {
-				t.Fatalf("path %q neither stat'ed nor in error", q)
+func FuzzParseLsACL(f *testing.F) {
+	f.Add("drwxr-x---+ 12 u  staff  384 May  2 14:24 /a\n 0: group:everyone deny delete\n", "/b")
+	f.Fuzz(func(t *testing.T, out, p string) {
+		for q, es := range ParseLsACL(out, []string{"/a", p}) {
+			if q != "/a" && q != p || es == nil {
+				t.Fatalf("path %q listed as %v", q, es)
 			}
 		}
-		_ = ParseLsACL(out, []string{"/a", p})
 	})
 }
 

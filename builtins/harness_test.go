@@ -30,8 +30,10 @@ type scriptHost struct {
 	hashes   map[string]string
 	archives map[string][]tarcheck.Entry
 	// stats answer Lstat; a path not listed is a file when files holds
-	// it and a root-owned directory otherwise.
-	stats map[string]host.FileInfo
+	// it and a root-owned directory otherwise. They answer StatPaths
+	// too, where a path not listed is missing unless statErrs holds it.
+	stats    map[string]host.FileInfo
+	statErrs map[string]error
 	// members answer HashArchive.
 	members   map[string]map[string]string
 	cmds      []host.Command
@@ -40,7 +42,7 @@ type scriptHost struct {
 }
 
 func newScriptHost() *scriptHost {
-	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}, archives: map[string][]tarcheck.Entry{}, stats: map[string]host.FileInfo{}, members: map[string]map[string]string{}}
+	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}, archives: map[string][]tarcheck.Entry{}, stats: map[string]host.FileInfo{}, statErrs: map[string]error{}, members: map[string]map[string]string{}}
 }
 
 func key(argv []string) string { return strings.Join(argv, "\x00") }
@@ -140,6 +142,57 @@ func (h *scriptHost) ReadDir(ctx context.Context, dir string) ([]string, error) 
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// statArgv is the transcript argv of a batched stat of paths.
+func statArgv(paths []string) []string { return append([]string{host.OpStat}, paths...) }
+
+// stat scripts the answer of StatPaths (and Lstat) for p.
+func (h *scriptHost) stat(p, typ string, mode fs.FileMode, owner, group string, size int64, target string) *scriptHost {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	nlink := 1
+	if typ == host.TypeDir {
+		nlink = 2
+	}
+	h.stats[p] = host.FileInfo{Type: typ, Mode: mode, Owner: owner, Group: group, Size: size, Nlink: nlink, Target: target}
+	return h
+}
+
+// StatPaths implements host.FileQuerier from stats and statErrs, and is
+// recorded as the command `<stat> PATH...`.
+func (h *scriptHost) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cmds = append(h.cmds, host.Command{Argv: statArgv(paths), User: host.Root})
+	var out []host.PathStat
+	for _, p := range paths {
+		st := host.PathStat{Path: p}
+		if fi, ok := h.stats[p]; ok {
+			st.Info = fi
+		} else if err, ok := h.statErrs[p]; ok {
+			st.Err = err
+		} else {
+			st.Err = fmt.Errorf("lstat %s: %w", p, fs.ErrNotExist)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// ListDir implements host.FileQuerier like ReadDir (a directory nothing
+// is scripted in is missing), recorded as `<list> DIR`.
+func (h *scriptHost) ListDir(ctx context.Context, dir string) ([]string, error) {
+	names, err := h.ReadDir(ctx, dir)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cmds = append(h.cmds, host.Command{Argv: []string{host.OpList, dir}, User: host.Root})
+	if err == nil && len(names) == 0 {
+		if _, ok := h.stats[dir]; !ok {
+			return nil, fmt.Errorf("%s: %w", dir, fs.ErrNotExist)
+		}
+	}
+	return names, err
 }
 
 func (h *scriptHost) UserID(ctx context.Context, name string) (int, error) {

@@ -1,7 +1,11 @@
 package builtins
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"reflect"
+	"syscall"
 	"testing"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
@@ -236,34 +240,42 @@ func TestSimpleParsers(t *testing.T) {
 	}
 }
 
-func TestParseStat(t *testing.T) {
-	out := "/Users/ghrunner\tDirectory\t0750\tghrunner\tstaff\t384\t3\t\n/opt/toolchain/aarch64-linux-gnu\tSymbolic Link\t0755\troot\twheel\t52\t1\t/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain\n/tmp/f\tRegular File\t1644\troot\twheel\t0\t2\t\n"
-	errOut := "stat: /missing: stat: No such file or directory\nstat: /secret: stat: Permission denied\n"
-	paths := []string{"/Users/ghrunner", "/opt/toolchain/aarch64-linux-gnu", "/tmp/f", "/missing", "/secret"}
-	st, errs := ParseStat(out, errOut, paths)
-	want := map[string]FileStat{
-		"/Users/ghrunner":                  {Path: "/Users/ghrunner", Exists: true, Type: "dir", Mode: 0o750, Owner: "ghrunner", Group: "staff", Size: 384, Links: 3},
-		"/opt/toolchain/aarch64-linux-gnu": {Path: "/opt/toolchain/aarch64-linux-gnu", Exists: true, Type: "symlink", Mode: 0o755, Owner: "root", Group: "wheel", Size: 52, Links: 1, Target: "/opt/homebrew/opt/aarch64-unknown-linux-gnu/toolchain"},
-		"/tmp/f":                           {Path: "/tmp/f", Exists: true, Type: "file", Mode: 0o1644, Owner: "root", Group: "wheel", Links: 2},
-		"/missing":                         {Path: "/missing"},
+// TestStatAnswers converts the host's answers of a batched stat into
+// files.stat values: types in stat's names, the special bits kept, a
+// missing path or one below a file as missing, and a path through a
+// symlink root did not make as the host's error, never a value.
+func TestStatAnswers(t *testing.T) {
+	untrusted := fmt.Errorf("lstat /Users/ghrunner/actions-runner/_work: /Users/ghrunner/actions-runner is a %w (-> /Library/LaunchDaemons; it is not owned by root)", host.ErrUntrustedLink)
+	tests := []struct {
+		in      host.PathStat
+		want    FileStat
+		wantErr error
+	}{
+		{host.PathStat{Path: "/Users/ghrunner", Info: host.FileInfo{Type: host.TypeDir, Mode: 0o750, Owner: "ghrunner", Group: "staff", Size: 384, Nlink: 3}},
+			FileStat{Path: "/Users/ghrunner", Exists: true, Type: "dir", Mode: 0o750, Owner: "ghrunner", Group: "staff", Size: 384, Links: 3}, nil},
+		{host.PathStat{Path: "/opt/l", Info: host.FileInfo{Type: host.TypeSymlink, Mode: 0o755, Owner: "root", Group: "wheel", Size: 2, Nlink: 1, Target: "/x"}},
+			FileStat{Path: "/opt/l", Exists: true, Type: "symlink", Mode: 0o755, Owner: "root", Group: "wheel", Size: 2, Links: 1, Target: "/x"}, nil},
+		{host.PathStat{Path: "/tmp", Info: host.FileInfo{Type: host.TypeDir, Mode: 0o1777, Owner: "root", Group: "wheel", Nlink: 4}},
+			FileStat{Path: "/tmp", Exists: true, Type: "dir", Mode: 0o1777, Owner: "root", Group: "wheel", Links: 4}, nil},
+		{host.PathStat{Path: "/p", Info: host.FileInfo{Type: host.TypeFIFO, Mode: 0o644, Owner: "ghrunner", Group: "staff", Nlink: 1}},
+			FileStat{Path: "/p", Exists: true, Type: "fifo_file", Mode: 0o644, Owner: "ghrunner", Group: "staff", Links: 1}, nil},
+		{host.PathStat{Path: "/d", Info: host.FileInfo{Type: host.TypeChar, Mode: 0o666, Owner: "root", Group: "wheel", Nlink: 1, Target: "ignored"}},
+			FileStat{Path: "/d", Exists: true, Type: "character_device", Mode: 0o666, Owner: "root", Group: "wheel", Links: 1}, nil},
+		{host.PathStat{Path: "/missing", Err: fmt.Errorf("lstat /missing: %w", fs.ErrNotExist)}, FileStat{Path: "/missing"}, nil},
+		{host.PathStat{Path: "/f/x", Err: fmt.Errorf("lstat /f/x: %w", syscall.ENOTDIR)}, FileStat{Path: "/f/x"}, nil},
+		{host.PathStat{Path: "/Users/ghrunner/actions-runner/_work", Err: untrusted}, FileStat{}, host.ErrUntrustedLink},
+		{host.PathStat{Path: "/secret", Err: fmt.Errorf("lstat /secret: %w", fs.ErrPermission)}, FileStat{}, fs.ErrPermission},
 	}
-	if !reflect.DeepEqual(st, want) {
-		t.Errorf("got %#v\nwant %#v", st, want)
-	}
-	if len(errs) != 1 || errs["/secret"] == nil {
-		t.Errorf("errs %v", errs)
-	}
-
-	// %Mp%03Lp tells sticky + 077 from 0177; the unpadded %Mp%Lp text
-	// "177" could be either and is not trusted.
-	for _, tc := range []struct {
-		field string
-		mode  int
-		ok    bool
-	}{{"1077", 0o1077, true}, {"0177", 0o177, true}, {"0007", 0o7, true}, {"177", 0, false}, {"07", 0, false}} {
-		st, errs := ParseStat("/p\tDirectory\t"+tc.field+"\troot\twheel\t64\t2\t\n", "", []string{"/p"})
-		if got := st["/p"]; tc.ok != got.Exists || got.Mode != tc.mode || (errs["/p"] != nil) == tc.ok {
-			t.Errorf("mode field %q: %+v %v", tc.field, got, errs)
+	for _, tc := range tests {
+		got, err := answerOf(tc.in)
+		if tc.wantErr != nil {
+			if !errors.Is(err, tc.wantErr) || err.Error() != tc.in.Err.Error() {
+				t.Errorf("%s: err %v, want the host's error", tc.in.Path, err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %+v %v\nwant %+v", tc.in.Path, got, err, tc.want)
 		}
 	}
 }

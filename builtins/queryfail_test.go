@@ -115,6 +115,8 @@ func TestQueryAbsentVersusFailure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newScriptHost()
 			h.on(tt.argv, tt.res)
+			// files.acl asks ls only about paths the stat finds.
+			h.stat("/opt", host.TypeDir, 0o755, "root", "wheel", 96, "")
 			if strings.Contains(tt.expr, "icloud") || strings.Contains(tt.expr, "tcc") {
 				h.on(usersArgv, ok("NFSHomeDirectory: /Users/ghrunner\nPrimaryGroupID: 20\nRecordName: ghrunner\nUniqueID: 502\nUserShell: /bin/zsh\n"))
 			}

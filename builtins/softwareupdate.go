@@ -201,15 +201,18 @@ func rosettaConfirmed(cmd host.Command) *engine.Action {
 
 // statNow stats one path bypassing the cache (for action judges).
 func statNow(ctx context.Context, h host.Host, p string) (FileStat, error) {
-	res, err := run(ctx, h, "", statArgv([]string{p})...)
+	q, ok := host.FileQuerierOf(h)
+	if !ok {
+		return FileStat{}, fmt.Errorf("stat %s: the %s host cannot answer file queries", p, h.Name())
+	}
+	sts, err := q.StatPaths(ctx, []string{p})
 	if err != nil {
 		return FileStat{}, err
 	}
-	st, errs := ParseStat(res.Stdout, res.Stderr, []string{p})
-	if e := errs[p]; e != nil {
-		return FileStat{}, e
+	if len(sts) != 1 {
+		return FileStat{}, fmt.Errorf("stat %s: the host gave %d answers for one path", p, len(sts))
 	}
-	return st[p], nil
+	return answerOf(sts[0])
 }
 
 func softwareupdateModule() engine.Module {

@@ -222,13 +222,11 @@ func TestQueries(t *testing.T) {
 
 func TestFilesBatching(t *testing.T) {
 	h := newScriptHost()
-	paths := []string{"/Users/ghrunner", "/missing", "/opt/toolchain"}
-	h.on(statArgv(paths), host.Result{Exit: 1,
-		Stdout: "/Users/ghrunner\tDirectory\t0750\tghrunner\tstaff\t384\t3\t\n/opt/toolchain\tDirectory\t0755\troot\twheel\t96\t2\t\n",
-		Stderr: "stat: /missing: stat: No such file or directory\n"})
-	h.on(aclArgv(paths), host.Result{Exit: 1,
-		Stdout: "drwxr-x---+ 12 ghrunner  staff  384 May  2 14:24 /Users/ghrunner\n 0: group:everyone deny delete\ndrwxr-xr-x  3 root  wheel  96 May  2 14:24 /opt/toolchain\n",
-		Stderr: "ls: /missing: No such file or directory\n"})
+	h.stat("/Users/ghrunner", host.TypeDir, 0o750, "ghrunner", "staff", 384, "")
+	h.stat("/opt/toolchain", host.TypeDir, 0o755, "root", "wheel", 96, "")
+	// ls is asked only about the paths the stat found.
+	h.on(aclArgv([]string{"/Users/ghrunner", "/opt/toolchain"}), host.Result{
+		Stdout: "drwxr-x---+ 12 ghrunner  staff  384 May  2 14:24 /Users/ghrunner\n 0: group:everyone deny delete\ndrwxr-xr-x  3 root  wheel  96 May  2 14:24 /opt/toolchain\n"})
 	s := testSession(t, h)
 	v := mustEval(t, s, `
 files.prefetch(["/Users/ghrunner", "/opt/toolchain", "/missing"])
@@ -460,7 +458,7 @@ func TestCLTInstallRun(t *testing.T) {
 	h.on([]string{"/bin/rm", "-f", cltMarker}, ok(""))
 	h.on([]string{"/usr/bin/xcode-select", "--switch", cltPath}, ok(""))
 	h.on([]string{"/usr/bin/xcode-select", "-p"}, ok(cltPath+"\n"))
-	h.on(statArgv([]string{cltGit}), ok(cltGit+"\tRegular File\t0755\troot\twheel\t167120\t1\t\n"))
+	h.stat(cltGit, host.TypeFile, 0o755, "root", "wheel", 167120, "")
 	s := testSession(t, h)
 	if err := runAction(s, actionsOf(t, mustEval(t, s, `result = softwareupdate.install_clt()`))[0]); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
@@ -77,6 +78,8 @@ type Options struct {
 type Host struct {
 	opts   Options
 	client *http.Client
+	// names caches user and group names by id (see idName).
+	names sync.Map
 }
 
 var _ host.Host = (*Host)(nil)

@@ -151,9 +151,9 @@ func openRegular(path string) (*os.File, error) {
 			return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 		}
 		if isType(&e.st, unix.S_IFLNK) {
-			if err := trustedLinkAt(e.dirfd, e.name, &e.st); err != nil {
+			if err := trustedLinkAt(e.dirfd, e.name, path, &e.st); err != nil {
 				e.close()
-				return nil, fmt.Errorf("%s: %w", path, err)
+				return nil, err
 			}
 			target, err := readlinkat(e.dirfd, e.name)
 			e.close()

@@ -22,24 +22,57 @@ import (
 	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
-// Lstat implements host.Inspector with lstat(2).
+// Lstat implements host.Inspector: the parent chain is walked from "/"
+// with directory handles, crossing only symlinks root made in
+// directories only root can change (openDir), and the final component
+// is looked at with fstatat(AT_SYMLINK_NOFOLLOW) in its directory. A
+// symlink the runner account planted in the middle of path is an error
+// naming it (host.ErrUntrustedLink), never the metadata behind it.
 func (h *Host) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return host.FileInfo{}, err
 	}
-	var st unix.Stat_t
-	if err := unix.Lstat(p, &st); err != nil {
-		return host.FileInfo{}, &fs.PathError{Op: "lstat", Path: p, Err: err}
+	if p == "/" {
+		fd, err := unix.Open("/", dirFlags, 0)
+		if err != nil {
+			return host.FileInfo{}, &fs.PathError{Op: "lstat", Path: p, Err: err}
+		}
+		defer unix.Close(fd)
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return host.FileInfo{}, &fs.PathError{Op: "lstat", Path: p, Err: err}
+		}
+		return h.fileInfo(&st, ""), nil
 	}
+	e, err := lookup(p)
+	if err != nil {
+		return host.FileInfo{}, fmt.Errorf("lstat %w", err)
+	}
+	defer e.close()
+	if !e.exists {
+		return host.FileInfo{}, &fs.PathError{Op: "lstat", Path: p, Err: unix.ENOENT}
+	}
+	target := ""
+	if isType(&e.st, unix.S_IFLNK) {
+		if target, err = readlinkat(e.dirfd, e.name); err != nil {
+			return host.FileInfo{}, &fs.PathError{Op: "readlink", Path: p, Err: err}
+		}
+	}
+	return h.fileInfo(&e.st, target), nil
+}
+
+// fileInfo converts a stat buffer; owner and group are named when the
+// system knows the ids, as stat's %Su and %Sg do, else their numbers.
+func (h *Host) fileInfo(st *unix.Stat_t, target string) host.FileInfo {
 	fi := host.FileInfo{
-		Mode:  fs.FileMode(uint32(st.Mode) & 0o7777),
-		UID:   int(st.Uid),
-		GID:   int(st.Gid),
-		Owner: strconv.Itoa(int(st.Uid)),
-		Nlink: int(st.Nlink),
-	}
-	if u, err := user.LookupId(fi.Owner); err == nil {
-		fi.Owner = u.Username
+		Mode:   fs.FileMode(uint32(st.Mode) & 0o7777),
+		UID:    int(st.Uid),
+		GID:    int(st.Gid),
+		Owner:  h.idName("u", int(st.Uid)),
+		Group:  h.idName("g", int(st.Gid)),
+		Size:   st.Size,
+		Nlink:  int(st.Nlink),
+		Target: target,
 	}
 	switch uint32(st.Mode) & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -48,11 +81,6 @@ func (h *Host) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 		fi.Type = host.TypeDir
 	case unix.S_IFLNK:
 		fi.Type = host.TypeSymlink
-		t, err := os.Readlink(p)
-		if err != nil {
-			return host.FileInfo{}, err
-		}
-		fi.Target = t
 	case unix.S_IFIFO:
 		fi.Type = host.TypeFIFO
 	case unix.S_IFCHR:
@@ -62,22 +90,68 @@ func (h *Host) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 	default:
 		fi.Type = host.TypeSocket
 	}
-	return fi, nil
+	return fi
 }
 
-// ReadDir implements host.Inspector: the names in dir, opened without
-// following a final symlink.
+// idName returns the name of a user ("u") or group ("g") id, or the id
+// itself when the system does not know it. Answers are kept for the
+// life of the Host.
+func (h *Host) idName(kind string, id int) string {
+	key := kind + strconv.Itoa(id)
+	if v, ok := h.names.Load(key); ok {
+		return v.(string)
+	}
+	name := strconv.Itoa(id)
+	if kind == "u" {
+		if u, err := user.LookupId(name); err == nil {
+			name = u.Username
+		}
+	} else if g, err := user.LookupGroupId(name); err == nil {
+		name = g.Name
+	}
+	h.names.Store(key, name)
+	return name
+}
+
+// ReadDir implements host.Inspector: the names in dir, which is reached
+// like Lstat reaches a path and must be a directory itself (a final
+// symlink is not followed), read through a descriptor whose identity is
+// checked against what the walk saw.
 func (h *Host) ReadDir(ctx context.Context, dir string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	var fd int
+	if dir == "/" {
+		var err error
+		if fd, err = unix.Open("/", dirFlags, 0); err != nil {
+			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+		}
+	} else {
+		e, err := lookup(dir)
+		if err != nil {
+			return nil, fmt.Errorf("read directory %w", err)
+		}
+		defer e.close()
+		switch {
+		case !e.exists:
+			return nil, &fs.PathError{Op: "open", Path: dir, Err: unix.ENOENT}
+		case isType(&e.st, unix.S_IFLNK):
+			return nil, fmt.Errorf("read directory %s: it is a %w; hvfctl does not list through a link", dir, errLink)
+		case !isType(&e.st, unix.S_IFDIR):
+			return nil, &notDirError{fmt.Sprintf("read directory %s: it is a %s, not a directory", dir, e.typ())}
+		}
+		if fd, err = e.open(); err != nil {
+			return nil, err
+		}
 	}
 	f := os.NewFile(uintptr(fd), dir)
 	defer f.Close()
-	return f.Readdirnames(-1)
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+	}
+	return names, nil
 }
 
 // UserID implements host.Inspector through the system's directory
@@ -142,3 +216,15 @@ func (h *Host) HashArchive(ctx context.Context, p string) (map[string]string, er
 }
 
 var _ host.ArchiveHasher = (*Host)(nil)
+
+// StatPaths implements host.FileQuerier with Lstat, path by path.
+func (h *Host) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {
+	return host.StatEach(ctx, h, paths)
+}
+
+// ListDir implements host.FileQuerier with ReadDir.
+func (h *Host) ListDir(ctx context.Context, dir string) ([]string, error) {
+	return h.ReadDir(ctx, dir)
+}
+
+var _ host.FileQuerier = (*Host)(nil)

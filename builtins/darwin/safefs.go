@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // This file holds the descriptor-relative file operations that root
@@ -74,6 +77,9 @@ func components(p string) []string {
 // openDir opens the directory dir (absolute) walking from "/" without
 // following any symlink but a trusted one. With create, missing
 // components are made (mode 0755, as `mkdir -p` does under umask 022).
+// An untrusted symlink on the way gives an error wrapping
+// host.ErrUntrustedLink that names it; a non-directory, one wrapping
+// ENOTDIR.
 func openDir(dir string, create bool) (int, error) {
 	if !filepath.IsAbs(dir) {
 		return -1, fmt.Errorf("%s: not an absolute path", dir)
@@ -83,6 +89,8 @@ func openDir(dir string, create bool) (int, error) {
 		return -1, &fs.PathError{Op: "open", Path: "/", Err: err}
 	}
 	queue := components(dir)
+	// shown is the real path of fd, for messages.
+	shown := "/"
 	hops, made := 0, 0
 	for len(queue) > 0 {
 		c := queue[0]
@@ -91,6 +99,7 @@ func openDir(dir string, create bool) (int, error) {
 		if err == nil {
 			unix.Close(fd)
 			fd = nfd
+			shown = path.Join(shown, c)
 			continue
 		}
 		var st unix.Stat_t
@@ -112,9 +121,9 @@ func openDir(dir string, create bool) (int, error) {
 			if isType(&st, unix.S_IFDIR) {
 				return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
 			}
-			return -1, fmt.Errorf("%s: component %q is a %s, not a directory", dir, c, fileType(uint32(st.Mode)))
+			return -1, &notDirError{fmt.Sprintf("%s: %s is a %s, not a directory", dir, path.Join(shown, c), fileType(uint32(st.Mode)))}
 		}
-		if terr := trustedLinkAt(fd, c, &st); terr != nil {
+		if terr := trustedLinkAt(fd, c, path.Join(shown, c), &st); terr != nil {
 			unix.Close(fd)
 			return -1, fmt.Errorf("%s: %w", dir, terr)
 		}
@@ -133,36 +142,51 @@ func openDir(dir string, create bool) (int, error) {
 			if fd, err = unix.Open("/", dirFlags, 0); err != nil {
 				return -1, &fs.PathError{Op: "open", Path: "/", Err: err}
 			}
+			shown = "/"
 		}
 		queue = append(components(target), queue...)
 	}
 	return fd, nil
 }
 
-// trustedLinkAt accepts the symlink name in the directory dirfd when only
-// root could have put it there: root owns it, and root owns the directory,
-// which others cannot write (or which is sticky, like /tmp).
-func trustedLinkAt(dirfd int, name string, st *unix.Stat_t) error {
-	if st.Uid != 0 {
-		return fmt.Errorf("refusing to follow the %w %q: it is not owned by root", errLink, name)
-	}
-	if st.Nlink != 1 {
-		// Any account can hard link a root-owned symlink into a sticky
-		// directory (linkat without AT_SYMLINK_FOLLOW): the alias looks
-		// root's own.
-		return fmt.Errorf("refusing to follow the %w %q: it has %d hard links", errLink, name, st.Nlink)
-	}
+// notDirError is a non-directory met in the middle of a path; it
+// satisfies errors.Is(err, ENOTDIR).
+type notDirError struct{ msg string }
+
+func (e *notDirError) Error() string { return e.msg }
+func (e *notDirError) Unwrap() error { return unix.ENOTDIR }
+
+// trustedLinkAt accepts the symlink name in the directory dirfd (shown
+// as link in messages) when only root could have put it there: root owns
+// it, it has a single link, and root owns the directory, which others
+// cannot write (or which is sticky, like /tmp). Otherwise the error wraps
+// host.ErrUntrustedLink.
+func trustedLinkAt(dirfd int, name, link string, st *unix.Stat_t) error {
 	var dst unix.Stat_t
 	if err := unix.Fstat(dirfd, &dst); err != nil {
 		return err
 	}
-	if dst.Uid != 0 {
-		return fmt.Errorf("refusing to follow the %w %q: its directory is not owned by root", errLink, name)
+	why := ""
+	switch {
+	case st.Uid != 0:
+		why = "it is not owned by root"
+	case st.Nlink != 1:
+		// Any account can hard link a root-owned symlink into a sticky
+		// directory (linkat without AT_SYMLINK_FOLLOW): the alias looks
+		// root's own.
+		why = fmt.Sprintf("it has %d hard links", st.Nlink)
+	case dst.Uid != 0:
+		why = "its directory is not owned by root"
+	case dst.Mode&0o022 != 0 && dst.Mode&unix.S_ISVTX == 0:
+		why = "its directory is writable by others"
+	default:
+		return nil
 	}
-	if dst.Mode&0o022 != 0 && dst.Mode&unix.S_ISVTX == 0 {
-		return fmt.Errorf("refusing to follow the %w %q: its directory is writable by others", errLink, name)
+	target, err := readlinkat(dirfd, name)
+	if err != nil {
+		target = "?"
 	}
-	return nil
+	return fmt.Errorf("%s is a %w (-> %s; %s): hvfctl does not read or change anything through it", link, host.ErrUntrustedLink, target, why)
 }
 
 func readlinkat(dirfd int, name string) (string, error) {

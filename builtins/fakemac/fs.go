@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // errLoop is returned when symlinks nest too deeply. Its text is macOS's
@@ -18,10 +19,19 @@ import (
 var errLoop = errors.New("Too many levels of symbolic links")
 
 // errNotDir is returned when a path component is not a directory (macOS's
-// strerror(ENOTDIR)).
-//
-//lint:ignore ST1005 the text is macOS's own strerror wording
-var errNotDir = errors.New("Not a directory")
+// strerror(ENOTDIR)); it satisfies errors.Is(err, syscall.ENOTDIR), as
+// the real backend's errors do.
+var errNotDir error = errnoError{"Not a directory", syscall.ENOTDIR}
+
+// errnoError is an error with macOS's strerror wording that is also the
+// errno it names.
+type errnoError struct {
+	text  string
+	errno syscall.Errno
+}
+
+func (e errnoError) Error() string        { return e.text }
+func (e errnoError) Is(target error) bool { return target == e.errno }
 
 // clean makes p absolute, resolving it against dir when relative. It
 // drops empty and "." components but keeps "..": the kernel resolves

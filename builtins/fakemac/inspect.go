@@ -2,6 +2,7 @@ package fakemac
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -11,17 +12,23 @@ import (
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
-// Lstat implements host.Inspector: lstat(2) as root, the final component
-// never followed.
+// Lstat implements host.Inspector: lstat(2) as root, the final
+// component never followed, the parent reached the way the real backend
+// walks it (rootWalk: only trusted symlinks crossed).
 func (m *Mac) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return host.FileInfo{}, fmt.Errorf("fakemac: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	real, n, err := m.lookup(host.Root, p, false)
+	return m.lstat(p)
+}
+
+// lstat is Lstat with m.mu held.
+func (m *Mac) lstat(p string) (host.FileInfo, error) {
+	real, n, err := m.rootEntry(p)
 	if err != nil {
-		return host.FileInfo{}, fmt.Errorf("lstat %s: %w", p, err)
+		return host.FileInfo{}, fmt.Errorf("lstat %w", err)
 	}
 	uid, gid := -1, -1
 	if u := m.st.Users[n.Owner]; u != nil {
@@ -34,26 +41,114 @@ func (m *Mac) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 	} else if isNumber(n.Group) {
 		gid, _ = strconv.Atoi(n.Group)
 	}
-	return host.FileInfo{Type: n.Type, Mode: fs.FileMode(n.Mode), UID: uid, GID: gid, Owner: n.Owner, Nlink: m.nlink(real, n), Target: n.Target}, nil
+	size := n.size()
+	if n.Type == TypeDir {
+		size = m.dirSize(real)
+	}
+	return host.FileInfo{Type: n.Type, Mode: fs.FileMode(n.Mode), UID: uid, GID: gid, Owner: n.Owner, Group: n.Group, Size: size, Nlink: m.nlink(real, n), Target: n.Target}, nil
+}
+
+// rootEntry finds the entry p (clean and absolute) the way the real
+// backend looks at one as root (builtins/darwin lookup): its parent is
+// reached with rootWalk, crossing only trusted links; the entry itself
+// is never followed.
+func (m *Mac) rootEntry(p string) (string, *Node, error) {
+	if !path.IsAbs(p) || path.Clean(p) != p {
+		return "", nil, fmt.Errorf("%q: not a clean absolute path", p)
+	}
+	real := "/"
+	if p != "/" {
+		dir, err := m.rootWalk(path.Dir(p))
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if d := m.st.Files[dir]; d == nil {
+			return "", nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+		} else if d.Type != TypeDir {
+			return "", nil, fmt.Errorf("%s: %w", p, errNotDir)
+		}
+		real = path.Join(dir, path.Base(p))
+	}
+	n := m.st.Files[real]
+	if n == nil {
+		return "", nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	return real, n, nil
 }
 
 // ReadDir implements host.Inspector: the names in a directory, which
-// must not be a symlink.
+// must not be a symlink, reached like Lstat reaches a path.
 func (m *Mac) ReadDir(ctx context.Context, dir string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("fakemac: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	real, n, err := m.lookup(host.Root, dir, false)
+	return m.readDir(dir)
+}
+
+// readDir is ReadDir with m.mu held.
+func (m *Mac) readDir(dir string) ([]string, error) {
+	real, n, err := m.rootEntry(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+		return nil, fmt.Errorf("read directory %w", err)
+	}
+	if n.Type == TypeSymlink {
+		return nil, fmt.Errorf("read directory %s: it is a symlink; hvfctl does not list through a link", dir)
 	}
 	if n.Type != TypeDir {
 		return nil, fmt.Errorf("read directory %s: %w", dir, errNotDir)
 	}
 	return m.children(path.Clean(real)), nil
 }
+
+// StatPaths implements host.FileQuerier: a scripted reply to
+// `<stat> PATH...` (a fault, or the answers a recording kept), else
+// Lstat of every path.
+func (m *Mac) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fakemac: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.Clock++
+	if r, ok := m.scripted(append([]string{host.OpStat}, paths...)); ok {
+		if err := scriptedErr("stat", r); err != nil {
+			return nil, err
+		}
+		return host.DecodeStats(r.Stdout)
+	}
+	out := make([]host.PathStat, 0, len(paths))
+	for _, p := range paths {
+		fi, err := m.lstat(p)
+		out = append(out, host.PathStat{Path: p, Info: fi, Err: err})
+	}
+	return out, nil
+}
+
+// ListDir implements host.FileQuerier: a scripted reply to `<list> DIR`
+// (its stdout a JSON list of names), else ReadDir.
+func (m *Mac) ListDir(ctx context.Context, dir string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fakemac: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.Clock++
+	if r, ok := m.scripted([]string{host.OpList, dir}); ok {
+		if err := scriptedErr("list "+dir, r); err != nil {
+			return nil, err
+		}
+		var names []string
+		if err := json.Unmarshal([]byte(r.Stdout), &names); err != nil {
+			return nil, fmt.Errorf("list %s: the scripted reply is not a JSON list of names: %w", dir, err)
+		}
+		return names, nil
+	}
+	return m.readDir(dir)
+}
+
+var _ host.FileQuerier = (*Mac)(nil)
 
 // UserID implements host.Inspector: the uid of an account, its name
 // matched as Open Directory matches it (see canonicalUser).
@@ -72,15 +167,25 @@ func (m *Mac) UserID(ctx context.Context, name string) (int, error) {
 
 var _ host.Inspector = (*Mac)(nil)
 
-// trustedLink reports whether the symlink n in the real directory dir is
-// one root may cross: root owns it and the directory, which nobody else
-// can write unless it is sticky, and it has a single link: any account
-// can hard link a root-owned symlink into a sticky directory, where the
-// alias looks root's (the real backend's rule, see builtins/darwin
-// trustedLinkAt).
-func (m *Mac) trustedLink(dir string, n *Node) bool {
+// untrusted says why root must not cross the symlink n in the real
+// directory dir, in the real backend's words, or "" when it may: root
+// owns it and the directory, which nobody else can write unless it is
+// sticky, and it has a single link: any account can hard link a
+// root-owned symlink into a sticky directory, where the alias looks
+// root's (the real backend's rule, see builtins/darwin trustedLinkAt).
+func (m *Mac) untrusted(dir string, n *Node) string {
 	d := m.st.Files[dir]
-	return d != nil && m.superuser(n.Owner) && m.superuser(d.Owner) && (d.Mode&0o022 == 0 || d.Mode&0o1000 != 0) && m.links(n) <= 1
+	switch {
+	case !m.superuser(n.Owner):
+		return "it is not owned by root"
+	case m.links(n) > 1:
+		return fmt.Sprintf("it has %d hard links", m.links(n))
+	case d == nil || !m.superuser(d.Owner):
+		return "its directory is not owned by root"
+	case d.Mode&0o022 != 0 && d.Mode&0o1000 == 0:
+		return "its directory is writable by others"
+	}
+	return ""
 }
 
 // rootWalk resolves p the way the real backend walks a path as root
@@ -89,8 +194,8 @@ func (m *Mac) trustedLink(dir string, n *Node) bool {
 // component may be missing.
 func (m *Mac) rootWalk(p string) (string, error) {
 	real, err := m.walk(p, true, func(*Node) error { return nil }, func(dir, link string, n *Node) error {
-		if !m.trustedLink(dir, n) {
-			return fmt.Errorf("refusing to follow the symlink %s (-> %s, owned by %s): only links root made in directories only root can change are crossed", link, n.Target, n.Owner)
+		if why := m.untrusted(dir, n); why != "" {
+			return fmt.Errorf("%s is a %w (-> %s; %s): hvfctl does not read or change anything through it", link, host.ErrUntrustedLink, n.Target, why)
 		}
 		return nil
 	})

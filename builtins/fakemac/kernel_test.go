@@ -3,9 +3,11 @@ package fakemac
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
@@ -181,5 +183,73 @@ func TestHardLinkedRootSymlinkInTmp(t *testing.T) {
 	m.put("/private/tmp/root-owned", &Node{Type: TypeFile, Mode: 0o644, Owner: "root", Group: "wheel", Content: text("x")})
 	if m.PlantableBy("ghrunner", "/tmp/root-owned") {
 		t.Error("the runner account may replace root's entry in sticky /tmp")
+	}
+}
+
+// TestQueriesApplyTheRootWalk looks at paths through the links of
+// kernelMac with the in-process queries (Lstat, ReadDir, StatPaths,
+// ListDir), which must walk as the real backend does: a symlink in the
+// middle of a path is crossed only when root made it in a directory only
+// root can change (/etc -> private/etc); any other gives an error naming
+// it (host.ErrUntrustedLink); a final link is described, never followed.
+func TestQueriesApplyTheRootWalk(t *testing.T) {
+	m := kernelMac(t)
+	ctx := context.Background()
+	if m.st.Files["/etc"] == nil || m.st.Files["/etc"].Type != TypeSymlink {
+		t.Fatal("the fresh-m4 preset has no /etc -> private/etc link")
+	}
+	for _, tc := range []struct {
+		path string
+		want error  // nil: described
+		text string // in the error, or the type described
+	}{
+		{"/Users/Shared/w/a/etc/sudoers", host.ErrUntrustedLink, "/Users/Shared/w/a/etc is a symlink not made by root (-> /private/etc; it is not owned by root)"},
+		{"/Users/Shared/w/a/e2/w/a/f", host.ErrUntrustedLink, "/Users/Shared/w/a/e2 is a symlink not made by root"},
+		{"/Users/Shared/w/a/s/f", host.ErrUntrustedLink, "/Users/Shared/w/a/s is a symlink"},
+		{"/Users/Shared/w/a/etc", nil, TypeSymlink},
+		{"/etc/sudoers", nil, TypeFile},
+		{"/Users/Shared/w/a/f/x", syscall.ENOTDIR, ""},
+		{"/Users/Shared/w/gone/x", fs.ErrNotExist, ""},
+		{"/", nil, TypeDir},
+	} {
+		fi, err := m.Lstat(ctx, tc.path)
+		if tc.want == nil {
+			if err != nil || fi.Type != tc.text {
+				t.Errorf("Lstat(%s) = %+v, %v; want a %s", tc.path, fi, err, tc.text)
+			}
+			continue
+		}
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("Lstat(%s) error %v; want %v holding %q", tc.path, err, tc.want, tc.text)
+		}
+		sts, err := m.StatPaths(ctx, []string{tc.path})
+		if err != nil || len(sts) != 1 || !errors.Is(sts[0].Err, tc.want) {
+			t.Errorf("StatPaths(%s) = %+v, %v", tc.path, sts, err)
+		}
+		if _, err := m.ListDir(ctx, tc.path); err == nil {
+			t.Errorf("ListDir(%s) succeeded", tc.path)
+		}
+	}
+	fi, err := m.Lstat(ctx, "/private/etc/sudoers")
+	if err != nil || fi.Owner != "root" || fi.Group != "wheel" || fi.Mode != 0o440 || fi.Size != int64(len("root ALL=(ALL) ALL\n")) || fi.Nlink != 1 {
+		t.Errorf("Lstat of sudoers: %+v %v", fi, err)
+	}
+	if names, err := m.ListDir(ctx, "/Users/Shared/w/a/etc"); err == nil {
+		t.Errorf("ListDir of a final link listed %v", names)
+	}
+	if names, err := m.ListDir(ctx, "/Users/Shared/w"); err != nil || len(names) != 1 || names[0] != "a" {
+		t.Errorf("ListDir of a directory: %v %v", names, err)
+	}
+	// A recorded answer replays as it was recorded, errors by kind.
+	sts := []host.PathStat{{Path: "/x", Info: host.FileInfo{Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel", Nlink: 2}},
+		{Path: "/y", Err: fmt.Errorf("lstat /y: /l is a %w", host.ErrUntrustedLink)}, {Path: "/z", Err: fmt.Errorf("lstat /z: %w", fs.ErrNotExist)}}
+	out, err := host.EncodeStats(sts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.st.Responses = append(m.st.Responses, Response{Argv: []string{host.OpStat, "/x", "/y", "/z"}, Stdout: out})
+	got, err := m.StatPaths(ctx, []string{"/x", "/y", "/z"})
+	if err != nil || len(got) != 3 || got[0].Info != sts[0].Info || !errors.Is(got[1].Err, host.ErrUntrustedLink) || got[1].Err.Error() != sts[1].Err.Error() || !errors.Is(got[2].Err, fs.ErrNotExist) {
+		t.Errorf("replayed %+v %v", got, err)
 	}
 }

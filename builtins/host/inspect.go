@@ -28,9 +28,18 @@ type FileInfo struct {
 	UID    int
 	GID    int
 	Owner  string // user name of UID, or its number
+	Group  string // group name of GID, or its number
+	Size   int64  // st_size
 	Nlink  int
 	Target string // a symlink's target
 }
+
+// ErrUntrustedLink is wrapped by the error of an Inspector call (and of
+// every other operation root performs itself) whose path crosses a
+// symlink that root did not make in a directory only root can change:
+// root never reads or changes anything through such a link. The error
+// names the link.
+var ErrUntrustedLink = errors.New("symlink not made by root")
 
 // Inspector is implemented by hosts that can inspect paths and accounts
 // in-process, without running a program: lstat a path, list a directory
@@ -38,12 +47,21 @@ type FileInfo struct {
 // macOS names are case-insensitive and aliases exist). Both backends
 // implement it; the engine uses it to resolve every path an action writes
 // before the action runs (see Resolve).
+//
+// Lstat and ReadDir walk the path from "/" one component at a time as
+// root walks it (builtins/darwin openDir): a symlink in the middle of the
+// path is crossed only when root owns it in a directory only root can
+// change (OnlyRootChanges), such as /tmp -> private/tmp; any other gives
+// an error wrapping ErrUntrustedLink that names it, never the metadata or
+// the names behind it.
 type Inspector interface {
-	// Lstat describes path without following a final symlink. A missing
-	// path gives an error satisfying errors.Is(err, fs.ErrNotExist).
+	// Lstat describes path (clean and absolute) without following a
+	// final symlink. A missing path gives an error satisfying
+	// errors.Is(err, fs.ErrNotExist); a path below a non-directory, one
+	// satisfying errors.Is(err, syscall.ENOTDIR).
 	Lstat(ctx context.Context, path string) (FileInfo, error)
 	// ReadDir lists the names in a directory, without following a final
-	// symlink (a symlink gives an error).
+	// symlink (a symlink gives an error), in no particular order.
 	ReadDir(ctx context.Context, dir string) ([]string, error)
 	// UserID resolves an account name to its uid.
 	UserID(ctx context.Context, name string) (int, error)

@@ -266,3 +266,37 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.cause }
+
+// StatPaths implements FileQuerier: the inner host's batched stat,
+// recorded as one `<stat> PATH...` entry whose output is the answers.
+func (r *Recorder) StatPaths(ctx context.Context, paths []string) ([]PathStat, error) {
+	argv := append([]string{OpStat}, paths...)
+	q, ok := capability[FileQuerier](r.inner)
+	if !ok {
+		return nil, r.done(argv, fmt.Errorf("the %s host cannot answer file queries in-process", r.inner.Name()))
+	}
+	sts, err := q.StatPaths(ctx, paths)
+	err = r.done(argv, err)
+	if err == nil {
+		out, eerr := EncodeStats(sts)
+		if eerr != nil {
+			return nil, eerr
+		}
+		r.setOutput(r.redactor.Scrub(out))
+	}
+	return sts, err
+}
+
+// ListDir implements FileQuerier: the inner host's listing, recorded as
+// `<list> DIR`.
+func (r *Recorder) ListDir(ctx context.Context, dir string) ([]string, error) {
+	argv := []string{OpList, dir}
+	q, ok := capability[FileQuerier](r.inner)
+	if !ok {
+		return nil, r.done(argv, fmt.Errorf("the %s host cannot answer file queries in-process", r.inner.Name()))
+	}
+	names, err := q.ListDir(ctx, dir)
+	err = r.done(argv, err)
+	r.setOutput(r.redactor.Scrub(strings.Join(names, "\n")))
+	return names, err
+}

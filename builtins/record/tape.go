@@ -210,3 +210,50 @@ func (t *Tape) VerifyTree(ctx context.Context, dir, manifest string) (fixtureloc
 	t.keep(Response{Argv: argv, User: host.Root, Stdout: string(b), Exit: exit})
 	return rep, nil
 }
+
+// StatPaths implements host.FileQuerier when the inner host does; the
+// answers are kept as the stdout of `<stat> PATH...` (host.EncodeStats),
+// which the fake decodes on replay.
+func (t *Tape) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {
+	argv := append([]string{host.OpStat}, paths...)
+	q, ok := host.FileQuerierOf(t.inner)
+	if !ok {
+		return nil, fmt.Errorf("stat: the %s host cannot answer file queries in-process", t.inner.Name())
+	}
+	sts, err := q.StatPaths(ctx, paths)
+	if err != nil {
+		msg, exit := primitiveError(err)
+		t.keep(Response{Argv: argv, User: host.Root, Stderr: msg, Exit: exit})
+		return sts, err
+	}
+	out, err := host.EncodeStats(sts)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: %w", host.OpStat, err)
+	}
+	t.keep(Response{Argv: argv, User: host.Root, Stdout: out})
+	return sts, nil
+}
+
+// ListDir implements host.FileQuerier when the inner host does; the
+// names are kept as a JSON list on the stdout of `<list> DIR`.
+func (t *Tape) ListDir(ctx context.Context, dir string) ([]string, error) {
+	argv := []string{host.OpList, dir}
+	q, ok := host.FileQuerierOf(t.inner)
+	if !ok {
+		return nil, fmt.Errorf("list %s: the %s host cannot answer file queries in-process", dir, t.inner.Name())
+	}
+	names, err := q.ListDir(ctx, dir)
+	if err != nil {
+		msg, exit := primitiveError(err)
+		t.keep(Response{Argv: argv, User: host.Root, Stderr: msg, Exit: exit})
+		return names, err
+	}
+	b, err := json.Marshal(names)
+	if err != nil {
+		return nil, fmt.Errorf("recording the names in %s: %w", dir, err)
+	}
+	t.keep(Response{Argv: argv, User: host.Root, Stdout: string(b)})
+	return names, nil
+}
+
+var _ host.FileQuerier = (*Tape)(nil)

@@ -106,6 +106,16 @@ func (r *rawRecorder) UserID(ctx context.Context, name string) (int, error) {
 	return r.Host.(host.Inspector).UserID(ctx, name)
 }
 
+// StatPaths and ListDir forward the in-process file queries
+// (host.FileQuerier).
+func (r *rawRecorder) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {
+	return r.Host.(host.FileQuerier).StatPaths(ctx, paths)
+}
+
+func (r *rawRecorder) ListDir(ctx context.Context, dir string) ([]string, error) {
+	return r.Host.(host.FileQuerier).ListDir(ctx, dir)
+}
+
 func (r *rawRecorder) HashArchive(ctx context.Context, p string) (map[string]string, error) {
 	return r.Host.(host.ArchiveHasher).HashArchive(ctx, p)
 }

@@ -373,6 +373,20 @@ func (c *cancelAfter) ListArchive(ctx context.Context, p string) ([]tarcheck.Ent
 	return c.Host.ListArchive(ctx, p)
 }
 
+// StatPaths forwards the batched stat of the wrapped host (the fake's),
+// counted as a command.
+func (c *cancelAfter) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {
+	defer c.count()
+	return c.Host.(host.FileQuerier).StatPaths(ctx, paths)
+}
+
+// ListDir forwards the listing of the wrapped host, counted as a
+// command.
+func (c *cancelAfter) ListDir(ctx context.Context, dir string) ([]string, error) {
+	defer c.count()
+	return c.Host.(host.FileQuerier).ListDir(ctx, dir)
+}
+
 // VerifyTree forwards the fixture-tree capability of the wrapped host
 // (the fake's), counted as a command.
 func (c *cancelAfter) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock.Report, error) {

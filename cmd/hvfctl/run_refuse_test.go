@@ -18,7 +18,7 @@ func TestRunRefusesPlanWithFailures(t *testing.T) {
 	}{
 		{"fdesetup", []string{"/usr/bin/fdesetup", "status"}, []string{"fdesetup status exited 3"}},
 		{"defaults", []string{"/usr/bin/defaults", "read"}, []string{"defaults read /Library/Preferences/com.apple.loginwindow autoLoginUser exited 3"}},
-		{"stat", []string{"/usr/bin/stat"}, []string{"stat /"}},
+		{"stat", []string{"<stat>"}, []string{"stat: simulated: Resource busy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
