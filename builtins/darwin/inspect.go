@@ -113,45 +113,58 @@ func (h *Host) idName(kind string, id int) string {
 	return name
 }
 
-// ReadDir implements host.Inspector: the names in dir, which is reached
-// like Lstat reaches a path and must be a directory itself (a final
-// symlink is not followed), read through a descriptor whose identity is
-// checked against what the walk saw.
+// ReadDir implements host.Inspector: the names in dir, opened with
+// OpenDir.
 func (h *Host) ReadDir(ctx context.Context, dir string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var fd int
-	if dir == "/" {
-		var err error
-		if fd, err = unix.Open("/", dirFlags, 0); err != nil {
-			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
-		}
-	} else {
-		e, err := lookup(dir)
-		if err != nil {
-			return nil, fmt.Errorf("read directory %w", err)
-		}
-		defer e.close()
-		switch {
-		case !e.exists:
-			return nil, &fs.PathError{Op: "open", Path: dir, Err: unix.ENOENT}
-		case isType(&e.st, unix.S_IFLNK):
-			return nil, fmt.Errorf("read directory %s: it is a %w; hvfctl does not list through a link", dir, errLink)
-		case !isType(&e.st, unix.S_IFDIR):
-			return nil, &notDirError{fmt.Sprintf("read directory %s: it is a %s, not a directory", dir, e.typ())}
-		}
-		if fd, err = e.open(); err != nil {
-			return nil, err
-		}
+	f, err := OpenDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read directory %w", err)
 	}
-	f := os.NewFile(uintptr(fd), dir)
 	defer f.Close()
 	names, err := f.Readdirnames(-1)
 	if err != nil {
 		return nil, fmt.Errorf("read directory %s: %w", dir, err)
 	}
 	return names, nil
+}
+
+// OpenDir opens the directory dir (clean and absolute) for reading the
+// way root walks a path: from "/" with directory handles, crossing only
+// symlinks root made in directories only root can change (an untrusted
+// one is an error wrapping host.ErrUntrustedLink that names it); dir
+// itself must be a directory, not a link to one, and the handle is
+// checked to be the directory the walk saw. Code that reads below a
+// directory as root (hvfctl prune, the fixture-tree listing) walks
+// relative to this handle.
+func OpenDir(dir string) (*os.File, error) {
+	if dir == "/" {
+		fd, err := unix.Open("/", dirFlags, 0)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+		}
+		return os.NewFile(uintptr(fd), dir), nil
+	}
+	e, err := lookup(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	switch {
+	case !e.exists:
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: unix.ENOENT}
+	case isType(&e.st, unix.S_IFLNK):
+		return nil, fmt.Errorf("%s: it is a %w; hvfctl does not read a directory through a link", dir, errLink)
+	case !isType(&e.st, unix.S_IFDIR):
+		return nil, &notDirError{fmt.Sprintf("%s: it is a %s, not a directory", dir, e.typ())}
+	}
+	fd, err := e.open()
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), dir), nil
 }
 
 // UserID implements host.Inspector through the system's directory

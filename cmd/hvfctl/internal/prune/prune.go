@@ -14,12 +14,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sysprog21/hvfctl/builtins/darwin"
 )
 
 // ErrBadInput is wrapped by errors about the request itself (the
@@ -163,17 +165,25 @@ func Run(ctx context.Context, o Options, report func(Removal)) (Result, error) {
 	}
 	cutoff := now.Add(-o.OlderThan)
 	root := filepath.Clean(o.Dir)
-	info, err := os.Lstat(root)
+	// One handle of the pruned directory for the whole run, reached the
+	// way root walks a path (no symlink crossed but one root made in a
+	// root-only directory): the scan and every removal work relative to
+	// it, so nothing swapped into the path during the run redirects them.
+	rootDir, err := darwin.OpenDir(root)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
-	dev, _ := device(info)
+	defer rootDir.Close()
+	var rst unix.Stat_t
+	if err := unix.Fstat(int(rootDir.Fd()), &rst); err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
 	var errs []error
-	children, err := scanDir(ctx, root, dev, &errs)
+	children, err := scanDir(ctx, rootDir, root, uint64(rst.Dev), 0, &errs)
 	if err != nil {
 		return Result{}, err
 	}
-	p := &pruner{root: root, ctx: ctx, cutoff: cutoff, dry: o.DryRun, report: report}
+	p := &pruner{root: root, rootFd: int(rootDir.Fd()), ctx: ctx, cutoff: cutoff, dry: o.DryRun, report: report}
 	for _, c := range children {
 		if err := p.decide(c); err != nil {
 			return p.res, err
@@ -183,38 +193,48 @@ func Run(ctx context.Context, o Options, report func(Removal)) (Result, error) {
 	return p.res, errors.Join(errs...)
 }
 
-// scanDir reads dir's entries (sorted by name) with their subtrees. An
-// unreadable subdirectory is pinned (kept) and its error collected.
-func scanDir(ctx context.Context, dir string, dev uint64, errs *[]error) ([]*node, error) {
+// scanDir reads the entries of the open directory d (shown as dir),
+// sorted by name, with their subtrees, relative to its handle: each
+// entry is looked at with fstatat(AT_SYMLINK_NOFOLLOW) and a
+// subdirectory opened with O_NOFOLLOW and checked to be the entry seen,
+// so a link swapped in during the scan is never followed. An unreadable
+// subdirectory is pinned (kept) and its error collected.
+func scanDir(ctx context.Context, d *os.File, dir string, dev uint64, depth int, errs *[]error) ([]*node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(dir)
+	if depth > maxRemoveDepth {
+		return nil, fmt.Errorf("read %s: deeper than %d levels", dir, maxRemoveDepth)
+	}
+	names, err := d.Readdirnames(-1)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
-	out := make([]*node, 0, len(entries))
-	for _, de := range entries {
-		p := filepath.Join(dir, de.Name())
-		info, err := os.Lstat(p)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
+	sort.Strings(names)
+	fd := int(d.Fd())
+	out := make([]*node, 0, len(names))
+	for _, name := range names {
+		p := filepath.Join(dir, name)
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if errors.Is(err, unix.ENOENT) {
 				continue // removed meanwhile
 			}
 			*errs = append(*errs, fmt.Errorf("stat %s: %w", p, err))
 			continue
 		}
-		n := &node{path: p, mode: info.Mode(), newest: info.ModTime()}
-		if info.Mode().IsRegular() {
-			n.bytes = info.Size()
+		mode := fileModeType(uint32(st.Mode)) | fs.FileMode(st.Mode&0o777)
+		n := &node{path: p, mode: mode, newest: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))}
+		if mode.IsRegular() {
+			n.bytes = st.Size
 		}
-		if info.IsDir() {
-			if d, ok := device(info); ok && d != dev {
+		if mode.IsDir() {
+			if uint64(st.Dev) != dev {
 				n.pinned = true
 				out = append(out, n)
 				continue
 			}
-			kids, err := scanDir(ctx, p, dev, errs)
+			kids, err := scanSub(ctx, fd, name, p, &st, dev, depth, errs)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -236,17 +256,28 @@ func scanDir(ctx context.Context, dir string, dev uint64, errs *[]error) ([]*nod
 	return out, nil
 }
 
-// device returns the file system an entry is on.
-func device(info fs.FileInfo) (uint64, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
+// scanSub opens the subdirectory name of dirfd without following a link,
+// checks it is the entry st describes, and scans it.
+func scanSub(ctx context.Context, dirfd int, name, p string, st *unix.Stat_t, dev uint64, depth int, errs *[]error) ([]*node, error) {
+	sfd, err := unix.Openat(dirfd, name, dirOpen, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w (not followed)", p, err)
 	}
-	return uint64(st.Dev), true
+	sub := os.NewFile(uintptr(sfd), p)
+	defer sub.Close()
+	var got unix.Stat_t
+	if err := unix.Fstat(sfd, &got); err != nil {
+		return nil, fmt.Errorf("stat %s: %w", p, err)
+	}
+	if got.Dev != st.Dev || got.Ino != st.Ino {
+		return nil, fmt.Errorf("%s changed while it was scanned", p)
+	}
+	return scanDir(ctx, sub, p, dev, depth+1, errs)
 }
 
 type pruner struct {
 	root   string
+	rootFd int // handle of root, open for the whole run
 	ctx    context.Context
 	cutoff time.Time
 	dry    bool
@@ -307,7 +338,7 @@ func (p *pruner) removeAt(n *node) (removed bool, err error) {
 		return false, fmt.Errorf("not inside %s", p.root)
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
-	fd, err := unix.Open(p.root, dirOpen, 0)
+	fd, err := unix.Dup(p.rootFd)
 	if err != nil {
 		return false, err
 	}

@@ -374,3 +374,46 @@ func TestRemoveAfterSwap(t *testing.T) {
 		})
 	}
 }
+
+// TestRunRefusesALinkInTheMiddle prunes a directory whose path crosses a
+// symlink the runner account could have planted (one not made by root in
+// a root-only directory): the scan never reads through it, so nothing in
+// the link's target is listed, let alone removed.
+func TestRunRefusesALinkInTheMiddle(t *testing.T) {
+	base := t.TempDir()
+	target := filepath.Join(base, "system")
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.MkdirAll(filepath.Join(target, "work"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(target, "work", "precious")
+	if err := os.WriteFile(keep, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(keep, old, old); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(base, "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(home, "actions-runner")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	// As root, the link must belong to another account to be untrusted
+	// (as it would when a job plants it); otherwise the home directory
+	// is not root's and the link is untrusted anyway.
+	if os.Getuid() == 0 {
+		if err := os.Lchown(link, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Run(context.Background(), Options{Dir: filepath.Join(link, "work"), OlderThan: 24 * time.Hour}, nil)
+	if err == nil || !strings.Contains(err.Error(), link+" is a symlink not made by root") {
+		t.Fatalf("Run through a planted link: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("the file behind the link is gone: %v", err)
+	}
+}
