@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sysprog21/hvfctl/builtins/fixturelock"
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
@@ -117,4 +118,41 @@ func TestQueriesRefuseLinksInTheMiddle(t *testing.T) {
 		t.Errorf("ListDir below a planted link: %v", err)
 	}
 	s.unchanged(t)
+}
+
+// TestVerifyTreeRefusesALinkInItsPath verifies a fixture tree whose path
+// crosses a symlink the runner account planted: the tree behind it is
+// never read (the error names the link), while the same tree reached
+// without the link verifies.
+func TestVerifyTreeRefusesALinkInItsPath(t *testing.T) {
+	requireRoot(t)
+	h, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s := newScene(t)
+	tree := filepath.Join(filepath.Dir(s.sys), "tree")
+	if err := os.MkdirAll(filepath.Join(tree, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "sub", "f"), []byte("fixture"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(filepath.Dir(s.sys), "tree.lock")
+	if _, err := fixturelock.LockDir(ctx, tree, manifest, fixturelock.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := h.VerifyTree(ctx, tree, manifest); err != nil || !rep.OK() || rep.Files != 1 {
+		t.Fatalf("the tree itself: %+v %v", rep, err)
+	}
+	link := s.plant(t, "cache", symlinkTo(filepath.Dir(s.sys)))
+	_, err = h.VerifyTree(ctx, filepath.Join(link, "tree"), manifest)
+	if !errors.Is(err, host.ErrUntrustedLink) || !strings.Contains(err.Error(), link+" is a symlink not made by root") {
+		t.Fatalf("VerifyTree through a planted link: %v", err)
+	}
+	// A tree whose root is itself a link is not read either.
+	if _, err := h.VerifyTree(ctx, s.plant(t, "tree", symlinkTo(tree)), manifest); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("VerifyTree of a linked root: %v", err)
+	}
 }

@@ -75,7 +75,7 @@ func VerifyDir(ctx context.Context, dir, manifest string, opts Options) (Report,
 	if err != nil {
 		return Report{}, err
 	}
-	return Verify(ctx, dirSource(dir, manifest), m, opts)
+	return Verify(ctx, dirSource(dir, manifest, opts), m, opts)
 }
 
 // LockDir locks the local directory dir and writes its manifest to out
@@ -85,7 +85,7 @@ func LockDir(ctx context.Context, dir, out string, opts Options) (*Manifest, err
 	if out == "" {
 		out = DefaultManifest(dir)
 	}
-	m, err := Lock(ctx, dirSource(dir, out), opts)
+	m, err := Lock(ctx, dirSource(dir, out, opts), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +95,8 @@ func LockDir(ctx context.Context, dir, out string, opts Options) (*Manifest, err
 	return m, nil
 }
 
-func dirSource(dir, manifest string) DirSource {
-	src := DirSource{Dir: dir}
+func dirSource(dir, manifest string, opts Options) DirSource {
+	src := DirSource{Dir: dir, OpenDir: opts.OpenDir}
 	if rel, ok := Inside(dir, manifest); ok {
 		src.Exclude = []string{rel}
 	}

@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // TypeOther marks a tree node that is neither a regular file nor a
@@ -50,101 +51,207 @@ type Source interface {
 	Open(ctx context.Context, path string) (io.ReadCloser, error)
 }
 
-// DirSource is a directory on the local disk.
+// DirSource is a directory on the local disk. It is read relative to one
+// handle of its root: every entry is looked at with
+// fstatat(AT_SYMLINK_NOFOLLOW), every subdirectory opened with
+// O_NOFOLLOW and checked to be the entry seen, so no symbolic link inside
+// the tree is ever followed, even one swapped in while it is read.
 type DirSource struct {
-	// Dir is the tree's root. A symbolic link naming the root itself is
-	// followed; links inside the tree never are.
+	// Dir is the tree's root. It is opened with OpenDir; by default a
+	// symbolic link naming the root itself is followed.
 	Dir string
 	// Exclude lists raw relative paths left out of the tree (the
 	// manifest itself when it lives inside the tree).
 	Exclude []string
+	// OpenDir opens Dir (see Options.OpenDir); nil means os.Open.
+	OpenDir func(dir string) (*os.File, error)
 }
 
 // Root implements Source.
 func (d DirSource) Root() string { return d.Dir }
 
+// dirFlags opens a directory without following a link or blocking.
+const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+
+// maxTreeDepth bounds how deep List descends.
+const maxTreeDepth = 512
+
+// openRoot opens the tree's root and checks that it is a directory.
+func (d DirSource) openRoot() (*os.File, error) {
+	if d.Dir == "" {
+		return nil, errors.New("no directory given")
+	}
+	open := d.OpenDir
+	if open == nil {
+		open = os.Open
+	}
+	f, err := open(d.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("fixture directory: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("fixture directory: %w", err)
+	}
+	if !info.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("fixture directory %s: not a directory", d.Dir)
+	}
+	return f, nil
+}
+
 // List implements Source.
 func (d DirSource) List(ctx context.Context) ([]Node, error) {
-	root, err := d.realRoot()
+	root, err := d.openRoot()
 	if err != nil {
 		return nil, err
 	}
+	defer root.Close()
 	skip := make(map[string]bool, len(d.Exclude))
 	for _, e := range d.Exclude {
 		skip[e] = true
 	}
 	var nodes []Node
-	err = filepath.WalkDir(root, func(p string, de fs.DirEntry, werr error) error {
-		if werr != nil {
-			return fmt.Errorf("read %s: %w", p, werr)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if p == root {
-			return nil
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return fmt.Errorf("path %s: %w", p, err)
-		}
-		rel = filepath.ToSlash(rel)
-		if de.IsDir() {
-			return nil
-		}
-		if skip[rel] {
-			return nil
-		}
-		n := Node{Path: rel}
-		switch t := de.Type(); {
-		case t.IsRegular():
-			info, err := de.Info()
-			if err != nil {
-				return fmt.Errorf("stat %s: %w", p, err)
-			}
-			n.Type = TypeFile
-			n.Size = info.Size()
-		case t&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return fmt.Errorf("read link %s: %w", p, err)
-			}
-			n.Type = TypeLink
-			n.Target = target
-		default:
-			n.Type = TypeOther
-			n.Kind = describeMode(t)
-		}
-		nodes = append(nodes, n)
-		return nil
-	})
-	if err != nil {
+	if err := d.list(ctx, root, "", skip, 0, &nodes); err != nil {
 		return nil, err
 	}
 	return nodes, nil
 }
 
+// list appends the entries of the open directory dir (rel below the
+// root, "" for the root) and of its subdirectories.
+func (d DirSource) list(ctx context.Context, dir *os.File, rel string, skip map[string]bool, depth int, nodes *[]Node) error {
+	shown := filepath.Join(d.Dir, filepath.FromSlash(rel))
+	if depth > maxTreeDepth {
+		return fmt.Errorf("read %s: deeper than %d levels", shown, maxTreeDepth)
+	}
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", shown, err)
+	}
+	fd := int(dir.Fd())
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r := name
+		if rel != "" {
+			r = rel + "/" + name
+		}
+		p := filepath.Join(shown, name)
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("stat %s: %w", p, err)
+		}
+		switch uint32(st.Mode) & unix.S_IFMT {
+		case unix.S_IFDIR:
+			sfd, err := unix.Openat(fd, name, dirFlags, 0)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", p, err)
+			}
+			sub := os.NewFile(uintptr(sfd), p)
+			var got unix.Stat_t
+			if err := unix.Fstat(sfd, &got); err != nil || got.Dev != st.Dev || got.Ino != st.Ino {
+				sub.Close()
+				return fmt.Errorf("read %s: changed while it was read", p)
+			}
+			err = d.list(ctx, sub, r, skip, depth+1, nodes)
+			sub.Close()
+			if err != nil {
+				return err
+			}
+			continue
+		case unix.S_IFREG:
+			if !skip[r] {
+				*nodes = append(*nodes, Node{Path: r, Type: TypeFile, Size: st.Size})
+			}
+		case unix.S_IFLNK:
+			if skip[r] {
+				continue
+			}
+			target, err := readlinkat(fd, name)
+			if err != nil {
+				return fmt.Errorf("read link %s: %w", p, err)
+			}
+			*nodes = append(*nodes, Node{Path: r, Type: TypeLink, Target: target})
+		default:
+			if !skip[r] {
+				*nodes = append(*nodes, Node{Path: r, Type: TypeOther, Kind: describeMode(statModeType(uint32(st.Mode)))})
+			}
+		}
+	}
+	return nil
+}
+
+// readlinkat reads the target of the symlink name in dirfd.
+func readlinkat(dirfd int, name string) (string, error) {
+	for size := 256; size <= 1<<16; size *= 2 {
+		buf := make([]byte, size)
+		n, err := unix.Readlinkat(dirfd, name, buf)
+		if err != nil {
+			return "", err
+		}
+		if n < size {
+			return string(buf[:n]), nil
+		}
+	}
+	return "", errors.New("symlink target too long")
+}
+
+// statModeType maps a stat mode's type bits to the fs.FileMode type.
+func statModeType(m uint32) fs.FileMode {
+	switch m & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
+}
+
 // Open implements Source. It opens the file relative to a handle of the
-// directory, refuses to follow a symbolic link that has replaced a listed
-// file, and refuses anything that is not a regular file without blocking
-// on it.
+// tree's root, every directory on the way with O_NOFOLLOW, the file
+// itself with O_NOFOLLOW|O_NONBLOCK: a symbolic link that has replaced a
+// listed file or directory is refused, and anything that is not a
+// regular file fails at once instead of blocking.
 func (d DirSource) Open(ctx context.Context, path string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	full := filepath.Join(d.Dir, filepath.FromSlash(path))
-	// Relative to a handle of the directory (a link cannot lead out of
-	// it), never following a final link, and non-blocking so that a
-	// FIFO planted in the tree fails at once instead of hanging.
-	root, err := os.OpenRoot(d.Dir)
+	root, err := d.openRoot()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", d.Dir, err)
+		return nil, err
 	}
 	defer root.Close()
-	f, err := root.OpenFile(filepath.FromSlash(path), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	parts := strings.Split(path, "/")
+	fd, err := unix.Dup(int(root.Fd()))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", full, err)
 	}
+	for _, c := range parts[:len(parts)-1] {
+		if c == "" || c == "." || c == ".." {
+			unix.Close(fd)
+			return nil, fmt.Errorf("open %s: not a plain relative path", full)
+		}
+		nfd, err := unix.Openat(fd, c, dirFlags, 0)
+		unix.Close(fd)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w (not followed)", full, err)
+		}
+		fd = nfd
+	}
+	ffd, err := unix.Openat(fd, parts[len(parts)-1], unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	unix.Close(fd)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", full, err)
+	}
+	f := os.NewFile(uintptr(ffd), full)
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -155,26 +262,6 @@ func (d DirSource) Open(ctx context.Context, path string) (io.ReadCloser, error)
 		return nil, fmt.Errorf("open %s: not a regular file (%s)", full, describeMode(info.Mode().Type()))
 	}
 	return f, nil
-}
-
-// realRoot resolves a root given as a symbolic link (on macOS /tmp and
-// /var are links) and checks that it is a directory.
-func (d DirSource) realRoot() (string, error) {
-	if d.Dir == "" {
-		return "", errors.New("no directory given")
-	}
-	root, err := filepath.EvalSymlinks(d.Dir)
-	if err != nil {
-		return "", fmt.Errorf("fixture directory: %w", err)
-	}
-	info, err := os.Stat(root)
-	if err != nil {
-		return "", fmt.Errorf("fixture directory: %w", err)
-	}
-	if !info.IsDir() {
-		return "", fmt.Errorf("fixture directory %s: not a directory", d.Dir)
-	}
-	return root, nil
 }
 
 func describeMode(t fs.FileMode) string {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -36,6 +37,12 @@ type Options struct {
 	BufferSize int
 	// Progress, when set, is told how hashing advances.
 	Progress Progress
+	// OpenDir opens the root of a local tree (VerifyDir, LockDir); nil
+	// means os.Open, which follows symlinks anywhere in the path. hvfctl
+	// running as root passes the backend's root walk (builtins/darwin
+	// OpenDir), which crosses only symlinks root made in root-only
+	// directories and refuses a root that is itself a link.
+	OpenDir func(dir string) (*os.File, error)
 }
 
 func (o Options) workers(jobs int) int {

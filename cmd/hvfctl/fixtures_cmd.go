@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/sysprog21/hvfctl/builtins/darwin"
 	"github.com/sysprog21/hvfctl/builtins/fixturelock"
 )
 
@@ -57,13 +59,24 @@ func (c *fixturesLockCmd) Run(e *env) error {
 		return exit(2, fmt.Errorf("fixtures lock: %w", err))
 	}
 	start := time.Now()
-	m, err := fixturelock.LockDir(e.ctx, dir, out, fixturelock.Options{Progress: newProgress(e, c.NoProgress, "locking")})
+	m, err := fixturelock.LockDir(e.ctx, dir, out, fixturelock.Options{Progress: newProgress(e, c.NoProgress, "locking"), OpenDir: treeOpener()})
 	if err != nil {
 		return exit(2, fmt.Errorf("fixtures lock: %w", err))
 	}
 	files, links, size := summarize(m)
 	fmt.Fprintf(e.stdout, "locked %s: %d files (%s), %d links in %s → %s\n",
 		dir, files, humanBytes(size), links, time.Since(start).Round(time.Millisecond), out)
+	return nil
+}
+
+// treeOpener is how `hvfctl fixtures` opens a tree's root: as root, with
+// the backend's root walk (a symlink in the path that root did not make
+// in a root-only directory is refused, docs/security.md); as anyone else,
+// plainly (that account may follow its own links).
+func treeOpener() func(string) (*os.File, error) {
+	if os.Geteuid() == 0 {
+		return darwin.OpenDir
+	}
 	return nil
 }
 
@@ -96,7 +109,7 @@ func (c *fixturesVerifyCmd) Run(e *env) error {
 	if err := e.trust.CheckFile(manifest); err != nil {
 		return exit(2, fmt.Errorf("fixtures verify: %w", err))
 	}
-	rep, err := fixturelock.VerifyDir(e.ctx, dir, manifest, fixturelock.Options{Progress: newProgress(e, c.NoProgress || c.JSON, "verifying")})
+	rep, err := fixturelock.VerifyDir(e.ctx, dir, manifest, fixturelock.Options{Progress: newProgress(e, c.NoProgress || c.JSON, "verifying"), OpenDir: treeOpener()})
 	if err != nil {
 		return exit(2, fmt.Errorf("fixtures verify: %w", err))
 	}
