@@ -43,6 +43,15 @@ func statOf(p string, fi host.FileInfo) FileStat {
 	return st
 }
 
+// statError names a failed batched stat by its first paths.
+func statError(paths []string, err error) error {
+	shown, more := paths, ""
+	if len(paths) > 3 {
+		shown, more = paths[:3], fmt.Sprintf(" and %d more paths", len(paths)-3)
+	}
+	return fmt.Errorf("%s %s%s: %w", host.OpStat, strings.Join(shown, " "), more, err)
+}
+
 // answerOf is the FileStat of one answer of a batched stat: a missing
 // path (or one below a non-directory) does not exist, as stat(1) says;
 // any other failure (a symlink root did not make on the way) is an error.
@@ -271,7 +280,7 @@ func (fst *filesState) statLocked(ctx context.Context, s *engine.Session, paths 
 	}
 	sts, err := q.StatPaths(ctx, pending)
 	if err != nil {
-		return err
+		return statError(pending, err)
 	}
 	for _, st := range sts {
 		if a, err := answerOf(st); err != nil {

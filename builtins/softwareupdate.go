@@ -207,7 +207,7 @@ func statNow(ctx context.Context, h host.Host, p string) (FileStat, error) {
 	}
 	sts, err := q.StatPaths(ctx, []string{p})
 	if err != nil {
-		return FileStat{}, err
+		return FileStat{}, statError([]string{p}, err)
 	}
 	if len(sts) != 1 {
 		return FileStat{}, fmt.Errorf("stat %s: the host gave %d answers for one path", p, len(sts))
