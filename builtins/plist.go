@@ -163,23 +163,28 @@ rendered as an XML property list string with sorted keys. Runs nothing.`,
 					}
 					return starlark.String(s), nil
 				}),
-			newBuiltin("plist", "decode", "text", engine.KindUtil, `
+			newBuiltin("plist", "decode", "text, or_none=False", engine.KindUtil, `
 Parses TEXT (an XML, binary or OpenStep property list) and returns its
-value (a dict for a launchd plist). Runs nothing.`,
+value (a dict for a launchd plist). Runs nothing. Text that is not a
+property list is an error, or None with or_none (for a file whose bytes
+are compared anyway).`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var text string
-					if err := c.unpack(args, kwargs, "text", &text); err != nil {
+					orNone := false
+					if err := c.unpack(args, kwargs, "text", &text, "or_none?", &orNone); err != nil {
 						return nil, err
 					}
 					g, err := DecodePlist([]byte(text))
-					if err != nil {
-						return nil, c.wrap(err)
+					if err == nil {
+						var v starlark.Value
+						if v, err = FromPlistValue(g); err == nil {
+							return v, nil
+						}
 					}
-					v, err := FromPlistValue(g)
-					if err != nil {
-						return nil, c.wrap(err)
+					if orNone {
+						return starlark.None, nil
 					}
-					return v, nil
+					return nil, c.wrap(err)
 				}),
 		},
 	}

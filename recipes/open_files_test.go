@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sysprog21/hvfctl/builtins/fakemac"
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // TestRunnerDaemonOpenFiles: the runner daemon's plist holds
@@ -41,5 +42,25 @@ func TestRunnerDaemonOpenFiles(t *testing.T) {
 	}
 	if rep := load(t, low, nil).Check(context.Background()); rep.ExitCode() != 0 {
 		t.Errorf("check after the run is not clean:\n%s", describe(rep))
+	}
+}
+
+// TestGarbledRunnerDaemonPlist: a runner daemon plist that is no longer a
+// property list is drift that a run rewrites, not an error of check (the
+// host-decided keys are compared only in a plist that parses).
+func TestGarbledRunnerDaemonPlist(t *testing.T) {
+	m := fake(t, "converged")
+	plist := daemonDir + "/" + fakemac.RunnerLabel + ".plist"
+	if err := m.WriteFile(context.Background(), host.WriteRequest{Path: plist, Data: []byte("<?xml version=\"1.0\"?><plist><dict><key>Lab"), Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := load(t, m, nil).Check(context.Background()); rep.ExitCode() != 2 {
+		t.Fatalf("check of a garbled daemon plist exits %d, want 2 (drift):\n%s", rep.ExitCode(), describe(rep))
+	}
+	if rep := load(t, m, nil).Apply(context.Background()); !rep.Converged() {
+		t.Fatalf("apply did not repair the garbled plist:\n%s", describe(rep))
+	}
+	if rep := load(t, m, nil).Check(context.Background()); rep.ExitCode() != 0 {
+		t.Errorf("check after the repair is not clean:\n%s", describe(rep))
 	}
 }
