@@ -151,6 +151,11 @@ func TestVerifyTreeRefusesALinkInItsPath(t *testing.T) {
 	if !errors.Is(err, host.ErrUntrustedLink) || !strings.Contains(err.Error(), link+" is a symlink not made by root") {
 		t.Fatalf("VerifyTree through a planted link: %v", err)
 	}
+	// Nor is a manifest behind a planted link.
+	_, err = h.VerifyTree(ctx, tree, filepath.Join(link, "tree.lock"))
+	if !errors.Is(err, host.ErrUntrustedLink) || !strings.Contains(err.Error(), link+" is a symlink not made by root") {
+		t.Fatalf("VerifyTree with a manifest through a planted link: %v", err)
+	}
 	// A tree whose root is itself a link is not read either.
 	if _, err := h.VerifyTree(ctx, s.plant(t, "tree", symlinkTo(tree)), manifest); err == nil || !strings.Contains(err.Error(), "symlink") {
 		t.Fatalf("VerifyTree of a linked root: %v", err)

@@ -54,8 +54,14 @@ func Inside(dir, manifest string) (string, bool) {
 
 // ReadManifest reads and parses a manifest file. A missing file, an
 // unreadable one and a malformed one are errors naming it.
-func ReadManifest(path string) (*Manifest, error) {
-	b, err := host.ReadLocalFile(path, maxManifestSize)
+func ReadManifest(path string) (*Manifest, error) { return readManifest(path, nil) }
+
+// readManifest is ReadManifest through read (nil: host.ReadLocalFile).
+func readManifest(path string, read func(string, int64) ([]byte, error)) (*Manifest, error) {
+	if read == nil {
+		read = host.ReadLocalFile
+	}
+	b, err := read(path, maxManifestSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("manifest %s does not exist (create it with `hvfctl fixtures lock`): %w", path, err)
@@ -71,7 +77,7 @@ func VerifyDir(ctx context.Context, dir, manifest string, opts Options) (Report,
 	if manifest == "" {
 		manifest = DefaultManifest(dir)
 	}
-	m, err := ReadManifest(manifest)
+	m, err := readManifest(manifest, opts.ReadFile)
 	if err != nil {
 		return Report{}, err
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	// OpenDir), which crosses only symlinks root made in root-only
 	// directories and refuses a root that is itself a link.
 	OpenDir func(dir string) (*os.File, error)
+	// ReadFile reads the manifest of VerifyDir (at most max bytes); nil
+	// means host.ReadLocalFile, which follows symlinks in the path. The
+	// darwin backend passes its own read (only root's links crossed).
+	ReadFile func(path string, max int64) ([]byte, error)
 }
 
 func (o Options) workers(jobs int) int {
