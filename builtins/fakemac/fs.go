@@ -365,7 +365,28 @@ func (n *Node) sum() string {
 
 // dirSize imitates APFS directory sizes (grows with entries).
 func (m *Mac) dirSize(p string) int64 {
-	return 64 + 32*int64(len(m.children(p)))
+	entries, _ := m.entryCounts(p)
+	return 64 + 32*int64(entries)
+}
+
+// entryCounts counts the names in directory dir (a real path) and, among
+// them, the directories: what children lists, in one pass that builds
+// no list (stat and ls ask for it on every directory they show).
+func (m *Mac) entryCounts(dir string) (entries, dirs int) {
+	prefix := dir + "/"
+	if dir == "/" {
+		prefix = "/"
+	}
+	for p, n := range m.st.Files {
+		if len(p) <= len(prefix) || !strings.HasPrefix(p, prefix) || strings.IndexByte(p[len(prefix):], '/') >= 0 {
+			continue
+		}
+		entries++
+		if n.Type == TypeDir {
+			dirs++
+		}
+	}
+	return entries, dirs
 }
 
 // nlink imitates link counts: directories count their subdirectories,
@@ -377,13 +398,8 @@ func (m *Mac) nlink(p string, n *Node) int {
 		}
 		return 1
 	}
-	c := 2
-	for _, name := range m.children(p) {
-		if m.st.Files[path.Join(p, name)].Type == TypeDir {
-			c++
-		}
-	}
-	return c
+	_, dirs := m.entryCounts(p)
+	return 2 + dirs
 }
 
 // put stores a node at real path p, charging its size to the disk.

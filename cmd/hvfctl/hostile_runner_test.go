@@ -296,7 +296,7 @@ func hostilePlant(t *testing.T, start *fakemac.Mac, p string, kind fakemac.Plant
 		if strings.Contains(out, hostileCanary) {
 			bad = append(bad, "the runner token appears in the output")
 		}
-		if m := relCrash.FindString(out); m != "" {
+		if m := relCrashIn(out); m != "" {
 			bad = append(bad, "a panic or Go stack trace: "+m)
 		}
 	}
