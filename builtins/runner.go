@@ -622,6 +622,38 @@ version gives unknown. Call it only when the file exists.`,
 					}
 					return starlark.String(ver), nil
 				}),
+			newBuiltin(m, "verify", "root, user, archive, sha256", engine.KindQuery, `
+Checks that the runner root holds what the pinned archive does, as
+`+"`runner.configure`"+` does before it hands over a token: ROOT is USER's own
+directory reached through no link another account made, ARCHIVE still
+has SHA256, and every top-level script and every file under `+"`bin/`"+` and
+`+"`externals/`"+` (or the `+"`bin.VERSION`"+`/`+"`externals.VERSION`"+` they link to after an
+update) is a regular file with one link whose SHA-256 is its archive
+member's, and those directories hold nothing else. Hashes in Go; runs
+nothing. Returns None when it holds, the first difference as a string
+when it does not (a job that changed the listener, the worker or node
+would persist into later jobs), and unknown when the archive itself
+cannot be read or is not the pinned one.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var root, user, archive, sum string
+					if err := c.unpack(args, kwargs, "root", &root, "user", &user, "archive", &archive, "sha256", &sum); err != nil {
+						return nil, err
+					}
+					if err := c.checkPaths("root", root, "archive", archive); err != nil {
+						return nil, err
+					}
+					if err := runnerUser(c, user); err != nil {
+						return nil, err
+					}
+					err := verifyRunnerRoot(c.ctx(), c.s, root, user, archive, strings.ToLower(sum))
+					switch {
+					case err == nil:
+						return starlark.None, nil
+					case errors.Is(err, errArchive) || c.ctx().Err() != nil:
+						return unknown("%v", err), nil
+					}
+					return starlark.String(err.Error()), nil
+				}),
 			newBuiltin(m, "compare_versions", "a, b", engine.KindUtil, `
 Compares two dotted versions number by number (`+"`2.335.1`"+` < `+"`2.336.0`"+`,
 `+"`13.3.0`"+` > `+"`13.2.0`"+`) and returns -1, 0 or 1. Runs nothing.`,

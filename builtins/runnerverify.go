@@ -52,18 +52,35 @@ func runnerOwnedRoot(ctx context.Context, s *engine.Session, root, user string) 
 	return in, uid, nil
 }
 
+// runnerVerifiedDirs are the runner root's directories whose every file
+// must be the archive's: bin/ (the listener and worker, run for every
+// job) and externals/ (node, which runs every JavaScript action). A job
+// that changed either would persist into the next jobs.
+var runnerVerifiedDirs = []string{"bin", "externals"}
+
 // runnerVerified is a member of the runner archive that must be in the
 // runner root exactly as the archive holds it before config.sh receives a
-// token: the top-level scripts and everything under bin/.
+// token and for check to call the runner's files the pinned archive's:
+// the top-level scripts and everything under bin/ and externals/.
 func runnerVerified(name string) bool {
-	return strings.HasPrefix(name, "bin/") || (!strings.Contains(name, "/") && strings.HasSuffix(name, ".sh"))
+	for _, d := range runnerVerifiedDirs {
+		if strings.HasPrefix(name, d+"/") {
+			return true
+		}
+	}
+	return !strings.Contains(name, "/") && strings.HasSuffix(name, ".sh")
 }
+
+// errArchive is wrapped by verifyRunnerRoot errors about the archive
+// itself (unreadable, not the pinned one), as opposed to the runner root.
+var errArchive = errors.New("the pinned runner archive")
 
 // verifyRunnerRoot checks, right before a runner script is handed a
 // token, that root is the account's own directory (runnerOwnedRoot) and
 // that it holds what hvfctl unpacked from the pinned archive: the archive
 // still has its pinned SHA-256, every top-level script and every file
-// under bin/ matches its member's SHA-256, and bin/ holds nothing else.
+// under bin/ and externals/ matches its member's SHA-256, and those
+// directories hold nothing else.
 func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archive, sum string) error {
 	in, uid, err := runnerOwnedRoot(ctx, s, root, user)
 	if err != nil {
@@ -71,18 +88,18 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 	}
 	hasher, ok := host.ArchiveHasherOf(s.Host())
 	if !ok {
-		return fmt.Errorf("cannot hash the members of %s on this host: config.sh gets a token only from a verified runner root", archive)
+		return fmt.Errorf("%w: cannot hash the members of %s on this host: config.sh gets a token only from a verified runner root", errArchive, archive)
 	}
 	got, _, err := s.Host().Hash(ctx, archive)
 	if err != nil {
-		return fmt.Errorf("verifying %s: %w", archive, err)
+		return fmt.Errorf("%w: verifying %s: %w", errArchive, archive, err)
 	}
 	if got != sum {
-		return fmt.Errorf("%s has SHA-256 %s, not the pinned %s", archive, got, sum)
+		return fmt.Errorf("%w: %s has SHA-256 %s, not the pinned %s", errArchive, archive, got, sum)
 	}
 	members, err := hasher.HashArchive(ctx, archive)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errArchive, err)
 	}
 	want := map[string]string{}
 	for name, h := range members {
@@ -91,55 +108,62 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 		}
 	}
 	if len(want) == 0 {
-		return fmt.Errorf("%s holds no runner scripts to verify", archive)
+		return fmt.Errorf("%w: %s holds no runner scripts to verify", errArchive, archive)
 	}
-	// The runner's self-update (and hvfctl's upgrade) leaves bin as a
-	// link to bin.VERSION beside it, inside the root: files under bin/ are
-	// looked up there.
-	binDir := "bin"
-	if fi, err := in.Lstat(ctx, path.Join(root, "bin")); err == nil && fi.Type == host.TypeSymlink {
-		t := strings.TrimPrefix(fi.Target, root+"/")
-		if strings.Contains(t, "/") || !strings.HasPrefix(t, "bin.") {
-			return fmt.Errorf("%s/bin is a symlink to %s, not to a bin.VERSION directory of the runner root", root, fi.Target)
+	// The runner's self-update (and hvfctl's upgrade) leaves bin and
+	// externals as links to bin.VERSION and externals.VERSION beside
+	// them, inside the root: files under them are looked up there.
+	onDiskDir := map[string]string{}
+	for _, d := range runnerVerifiedDirs {
+		onDiskDir[d] = d
+		if fi, err := in.Lstat(ctx, path.Join(root, d)); err == nil && fi.Type == host.TypeSymlink {
+			t := strings.TrimPrefix(fi.Target, root+"/")
+			if strings.Contains(t, "/") || !strings.HasPrefix(t, d+".") {
+				return fmt.Errorf("%s/%s is a symlink to %s, not to a %s.VERSION directory of the runner root", root, d, fi.Target, d)
+			}
+			onDiskDir[d] = t
 		}
-		binDir = t
 	}
 	onDisk := func(member string) string {
-		if rest, ok := strings.CutPrefix(member, "bin/"); ok {
-			return path.Join(root, binDir, rest)
+		for _, d := range runnerVerifiedDirs {
+			if rest, ok := strings.CutPrefix(member, d+"/"); ok {
+				return path.Join(root, onDiskDir[d], rest)
+			}
 		}
 		return path.Join(root, member)
 	}
-	// Nothing in bin/ that the archive does not hold.
+	// Nothing in bin/ or externals/ that the archive does not hold.
 	budget := maxRunnerBinEntries
-	var walk func(rel string) error
-	walk = func(rel string) error {
-		names, err := in.ReadDir(ctx, path.Join(root, binDir, rel))
+	var walk func(d, rel string) error
+	walk = func(d, rel string) error {
+		names, err := in.ReadDir(ctx, path.Join(root, onDiskDir[d], rel))
 		if err != nil {
 			return err
 		}
 		for _, n := range names {
 			if budget--; budget < 0 {
-				return fmt.Errorf("%s/bin holds more than %d entries", root, maxRunnerBinEntries)
+				return fmt.Errorf("%s/%s holds more than %d entries", root, d, maxRunnerBinEntries)
 			}
 			r := path.Join(rel, n)
-			fi, err := in.Lstat(ctx, path.Join(root, binDir, r))
+			fi, err := in.Lstat(ctx, path.Join(root, onDiskDir[d], r))
 			if err != nil {
 				return err
 			}
 			switch {
 			case fi.Type == host.TypeDir:
-				if err := walk(r); err != nil {
+				if err := walk(d, r); err != nil {
 					return err
 				}
-			case want["bin/"+r] == "":
-				return fmt.Errorf("%s/bin/%s is not in the pinned archive %s", root, r, path.Base(archive))
+			case want[d+"/"+r] == "":
+				return fmt.Errorf("%s/%s/%s is not in the pinned archive %s", root, d, r, path.Base(archive))
 			}
 		}
 		return nil
 	}
-	if err := walk(""); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("verifying %s against %s: %w", root, path.Base(archive), err)
+	for _, d := range runnerVerifiedDirs {
+		if err := walk(d, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("verifying %s against %s: %w", root, path.Base(archive), err)
+		}
 	}
 	names := make([]string, 0, len(want))
 	for n := range want {

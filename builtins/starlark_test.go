@@ -303,7 +303,7 @@ func TestRunnerConfigureRun(t *testing.T) {
 		h.hashes[archive] = pin
 		h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 4}
 		h.members[archive] = map[string]string{"config.sh": strings.Repeat("01", 32), "bin/Runner.Listener": strings.Repeat("02", 32), "externals/node": strings.Repeat("03", 32)}
-		for name, sum := range map[string]string{"config.sh": strings.Repeat("01", 32), "bin/Runner.Listener": strings.Repeat("02", 32)} {
+		for name, sum := range map[string]string{"config.sh": strings.Repeat("01", 32), "bin/Runner.Listener": strings.Repeat("02", 32), "externals/node": strings.Repeat("03", 32)} {
 			h.files[root+"/"+name] = []byte(name)
 			h.hashes[root+"/"+name] = sum
 			h.stats[root+"/"+name] = host.FileInfo{Type: host.TypeFile, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 1}
@@ -318,6 +318,9 @@ func TestRunnerConfigureRun(t *testing.T) {
 	for name, tamper := range map[string]func(h *scriptHost){
 		"changed config.sh": func(h *scriptHost) { h.hashes[root+"/config.sh"] = strings.Repeat("ff", 32) },
 		"extra in bin":      func(h *scriptHost) { h.files[root+"/bin/evil"] = []byte("x") },
+		// node in externals runs every JavaScript action of later jobs.
+		"changed externals/node": func(h *scriptHost) { h.hashes[root+"/externals/node"] = strings.Repeat("ff", 32) },
+		"extra in externals":     func(h *scriptHost) { h.files[root+"/externals/evil.js"] = []byte("x") },
 		"root owned by root": func(h *scriptHost) {
 			h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, Owner: "root", Nlink: 4}
 		},
