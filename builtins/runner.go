@@ -217,6 +217,10 @@ func RunnerLogCommand(d RunnerDaemon) host.Command {
 	return host.Command{Argv: []string{"/usr/bin/tail", "-n", strconv.Itoa(runnerLogLines), d.StdoutPath}, User: d.User, Timeout: time.Minute}
 }
 
+// noRunnerVerify is runner.verify's unknown reason on a host that cannot
+// inspect files or hash archive members in-process.
+const noRunnerVerify = "this host cannot be inspected and hashed in-process: the runner's files are not verified against the pinned archive"
+
 // RunnerActivity is what a runner's console says it is doing.
 type RunnerActivity struct {
 	// Busy is true while a job runs.
@@ -644,6 +648,18 @@ cannot be read or is not the pinned one.`,
 					}
 					if err := runnerUser(c, user); err != nil {
 						return nil, err
+					}
+					// A host that cannot be inspected or hash archive
+					// members in-process (a replayed recording), or that
+					// does not know the account, cannot tell: unknown, the
+					// same words whichever is missing.
+					in, ok := host.InspectorOf(c.s.Host())
+					_, hashes := host.ArchiveHasherOf(c.s.Host())
+					if !ok || !hashes {
+						return unknown("%s", noRunnerVerify), nil
+					}
+					if _, err := in.UserID(c.ctx(), user); err != nil {
+						return unknown("%s", noRunnerVerify), nil
 					}
 					err := verifyRunnerRoot(c.ctx(), c.s, root, user, archive, strings.ToLower(sum))
 					switch {
