@@ -636,8 +636,8 @@ update) is a regular file with one link whose SHA-256 is its archive
 member's, and those directories hold nothing else. Hashes in Go; runs
 nothing. Returns None when it holds, the first difference as a string
 when it does not (a job that changed the listener, the worker or node
-would persist into later jobs), and unknown when the archive itself
-cannot be read or is not the pinned one.`,
+would persist into later jobs), and unknown when the archive is not the
+pinned one; a read or hash the host fails fails the query.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var root, user, archive, sum string
 					if err := c.unpack(args, kwargs, "root", &root, "user", &user, "archive", &archive, "sha256", &sum); err != nil {
@@ -662,13 +662,18 @@ cannot be read or is not the pinned one.`,
 						return unknown("%s", noRunnerVerify), nil
 					}
 					err := verifyRunnerRoot(c.ctx(), c.s, root, user, archive, strings.ToLower(sum))
+					var diff differsError
 					switch {
 					case err == nil:
 						return starlark.None, nil
-					case errors.Is(err, errArchive) || c.ctx().Err() != nil:
+					case errors.Is(err, errArchive):
 						return unknown("%v", err), nil
+					case errors.As(err, &diff):
+						return starlark.String(err.Error()), nil
 					}
-					return starlark.String(err.Error()), nil
+					// The host failed to answer (a read or hash that
+					// failed): the query fails with its error.
+					return nil, c.hostError(err)
 				}),
 			newBuiltin(m, "compare_versions", "a, b", engine.KindUtil, `
 Compares two dotted versions number by number (`+"`2.335.1`"+` < `+"`2.336.0`"+`,

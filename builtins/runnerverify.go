@@ -37,17 +37,17 @@ func runnerOwnedRoot(ctx context.Context, s *engine.Session, root, user string) 
 		return nil, 0, fmt.Errorf("runner root %s: %w", root, err)
 	}
 	if u := res.Untrusted(); len(u) > 0 {
-		return nil, 0, fmt.Errorf("runner root %s goes through %s: refusing to run a program from it", root, u[0])
+		return nil, 0, differs(fmt.Errorf("runner root %s goes through %s: refusing to run a program from it", root, u[0]))
 	}
 	switch {
 	case !res.Exists:
 		return nil, 0, fmt.Errorf("runner root %s: %w", root, fs.ErrNotExist)
 	case res.FinalLink != nil:
-		return nil, 0, fmt.Errorf("runner root %s is a symlink (%s): refusing to run a program from it", root, res.FinalLink)
+		return nil, 0, differs(fmt.Errorf("runner root %s is a symlink (%s): refusing to run a program from it", root, res.FinalLink))
 	case res.Final.Type != host.TypeDir:
-		return nil, 0, fmt.Errorf("runner root %s is a %s, not a directory", root, res.Final.Type)
+		return nil, 0, differs(fmt.Errorf("runner root %s is a %s, not a directory", root, res.Final.Type))
 	case res.Final.UID != uid:
-		return nil, 0, fmt.Errorf("runner root %s is owned by %s, not by %s: its scripts run only as the account that owns them", root, res.Final.Owner, user)
+		return nil, 0, differs(fmt.Errorf("runner root %s is owned by %s, not by %s: its scripts run only as the account that owns them", root, res.Final.Owner, user))
 	}
 	return in, uid, nil
 }
@@ -71,8 +71,18 @@ func runnerVerified(name string) bool {
 	return !strings.Contains(name, "/") && strings.HasSuffix(name, ".sh")
 }
 
+// differsError marks a verifyRunnerRoot error that is a difference of
+// the runner root from the archive (a changed, extra, missing or planted
+// file), as opposed to a host that failed to answer.
+type differsError struct{ error }
+
+func (e differsError) Unwrap() error { return e.error }
+
+func differs(err error) error { return differsError{err} }
+
 // errArchive is wrapped by verifyRunnerRoot errors about the archive
-// itself (unreadable, not the pinned one), as opposed to the runner root.
+// itself (not the pinned one, no runner in it), as opposed to the runner
+// root or a host that failed to read it.
 var errArchive = errors.New("the pinned runner archive")
 
 // verifyRunnerRoot checks, right before a runner script is handed a
@@ -92,14 +102,14 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 	}
 	got, _, err := s.Host().Hash(ctx, archive)
 	if err != nil {
-		return fmt.Errorf("%w: verifying %s: %w", errArchive, archive, err)
+		return fmt.Errorf("verifying %s: %w", archive, err)
 	}
 	if got != sum {
 		return fmt.Errorf("%w: %s has SHA-256 %s, not the pinned %s", errArchive, archive, got, sum)
 	}
 	members, err := hasher.HashArchive(ctx, archive)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errArchive, err)
+		return err
 	}
 	want := map[string]string{}
 	for name, h := range members {
@@ -119,7 +129,7 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 		if fi, err := in.Lstat(ctx, path.Join(root, d)); err == nil && fi.Type == host.TypeSymlink {
 			t := strings.TrimPrefix(fi.Target, root+"/")
 			if strings.Contains(t, "/") || !strings.HasPrefix(t, d+".") {
-				return fmt.Errorf("%s/%s is a symlink to %s, not to a %s.VERSION directory of the runner root", root, d, fi.Target, d)
+				return differs(fmt.Errorf("%s/%s is a symlink to %s, not to a %s.VERSION directory of the runner root", root, d, fi.Target, d))
 			}
 			onDiskDir[d] = t
 		}
@@ -142,7 +152,7 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 		}
 		for _, n := range names {
 			if budget--; budget < 0 {
-				return fmt.Errorf("%s/%s holds more than %d entries", root, d, maxRunnerBinEntries)
+				return differs(fmt.Errorf("%s/%s holds more than %d entries", root, d, maxRunnerBinEntries))
 			}
 			r := path.Join(rel, n)
 			fi, err := in.Lstat(ctx, path.Join(root, onDiskDir[d], r))
@@ -155,7 +165,7 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 					return err
 				}
 			case want[d+"/"+r] == "":
-				return fmt.Errorf("%s/%s/%s is not in the pinned archive %s", root, d, r, path.Base(archive))
+				return differs(fmt.Errorf("%s/%s/%s is not in the pinned archive %s", root, d, r, path.Base(archive)))
 			}
 		}
 		return nil
@@ -173,18 +183,21 @@ func verifyRunnerRoot(ctx context.Context, s *engine.Session, root, user, archiv
 	for _, n := range names {
 		p := onDisk(n)
 		fi, err := in.Lstat(ctx, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return differs(fmt.Errorf("%s, a file of the pinned archive %s, is missing", p, path.Base(archive)))
+		}
 		if err != nil {
 			return fmt.Errorf("verifying %s against %s: %w", root, path.Base(archive), err)
 		}
 		if fi.Type != host.TypeFile || fi.Nlink != 1 || (fi.UID != uid && fi.UID != 0) {
-			return fmt.Errorf("%s is a %s owned by %s with %d links, not the archive's file", p, fi.Type, fi.Owner, fi.Nlink)
+			return differs(fmt.Errorf("%s is a %s owned by %s with %d links, not the archive's file", p, fi.Type, fi.Owner, fi.Nlink))
 		}
 		h, _, err := s.Host().Hash(ctx, p)
 		if err != nil {
 			return fmt.Errorf("verifying %s: %w", p, err)
 		}
 		if h != want[n] {
-			return fmt.Errorf("%s differs from the pinned archive %s (SHA-256 %s, want %s): reinstall the runner from the archive", p, path.Base(archive), h, want[n])
+			return differs(fmt.Errorf("%s differs from the pinned archive %s (SHA-256 %s, want %s): reinstall the runner from the archive", p, path.Base(archive), h, want[n]))
 		}
 	}
 	return nil
