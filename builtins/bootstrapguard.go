@@ -13,10 +13,8 @@ import (
 // daemonDir is where hvfctl's LaunchDaemon plists live.
 const daemonDir = "/Library/LaunchDaemons"
 
-// adminGID is the admin group: its members may become root with sudo,
-// so write access through it (root:admin 0775, as /Library and
-// /Applications have) grants nothing they lack.
-const adminGID = 80
+// adminGID is the admin group (see host.AdminGID).
+const adminGID = host.AdminGID
 
 // changeableBy reports whether a directory entry described by fi can be
 // changed (replaced, written) by a principal other than root or uid:

@@ -76,7 +76,7 @@ type entState struct {
 
 func gatherEntitlements(p string) func(ctx context.Context, h host.Host) (entState, error) {
 	return func(ctx context.Context, h host.Host) (entState, error) {
-		res, err := run(ctx, h, "", "/usr/bin/codesign", "-d", "--entitlements", "-", "--xml", p)
+		res, err := runPaths(ctx, h, "", []string{p}, "/usr/bin/codesign", "-d", "--entitlements", "-", "--xml", p)
 		if err != nil {
 			return entState{}, err
 		}

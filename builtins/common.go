@@ -95,6 +95,18 @@ func run(ctx context.Context, h host.Host, user string, argv ...string) (host.Re
 	return res, nil
 }
 
+// runPaths is run for a program that looks up the files paths itself:
+// they are declared on the command (host.Command.Paths), so that the
+// backend refuses to hand a path another account can change to a program
+// run as root.
+func runPaths(ctx context.Context, h host.Host, user string, paths []string, argv ...string) (host.Result, error) {
+	res, err := h.Run(ctx, host.Command{Argv: slices.Clone(argv), User: user, Paths: slices.Clone(paths)})
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return res, nil
+}
+
 // cached returns a fact family from the session cache, typed.
 func cached[T any](s *engine.Session, key string, gather func(ctx context.Context, h host.Host) (T, error)) (T, error) {
 	v, err := s.Fact(key, func(ctx context.Context, h host.Host) (any, error) { return gather(ctx, h) })

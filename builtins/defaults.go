@@ -21,7 +21,12 @@ type defaultsRead struct {
 
 func gatherDefaults(user, domain, key string) func(ctx context.Context, h host.Host) (defaultsRead, error) {
 	return func(ctx context.Context, h host.Host) (defaultsRead, error) {
-		res, err := run(ctx, h, user, "/usr/bin/defaults", "read", domain, key)
+		var paths []string
+		if strings.HasPrefix(domain, "/") {
+			// A path domain: defaults reads DOMAIN.plist.
+			paths = []string{domain + ".plist"}
+		}
+		res, err := runPaths(ctx, h, user, paths, "/usr/bin/defaults", "read", domain, key)
 		if err != nil {
 			return defaultsRead{}, err
 		}

@@ -53,7 +53,7 @@ func ParseDf(out string) (int64, error) {
 
 func gatherDf(p string) func(ctx context.Context, h host.Host) (int64, error) {
 	return func(ctx context.Context, h host.Host) (int64, error) {
-		res, err := run(ctx, h, "", "/bin/df", "-k", p)
+		res, err := runPaths(ctx, h, "", []string{p}, "/bin/df", "-k", p)
 		if err != nil {
 			return 0, err
 		}

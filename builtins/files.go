@@ -662,14 +662,27 @@ hard-linked file or a device node.`,
 					a.Recursive = recursive
 					return a, nil
 				}),
-			newBuiltin(m, "remove_acl", "path", engine.KindAction, `
-Returns the action `+"`/bin/chmod -h -N PATH`"+` (remove every ACL entry), run as root.`,
+			newBuiltin(m, "remove_acl", `path, user="root"`, engine.KindAction, `
+Returns the action `+"`/bin/chmod -h -N PATH`"+` (remove every ACL entry), run as
+USER: the account that owns PATH (the owner of a file may always change
+its ACL), so that root never hands /bin/chmod, which looks PATH up again
+itself, a path another account can change. Run as root, PATH and every
+directory above it must be changeable by root alone, or the backend
+refuses to run it.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					p, err := c.pathArg(args, kwargs, "path")
-					if err != nil {
+					var p string
+					user := host.Root
+					if err := c.unpack(args, kwargs, "path", &p, "user?", &user); err != nil {
 						return nil, err
 					}
-					return engine.Exec(rootCmd("/bin/chmod", "-h", "-N", p), []string{p}, nil), nil
+					if err := c.checkPaths("path", p); err != nil {
+						return nil, err
+					}
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					cmd := host.Command{Argv: []string{"/bin/chmod", "-h", "-N", p}, User: user, Paths: []string{p}}
+					return engine.Exec(cmd, []string{p}, nil), nil
 				}),
 			newBuiltin(m, "symlink", `target, link, user="root"`, engine.KindAction, `
 Returns the action `+"`/bin/ln -sfh TARGET LINK`"+`, run as USER (root unless LINK

@@ -29,7 +29,10 @@ func JudgeInstaller(res host.Result) error {
 // installerAction installs pkg and, when receipt is not empty, requires
 // that package receipt afterwards.
 func installerAction(pkg, receipt string, footprint []string) *engine.Action {
-	cmd := host.Command{Argv: []string{"/usr/sbin/installer", "-pkg", pkg, "-target", "/"}, User: host.Root, Timeout: 30 * time.Minute}
+	// installer opens PKG and writes its footprint itself, as root: each
+	// must be a path only root can change.
+	cmd := host.Command{Argv: []string{"/usr/sbin/installer", "-pkg", pkg, "-target", "/"}, User: host.Root, Timeout: 30 * time.Minute,
+		Paths: append([]string{pkg}, footprint...)}
 	a := confirmedAction(cmd, JudgeInstaller, func(ctx context.Context, h host.Host, _ host.Result) error {
 		if receipt == "" {
 			return nil

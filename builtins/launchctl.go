@@ -220,8 +220,8 @@ func awaitTarget(ctx context.Context, h host.Host, target string, done func(laun
 // as root and hands its result, whatever the exit status, to judge, which
 // may re-read launchd on h; a judge error fails the action with
 // launchctl's output.
-func launchctlAction(args []string, judge func(ctx context.Context, h host.Host, res host.Result) error) *engine.Action {
-	cmd := host.Command{Argv: append([]string{"/bin/launchctl"}, args...), User: host.Root}
+func launchctlAction(args, paths []string, judge func(ctx context.Context, h host.Host, res host.Result) error) *engine.Action {
+	cmd := host.Command{Argv: append([]string{"/bin/launchctl"}, args...), User: host.Root, Paths: paths}
 	return &engine.Action{
 		Argv: cmd.Argv,
 		User: host.Root,
@@ -263,7 +263,7 @@ func bootstrapAction(plistPath, label string) *engine.Action {
 
 // bootstrapJudged is the bootstrap action without the plist check.
 func bootstrapJudged(plistPath, label string) *engine.Action {
-	return launchctlAction([]string{"bootstrap", "system", plistPath}, func(ctx context.Context, h host.Host, res host.Result) error {
+	return launchctlAction([]string{"bootstrap", "system", plistPath}, []string{plistPath}, func(ctx context.Context, h host.Host, res host.Result) error {
 		if res.Exit == launchctlPermission {
 			return explained(res.Exit)
 		}
@@ -289,7 +289,7 @@ func BootoutAction(label string) *engine.Action { return bootoutAction(label) }
 
 // bootoutAction unloads label and waits until launchd no longer knows it.
 func bootoutAction(label string) *engine.Action {
-	return launchctlAction([]string{"bootout", "system/" + label}, func(ctx context.Context, h host.Host, res host.Result) error {
+	return launchctlAction([]string{"bootout", "system/" + label}, nil, func(ctx context.Context, h host.Host, res host.Result) error {
 		switch res.Exit {
 		case 0, launchctlNoProcess, launchctlNoService, launchctlIOError:
 		default:
@@ -320,7 +320,7 @@ func awaitGone(ctx context.Context, h host.Host, target string) error {
 // other failure is an error.
 func AgentBootoutAction(uid int, label string) *engine.Action {
 	target := fmt.Sprintf("gui/%d/%s", uid, label)
-	return launchctlAction([]string{"bootout", target}, func(ctx context.Context, h host.Host, res host.Result) error {
+	return launchctlAction([]string{"bootout", target}, nil, func(ctx context.Context, h host.Host, res host.Result) error {
 		switch res.Exit {
 		case 0:
 			return awaitGone(ctx, h, target)
@@ -333,7 +333,7 @@ func AgentBootoutAction(uid int, label string) *engine.Action {
 
 // kickstartAction restarts label and waits until it is running.
 func kickstartAction(label string) *engine.Action {
-	return launchctlAction([]string{"kickstart", "-k", "system/" + label}, func(ctx context.Context, h host.Host, res host.Result) error {
+	return launchctlAction([]string{"kickstart", "-k", "system/" + label}, nil, func(ctx context.Context, h host.Host, res host.Result) error {
 		if res.Exit != 0 {
 			return explained(res.Exit)
 		}

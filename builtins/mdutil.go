@@ -54,7 +54,7 @@ type mdutilState struct {
 
 func gatherMdutil(p string) func(ctx context.Context, h host.Host) (mdutilState, error) {
 	return func(ctx context.Context, h host.Host) (mdutilState, error) {
-		res, err := run(ctx, h, "", "/usr/bin/mdutil", "-s", p)
+		res, err := runPaths(ctx, h, "", []string{p}, "/usr/bin/mdutil", "-s", p)
 		if err != nil {
 			return mdutilState{}, err
 		}
@@ -103,7 +103,7 @@ re-reading `+"`mdutil -s PATH`"+` (it must say disabled).`,
 					if err != nil {
 						return nil, err
 					}
-					cmd := host.Command{Argv: []string{"/usr/bin/mdutil", "-i", "off", p}, User: host.Root}
+					cmd := host.Command{Argv: []string{"/usr/bin/mdutil", "-i", "off", p}, User: host.Root, Paths: []string{p}}
 					return confirmedAction(cmd, engine.ExitZero, func(ctx context.Context, h host.Host, _ host.Result) error {
 						st, err := gatherMdutil(p)(ctx, h)
 						if err != nil {

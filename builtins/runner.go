@@ -214,7 +214,7 @@ const runnerLogLines = 400
 // account (its own file; root never reads through a path that account
 // can change): `/usr/bin/tail -n 400 PATH`.
 func RunnerLogCommand(d RunnerDaemon) host.Command {
-	return host.Command{Argv: []string{"/usr/bin/tail", "-n", strconv.Itoa(runnerLogLines), d.StdoutPath}, User: d.User, Timeout: time.Minute}
+	return host.Command{Argv: []string{"/usr/bin/tail", "-n", strconv.Itoa(runnerLogLines), d.StdoutPath}, User: d.User, Timeout: time.Minute, Paths: []string{d.StdoutPath}}
 }
 
 // noRunnerVerify is runner.verify's unknown reason on a host that cannot

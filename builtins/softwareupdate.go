@@ -114,7 +114,10 @@ func versionParts(s string) []int {
 
 // cltInstallAction is the composite headless CLT install.
 func cltInstallAction() *engine.Action {
-	listCmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-l"}, User: host.Root, Timeout: 10 * time.Minute}
+	// softwareupdate reads the on-demand marker and installs into the
+	// Command Line Tools directory by itself.
+	footprint := []string{cltMarker, cltPath}
+	listCmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-l"}, User: host.Root, Timeout: 10 * time.Minute, Paths: footprint}
 	argv := []string{"/usr/sbin/softwareupdate", "-i", "<newest Command Line Tools label>"}
 	return &engine.Action{
 		Argv:   argv,
@@ -146,7 +149,7 @@ func cltInstallAction() *engine.Action {
 			if !cltLabelPat.MatchString(label) {
 				return judgeError(listCmd, res, fmt.Errorf("unexpected label %q", label))
 			}
-			install := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-i", label}, User: host.Root, Timeout: 60 * time.Minute}
+			install := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "-i", label}, User: host.Root, Timeout: 60 * time.Minute, Paths: footprint}
 			s.Resolved(install.Argv)
 			if _, err := runStep(ctx, s, install, engine.ExitZero); err != nil {
 				return err
@@ -174,10 +177,11 @@ func cltInstallAction() *engine.Action {
 // rosettaAction installs Rosetta and confirms it by its receipt and an
 // executable Linux translator.
 func rosettaAction() *engine.Action {
-	cmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"}, User: host.Root, Timeout: 30 * time.Minute}
-	a := rosettaConfirmed(cmd)
 	// The footprint: Rosetta's directory (its receipt is the system's).
-	a.Writes = []string{path.Dir(path.Dir(rosettaLinux))}
+	footprint := []string{path.Dir(path.Dir(rosettaLinux))}
+	cmd := host.Command{Argv: []string{"/usr/sbin/softwareupdate", "--install-rosetta", "--agree-to-license"}, User: host.Root, Timeout: 30 * time.Minute, Paths: footprint}
+	a := rosettaConfirmed(cmd)
+	a.Writes = footprint
 	return a
 }
 

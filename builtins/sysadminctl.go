@@ -91,7 +91,7 @@ func addUserAction(name, fullName, shell, home string, admin bool, password *eng
 			if err != nil {
 				return &engine.ActionError{Argv: argv, User: host.Root, Exit: -1, Err: err}
 			}
-			cmd := host.Command{Argv: argv, User: host.Root, Stdin: []byte(pw + "\n"), StdinSecret: true, TTY: true, Timeout: 2 * time.Minute}
+			cmd := host.Command{Argv: argv, User: host.Root, Stdin: []byte(pw + "\n"), StdinSecret: true, TTY: true, Timeout: 2 * time.Minute, Paths: []string{home}}
 			res, err := runStep(ctx, s, cmd, func(r host.Result) error { return JudgeAddUser(r.Stdout + "\n" + r.Stderr) })
 			if err != nil {
 				return err

@@ -13,7 +13,11 @@ import (
 )
 
 func tarExtractAction(archive, dest, user string) *engine.Action {
-	extract := host.Command{Argv: []string{"/usr/bin/tar", "-xzf", archive, "-C", dest}, User: user, Timeout: 30 * time.Minute}
+	// bsdtar reads the archive again after the Go check: it must be a
+	// file only root can change, whoever extracts it (Verified), and as
+	// root DEST must be one too (Paths).
+	extract := host.Command{Argv: []string{"/usr/bin/tar", "-xzf", archive, "-C", dest}, User: user, Timeout: 30 * time.Minute,
+		Paths: []string{archive, dest}, Verified: []string{archive}}
 	return &engine.Action{
 		Argv:   extract.Argv,
 		User:   user,

@@ -57,7 +57,7 @@ type tccResult struct {
 
 func gatherTCC(db string) func(ctx context.Context, h host.Host) (tccResult, error) {
 	return func(ctx context.Context, h host.Host) (tccResult, error) {
-		res, err := run(ctx, h, "", "/usr/bin/sqlite3", "-readonly", db, tccQuery)
+		res, err := runPaths(ctx, h, "", []string{db}, "/usr/bin/sqlite3", "-readonly", db, tccQuery)
 		if err != nil {
 			return tccResult{}, err
 		}

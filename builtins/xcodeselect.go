@@ -50,7 +50,7 @@ func xcodeSelectFact(s *engine.Session) (string, error) { return cached(s, "clt"
 
 // xcodeSwitchCmd is `xcode-select --switch DIR`.
 func xcodeSwitchCmd(dir string) host.Command {
-	return host.Command{Argv: []string{"/usr/bin/xcode-select", "--switch", dir}, User: host.Root}
+	return host.Command{Argv: []string{"/usr/bin/xcode-select", "--switch", dir}, User: host.Root, Paths: []string{dir}}
 }
 
 // xcodePathIs re-reads xcode-select -p: an error wrapping

@@ -49,6 +49,18 @@ func (h *Host) Run(ctx context.Context, c host.Command) (host.Result, error) {
 	if res, handled, err := h.fileOp(c, p.uid); handled {
 		return res, err
 	}
+	// The point-of-use rule: the program looks its paths up again
+	// itself, so a program run as root gets only paths that root alone
+	// can change (and so that nobody can change between this check and
+	// the program's lookup), and a verified file must be one whoever runs
+	// it. Under ToolRoot (tests) the stand-in program is not checked.
+	program := name
+	if h.opts.ToolRoot != "" {
+		program = ""
+	}
+	if err := host.CheckCommand(ctx, h, c, program, p.uid == 0); err != nil {
+		return host.Result{}, fmt.Errorf("run %s: %w", name, err)
+	}
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = h.opts.Timeout

@@ -282,6 +282,7 @@ func TestRunnerRegistration(t *testing.T) {
 			} else {
 				m = mustNew(t, tc.preset)
 			}
+			m.toolsOnly = true
 			r := exec(t, m, tc.cmd)
 			if r.Exit != tc.exit || !strings.Contains(r.Stdout+r.Stderr, tc.out) || m.st.Files[RunnerRoot+"/.runner"] != nil {
 				t.Errorf("%s: exit %d out %q err %q", tc.name, r.Exit, r.Stdout, r.Stderr)
@@ -295,6 +296,7 @@ func TestRunnerRegistration(t *testing.T) {
 			t.Errorf("the pinned token was refused: %s", r.Stderr)
 		}
 		m = mustNew(t, "partial")
+		m.toolsOnly = true
 		if r := exec(t, m, configure("root", token, host.EnvVar{Name: "RUNNER_ALLOW_RUNASROOT", Value: "1"})); r.Exit != 0 {
 			t.Errorf("RUNNER_ALLOW_RUNASROOT: %d %s", r.Exit, r.Stderr)
 		}
@@ -317,6 +319,7 @@ func TestRunnerRegistration(t *testing.T) {
 		if r = exec(t, m, as(RunnerUser, RunnerRoot+"/svc.sh", "status")); r.Stdout != "\nstatus "+RunnerLabel+":\n\n"+agent+"\n\nStopped\n" {
 			t.Errorf("status: %q", r.Stdout)
 		}
+		m.toolsOnly = true
 		if r = exec(t, m, as("root", RunnerRoot+"/svc.sh", "status")); r.Exit != 1 || r.Stdout != "Must not run with sudo\n" {
 			t.Errorf("as root: %d %q", r.Exit, r.Stdout)
 		}

@@ -128,6 +128,7 @@ func TestQueries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := mustNew(t, tt.preset)
+			m.toolsOnly = true
 			r := exec(t, m, tt.cmd)
 			if r.Exit != tt.exit {
 				t.Errorf("exit %d, want %d (stderr %q)", r.Exit, tt.exit, r.Stderr)
@@ -177,6 +178,7 @@ func TestPrivileges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := mustNew(t, "partial")
+			m.toolsOnly = true
 			before, _ := m.Snapshot()
 			r := exec(t, m, tt.cmd)
 			if r.Exit != tt.exit || !strings.Contains(r.Stdout, tt.stdout) || !strings.Contains(r.Stderr, tt.stderr) {

@@ -35,6 +35,23 @@ import (
 type Mac struct {
 	mu sync.Mutex
 	st *State
+	// beforeRun, when set, is called at the start of every Run, before
+	// the lock is taken (see SetBeforeRun).
+	beforeRun func(cmd host.Command)
+	// toolsOnly turns off the backend's point-of-use rule, for the tests
+	// that pin what the emulated tools themselves do when run as root
+	// (brew and config.sh refuse it): hvfctl never gets that far.
+	toolsOnly bool
+}
+
+// SetBeforeRun makes f run at the start of every command, after every
+// check hvfctl made and before the fake looks at anything: the instant a
+// CI job racing hvfctl would change the Mac. f may change the Mac (Plant).
+// Clones do not inherit it.
+func (m *Mac) SetBeforeRun(f func(cmd host.Command)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.beforeRun = f
 }
 
 // call is one command being emulated.
@@ -245,6 +262,12 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 		return host.Result{Exit: -1}, errors.New("fakemac: empty argv")
 	}
 	m.mu.Lock()
+	hook := m.beforeRun
+	m.mu.Unlock()
+	if hook != nil {
+		hook(cmd)
+	}
+	m.mu.Lock()
 	defer m.mu.Unlock()
 	user := m.canonicalUser(cmd.Principal())
 	m.st.Clock++
@@ -275,6 +298,14 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 	prog := cmd.Argv[0]
 	if !path.IsAbs(prog) {
 		return host.Result{Exit: -1}, fmt.Errorf("fakemac: %q: programs must be absolute paths (the backend never searches PATH)", prog)
+	}
+	// The point-of-use rule of the real backend (builtins/darwin Run):
+	// a program run as root looks its paths up again itself, so each must
+	// be one that root alone can change.
+	if !m.toolsOnly && !host.InProcessFileOp(cmd.Argv) {
+		if err := host.CheckCommand(ctx, lockedLstater{m}, cmd, prog, m.superuser(user)); err != nil {
+			return host.Result{Exit: -1}, fmt.Errorf("run %s: %w", prog, err)
+		}
 	}
 	if h, ok := systemTools[prog]; ok {
 		return h(m, c)

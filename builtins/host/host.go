@@ -72,6 +72,20 @@ type Command struct {
 	TTY bool
 	// Timeout bounds the command; zero means the backend's default.
 	Timeout time.Duration
+	// Paths are the files and directories the program looks up itself,
+	// as the builtin that builds the argv declares them: operands such
+	// as installer's -pkg PKG or tar's -C DEST, and paths the program
+	// uses without naming them in argv (a package's footprint). A string
+	// that merely starts with "/" (a Directory Services record path such
+	// as /Users/NAME) is not one. When the command runs as uid 0, the
+	// backend refuses to start it unless each of these, the program and
+	// Dir pass RootOnly (see CheckCommand).
+	Paths []string
+	// Verified are files whose content hvfctl checked before the command
+	// (an archive whose members tar.extract decided on): they must pass
+	// RootOnly whatever the principal, or the program could read other
+	// bytes than the ones checked.
+	Verified []string
 }
 
 // Principal returns the principal name, with the empty name meaning Root.

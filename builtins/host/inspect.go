@@ -32,6 +32,10 @@ type FileInfo struct {
 	Size   int64  // st_size
 	Nlink  int
 	Target string // a symlink's target
+	// WriteACL says an ACL entry allows some principal to write the
+	// object or add and remove its entries (the fake models ACLs; the
+	// real backend does not read them and leaves it false).
+	WriteACL bool
 }
 
 // ErrUntrustedLink is wrapped by the error of an Inspector call (and of

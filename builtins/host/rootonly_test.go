@@ -1,0 +1,168 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+// tableFS is an Lstater over a table of entries, for the rule's tests.
+type tableFS map[string]FileInfo
+
+func (t tableFS) Lstat(_ context.Context, p string) (FileInfo, error) {
+	if fi, ok := t[p]; ok {
+		return fi, nil
+	}
+	return FileInfo{}, fmt.Errorf("lstat %s: %w", p, fs.ErrNotExist)
+}
+
+func rootDir(mode fs.FileMode) FileInfo {
+	return FileInfo{Type: TypeDir, Mode: mode, UID: 0, GID: 0, Owner: "root"}
+}
+
+// baseFS is a small Mac: root-only system directories, an admin-writable
+// /Library, sticky /tmp, and the runner account's home.
+func baseFS() tableFS {
+	runner := func(typ string, mode fs.FileMode) FileInfo {
+		return FileInfo{Type: typ, Mode: mode, UID: 502, GID: 20, Owner: "ghrunner"}
+	}
+	return tableFS{
+		"/":                               rootDir(0o755),
+		"/Library":                        {Type: TypeDir, Mode: 0o775, GID: AdminGID, Owner: "root"},
+		"/Library/Caches":                 rootDir(0o755),
+		"/Library/Caches/x.pkg":           {Type: TypeFile, Mode: 0o644, Owner: "root"},
+		"/Library/Caches/hard.pkg":        {Type: TypeFile, Mode: 0o644, Owner: "root", Nlink: 2},
+		"/Library/Caches/staff":           {Type: TypeDir, Mode: 0o775, GID: 20, Owner: "root"},
+		"/Library/Caches/acl":             {Type: TypeDir, Mode: 0o755, Owner: "root", WriteACL: true},
+		"/Library/Caches/fifo":            {Type: TypeFIFO, Mode: 0o644, Owner: "root"},
+		"/Library/Caches/writable.pkg":    {Type: TypeFile, Mode: 0o666, Owner: "root"},
+		"/Library/Caches/ghr.pkg":         runner(TypeFile, 0o644),
+		"/private":                        rootDir(0o755),
+		"/private/tmp":                    rootDir(0o1777),
+		"/private/tmp/root-marker":        {Type: TypeFile, Mode: 0o644, Owner: "root"},
+		"/private/tmp/job-marker":         runner(TypeFile, 0o644),
+		"/tmp":                            {Type: TypeSymlink, Mode: 0o755, Owner: "root", Target: "private/tmp"},
+		"/Users":                          {Type: TypeDir, Mode: 0o755, GID: AdminGID, Owner: "root"},
+		"/Users/ghrunner":                 runner(TypeDir, 0o700),
+		"/Users/ghrunner/x.pkg":           runner(TypeFile, 0o644),
+		"/Users/ghrunner/evil":            {Type: TypeSymlink, Owner: "ghrunner", UID: 502, Target: "/Library/Caches/x.pkg"},
+		"/Library/Caches/jobs-link":       {Type: TypeSymlink, Owner: "ghrunner", UID: 502, Target: "/Library/Caches/x.pkg"},
+		"/Library/Caches/roots-link":      {Type: TypeSymlink, Owner: "root", Target: "x.pkg"},
+		"/Library/Caches/into-home":       {Type: TypeSymlink, Owner: "root", Target: "/Users/ghrunner/x.pkg"},
+		"/Library/Caches/dotdot":          {Type: TypeSymlink, Owner: "root", Target: "../../Users/ghrunner"},
+		"/Library/Caches/loop":            {Type: TypeSymlink, Owner: "root", Target: "loop"},
+		"/Library/Caches/x.pkg.notadir":   {Type: TypeFile, Mode: 0o644, Owner: "root"},
+		"/Library/Caches/staff/inner.pkg": {Type: TypeFile, Mode: 0o644, Owner: "root"},
+	}
+}
+
+// TestRootOnly is the point-of-use rule's decision table: what a program
+// run as root may be given, and the component each refusal names.
+func TestRootOnly(t *testing.T) {
+	tests := []struct {
+		path string
+		want string // "" accepted; else a fragment of the refusal
+	}{
+		{"/", ""},
+		{"/Library/Caches/x.pkg", ""},
+		{"/Library/Caches/hard.pkg", ""},        // only root can change it, under any name
+		{"/Library/Caches/new/deeper", ""},      // missing below a root-only directory
+		{"/Library/Caches/roots-link", ""},      // root's link in a root-only directory
+		{"/tmp/root-marker", ""},                // sticky directory, root's entry
+		{"/Library/Caches/../Caches/x.pkg", ""}, // ".." against the real directory
+		{"relative/x.pkg", "not an absolute path"},
+		{"/tmp/job-marker", "/private/tmp is writable by every account (sticky) and job-marker is owned by ghrunner"},
+		{"/tmp/missing", "/private/tmp is writable by every account (sticky) and missing does not exist"},
+		{"/Users/ghrunner/x.pkg", "/Users/ghrunner is owned by ghrunner, who can replace x.pkg"},
+		{"/Users/ghrunner", "/Users/ghrunner is owned by ghrunner, who can change it"},
+		{"/Users/ghrunner/evil", "/Users/ghrunner is owned by ghrunner"},
+		{"/Library/Caches/jobs-link", "/Library/Caches/jobs-link is a symlink owned by ghrunner"},
+		{"/Library/Caches/into-home", "/Users/ghrunner is owned by ghrunner"},
+		{"/Library/Caches/dotdot/x.pkg", "/Users/ghrunner is owned by ghrunner"},
+		{"/Library/Caches/staff/inner.pkg", "/Library/Caches/staff is writable by its group (gid 20)"},
+		{"/Library/Caches/acl/x", "/Library/Caches/acl has an ACL entry"},
+		{"/Library/Caches/fifo", "/Library/Caches/fifo is a FIFO"},
+		{"/Library/Caches/writable.pkg", "writable.pkg is writable by every account"},
+		{"/Library/Caches/ghr.pkg", "ghr.pkg is owned by ghrunner, who can change it"},
+		{"/Library/Caches/x.pkg.notadir/y", "x.pkg.notadir is a file, not a directory"},
+		{"/Library/Caches/loop", "too many levels of symbolic links"},
+	}
+	in := baseFS()
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			err := RootOnly(context.Background(), in, tt.path)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && err == nil:
+				t.Errorf("accepted, want a refusal naming %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Errorf("error %q lacks %q", err, tt.want)
+			case tt.want != "" && tt.want != "too many levels of symbolic links" && !errors.Is(err, ErrNotRootOnly):
+				t.Errorf("error %q does not wrap ErrNotRootOnly", err)
+			}
+		})
+	}
+}
+
+// TestCheckCommand pins who the rule applies to: every path of a root
+// command (the program, Dir and Paths), Verified whatever the principal,
+// nothing else of a command another account runs.
+func TestCheckCommand(t *testing.T) {
+	in := baseFS()
+	ctx := context.Background()
+	home := Command{Argv: []string{"/usr/bin/tar", "-xzf", "/Library/Caches/x.pkg", "-C", "/Users/ghrunner"}, User: "ghrunner",
+		Paths: []string{"/Library/Caches/x.pkg", "/Users/ghrunner"}, Verified: []string{"/Library/Caches/x.pkg"}}
+	if err := CheckCommand(ctx, in, home, home.Argv[0], false); err != nil {
+		t.Errorf("the runner account's own extraction: %v", err)
+	}
+	if err := CheckCommand(ctx, in, home, home.Argv[0], true); err == nil || !strings.Contains(err.Error(), "refusing to run it as ghrunner") {
+		t.Errorf("the same extraction as uid 0: %v", err)
+	}
+	swapped := home
+	swapped.Verified = []string{"/Users/ghrunner/x.pkg"}
+	if err := CheckCommand(ctx, in, swapped, "", false); !errors.Is(err, ErrNotRootOnly) {
+		t.Errorf("a verified archive the runner account can replace: %v", err)
+	}
+	prog := Command{Argv: []string{"/Users/ghrunner/x.pkg"}}
+	if err := CheckCommand(ctx, in, prog, prog.Argv[0], true); !errors.Is(err, ErrNotRootOnly) {
+		t.Errorf("a program the runner account can replace, run as root: %v", err)
+	}
+	dir := Command{Argv: []string{"/usr/bin/true"}, Dir: "/Users/ghrunner"}
+	if err := CheckCommand(ctx, in, dir, "", true); !errors.Is(err, ErrNotRootOnly) {
+		t.Errorf("root in a working directory the runner account owns: %v", err)
+	}
+	record := Command{Argv: []string{"/usr/bin/dscl", ".", "-read", "/Users/ghrunner"}}
+	if err := CheckCommand(ctx, in, record, "", true); err != nil {
+		t.Errorf("an argv element that is not a declared path: %v", err)
+	}
+}
+
+// TestInProcessFileOp pins the forms the real backend performs itself.
+func TestInProcessFileOp(t *testing.T) {
+	for _, tt := range []struct {
+		argv []string
+		want bool
+	}{
+		{[]string{"/usr/sbin/chown", "-h", "a:b", "/x"}, true},
+		{[]string{"/usr/sbin/chown", "-R", "a:b", "/x"}, true},
+		{[]string{"/usr/sbin/chown", "a:b", "/x"}, true},
+		{[]string{"/bin/chmod", "-h", "700", "/x"}, true},
+		{[]string{"/bin/chmod", "700", "/x"}, true},
+		{[]string{"/bin/chmod", "-N", "/x"}, false},
+		{[]string{"/bin/chmod", "-h", "-N", "/x"}, false},
+		{[]string{"/bin/mkdir", "-p", "-m", "755", "/x"}, true},
+		{[]string{"/bin/rm", "-rf", "/x"}, true},
+		{[]string{"/bin/ln", "-sfh", "/t", "/x"}, true},
+		{[]string{"/bin/mv", "/a", "/b"}, true},
+		{[]string{"/usr/bin/tar", "-xzf", "/a", "-C", "/b"}, false},
+		{nil, false},
+	} {
+		if got := InProcessFileOp(tt.argv); got != tt.want {
+			t.Errorf("InProcessFileOp(%q) = %v, want %v", tt.argv, got, tt.want)
+		}
+	}
+}
