@@ -32,16 +32,17 @@ vet:
 	$(GO) vet ./...
 
 # The exhaustive batteries (a fault at every command, an interruption at
-# every step, every hostile planting, the secret canary through every recipe
-# test, 24 runner instances down to one) replay the whole recipe many
+# every step, every hostile planting before a run and in the middle of one,
+# the secret canary through every recipe test, 24 runner instances down to
+# one) replay the whole recipe many
 # times, and the audit's budget tests (a hostile workflow, a thousand
 # unknowns) push one single-threaded search to its bounds. They test
 # hvfctl's logic, not its concurrency, and every code path they reach is
 # also run under the race detector by the other tests, so they run once
 # without -race, which makes them several times faster. They run in
-# local directory mode, so their counts ("N/N plantings safe", "N/N faults
-# recovered") are shown.
-BATTERIES ?= ^(TestFaultAtEveryCommand|TestInterruption|TestHostileRunner|TestSecretCanaryCLI|TestManyRunnersToOne|TestHostileWorkflowBounded|TestManyUnknownsFail)$$
+# local directory mode, so their counts ("N/N plantings safe", "N/N mid-run
+# plantings safe", "N/N faults recovered") are shown.
+BATTERIES ?= ^(TestFaultAtEveryCommand|TestInterruption|TestHostileRunner|TestMidRunPlanting|TestSecretCanaryCLI|TestManyRunnersToOne|TestHostileWorkflowBounded|TestManyUnknownsFail)$$
 # The packages that hold batteries.
 BATTERY_DIRS ?= cmd/hvfctl recipes workflow/audit
 

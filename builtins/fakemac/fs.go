@@ -87,6 +87,9 @@ func (m *Mac) resolve(user, p string, follow bool) (string, error) {
 // directory walked through, and cross, when not nil, each symlink before
 // it is followed (in real directory dir).
 func (m *Mac) walk(p string, follow bool, search func(dir *Node) error, cross func(dir, link string, n *Node) error) (string, error) {
+	if m.traced != nil && path.IsAbs(p) {
+		m.traced[path.Clean(p)] = true
+	}
 	if strings.HasSuffix(p, "/") && len(p) > 1 {
 		follow = true
 	}

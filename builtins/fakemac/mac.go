@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +43,28 @@ type Mac struct {
 	// that pin what the emulated tools themselves do when run as root
 	// (brew and config.sh refuse it): hvfctl never gets that far.
 	toolsOnly bool
+	// tracing makes Run record every path its emulation looks up
+	// (traced, while it runs) and keep them for LastLookups.
+	tracing    bool
+	traced     map[string]bool
+	lastTraced []string
+}
+
+// TraceLookups turns on (or off) the recording of the paths each command's
+// emulation looks up, for LastLookups: what a program really used,
+// whatever its argv declares.
+func (m *Mac) TraceLookups(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tracing, m.lastTraced = on, nil
+}
+
+// LastLookups returns, sorted, every absolute path the last command's
+// emulation looked up while TraceLookups was on.
+func (m *Mac) LastLookups() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.lastTraced)
 }
 
 // SetBeforeRun makes f run at the start of every command, after every
@@ -269,6 +292,10 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.tracing {
+		m.traced = map[string]bool{}
+		defer func() { m.lastTraced, m.traced = sortedKeys(m.traced), nil }()
+	}
 	user := m.canonicalUser(cmd.Principal())
 	m.st.Clock++
 	// A scripted reply answers before anything is emulated, the

@@ -81,14 +81,7 @@ func (m *Mac) PlantableBy(user, p string) bool {
 func (m *Mac) Plant(p string, kind Planting, user string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.st.Files[RootFile] == nil {
-		m.mkdirAll(path.Dir(RootFile), 0o755, "root", "wheel")
-		m.put(RootFile, &Node{Type: TypeFile, Mode: 0o440, Owner: "root", Group: "wheel", Content: text("root ALL = (ALL) ALL\n%admin ALL = (ALL) ALL\n")})
-	}
-	if m.st.Files[RootLink] == nil {
-		m.mkdirAll(path.Dir(RootLink), 0o755, "root", "wheel")
-		m.put(RootLink, &Node{Type: TypeSymlink, Mode: 0o755, Owner: "root", Group: "wheel", Target: RootDir})
-	}
+	m.ensureRootTargets()
 	parent, err := m.resolve(user, path.Dir(p), true)
 	if err != nil {
 		return fmt.Errorf("plant %s: %w", p, err)
@@ -123,6 +116,26 @@ func (m *Mac) Plant(p string, kind Planting, user string) error {
 		return fmt.Errorf("plant %s: unknown planting %q", p, kind)
 	}
 	return nil
+}
+
+// EnsureRootTargets creates RootFile and RootLink when the Mac lacks them, as Plant
+// does, so that a battery can take its "before" picture with the
+// planting's targets already there.
+func (m *Mac) EnsureRootTargets() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ensureRootTargets()
+}
+
+func (m *Mac) ensureRootTargets() {
+	if m.st.Files[RootFile] == nil {
+		m.mkdirAll(path.Dir(RootFile), 0o755, "root", "wheel")
+		m.put(RootFile, &Node{Type: TypeFile, Mode: 0o440, Owner: "root", Group: "wheel", Content: text("root ALL = (ALL) ALL\n%admin ALL = (ALL) ALL\n")})
+	}
+	if m.st.Files[RootLink] == nil {
+		m.mkdirAll(path.Dir(RootLink), 0o755, "root", "wheel")
+		m.put(RootLink, &Node{Type: TypeSymlink, Mode: 0o755, Owner: "root", Group: "wheel", Target: RootDir})
+	}
 }
 
 // RootObject is what the battery compares of a root-owned object.
