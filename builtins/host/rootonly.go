@@ -13,7 +13,7 @@ import (
 // a program run as root (or a file hvfctl verified) a path another
 // account can change: the program looks the path up again itself, so a
 // check made before it starts is only as good as the path's stability.
-var ErrNotRootOnly = errors.New("a program run as root is only given paths that root alone can change")
+var ErrNotRootOnly = errors.New("the program would look it up again after hvfctl's checks, so only root may be able to change it")
 
 // AdminGID is the gid of macOS's admin group (`dscl . -read
 // /Groups/admin PrimaryGroupID`). Its members may become root with sudo,
@@ -63,9 +63,10 @@ func CheckCommand(ctx context.Context, in Lstater, c Command, program string, su
 //   - every directory crossed is owned by uid 0 and writable by no one
 //     else (no other write bit, no group write bit unless the group is
 //     wheel or admin, no ACL entry that grants a write right), or is
-//     sticky (/tmp) and the entry taken from it exists and is owned by
-//     uid 0 (only an entry's owner may rename or remove it in a sticky
-//     directory; anyone may create a missing one);
+//     sticky (/tmp) and the entry taken from it exists, is owned by uid 0
+//     and, unless a directory, has a single link (only an entry's owner
+//     may rename or remove it in a sticky directory; anyone may create a
+//     missing one, or hard link a root-owned file or symlink there);
 //   - every symlink crossed is owned by uid 0;
 //   - the object reached, when it exists, is a regular file or a
 //     directory owned by uid 0 that no one else may write.
@@ -155,6 +156,11 @@ func containerWhy(dir string, d FileInfo, next string, e FileInfo, missing bool)
 		return fmt.Sprintf("%s is writable by %s (sticky) and %s does not exist: any of them can create it", dir, writers(d), path.Base(next))
 	case e.UID != 0:
 		return fmt.Sprintf("%s is writable by %s (sticky) and %s is owned by %s, who can replace it", dir, writers(d), path.Base(next), e.Owner)
+	case e.Type != TypeDir && e.Nlink > 1:
+		// Any account may hard link a root-owned file or symlink into a
+		// sticky directory (link(2) checks only the directory written):
+		// root's ownership proves nothing there unless it is the only name.
+		return fmt.Sprintf("%s is writable by %s (sticky) and %s has %d hard links: it may be another account's alias of a root-owned object", dir, writers(d), path.Base(next), e.Nlink)
 	}
 	return ""
 }
