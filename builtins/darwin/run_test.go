@@ -513,3 +513,49 @@ func TestCredentialGroupLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestRunPointOfUse pins the real backend's point-of-use rule: a program
+// run as root is refused a declared path (or a working directory) that
+// another account can change, a verified file must be root's whoever
+// runs the program, and the file operations it performs itself are not
+// subject to it.
+func TestRunPointOfUse(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	home := r.accounts["ghrunner"].home
+	theirs := filepath.Join(home, "x.pkg")
+	if err := os.WriteFile(theirs, []byte("pkg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(theirs, runnerUID, runnerGID); err != nil {
+		t.Fatal(err)
+	}
+	mine := filepath.Join(r.accounts["root"].home, "y.pkg")
+	if err := os.WriteFile(mine, []byte("pkg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cmd  host.Command
+		want string // "" runs; else a fragment of the refusal
+	}{
+		{"root, root's path", host.Command{Argv: []string{"/usr/bin/standin"}, Paths: []string{mine}}, ""},
+		{"root, the runner's path", host.Command{Argv: []string{"/usr/bin/standin"}, Paths: []string{theirs}}, home + " is owned by " + strconv.Itoa(runnerUID)},
+		{"root, in the runner's home", host.Command{Argv: []string{"/usr/bin/standin"}, Dir: home}, "is owned by"},
+		{"the runner, its own path", host.Command{Argv: []string{"/usr/bin/standin"}, User: "ghrunner", Paths: []string{theirs}}, ""},
+		{"the runner, a verified file it can replace", host.Command{Argv: []string{"/usr/bin/standin"}, User: "ghrunner", Verified: []string{theirs}}, "refusing to run it as ghrunner"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := r.h.Run(ctx, tt.cmd)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && !errors.Is(err, host.ErrNotRootOnly):
+				t.Errorf("err = %v, want a refusal wrapping host.ErrNotRootOnly", err)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Errorf("err %q lacks %q", err, tt.want)
+			}
+		})
+	}
+}
