@@ -45,7 +45,7 @@ func (m *Mac) lstat(p string) (host.FileInfo, error) {
 	if n.Type == TypeDir {
 		size = m.dirSize(real)
 	}
-	return host.FileInfo{Type: n.Type, Mode: fs.FileMode(n.Mode), UID: uid, GID: gid, Owner: n.Owner, Group: n.Group, Size: size, Nlink: m.nlink(real, n), Target: n.Target, WriteACL: aclGrantsWrite(n.ACL)}, nil
+	return host.FileInfo{Type: n.Type, Mode: fs.FileMode(n.Mode), UID: uid, GID: gid, Owner: n.Owner, Group: n.Group, Size: size, Nlink: m.nlink(real, n), Target: n.Target, ACLAllow: aclAllowed(n.ACL)}, nil
 }
 
 // rootEntry finds the entry p (clean and absolute) the way the real
@@ -76,31 +76,21 @@ func (m *Mac) rootEntry(p string) (string, *Node, error) {
 	return real, n, nil
 }
 
-// aclWriteRights are the ACL rights (chmod(1), "ACL MANIPULATION
-// OPTIONS") that let a principal change an object or the entries of a
-// directory.
-var aclWriteRights = map[string]bool{
-	"write": true, "append": true, "add_file": true, "add_subdirectory": true,
-	"delete": true, "delete_child": true, "writeattr": true, "writeextattr": true,
-	"writesecurity": true, "chown": true,
-}
-
-// aclGrantsWrite reports whether an ACL entry ("group:everyone deny
-// delete", "user:ghrunner allow add_file,delete_child") allows a write
-// right to some principal.
-func aclGrantsWrite(acl []string) bool {
+// aclAllowed returns, sorted and comma-separated, every right an "allow" entry of an ACL
+// ("user:ghrunner allow add_file,delete_child"; chmod(1), "ACL
+// MANIPULATION OPTIONS") grants; "deny" entries grant nothing.
+func aclAllowed(acl []string) string {
+	set := map[string]bool{}
 	for _, e := range acl {
 		f := strings.Fields(e)
 		if len(f) < 3 || f[1] != "allow" {
 			continue
 		}
 		for _, r := range strings.Split(f[2], ",") {
-			if aclWriteRights[r] {
-				return true
-			}
+			set[r] = true
 		}
 	}
-	return false
+	return strings.Join(sortedKeys(set), ",")
 }
 
 // lockedLstater is the fake's Lstat for callers that hold the lock.

@@ -32,10 +32,12 @@ type FileInfo struct {
 	Size   int64  // st_size
 	Nlink  int
 	Target string // a symlink's target
-	// WriteACL says an ACL entry allows some principal to write the
-	// object or add and remove its entries (the fake models ACLs; the
-	// real backend does not read them and leaves it false).
-	WriteACL bool
+	// ACLAllow lists, sorted and comma-separated, the rights some ACL
+	// entry allows some principal (chmod(1)'s names: "add_file",
+	// "delete_child", "write", ...; a string keeps FileInfo comparable).
+	// The fake models ACLs; the real backend does not read them and
+	// leaves it empty.
+	ACLAllow string
 }
 
 // ErrUntrustedLink is wrapped by the error of an Inspector call (and of

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -62,7 +63,9 @@ func CheckCommand(ctx context.Context, in Lstater, c Command, program string, su
 //
 //   - every directory crossed is owned by uid 0 and writable by no one
 //     else (no other write bit, no group write bit unless the group is
-//     wheel or admin, no ACL entry that grants a write right), or is
+//     wheel or admin, no ACL entry allowing delete_child, writesecurity
+//     or chown, nor add_file or add_subdirectory when the entry is
+//     missing, nor delete on the entry itself), or is
 //     sticky (/tmp) and the entry taken from it exists, is owned by uid 0
 //     and, unless a directory, has a single link (only an entry's owner
 //     may rename or remove it in a sticky directory; anyone may create a
@@ -146,8 +149,12 @@ func containerWhy(dir string, d FileInfo, next string, e FileInfo, missing bool)
 	switch {
 	case d.UID != 0:
 		return fmt.Sprintf("%s is owned by %s, who can replace %s", dir, d.Owner, path.Base(next))
-	case d.WriteACL:
-		return fmt.Sprintf("%s has an ACL entry that lets another account add or remove its entries", dir)
+	case hasAny(d.ACLAllow, "delete_child", "writesecurity", "chown"):
+		return fmt.Sprintf("%s has an ACL entry allowing %s: another account can replace its entries", dir, d.ACLAllow)
+	case missing && hasAny(d.ACLAllow, "add_file", "add_subdirectory"):
+		return fmt.Sprintf("%s has an ACL entry allowing %s and %s does not exist: another account can create it", dir, d.ACLAllow, path.Base(next))
+	case !missing && hasAny(e.ACLAllow, "delete"):
+		return fmt.Sprintf("%s has an ACL entry allowing delete: another account can remove it", next)
 	case !othersWrite(d):
 		return ""
 	case d.Mode&0o1000 == 0:
@@ -178,10 +185,27 @@ func finalWhy(p, real string, e FileInfo, refuse func(string, ...any) error) err
 		return refuse("%s is owned by %s, who can change it", name, e.Owner)
 	case othersWrite(e):
 		return refuse("%s is writable by %s", name, writers(e))
-	case e.WriteACL:
-		return refuse("%s has an ACL entry that lets another account write it", name)
+	case hasAny(e.ACLAllow, aclWrites...):
+		return refuse("%s has an ACL entry allowing %s: another account can change it", name, e.ACLAllow)
 	}
 	return nil
+}
+
+// aclWrites are the ACL rights (chmod(1), "ACL MANIPULATION OPTIONS")
+// that let a principal change an object, its mode or owner, or the
+// entries of a directory.
+var aclWrites = []string{"write", "append", "writeattr", "writeextattr", "writesecurity", "chown",
+	"add_file", "add_subdirectory", "delete_child"}
+
+// hasAny reports whether the comma-separated set holds any of names.
+func hasAny(set string, names ...string) bool {
+	rights := strings.Split(set, ",")
+	for _, n := range names {
+		if slices.Contains(rights, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // othersWrite reports whether the mode bits of fi let an account that
