@@ -49,22 +49,13 @@ func midRunExternal(cmd host.Command) bool {
 	return cmd.Principal() == host.Root && !host.InProcessFileOp(cmd.Argv)
 }
 
-// midRunFilesQuery reports whether argv is one of the read-only
-// metadata queries of files.stat, files.acl and files.list (`stat -f`,
-// `ls -led`, `ls -1`). They still run as root by path, undeclared, over
-// runner-writable paths, and are left out of this battery: what they
-// read is only metadata, every stdlib check asserts the type it expects
-// from it, and what is done about it is decided by the guard and the
-// point-of-use rule again (docs/security.md, "What hvfctl does not
-// promise").
+// midRunFilesQuery reports whether argv is files.acl's query (`ls -led
+// PATH...`), the one files query that still runs a program as root by
+// path (reading an ACL has no descriptor form without cgo). It reads
+// metadata only, after the in-process stat walked each path, and is left
+// out of this battery (docs/security.md, "What hvfctl does not promise").
 func midRunFilesQuery(argv []string) bool {
-	switch {
-	case len(argv) > 1 && argv[0] == "/usr/bin/stat" && argv[1] == "-f":
-		return true
-	case len(argv) > 1 && argv[0] == "/bin/ls" && (argv[1] == "-led" || argv[1] == "-1"):
-		return true
-	}
-	return false
+	return len(argv) > 1 && argv[0] == "/bin/ls" && argv[1] == "-led"
 }
 
 // midRunPaths lists every path cmd uses as an attacker sees it: the
