@@ -37,7 +37,7 @@ type FileInfo struct {
 	// "delete_child", "write", ...; a string keeps FileInfo comparable).
 	// The fake models ACLs; the real backend does not read them and
 	// leaves it empty.
-	ACLAllow string
+	ACLAllow string `json:",omitempty"`
 }
 
 // ErrUntrustedLink is wrapped by the error of an Inspector call (and of
