@@ -807,5 +807,6 @@ func (m *Mac) mv(c *call) (host.Result, error) {
 	for q, node := range moved {
 		m.st.Files[q] = node
 	}
+	m.filesChanged()
 	return c.result(0)
 }

@@ -265,6 +265,7 @@ func (m *Mac) children(dir string) []string {
 // removeTree deletes p and everything below it, giving back the bytes
 // of every file whose last name goes.
 func (m *Mac) removeTree(p string) {
+	m.filesChanged()
 	for q, n := range m.st.Files {
 		if q == p || strings.HasPrefix(q, p+"/") {
 			delete(m.st.Files, q)
@@ -340,6 +341,7 @@ func (m *Mac) hardLink(from, to string) error {
 		n.Ino = m.nextIno()
 	}
 	m.st.Files[to] = n
+	m.filesChanged()
 	return nil
 }
 
@@ -373,24 +375,33 @@ func (m *Mac) dirSize(p string) int64 {
 }
 
 // entryCounts counts the names in directory dir (a real path) and, among
-// them, the directories: what children lists, in one pass that builds
-// no list (stat and ls ask for it on every directory they show).
+// them, the directories: what children lists, without listing (stat and
+// ls ask for it on every directory they show, and host.Resolve stats
+// every directory of every path). The counts of all directories are
+// made in one pass and kept until the files change (filesChanged).
 func (m *Mac) entryCounts(dir string) (entries, dirs int) {
-	prefix := dir + "/"
-	if dir == "/" {
-		prefix = "/"
-	}
-	for p, n := range m.st.Files {
-		if len(p) <= len(prefix) || !strings.HasPrefix(p, prefix) || strings.IndexByte(p[len(prefix):], '/') >= 0 {
-			continue
+	if m.counts == nil || m.countsLen != len(m.st.Files) {
+		m.counts = make(map[string]dirCount)
+		for p, n := range m.st.Files {
+			if p == "/" {
+				continue
+			}
+			parent := path.Dir(p) // st.Files's keys are clean (validate)
+			c := m.counts[parent]
+			c.entries++
+			if n.Type == TypeDir {
+				c.dirs++
+			}
+			m.counts[parent] = c
 		}
-		entries++
-		if n.Type == TypeDir {
-			dirs++
-		}
+		m.countsLen = len(m.st.Files)
 	}
-	return entries, dirs
+	c := m.counts[dir]
+	return c.entries, c.dirs
 }
+
+// filesChanged drops the directory counts after st.Files changed.
+func (m *Mac) filesChanged() { m.counts = nil }
 
 // nlink imitates link counts: directories count their subdirectories,
 // a file its names.
@@ -415,6 +426,7 @@ func (m *Mac) put(p string, n *Node) {
 	}
 	m.st.Disk.FreeBytes -= n.size()
 	m.st.Files[p] = n
+	m.filesChanged()
 }
 
 // mkdirAll creates missing directories of real path p (no permission

@@ -48,6 +48,12 @@ type Mac struct {
 	tracing    bool
 	traced     map[string]bool
 	lastTraced []string
+	// counts holds entryCounts of every directory, made in one pass over
+	// st.Files; nil when it must be made again: every change of
+	// st.Files (put, hardLink, removeTree, mv) calls filesChanged, and a
+	// different number of files (countsLen) also remakes it.
+	counts    map[string]dirCount
+	countsLen int
 }
 
 // TraceLookups turns on (or off) the recording of the paths each command's
@@ -76,6 +82,10 @@ func (m *Mac) SetBeforeRun(f func(cmd host.Command)) {
 	defer m.mu.Unlock()
 	m.beforeRun = f
 }
+
+// dirCount is what a directory holds: its names, and how many of them
+// are directories.
+type dirCount struct{ entries, dirs int }
 
 // call is one command being emulated.
 type call struct {
