@@ -330,13 +330,27 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 				ask = append(ask, p)
 			}
 		}
-		if len(ask) > 0 {
-			res, err := run(ctx, s.Host(), "", aclArgv(ask)...)
+		batches, order, declared, err := aclPrincipals(ctx, s.Host(), ask, fst.stats)
+		if err != nil {
+			return nil, err
+		}
+		for _, who := range order {
+			batch := batches[who]
+			var decl []string
+			if who == "" {
+				decl = declared
+			}
+			res, err := runPaths(ctx, s.Host(), who, decl, aclArgv(batch)...)
 			if err != nil {
 				return nil, err
 			}
-			got, errs := lsACLResult(res, ask)
-			for _, p := range ask {
+			got, errs := lsACLResult(res, batch)
+			if len(got) == 0 && len(errs) == len(batch) {
+				// ls failed as a whole: that fails this query, whichever
+				// of the batch's paths it asked for.
+				return nil, errs[batch[0]]
+			}
+			for _, p := range batch {
 				if e, ok := got[p]; ok {
 					fst.acls[p] = e
 				}
@@ -354,6 +368,47 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 		out[p] = fst.acls[p]
 	}
 	return out, nil
+}
+
+// aclPrincipals decides who runs `ls -led` for each path of paths. ls
+// looks the path up again after the stat, so root reads a path through
+// ls only when nothing but root can change what the path leads to
+// (host.RootOnly; those paths are returned in declared, for the
+// point-of-use rule to check again right before ls starts). A path
+// another account can change is read as the account that owns the
+// object the stat found: a link swapped in between then leads ls only
+// where that account could look anyway. A root-owned object on such a
+// path (drift itself: a hard link, or a tree a failed chown left) or an
+// object whose owner has no account (a bare uid) is still read as root,
+// undeclared: that window is docs/security.md's.
+// Batches are keyed by principal ("" is root), order lists them root
+// first, then by name.
+func aclPrincipals(ctx context.Context, h host.Host, paths []string, stats map[string]FileStat) (batches map[string][]string, order, declared []string, err error) {
+	batches = map[string][]string{}
+	in, ok := host.InspectorOf(h)
+	for _, p := range paths {
+		who := ""
+		if ok {
+			switch err := host.RootOnly(ctx, in, p); {
+			case err == nil:
+				declared = append(declared, p)
+			case !errors.Is(err, host.ErrNotRootOnly):
+				return nil, nil, nil, fmt.Errorf("files.acl %s: %w", p, err)
+			default:
+				// An owner the system names (not a bare uid) is an
+				// account ls can run as.
+				if owner := stats[p].Owner; owner != "" && owner != host.Root && !isDigits(owner) {
+					who = owner
+				}
+			}
+		}
+		batches[who] = append(batches[who], p)
+	}
+	for who := range batches {
+		order = append(order, who)
+	}
+	sort.Strings(order)
+	return batches, order, declared, nil
 }
 
 // maxReadBytes bounds files.read's max.
@@ -877,4 +932,14 @@ func stringsOf(v starlark.Value, what string) ([]string, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// isDigits reports whether s is a non-empty string of ASCII digits.
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

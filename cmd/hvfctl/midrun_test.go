@@ -40,22 +40,13 @@ func (t midRunTarget) String() string {
 // file operations the real backend performs in-process, or carrying a
 // file hvfctl verified (tar's archive) whoever runs it.
 func midRunExternal(cmd host.Command) bool {
-	if len(cmd.Argv) == 0 || strings.HasPrefix(cmd.Argv[0], "<") || midRunFilesQuery(cmd.Argv) {
+	if len(cmd.Argv) == 0 || strings.HasPrefix(cmd.Argv[0], "<") {
 		return false
 	}
 	if len(cmd.Verified) > 0 {
 		return true
 	}
 	return cmd.Principal() == host.Root && !host.InProcessFileOp(cmd.Argv)
-}
-
-// midRunFilesQuery reports whether argv is files.acl's query (`ls -led
-// PATH...`), the one files query that still runs a program as root by
-// path (reading an ACL has no descriptor form without cgo). It reads
-// metadata only, after the in-process stat walked each path, and is left
-// out of this battery (docs/security.md, "What hvfctl does not promise").
-func midRunFilesQuery(argv []string) bool {
-	return len(argv) > 1 && argv[0] == "/bin/ls" && argv[1] == "-led"
 }
 
 // midRunPaths lists every path cmd uses as an attacker sees it: the
