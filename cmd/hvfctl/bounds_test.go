@@ -19,6 +19,7 @@ import (
 // and never print a Go stack trace; a long loop cancelled by the time
 // limit keeps its positioned error. Small limits keep each case fast.
 func TestBoundsInsideOneOperation(t *testing.T) {
+	t.Parallel() // a subprocess of the built binary: overlaps the in-process tests
 	dir := t.TempDir()
 	bin := relBuild(t)
 	files := map[string]string{

@@ -237,6 +237,7 @@ func TestHostileControlCharacters(t *testing.T) {
 // go.starlark.net): hvfctl must still end, with status 1, within its
 // grace period.
 func TestHostileSIGTERMInsideBuiltin(t *testing.T) {
+	t.Parallel() // a subprocess of the built binary: overlaps the in-process tests
 	dir := t.TempDir()
 	bin := relBuild(t)
 	recipe := filepath.Join(dir, "busy.star")
@@ -335,6 +336,7 @@ func TestHostileFIFOInputs(t *testing.T) {
 // hard stop ends hvfctl with status 1 and a clear message, and the
 // process never grows to several times its figure.
 func TestHostileHeapInOneCall(t *testing.T) {
+	t.Parallel() // a subprocess of the built binary: overlaps the in-process tests
 	dir := t.TempDir()
 	bin := relBuild(t)
 	body := "s = \"[\" + \"0,\" * 40000000 + \"0]\"\nx = json.decode(s)\n"

@@ -15,6 +15,7 @@ import (
 // interrupts it, and expects it to stop promptly through the signal
 // context main installs, with exit status 1 and a message saying so.
 func TestSIGINTStopsEvaluation(t *testing.T) {
+	t.Parallel() // a subprocess of the built binary: overlaps the in-process tests
 	if testing.Short() {
 		t.Skip("builds hvfctl")
 	}
