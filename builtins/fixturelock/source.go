@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // TypeOther marks a tree node that is neither a regular file nor a
@@ -177,7 +179,7 @@ func (d DirSource) list(ctx context.Context, dir *os.File, rel string, skip map[
 			*nodes = append(*nodes, Node{Path: r, Type: TypeLink, Target: target})
 		default:
 			if !skip[r] {
-				*nodes = append(*nodes, Node{Path: r, Type: TypeOther, Kind: describeMode(statModeType(uint32(st.Mode)))})
+				*nodes = append(*nodes, Node{Path: r, Type: TypeOther, Kind: describeMode(host.ModeType(uint32(st.Mode)))})
 			}
 		}
 	}
@@ -197,21 +199,6 @@ func readlinkat(dirfd int, name string) (string, error) {
 		}
 	}
 	return "", errors.New("symlink target too long")
-}
-
-// statModeType maps a stat mode's type bits to the fs.FileMode type.
-func statModeType(m uint32) fs.FileMode {
-	switch m & unix.S_IFMT {
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFBLK:
-		return fs.ModeDevice
-	}
-	return fs.ModeIrregular
 }
 
 // Open implements Source. It opens the file relative to a handle of the

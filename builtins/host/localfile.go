@@ -45,6 +45,28 @@ func ReadLocalFile(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// ModeType maps the type bits of a stat(2) mode to the fs.FileMode type
+// (0 for a regular file, fs.ModeIrregular for a type it does not know).
+func ModeType(m uint32) fs.FileMode {
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFREG:
+		return 0
+	case syscall.S_IFDIR:
+		return fs.ModeDir
+	case syscall.S_IFLNK:
+		return fs.ModeSymlink
+	case syscall.S_IFIFO:
+		return fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		return fs.ModeSocket
+	case syscall.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
+}
+
 func typeName(m fs.FileMode) string {
 	switch {
 	case m.IsDir():

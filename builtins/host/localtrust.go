@@ -175,7 +175,7 @@ func (t *LocalTrust) checkPath(abs string, dirOnly bool, given string) error {
 			}
 			return nil
 		default:
-			return fail(next+" is a "+typeName(fileModeOf(st)), ErrNotRegular)
+			return fail(next+" is a "+typeName(ModeType(uint32(st.Mode))), ErrNotRegular)
 		}
 	}
 }
@@ -238,22 +238,6 @@ func lstatLocal(p string) (*syscall.Stat_t, error) {
 		return nil, &fs.PathError{Op: "lstat", Path: p, Err: err}
 	}
 	return &st, nil
-}
-
-func fileModeOf(st *syscall.Stat_t) fs.FileMode {
-	switch st.Mode & syscall.S_IFMT {
-	case syscall.S_IFIFO:
-		return fs.ModeNamedPipe
-	case syscall.S_IFSOCK:
-		return fs.ModeSocket
-	case syscall.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case syscall.S_IFBLK:
-		return fs.ModeDevice
-	case syscall.S_IFDIR:
-		return fs.ModeDir
-	}
-	return fs.ModeIrregular
 }
 
 // ReadTrustedLocalFile is ReadLocalFile after t.CheckFile: the file is

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sysprog21/hvfctl/builtins/darwin"
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // ErrBadInput is wrapped by errors about the request itself (the
@@ -223,7 +224,7 @@ func scanDir(ctx context.Context, d *os.File, dir string, dev uint64, depth int,
 			*errs = append(*errs, fmt.Errorf("stat %s: %w", p, err))
 			continue
 		}
-		mode := fileModeType(uint32(st.Mode)) | fs.FileMode(st.Mode&0o777)
+		mode := host.ModeType(uint32(st.Mode)) | fs.FileMode(st.Mode&0o777)
 		n := &node{path: p, mode: mode, newest: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))}
 		if mode.IsRegular() {
 			n.bytes = st.Size
@@ -363,7 +364,7 @@ func (p *pruner) removeAt(n *node) (removed bool, err error) {
 		return false, err
 	}
 	mtime := time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))
-	if !mtime.Before(p.cutoff) || fileModeType(uint32(st.Mode)) != n.mode.Type() {
+	if !mtime.Before(p.cutoff) || host.ModeType(uint32(st.Mode)) != n.mode.Type() {
 		return false, nil
 	}
 	if n.mode.IsDir() {
@@ -428,23 +429,4 @@ func removeTreeAt(ctx context.Context, dirfd int, name string, depth int) error 
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
-}
-
-// fileModeType maps a stat mode's type bits to the fs.FileMode type.
-func fileModeType(m uint32) fs.FileMode {
-	switch m & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFBLK:
-		return fs.ModeDevice
-	}
-	return 0
 }
