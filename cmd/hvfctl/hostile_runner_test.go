@@ -222,37 +222,24 @@ func TestHostileRunner(t *testing.T) {
 	var outside atomic.Int64
 	safe, total, repaired := 0, len(todo), 0
 	var unsafe []string
-	work := make(chan planting)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for pl := range work {
-				ok, conv, report := hostilePlant(t, pl.start.mac, pl.path, pl.kind, allow)
-				name := fmt.Sprintf("%s/%s/%s", pl.start.name, strings.TrimPrefix(pl.path, "/Users/"+hostileRunnerUser+"/"), pl.kind)
-				if !strings.HasPrefix(pl.path, "/Users/") {
-					outside.Add(1)
-				}
-				mu.Lock()
-				if conv {
-					repaired++
-				}
-				if ok {
-					safe++
-				} else {
-					unsafe = append(unsafe, name)
-					t.Errorf("planting %s is not safe:\n%s", name, report)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, pl := range todo {
-		work <- pl
-	}
-	close(work)
-	wg.Wait()
+	relPool(16, todo, func(pl planting) {
+		ok, conv, report := hostilePlant(t, pl.start.mac, pl.path, pl.kind, allow)
+		name := fmt.Sprintf("%s/%s/%s", pl.start.name, strings.TrimPrefix(pl.path, "/Users/"+hostileRunnerUser+"/"), pl.kind)
+		if !strings.HasPrefix(pl.path, "/Users/") {
+			outside.Add(1)
+		}
+		mu.Lock()
+		if conv {
+			repaired++
+		}
+		if ok {
+			safe++
+		} else {
+			unsafe = append(unsafe, name)
+			t.Errorf("planting %s is not safe:\n%s", name, report)
+		}
+		mu.Unlock()
+	})
 	fmt.Printf("%d/%d plantings safe (%d repaired by the run: check exits 0 after it; %d in sticky directories outside the runner's home)\n", safe, total, repaired, outside.Load())
 	if outside.Load() == 0 {
 		t.Errorf("no planting in /tmp or /var/tmp, which the recipe writes as root")

@@ -180,30 +180,17 @@ func TestMidRunPlanting(t *testing.T) {
 	var mu sync.Mutex
 	safe := 0
 	var unsafe []string
-	work := make(chan midRunTarget)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for tg := range work {
-				report := midRunPlant(t, starts[tg.start], tg, allow, baseline[midRunPhase(tg.start, tg.apply)])
-				mu.Lock()
-				if report == "" {
-					safe++
-				} else {
-					unsafe = append(unsafe, tg.String())
-					t.Errorf("mid-run planting %s is not safe:\n%s", tg, report)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, tg := range todo {
-		work <- tg
-	}
-	close(work)
-	wg.Wait()
+	relPool(8, todo, func(tg midRunTarget) {
+		report := midRunPlant(t, starts[tg.start], tg, allow, baseline[midRunPhase(tg.start, tg.apply)])
+		mu.Lock()
+		if report == "" {
+			safe++
+		} else {
+			unsafe = append(unsafe, tg.String())
+			t.Errorf("mid-run planting %s is not safe:\n%s", tg, report)
+		}
+		mu.Unlock()
+	})
 	fmt.Printf("%d/%d mid-run plantings safe (%d root-run external commands)\n", safe, len(todo), len(commands))
 	if safe != len(todo) {
 		sort.Strings(unsafe)

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sysprog21/hvfctl/builtins/fakemac"
@@ -246,6 +247,27 @@ func relAssertAbsent(t testing.TB, secret string, texts map[string]string) {
 // TestRelCrashIn checks the literal prefilter against the regexp alone:
 // the same answer for each of its alternatives, near misses and clean
 // output.
+// relPool calls fn on every item of items from n goroutines and returns
+// when all calls have returned.
+func relPool[T any](n int, items []T, fn func(T)) {
+	work := make(chan T)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				fn(it)
+			}
+		}()
+	}
+	for _, it := range items {
+		work <- it
+	}
+	close(work)
+	wg.Wait()
+}
+
 func TestRelCrashIn(t *testing.T) {
 	for _, s := range []string{
 		"",
