@@ -57,6 +57,7 @@ func TestLocalInputsTrust(t *testing.T) {
 	loads := write(filepath.Join(dir, "root", "loads.star"), "load(\"lib/m.star\", \"x\")\nprint(\"recipe code ran\")\n", 0, 0, 0o644)
 	write(filepath.Join(dir, "root", "lib", "m.star"), "x = 1\n", trustRunnerUID, trustStaffGID, 0o644)
 	token := write(filepath.Join(runnerDir, "token"), "ghr_token\n", 0, 0, 0o600)
+	workflow := write(filepath.Join(dir, "root", "ci.yml"), "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n", 0, 0, 0o644)
 
 	// A saved plan the runner account wrote, and a root-owned plan that
 	// names a recipe in the runner's directory.
@@ -85,6 +86,10 @@ func TestLocalInputsTrust(t *testing.T) {
 		{"token file in the runner's directory", []string{"run", "--yes", "--target", "fake", "--token-file", token, good}, "owned by uid 1001"},
 		{"plan -o into the runner's directory", []string{"plan", "--target", "fake", "-o", filepath.Join(runnerDir, "x.plan"), good}, "owned by uid 1001"},
 		{"--save into the runner's directory", []string{"run", "--yes", "--target", "fake", "--save", filepath.Join(runnerDir, "x.json"), good}, "owned by uid 1001"},
+		// The workflow and github commands evaluate the recipe too.
+		{"workflow audit --recipe owned by the runner account", []string{"workflow", "audit", "--recipe", foreign, workflow}, "owned by uid 1001"},
+		{"workflow render of a recipe in the runner's directory", []string{"workflow", "render", "--recipe", inRunnerDir, workflow}, "owned by uid 1001"},
+		{"workflow audit --recipe loading a module of the runner account", []string{"workflow", "audit", "--recipe", loads, workflow}, "owned by uid 1001"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := trustCLI(t, trust, tc.args...)

@@ -143,7 +143,7 @@ func (f *recipeFlags) report(e *env, mode engine.Mode, asJSON, all bool, recordT
 		fmt.Fprintf(e.stderr, "saved the plan to %s; apply exactly it with: hvfctl run %s\n", f.savePlan, f.savePlan)
 	}
 	if recordTo != "" {
-		keep, err := recipeLiterals(f.Recipe)
+		keep, err := recipeLiterals(e.trust, f.Recipe)
 		if err != nil {
 			return exit(1, err)
 		}

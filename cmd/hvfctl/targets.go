@@ -78,9 +78,11 @@ func (t *target) saveRecording(e *env, file string, red *host.Redactor, what str
 var stringLiteral = regexp.MustCompile(`"([^"\\\n]+)"`)
 
 // recipeLiterals returns the double-quoted string literals of a recipe
-// file, the values --record keeps.
-func recipeLiterals(file string) ([]string, error) {
-	b, err := os.ReadFile(file)
+// file, the values --record keeps. The file is read like the recipe was
+// loaded: size-capped, never a FIFO or device, and (as root) only when
+// only the trusted accounts can change it.
+func recipeLiterals(trust *host.LocalTrust, file string) ([]string, error) {
+	b, err := host.ReadTrustedLocalFile(trust, file, maxLocalFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}

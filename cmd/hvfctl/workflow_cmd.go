@@ -214,20 +214,23 @@ func reportOthers(e *env, file string, others []audit.JobReport) {
 // with recipe variables set (--var NAME=VALUE; vars may be nil), and
 // returns its declarations. Evaluation runs no command; the host refuses
 // any that is attempted. A recipe stopped by a bound exits with code
-// (2 in the workflow commands, as their other bad input does).
+// (2 in the workflow commands, as their other bad input does). Run as
+// root, the recipe and its modules must pass the same local-file trust
+// check as run's (host.LocalTrust): evaluating one is running its code.
 func (e *env) recipeDeclarations(vars map[string]string, code int) workflow.DeclarationLoader {
 	return func(ctx context.Context, path string) ([]workflow.Declaration, error) {
-		return declarations(ctx, path, vars, e.limits(0, 0, 0, code))
+		return declarations(ctx, path, vars, e.limits(0, 0, 0, code), e.trust)
 	}
 }
 
-func declarations(ctx context.Context, path string, vars map[string]string, lim engine.Limits) ([]workflow.Declaration, error) {
+func declarations(ctx context.Context, path string, vars map[string]string, lim engine.Limits, trust *host.LocalTrust) ([]workflow.Declaration, error) {
 	r, err := engine.Load(ctx, path, engine.Options{
-		Host:    refusingHost{},
-		Modules: builtins.Modules(),
-		Stdlib:  stdlib.FS,
-		Vars:    vars,
-		Limits:  lim,
+		Host:       refusingHost{},
+		Modules:    builtins.Modules(),
+		Stdlib:     stdlib.FS,
+		Vars:       vars,
+		Limits:     lim,
+		LocalTrust: trust,
 	})
 	if err != nil {
 		return nil, err
