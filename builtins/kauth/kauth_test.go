@@ -202,7 +202,7 @@ func TestAllowed(t *testing.T) {
 	es := []ACE{
 		{everyone, KindDeny, 1<<4 | 1<<6},
 		{UserGUID(0), KindPermit, 1<<2 | 1<<6 | 1<<13},
-		{GroupGUID(0), KindPermit, 1<<12},
+		{GroupGUID(0), KindPermit, 1 << 12},
 		{ghrunner, KindPermit, 1<<2 | 1<<5},
 		{GroupGUID(20), KindPermit | FlagDirInherit | FlagOnlyInherit, 1 << 4},
 		{UserGUID(501), 3, 1 << 13},
