@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,12 +43,16 @@ func statOf(p string, fi host.FileInfo) FileStat {
 }
 
 // statError names a failed batched stat by its first paths.
-func statError(paths []string, err error) error {
+func statError(paths []string, err error) error { return queryError(host.OpStat, paths, err) }
+
+// queryError names a batched in-process query (op) that failed as a
+// whole with its first paths.
+func queryError(op string, paths []string, err error) error {
 	shown, more := paths, ""
 	if len(paths) > 3 {
 		shown, more = paths[:3], fmt.Sprintf(" and %d more paths", len(paths)-3)
 	}
-	return fmt.Errorf("%s %s%s: %w", host.OpStat, strings.Join(shown, " "), more, err)
+	return fmt.Errorf("%s %s%s: %w", op, strings.Join(shown, " "), more, err)
 }
 
 // answerOf is the FileStat of one answer of a batched stat: a missing
@@ -79,94 +82,7 @@ func statType(t string) string {
 	return t
 }
 
-func aclArgv(paths []string) []string { return append([]string{"/bin/ls", "-led"}, paths...) }
-
-var aclLine = regexp.MustCompile(`^\s+[0-9]+: (.+?)\s*$`)
-
-// ParseLsACL parses `ls -led PATH...`: each entry's line ends with its
-// path (a symlink's with `PATH -> TARGET`), and its ACL entries follow as
-// ` N: group:everyone deny delete` lines. ls sorts its operands, so entry
-// lines are matched to the requested paths by name. Paths without ACL
-// entries map to an empty list; paths ls did not list are absent.
-func ParseLsACL(out string, paths []string) map[string][]string {
-	m := map[string][]string{}
-	// Longest paths first, so /a/b is not taken for /b.
-	byLen := append([]string(nil), paths...)
-	sort.Slice(byLen, func(i, j int) bool { return len(byLen[i]) > len(byLen[j]) })
-	cur := ""
-	for _, ln := range lines(out) {
-		if mm := aclLine.FindStringSubmatch(ln); mm != nil {
-			if cur != "" {
-				m[cur] = append(m[cur], mm[1])
-			}
-			continue
-		}
-		cur = ""
-		for _, p := range byLen {
-			if strings.HasSuffix(ln, " "+p) || strings.Contains(ln, " "+p+" -> ") {
-				cur = p
-				if _, ok := m[p]; !ok {
-					m[p] = []string{}
-				}
-				break
-			}
-		}
-	}
-	return m
-}
-
-// lsACLResult reads the result of one `ls -led PATH...` call: the ACL
-// entries of every path listed, nil for a path ls reported missing (its
-// documented answer: a stderr line `ls: PATH: No such file or directory`
-// and exit 1), and an error for every other path. A path ls neither
-// listed nor reported missing, an exit status other than 0 or 1, or exit
-// 1 without a missing path is a failure of the query, reported with ls's
-// exit status and the tail of its stderr.
-func lsACLResult(res host.Result, paths []string) (acls map[string][]string, errs map[string]error) {
-	acls = ParseLsACL(res.Stdout, paths)
-	errs = map[string]error{}
-	fail := func(p string) {
-		errs[p] = fmt.Errorf("ls -led %s exited %d: %s", p, res.Exit, engine.Tail(res.Stderr, 2))
-	}
-	if res.Exit != 0 && res.Exit != 1 {
-		for _, p := range paths {
-			fail(p)
-		}
-		return map[string][]string{}, errs
-	}
-	missing := 0
-	for _, p := range paths {
-		if _, ok := acls[p]; ok {
-			continue
-		}
-		if res.Exit == 1 && lsMissing(res.Stderr, p) {
-			missing++
-			continue
-		}
-		fail(p)
-	}
-	if res.Exit == 1 && missing == 0 {
-		for _, p := range paths {
-			fail(p)
-		}
-		return map[string][]string{}, errs
-	}
-	return acls, errs
-}
-
-// lsMissing says whether ls's stderr reports p missing:
-// `ls: P: No such file or directory` (or `Not a directory`).
-func lsMissing(stderr, p string) bool {
-	for _, ln := range lines(stderr) {
-		ln = strings.TrimSpace(ln)
-		if ln == "ls: "+p+": No such file or directory" || ln == "ls: "+p+": Not a directory" {
-			return true
-		}
-	}
-	return false
-}
-
-// filesState batches the stat and ls calls of a run: the first stat or
+// filesState batches the stat and ACL queries of a run: the first stat or
 // acl query reads, in one call, every path it is asked for plus every
 // registered path not yet read. It lives in the session's fact cache, so
 // the readings are forgotten with the other facts after an action runs;
@@ -300,13 +216,13 @@ func (fst *filesState) statLocked(ctx context.Context, s *engine.Session, paths 
 }
 
 // aclPaths returns the ACL entries of every path (nil for a missing
-// path), with at most one ls call for the paths not yet read. Each path
-// is first looked at with the batched stat, which walks it the way root
-// walks a path (no symlink crossed but root's own): a path through a
-// link the runner account planted gives that error, and only paths that
-// exist and passed are handed to `ls -led` (which looks them up again:
-// the window is docs/security.md's). A path ls failed to read gives its
-// error.
+// path), with at most one batched `<acl> PATH...` query (in-process
+// through the host's host.FileQuerier) for the paths not yet read. Each
+// path is first looked at with the batched stat: a path through a link
+// the runner account planted keeps that error, and only paths that exist
+// are read. The host reads each ACL from the object its own walk reached
+// (as root, every symlink but root's own refused on the way, the final
+// component never followed), never by looking the path up again.
 func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[string][]string, error) {
 	fst, err := filesOf(s)
 	if err != nil {
@@ -330,34 +246,8 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 				ask = append(ask, p)
 			}
 		}
-		batches, order, declared, err := aclPrincipals(ctx, s.Host(), ask, fst.stats)
-		if err != nil {
+		if err := fst.readACLs(ctx, s.Host(), ask); err != nil {
 			return nil, err
-		}
-		for _, who := range order {
-			batch := batches[who]
-			var decl []string
-			if who == "" {
-				decl = declared
-			}
-			res, err := runPaths(ctx, s.Host(), who, decl, aclArgv(batch)...)
-			if err != nil {
-				return nil, err
-			}
-			got, errs := lsACLResult(res, batch)
-			if len(got) == 0 && len(errs) == len(batch) {
-				// ls failed as a whole: that fails this query, whichever
-				// of the batch's paths it asked for.
-				return nil, errs[batch[0]]
-			}
-			for _, p := range batch {
-				if e, ok := got[p]; ok {
-					fst.acls[p] = e
-				}
-				if e, ok := errs[p]; ok {
-					fst.aclErrs[p] = e
-				}
-			}
 		}
 	}
 	out := map[string][]string{}
@@ -370,45 +260,43 @@ func aclPaths(ctx context.Context, s *engine.Session, paths ...string) (map[stri
 	return out, nil
 }
 
-// aclPrincipals decides who runs `ls -led` for each path of paths. ls
-// looks the path up again after the stat, so root reads a path through
-// ls only when nothing but root can change what the path leads to
-// (host.RootOnly; those paths are returned in declared, for the
-// point-of-use rule to check again right before ls starts). A path
-// another account can change is read as the account that owns the
-// object the stat found: a link swapped in between then leads ls only
-// where that account could look anyway. A root-owned object on such a
-// path (drift itself: a hard link, or a tree a failed chown left) or an
-// object whose owner has no account (a bare uid) is still read as root,
-// undeclared: that window is docs/security.md's.
-// Batches are keyed by principal ("" is root), order lists them root
-// first, then by name.
-func aclPrincipals(ctx context.Context, h host.Host, paths []string, stats map[string]FileStat) (batches map[string][]string, order, declared []string, err error) {
-	batches = map[string][]string{}
-	in, ok := host.InspectorOf(h)
-	for _, p := range paths {
-		who := ""
-		if ok {
-			switch err := host.RootOnly(ctx, in, p); {
-			case err == nil:
-				declared = append(declared, p)
-			case !errors.Is(err, host.ErrNotRootOnly):
-				return nil, nil, nil, fmt.Errorf("files.acl %s: %w", p, err)
-			default:
-				// An owner the system names (not a bare uid) is an
-				// account ls can run as.
-				if owner := stats[p].Owner; owner != "" && owner != host.Root && !isDigits(owner) {
-					who = owner
-				}
-			}
+// readACLs asks the host for the ACLs of paths in one query and keeps
+// the answers: the entries, nothing for a path gone since the stat, or
+// the error. A query that fails as a whole fails every path of it.
+func (fst *filesState) readACLs(ctx context.Context, h host.Host, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	q, ok := host.FileQuerierOf(h)
+	if !ok {
+		return fmt.Errorf("acl: the %s host cannot answer file queries", h.Name())
+	}
+	as, err := q.ACLPaths(ctx, paths)
+	if err != nil {
+		err = queryError(host.OpACL, paths, err)
+		for _, p := range paths {
+			fst.aclErrs[p] = err
 		}
-		batches[who] = append(batches[who], p)
+		return err
 	}
-	for who := range batches {
-		order = append(order, who)
+	answered := map[string]bool{}
+	for _, a := range as {
+		answered[a.Path] = true
+		switch {
+		case a.Err == nil:
+			fst.acls[a.Path] = append([]string{}, a.Entries...)
+		case errors.Is(a.Err, fs.ErrNotExist), errors.Is(a.Err, syscall.ENOTDIR):
+			// Removed since the stat: missing, as files.stat would say now.
+		default:
+			fst.aclErrs[a.Path] = fmt.Errorf("acl %s: %w", a.Path, a.Err)
+		}
 	}
-	sort.Strings(order)
-	return batches, order, declared, nil
+	for _, p := range paths {
+		if !answered[p] {
+			fst.aclErrs[p] = fmt.Errorf("acl %s: the host gave no answer for this path", p)
+		}
+	}
+	return nil
 }
 
 // maxReadBytes bounds files.read's max.
@@ -547,12 +435,17 @@ the metadata behind it.`,
 				}),
 			newBuiltin(m, "acl", "path", engine.KindQuery, `
 Returns the list of ACL entries of PATH as strings (`+"`\"group:everyone deny delete\"`"+`),
-empty when it has none, or None when the path is missing. PATH is first
-looked at like files.stat (a path through a symlink root did not make
-fails with that error, and a missing path is None without asking ls);
-then `+"`/bin/ls -led PATH...`"+` runs as root for the paths that exist, batched
-like files.stat; any other failure of ls fails the query with its exit
-status and stderr.`,
+empty when it has none, or None when the path is missing, in the form
+`+"`ls -le`"+` prints them: the principal (`+"`user:NAME`"+`, `+"`group:NAME`"+`, or the GUID
+when it is not a compatibility GUID of a known uid or gid: accounts
+sysadminctl creates have random GUIDs), `+"`inherited`"+`, `+"`allow`"+` or `+"`deny`"+`, then
+the rights and inheritance flags named for a file or a directory. PATH
+is first looked at like files.stat (a path through a symlink root did
+not make fails with that error, and a missing path is None); then the
+ACLs of the paths that exist are read in-process as root, batched like
+files.stat (`+"`<acl> PATH...`"+`), each from the object the walk reached
+(a final symlink's own ACL), never looked up again by path. A failure to
+read one fails the query.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "path")
 					if err != nil {
@@ -615,7 +508,7 @@ path through a symlink root did not make is an error.`,
 				}),
 			newBuiltin(m, "prefetch", "paths", engine.KindUtil, `
 Registers PATHS (a list or tuple of absolute paths) for the batched `+"`<stat>`"+`
-and `+"`ls -led`"+` calls of the whole run: the first files.stat (or files.acl)
+and `+"`<acl>`"+` queries of the whole run: the first files.stat (or files.acl)
 of a check reads every registered path with one call, and so does the
 first one after each action. Call it while the recipe is evaluated, next to
 the resource that will look at the paths (stdlib functions do), so that a
@@ -934,12 +827,3 @@ func stringsOf(v starlark.Value, what string) ([]string, error) {
 	return out, nil
 }
 
-// isDigits reports whether s is a non-empty string of ASCII digits.
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
-}

@@ -1,70 +1,64 @@
 package builtins
 
 import (
-	"slices"
+	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
-// TestACLReadByWhoCanChangeThePath checks who runs files.acl's `ls -led`
-// (it looks each path up again after the stat): root only for paths no
-// one else can change, declared to the point-of-use rule; the owning
-// account for a path another account can change; root, undeclared, for
-// a root-owned object on such a path (drift) and for an owner with no
-// account name.
-func TestACLReadByWhoCanChangeThePath(t *testing.T) {
+// TestACLReadInProcess checks files.acl's one batched `<acl>` query: read
+// as root in-process for every path the stat found (no program runs, so
+// no principal is chosen and nothing is looked up again by path), a path
+// gone since the stat is None, a path through an untrusted link keeps
+// the stat's error, and a failure to read one path or the query as a
+// whole fails files.acl with an error naming it.
+func TestACLReadInProcess(t *testing.T) {
 	h := newScriptHost()
-	h.stat("/Users", host.TypeDir, 0o755, "root", "admin", 64, "")
-	h.stat("/Users/ghrunner", host.TypeDir, 0o750, "ghrunner", "staff", 64, "")
-	h.stat("/Users/ghrunner/Library", host.TypeDir, 0o700, "ghrunner", "staff", 64, "")
-	h.stat("/Users/ghrunner/planted", host.TypeFile, 0o644, "root", "wheel", 3, "")
-	h.stat("/Users/ghrunner/orphan", host.TypeDir, 0o755, "502", "staff", 64, "")
 	h.stat("/usr", host.TypeDir, 0o755, "root", "wheel", 64, "")
-	h.stat("/usr/local", host.TypeDir, 0o755, "root", "wheel", 64, "")
-	for _, p := range []string{"/Users/ghrunner", "/Users/ghrunner/Library", "/Users/ghrunner/orphan"} {
-		fi := h.stats[p]
-		fi.UID, fi.GID = 501, 20
-		if fi.Owner == "502" {
-			fi.UID = 502
-		}
-		h.stats[p] = fi
-	}
-	line := func(ps ...string) host.Result {
-		var b strings.Builder
-		for _, p := range ps {
-			b.WriteString("drwxr-xr-x  3 x  y  96 Jan  1 00:00 " + p + "\n")
-		}
-		return ok(b.String())
-	}
-	h.on([]string{"/bin/ls", "-led", "/Users/ghrunner/orphan", "/Users/ghrunner/planted", "/usr", "/usr/local"},
-		line("/Users/ghrunner/orphan", "/Users/ghrunner/planted", "/usr", "/usr/local"))
-	h.on([]string{"/bin/ls", "-led", "/Users/ghrunner", "/Users/ghrunner/Library"}, line("/Users/ghrunner", "/Users/ghrunner/Library"))
+	h.stat("/Users/ghrunner", host.TypeDir, 0o750, "ghrunner", "staff", 64, "")
+	h.stat("/Users/ghrunner/planted", host.TypeFile, 0o644, "root", "wheel", 3, "")
+	h.stat("/Users/ghrunner/busy", host.TypeFile, 0o644, "ghrunner", "staff", 3, "")
+	h.statErrs["/Users/ghrunner/box/sudoers"] = fmt.Errorf("/Users/ghrunner/box is a %w", host.ErrUntrustedLink)
+	h.acls["/Users/ghrunner"] = []string{"group:everyone deny delete"}
+	h.aclErrs["/Users/ghrunner/busy"] = errors.New("getattrlist: resource busy")
 	s := testSession(t, h)
-	mustEval(t, s, `files.prefetch(["/usr", "/usr/local", "/Users/ghrunner", "/Users/ghrunner/Library", "/Users/ghrunner/planted", "/Users/ghrunner/orphan"])
-result = files.acl("/usr/local")
+	v := mustEval(t, s, `
+files.prefetch(["/usr", "/Users/ghrunner", "/Users/ghrunner/planted", "/gone"])
+result = [files.acl("/usr"), files.acl("/Users/ghrunner"), files.acl("/Users/ghrunner/planted"), files.acl("/gone")]
 `)
-	var lsRuns []host.Command
+	if v.String() != `[[], ["group:everyone deny delete"], [], None]` {
+		t.Errorf("got %s", v)
+	}
+	var acl []host.Command
 	for _, c := range h.cmds {
-		if c.Argv[0] == "/bin/ls" {
-			lsRuns = append(lsRuns, c)
+		if c.Argv[0] == host.OpACL {
+			acl = append(acl, c)
+		}
+		if !strings.HasPrefix(c.Argv[0], "<") {
+			t.Errorf("files.acl ran a program: %q", c.Argv)
 		}
 	}
-	if len(lsRuns) != 2 {
-		t.Fatalf("ls ran %d times, want one per principal: %v", len(lsRuns), h.argvs())
+	if len(acl) != 1 || strings.Join(acl[0].Argv, " ") != "<acl> /Users/ghrunner /Users/ghrunner/planted /usr" {
+		t.Errorf("ACL queries %v, want one for the paths that exist", acl)
 	}
-	root, runner := lsRuns[0], lsRuns[1]
-	if root.Principal() != host.Root || runner.User != "ghrunner" {
-		t.Fatalf("principals %q and %q, want root then ghrunner", root.Principal(), runner.User)
+	for _, c := range []struct{ expr, want string }{
+		{`files.acl("/Users/ghrunner/box/sudoers")`, "symlink not made by root"},
+		{`files.acl("/Users/ghrunner/busy")`, "acl /Users/ghrunner/busy: getattrlist: resource busy"},
+	} {
+		if _, err := eval(t, s, "result = "+c.expr); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.expr, err, c.want)
+		}
 	}
-	if !slices.Equal(root.Paths, []string{"/usr", "/usr/local"}) {
-		t.Errorf("root's ls declares %v, want only the root-only paths", root.Paths)
-	}
-	if len(runner.Paths) != 0 {
-		t.Errorf("the runner account's ls declares %v, want none", runner.Paths)
-	}
-	if !slices.Contains(root.Argv, "/Users/ghrunner/planted") || !slices.Contains(root.Argv, "/Users/ghrunner/orphan") {
-		t.Errorf("root's ls %v should read the root-owned and the ownerless object", root.Argv)
+
+	// Removed between the stat and the read: missing, not an error.
+	h2 := newScriptHost()
+	h2.stat("/opt", host.TypeDir, 0o755, "root", "wheel", 64, "")
+	h2.aclErrs["/opt"] = fmt.Errorf("acl /opt: %w", fs.ErrNotExist)
+	if v := mustEval(t, testSession(t, h2), `result = files.acl("/opt")`); v.String() != "None" {
+		t.Errorf("a path gone since the stat: %s", v)
 	}
 }

@@ -92,17 +92,6 @@ func FuzzParseLaunchctlPrint(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) { _ = ParseLaunchctlPrint(s) })
 }
 
-func FuzzParseLsACL(f *testing.F) {
-	f.Add("drwxr-x---+ 12 u  staff  384 May  2 14:24 /a\n 0: group:everyone deny delete\n", "/b")
-	f.Fuzz(func(t *testing.T, out, p string) {
-		for q, es := range ParseLsACL(out, []string{"/a", p}) {
-			if q != "/a" && q != p || es == nil {
-				t.Fatalf("path %q listed as %v", q, es)
-			}
-		}
-	})
-}
-
 func FuzzParseSmall(f *testing.F) {
 	f.Add("ProductVersion:\t15.6\nkern.hv_support: 1\n/dev/disk3s5 971350180 838860800 104857600 89% 3 2 99% /\n* Label: Command Line Tools for Xcode-26.0\npackage-id: x\nyes a\nSecure token is ENABLED for user A\nx|y|2\n")
 	f.Fuzz(func(t *testing.T, s string) {

@@ -34,6 +34,10 @@ type scriptHost struct {
 	// too, where a path not listed is missing unless statErrs holds it.
 	stats    map[string]host.FileInfo
 	statErrs map[string]error
+	// acls answer ACLPaths for paths stats holds (none: no entries);
+	// aclErrs fail them.
+	acls    map[string][]string
+	aclErrs map[string]error
 	// members answer HashArchive.
 	members   map[string]map[string]string
 	cmds      []host.Command
@@ -42,7 +46,7 @@ type scriptHost struct {
 }
 
 func newScriptHost() *scriptHost {
-	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}, archives: map[string][]tarcheck.Entry{}, stats: map[string]host.FileInfo{}, statErrs: map[string]error{}, members: map[string]map[string]string{}}
+	return &scriptHost{replies: map[string][]host.Result{}, files: map[string][]byte{}, hashes: map[string]string{}, archives: map[string][]tarcheck.Entry{}, stats: map[string]host.FileInfo{}, statErrs: map[string]error{}, acls: map[string][]string{}, aclErrs: map[string]error{}, members: map[string]map[string]string{}}
 }
 
 func key(argv []string) string { return strings.Join(argv, "\x00") }
@@ -176,6 +180,32 @@ func (h *scriptHost) StatPaths(ctx context.Context, paths []string) ([]host.Path
 			st.Err = fmt.Errorf("lstat %s: %w", p, fs.ErrNotExist)
 		}
 		out = append(out, st)
+	}
+	return out, nil
+}
+
+// ACLPaths implements host.FileQuerier from acls and aclErrs (a path
+// stats does not hold is missing, or fails with its statErrs), recorded
+// as `<acl> PATH...`.
+func (h *scriptHost) ACLPaths(ctx context.Context, paths []string) ([]host.PathACL, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cmds = append(h.cmds, host.Command{Argv: append([]string{host.OpACL}, paths...), User: host.Root})
+	var out []host.PathACL
+	for _, p := range paths {
+		a := host.PathACL{Path: p}
+		_, exists := h.stats[p]
+		switch err, bad := h.aclErrs[p]; {
+		case bad:
+			a.Err = err
+		case exists:
+			a.Entries = append([]string{}, h.acls[p]...)
+		case h.statErrs[p] != nil:
+			a.Err = h.statErrs[p]
+		default:
+			a.Err = fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

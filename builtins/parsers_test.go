@@ -280,15 +280,6 @@ func TestStatAnswers(t *testing.T) {
 	}
 }
 
-func TestParseLsACL(t *testing.T) {
-	out := "drwxr-x---+ 12 ghrunner  staff  384 May  2 14:24 /Users/ghrunner\n 0: group:everyone deny delete\ndrwxr-xr-x   3 root  wheel   96 May  2 14:24 /opt/toolchain\nlrwxr-xr-x   1 root  wheel   10 May  2 14:24 /opt/link -> /x\n"
-	got := ParseLsACL(out, []string{"/opt/toolchain", "/Users/ghrunner", "/opt/link", "/gone"})
-	want := map[string][]string{"/Users/ghrunner": {"group:everyone deny delete"}, "/opt/toolchain": {}, "/opt/link": {}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %#v want %#v", got, want)
-	}
-}
-
 func TestPickCLTLabel(t *testing.T) {
 	const head = "Software Update Tool\n\nFinding available software\nSoftware Update found the following new or updated software:\n"
 	for _, tc := range []struct{ name, in, want string }{

@@ -65,17 +65,6 @@ func TestQueryAbsentVersusFailure(t *testing.T) {
 		{"icloud fails", `icloud.signed_in("` + acct + `")`, []string{"/usr/bin/defaults", "read", "MobileMeAccounts", "Accounts"},
 			busy, "", []string{"defaults read MobileMeAccounts Accounts as " + acct + " exited 3", "simulated: Resource busy"}},
 
-		{"ls missing path", `files.acl("/gone")`, aclArgv([]string{"/gone"}),
-			host.Result{Exit: 1, Stderr: "ls: /gone: No such file or directory\n"}, `None`, nil},
-		{"ls no acl", `files.acl("/opt")`, aclArgv([]string{"/opt"}),
-			ok("drwxr-xr-x  3 root  wheel  96 May  2 14:24 /opt\n"), `[]`, nil},
-		{"ls fails", `files.acl("/opt")`, aclArgv([]string{"/opt"}),
-			busy, "", []string{"ls -led /opt exited 3", "simulated: Resource busy"}},
-		{"ls exit 1 without a missing path", `files.acl("/opt")`, aclArgv([]string{"/opt"}),
-			host.Result{Exit: 1, Stderr: "ls: fts_read: Resource busy\n"}, "", []string{"ls -led /opt exited 1", "fts_read: Resource busy"}},
-		{"ls denied", `files.acl("/opt")`, aclArgv([]string{"/opt"}),
-			host.Result{Exit: 1, Stderr: "ls: /opt: Permission denied\n"}, "", []string{"ls -led /opt exited 1", "Permission denied"}},
-
 		{"mdutil disabled", `mdutil.status("/")`, []string{"/usr/bin/mdutil", "-s", "/"},
 			ok("/:\n\tIndexing disabled.\n"), `"disabled"`, nil},
 		{"mdutil fails", `mdutil.status("/")`, []string{"/usr/bin/mdutil", "-s", "/"},

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/kauth"
 	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
@@ -42,7 +44,13 @@ func (h *Host) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 		if err := unix.Fstat(fd, &st); err != nil {
 			return host.FileInfo{}, &fs.PathError{Op: "lstat", Path: p, Err: err}
 		}
-		return h.fileInfo(&st, ""), nil
+		aces, err := rootACL(fd, &st)
+		if err != nil {
+			return host.FileInfo{}, err
+		}
+		fi := h.fileInfo(&st, "")
+		fi.ACLAllow = kauth.Allowed(aces, true)
+		return fi, nil
 	}
 	e, err := lookup(p)
 	if err != nil {
@@ -58,7 +66,99 @@ func (h *Host) Lstat(ctx context.Context, p string) (host.FileInfo, error) {
 			return host.FileInfo{}, &fs.PathError{Op: "readlink", Path: p, Err: err}
 		}
 	}
-	return h.fileInfo(&e.st, target), nil
+	aces, err := e.acl()
+	if err != nil {
+		return host.FileInfo{}, err
+	}
+	fi := h.fileInfo(&e.st, target)
+	fi.ACLAllow = kauth.Allowed(aces, isType(&e.st, unix.S_IFDIR))
+	return fi, nil
+}
+
+// acl reads the ACL of the entry lookup found, relative to the directory
+// handle the safe walk opened (getattrlistat with FSOPT_NOFOLLOW: a
+// final symlink's own ACL), and checks that the answer describes the
+// object lookup saw (same device and file id): an entry swapped in
+// between is an error, never another object's ACL.
+func (e *entry) acl() ([]kauth.ACE, error) {
+	buf := make([]byte, kauth.BufSize)
+	if err := getattrlistat(e.dirfd, e.name, buf); err != nil {
+		return nil, &fs.PathError{Op: "getattrlist", Path: e.path, Err: err}
+	}
+	return checkedACL(e.path, buf, &e.st)
+}
+
+// rootACL reads the ACL of "/" open on fd (fgetattrlist).
+func rootACL(fd int, st *unix.Stat_t) ([]kauth.ACE, error) {
+	buf := make([]byte, kauth.BufSize)
+	if err := fgetattrlist(fd, buf); err != nil {
+		return nil, &fs.PathError{Op: "getattrlist", Path: "/", Err: err}
+	}
+	return checkedACL("/", buf, st)
+}
+
+// checkedACL parses a getattrlist answer (host byte order) and matches
+// it to the stat of the object the walk reached.
+func checkedACL(p string, buf []byte, st *unix.Stat_t) ([]kauth.ACE, error) {
+	r, err := kauth.ParseReply(buf, binary.NativeEndian)
+	if err != nil {
+		return nil, fmt.Errorf("acl %s: %w", p, err)
+	}
+	if r.DevID != uint32(st.Dev) || r.FileID != uint64(st.Ino) {
+		return nil, fmt.Errorf("acl %s: the entry changed while it was read (file id %d, was %d): read it again", p, r.FileID, uint64(st.Ino))
+	}
+	return r.Entries, nil
+}
+
+// ACLPaths implements host.FileQuerier: each path is walked like Lstat
+// walks it and the ACL is read from the entry the walk reached
+// (entry.acl), rendered as ls -le renders it, the compatibility GUIDs of
+// known uids and gids named through the system's account lookups (any
+// other GUID shown as such: naming it needs the membership API, which
+// needs cgo).
+func (h *Host) ACLPaths(ctx context.Context, paths []string) ([]host.PathACL, error) {
+	out := make([]host.PathACL, 0, len(paths))
+	name := kauth.CompatNamer(func(id uint32) (string, bool) { return h.lookupName("u", int(id)) },
+		func(id uint32) (string, bool) { return h.lookupName("g", int(id)) })
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		aces, dir, err := h.aclOf(p)
+		a := host.PathACL{Path: p, Err: err}
+		if err == nil {
+			a.Entries = kauth.Texts(aces, dir, name)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// aclOf reads the entries of path's ACL and whether it is a directory.
+func (h *Host) aclOf(p string) ([]kauth.ACE, bool, error) {
+	if p == "/" {
+		fd, err := unix.Open("/", dirFlags, 0)
+		if err != nil {
+			return nil, false, &fs.PathError{Op: "open", Path: p, Err: err}
+		}
+		defer unix.Close(fd)
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return nil, false, &fs.PathError{Op: "fstat", Path: p, Err: err}
+		}
+		aces, err := rootACL(fd, &st)
+		return aces, true, err
+	}
+	e, err := lookup(p)
+	if err != nil {
+		return nil, false, fmt.Errorf("acl %w", err)
+	}
+	defer e.close()
+	if !e.exists {
+		return nil, false, &fs.PathError{Op: "acl", Path: p, Err: unix.ENOENT}
+	}
+	aces, err := e.acl()
+	return aces, isType(&e.st, unix.S_IFDIR), err
 }
 
 // fileInfo converts a stat buffer; owner and group are named when the
@@ -94,23 +194,37 @@ func (h *Host) fileInfo(st *unix.Stat_t, target string) host.FileInfo {
 }
 
 // idName returns the name of a user ("u") or group ("g") id, or the id
-// itself when the system does not know it. Answers are kept for the
-// life of the Host.
+// itself when the system does not know it.
 func (h *Host) idName(kind string, id int) string {
+	if name, ok := h.lookupName(kind, id); ok {
+		return name
+	}
+	return strconv.Itoa(id)
+}
+
+// lookupName returns the name of a user ("u") or group ("g") id, ok
+// false when the system does not know it. Answers are kept for the life
+// of the Host.
+func (h *Host) lookupName(kind string, id int) (string, bool) {
+	type known struct {
+		name string
+		ok   bool
+	}
 	key := kind + strconv.Itoa(id)
 	if v, ok := h.names.Load(key); ok {
-		return v.(string)
+		k := v.(known)
+		return k.name, k.ok
 	}
-	name := strconv.Itoa(id)
+	var k known
 	if kind == "u" {
-		if u, err := user.LookupId(name); err == nil {
-			name = u.Username
+		if u, err := user.LookupId(strconv.Itoa(id)); err == nil {
+			k = known{u.Username, true}
 		}
-	} else if g, err := user.LookupGroupId(name); err == nil {
-		name = g.Name
+	} else if g, err := user.LookupGroupId(strconv.Itoa(id)); err == nil {
+		k = known{g.Name, true}
 	}
-	h.names.Store(key, name)
-	return name
+	h.names.Store(key, k)
+	return k.name, k.ok
 }
 
 // ReadDir implements host.Inspector: the names in dir, opened with

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/kauth"
 )
 
 // Lstat implements host.Inspector: lstat(2) as root, the final
@@ -45,7 +46,68 @@ func (m *Mac) lstat(p string) (host.FileInfo, error) {
 	if n.Type == TypeDir {
 		size = m.dirSize(real)
 	}
-	return host.FileInfo{Type: n.Type, Mode: fs.FileMode(n.Mode), UID: uid, GID: gid, Owner: n.Owner, Group: n.Group, Size: size, Nlink: m.nlink(real, n), Target: n.Target, ACLAllow: aclAllowed(n.ACL)}, nil
+	aces, err := m.aces(n.ACL)
+	if err != nil {
+		return host.FileInfo{}, fmt.Errorf("lstat %s: %w", p, err)
+	}
+	return host.FileInfo{Type: n.Type, Mode: fs.FileMode(n.Mode), UID: uid, GID: gid, Owner: n.Owner, Group: n.Group, Size: size, Nlink: m.nlink(real, n), Target: n.Target, ACLAllow: kauth.Allowed(aces, n.Type == TypeDir)}, nil
+}
+
+// aces reads a node's ACL model (entries in the form chmod(1) takes:
+// "user:ghrunner allow add_file") into the entries the kernel stores: a
+// user's GUID is its GeneratedUID (random for the accounts sysadminctl
+// creates, the compatibility GUID for root and the system accounts), a
+// group's the compatibility GUID of its gid (the built-in groups' GUIDs,
+// kauth_wellknown_guid). An entry naming an unknown account is an error.
+func (m *Mac) aces(acl []string) ([]kauth.ACE, error) {
+	out := make([]kauth.ACE, 0, len(acl))
+	for _, e := range acl {
+		a, err := kauth.ParseText(e, m.guidOf)
+		if err != nil {
+			return nil, fmt.Errorf("the fake's ACL model: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// guidOf is the GUID of an account named in an ACL entry.
+func (m *Mac) guidOf(kind, name string) (kauth.GUID, error) {
+	if kind == "group" {
+		g := m.st.Groups[name]
+		if g == nil {
+			return kauth.GUID{}, fmt.Errorf("no such group %q", name)
+		}
+		return kauth.GroupGUID(uint32(g.GID)), nil
+	}
+	u := m.st.Users[m.canonicalUser(name)]
+	if u == nil {
+		return kauth.GUID{}, fmt.Errorf("no such user %q", name)
+	}
+	if u.GeneratedUID == "" {
+		return kauth.UserGUID(uint32(u.UID)), nil
+	}
+	return kauth.ParseGUID(u.GeneratedUID)
+}
+
+// namer names compatibility GUIDs by the fake's accounts, as the real
+// backend names them through the system's account lookups.
+func (m *Mac) namer() kauth.Namer {
+	return kauth.CompatNamer(func(id uint32) (string, bool) {
+		for _, name := range sortedKeys(m.st.Users) {
+			if uint32(m.st.Users[name].UID) == id {
+				return name, true
+			}
+		}
+		return "", false
+	}, func(id uint32) (string, bool) {
+		for _, name := range sortedKeys(m.st.Groups) {
+			if uint32(m.st.Groups[name].GID) == id {
+				return name, true
+			}
+		}
+		return "", false
+	})
 }
 
 // rootEntry finds the entry p (clean and absolute) the way the real
@@ -74,23 +136,6 @@ func (m *Mac) rootEntry(p string) (string, *Node, error) {
 		return "", nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	}
 	return real, n, nil
-}
-
-// aclAllowed returns, sorted and comma-separated, every right an "allow" entry of an ACL
-// ("user:ghrunner allow add_file,delete_child"; chmod(1), "ACL
-// MANIPULATION OPTIONS") grants; "deny" entries grant nothing.
-func aclAllowed(acl []string) string {
-	set := map[string]bool{}
-	for _, e := range acl {
-		f := strings.Fields(e)
-		if len(f) < 3 || f[1] != "allow" {
-			continue
-		}
-		for _, r := range strings.Split(f[2], ",") {
-			set[r] = true
-		}
-	}
-	return strings.Join(sortedKeys(set), ",")
 }
 
 // lockedLstater is the fake's Lstat for callers that hold the lock.
@@ -170,6 +215,40 @@ func (m *Mac) ListDir(ctx context.Context, dir string) ([]string, error) {
 		return names, nil
 	}
 	return m.readDir(dir)
+}
+
+// ACLPaths implements host.FileQuerier: a scripted reply to
+// `<acl> PATH...` (a fault, or the answers a recording kept), else the
+// ACL model of the node each path reaches the way Lstat reaches it (a
+// final symlink's own), rendered as the real backend renders what the
+// kernel returns (kauth.Texts).
+func (m *Mac) ACLPaths(ctx context.Context, paths []string) ([]host.PathACL, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fakemac: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.Clock++
+	if r, ok := m.scripted(append([]string{host.OpACL}, paths...)); ok {
+		if err := scriptedErr("acl", r); err != nil {
+			return nil, err
+		}
+		return host.DecodeACLs(r.Stdout)
+	}
+	out := make([]host.PathACL, 0, len(paths))
+	name := m.namer()
+	for _, p := range paths {
+		a := host.PathACL{Path: p}
+		if _, n, err := m.rootEntry(p); err != nil {
+			a.Err = fmt.Errorf("acl %w", err)
+		} else if aces, err := m.aces(n.ACL); err != nil {
+			a.Err = fmt.Errorf("acl %s: %w", p, err)
+		} else {
+			a.Entries = kauth.Texts(aces, n.Type == TypeDir, name)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 var _ host.FileQuerier = (*Mac)(nil)

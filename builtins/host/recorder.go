@@ -287,6 +287,26 @@ func (r *Recorder) StatPaths(ctx context.Context, paths []string) ([]PathStat, e
 	return sts, err
 }
 
+// ACLPaths implements FileQuerier: the inner host's batched ACL read,
+// recorded as one `<acl> PATH...` entry whose output is the answers.
+func (r *Recorder) ACLPaths(ctx context.Context, paths []string) ([]PathACL, error) {
+	argv := append([]string{OpACL}, paths...)
+	q, ok := capability[FileQuerier](r.inner)
+	if !ok {
+		return nil, r.done(argv, fmt.Errorf("the %s host cannot answer file queries in-process", r.inner.Name()))
+	}
+	as, err := q.ACLPaths(ctx, paths)
+	err = r.done(argv, err)
+	if err == nil {
+		out, eerr := EncodeACLs(as)
+		if eerr != nil {
+			return nil, eerr
+		}
+		r.setOutput(r.redactor.Scrub(out))
+	}
+	return as, err
+}
+
 // ListDir implements FileQuerier: the inner host's listing, recorded as
 // `<list> DIR`.
 func (r *Recorder) ListDir(ctx context.Context, dir string) ([]string, error) {

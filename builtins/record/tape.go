@@ -234,6 +234,29 @@ func (t *Tape) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, 
 	return sts, nil
 }
 
+// ACLPaths implements host.FileQuerier when the inner host does; the
+// answers are kept as the stdout of `<acl> PATH...` (host.EncodeACLs),
+// which the fake decodes on replay.
+func (t *Tape) ACLPaths(ctx context.Context, paths []string) ([]host.PathACL, error) {
+	argv := append([]string{host.OpACL}, paths...)
+	q, ok := host.FileQuerierOf(t.inner)
+	if !ok {
+		return nil, fmt.Errorf("acl: the %s host cannot answer file queries in-process", t.inner.Name())
+	}
+	as, err := q.ACLPaths(ctx, paths)
+	if err != nil {
+		msg, exit := primitiveError(err)
+		t.keep(Response{Argv: argv, User: host.Root, Stderr: msg, Exit: exit})
+		return as, err
+	}
+	out, err := host.EncodeACLs(as)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: %w", host.OpACL, err)
+	}
+	t.keep(Response{Argv: argv, User: host.Root, Stdout: out})
+	return as, nil
+}
+
 // ListDir implements host.FileQuerier when the inner host does; the
 // names are kept as a JSON list on the stdout of `<list> DIR`.
 func (t *Tape) ListDir(ctx context.Context, dir string) ([]string, error) {

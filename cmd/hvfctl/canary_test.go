@@ -106,10 +106,14 @@ func (r *rawRecorder) UserID(ctx context.Context, name string) (int, error) {
 	return r.Host.(host.Inspector).UserID(ctx, name)
 }
 
-// StatPaths and ListDir forward the in-process file queries
+// StatPaths, ACLPaths and ListDir forward the in-process file queries
 // (host.FileQuerier).
 func (r *rawRecorder) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {
 	return r.Host.(host.FileQuerier).StatPaths(ctx, paths)
+}
+
+func (r *rawRecorder) ACLPaths(ctx context.Context, paths []string) ([]host.PathACL, error) {
+	return r.Host.(host.FileQuerier).ACLPaths(ctx, paths)
 }
 
 func (r *rawRecorder) ListDir(ctx context.Context, dir string) ([]string, error) {

@@ -380,6 +380,13 @@ func (c *cancelAfter) StatPaths(ctx context.Context, paths []string) ([]host.Pat
 	return c.Host.(host.FileQuerier).StatPaths(ctx, paths)
 }
 
+// ACLPaths forwards the batched ACL read of the wrapped host, counted
+// as a command.
+func (c *cancelAfter) ACLPaths(ctx context.Context, paths []string) ([]host.PathACL, error) {
+	defer c.count()
+	return c.Host.(host.FileQuerier).ACLPaths(ctx, paths)
+}
+
 // ListDir forwards the listing of the wrapped host, counted as a
 // command.
 func (c *cancelAfter) ListDir(ctx context.Context, dir string) ([]string, error) {
