@@ -826,4 +826,3 @@ func stringsOf(v starlark.Value, what string) ([]string, error) {
 	}
 	return out, nil
 }
-

@@ -32,15 +32,14 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // PATH lookups in the one batched stat). The listings that find what
 // is left of removed runner instances (the runner account's home and its
 // Logs) and of older toolchain versions (/opt/toolchain/dist and the Arm
-// package's directory) are part of the 29. The runner's files hashed
+// package's directory) are part of the 30. The runner's files hashed
 // in-process against the pinned archive (runner.verify: no command runs)
-// are counted apart, by runnerHashes. The batched `ls -led` is one call
-// per account that owns a queried object on a path others can change
-// (root, the Homebrew owner, the runner account): ls looks a path up
-// again after the stat, so root reads only root-only paths (files.acl).
-// Each runner's .env is one in-process <read> (runner:NAME:env: what a
+// are counted apart, by runnerHashes. Every ACL of the check is read
+// with one batched in-process `<acl>` query (files.acl: root reads each
+// from the object its own walk reached, so no principal is chosen per
+// path). Each runner's .env is one in-process <read> (runner:NAME:env: what a
 // job left there reaches every later job).
-const checkBudget = 32 + 8
+const checkBudget = 30 + 8
 
 // runnerHashes counts the in-process <sha256> reads of the runner roots
 // and the runner archive: runner.verify hashes every script and every
