@@ -1,13 +1,18 @@
 package builtins
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
 )
 
 // TestACLReadInProcess checks files.acl's one batched `<acl>` query: read
@@ -60,5 +65,57 @@ result = [files.acl("/usr"), files.acl("/Users/ghrunner"), files.acl("/Users/ghr
 	h2.aclErrs["/opt"] = fmt.Errorf("acl /opt: %w", fs.ErrNotExist)
 	if v := mustEval(t, testSession(t, h2), `result = files.acl("/opt")`); v.String() != "None" {
 		t.Errorf("a path gone since the stat: %s", v)
+	}
+}
+
+// TestACLSwapCannotRedirect is the window `ls -led` left open, on the
+// fake: files.acl's stat saw the runner account's directory box, then a
+// CI job replaced box with a symlink to a root-owned directory whose ACL
+// is distinctive (/Library/LaunchDaemons). The ACL read walks the path
+// again itself and reads what it reaches without following a final link:
+// box answers with the link's own (empty) ACL, a path below box fails
+// naming the untrusted link, and the target's entries never come back.
+func TestACLSwapCannotRedirect(t *testing.T) {
+	fixture := filepath.Join(t.TempDir(), "acl-swap.json")
+	if err := os.WriteFile(fixture, []byte(`{"base": "converged", "files": {
+  "/Library/LaunchDaemons": {"acl": ["group:staff allow add_file"]},
+  "/Users/ghrunner/box": {"type": "dir", "mode": "0755", "owner": "ghrunner", "group": "staff"},
+  "/Users/ghrunner/box/x.plist": {"type": "file", "mode": "0644", "owner": "ghrunner", "group": "staff", "content": "x"}
+}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := fakemac.Load(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := engine.NewSession(context.Background(), engine.SessionOptions{Host: m, Principals: engine.Principals{BrewOwner: m.Invoker()}})
+	if v := mustEval(t, s, `result = files.acl("/Library/LaunchDaemons")`); v.String() != `["group:staff allow add_file"]` {
+		t.Fatalf("the target's ACL reads %s", v)
+	}
+	mustEval(t, s, `
+files.prefetch(["/Users/ghrunner/box", "/Users/ghrunner/box/x.plist"])
+result = files.stat("/Users/ghrunner/box")
+`)
+	if err := m.Plant("/Users/ghrunner/box", fakemac.PlantLinkToRootDir, "ghrunner"); err != nil {
+		t.Fatal(err)
+	}
+	if v := mustEval(t, s, `result = files.acl("/Users/ghrunner/box")`); v.String() != `[]` {
+		t.Errorf("box after the swap reads %s, want the link's own empty ACL", v)
+	}
+	_, err = eval(t, s, `result = files.acl("/Users/ghrunner/box/x.plist")`)
+	if err == nil || !strings.Contains(err.Error(), "/Users/ghrunner/box is a symlink not made by root") || strings.Contains(err.Error(), "group:staff") {
+		t.Errorf("a path below the swapped link: %v, want a refusal naming the link", err)
+	}
+	var acls int
+	for _, e := range s.Recorder().Transcript() {
+		if e.Argv[0] == host.OpACL {
+			acls++
+		}
+		if e.Argv[0] == "/bin/ls" {
+			t.Errorf("files.acl ran %q", e.Argv)
+		}
+	}
+	if acls == 0 {
+		t.Error("no <acl> query in the transcript")
 	}
 }

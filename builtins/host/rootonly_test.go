@@ -2,11 +2,14 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
+
+	"github.com/sysprog21/hvfctl/builtins/kauth"
 )
 
 // tableFS is an Lstater over a table of entries, for the rule's tests.
@@ -176,5 +179,49 @@ func TestInProcessFileOp(t *testing.T) {
 		if got := InProcessFileOp(tt.argv); got != tt.want {
 			t.Errorf("InProcessFileOp(%q) = %v, want %v", tt.argv, got, tt.want)
 		}
+	}
+}
+
+// TestRootOnlyReadsParsedACLs feeds the rule what the darwin backend
+// gives it: ACLAllow computed by kauth.Allowed from a getattrlist answer
+// (built here from xnu's layout). A directory whose ACL allows add_file
+// to an account's (random) GUID refuses a missing entry below it; the
+// same rights granted to root's user GUID or wheel's group GUID, or
+// denied to everyone, refuse nothing.
+func TestRootOnlyReadsParsedACLs(t *testing.T) {
+	other := kauth.GUID{0xb3, 0x0f, 0xef, 0xb7, 0xfe, 0x8c, 0xb9, 0x4d, 0x87, 0xfd, 0x13, 0x15, 0x2e, 0x77, 0xfd, 0xa6}
+	const addFile, deleteChild = 1 << 2, 1 << 6
+	allowed := func(es ...kauth.ACE) string {
+		buf := kauth.AppendFilesec(nil, binary.LittleEndian, es, false)
+		got, _, err := kauth.ParseFilesec(buf, binary.LittleEndian)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kauth.Allowed(got, true)
+	}
+	for _, tc := range []struct {
+		name string
+		es   []kauth.ACE
+		want string
+	}{
+		{"another account may add files", []kauth.ACE{{Applicable: other, Flags: kauth.KindPermit, Rights: addFile}},
+			"/Library/Caches/box has an ACL entry allowing add_file and new does not exist"},
+		{"another account may delete entries", []kauth.ACE{{Applicable: kauth.GroupGUID(20), Flags: kauth.KindPermit, Rights: deleteChild}},
+			"/Library/Caches/box has an ACL entry allowing delete_child"},
+		{"root and wheel", []kauth.ACE{{Applicable: kauth.UserGUID(0), Flags: kauth.KindPermit, Rights: addFile | deleteChild},
+			{Applicable: kauth.GroupGUID(0), Flags: kauth.KindPermit, Rights: addFile}}, ""},
+		{"everyone denied", []kauth.ACE{{Applicable: kauth.GroupGUID(12), Flags: kauth.KindDeny, Rights: addFile | deleteChild}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := baseFS()
+			in["/Library/Caches/box"] = FileInfo{Type: TypeDir, Mode: 0o755, Owner: "root", ACLAllow: allowed(tc.es...)}
+			err := RootOnly(context.Background(), in, "/Library/Caches/box/new")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrNotRootOnly)):
+				t.Errorf("got %v, want a refusal naming %q", err, tc.want)
+			}
+		})
 	}
 }
