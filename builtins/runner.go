@@ -323,7 +323,9 @@ func tokenEnv(ctx context.Context, s *engine.Session, token *engine.Secret, purp
 //
 // Before the token is revealed, the runner root is verified against the
 // pinned archive (verifyRunnerRoot): config.sh runs only as the account
-// that owns the root, never as uid 0, and only as hvfctl unpacked it.
+// that owns the root, never as uid 0, and only as hvfctl unpacked it; and
+// no process of the account may be running (refuseWitnesses), since any
+// of them could read the token from config.sh's environment.
 func configShAction(argv []string, root, user string, pin runnerPin, token *engine.Secret, purpose string, env []host.EnvVar, judge func(host.Result) error, confirm func(*Registration) error) *engine.Action {
 	return &engine.Action{
 		Argv:    argv,
@@ -335,6 +337,9 @@ func configShAction(argv []string, root, user string, pin runnerPin, token *engi
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("no pinned runner archive given (archive, sha256): config.sh gets a token only from a runner root verified against the archive hvfctl unpacked it from")}
 			}
 			if err := verifyRunnerRoot(ctx, s, root, user, pin.archive, pin.sha256); err != nil {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
+			}
+			if err := refuseWitnesses(ctx, s, user); err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
 			}
 			tok, err := tokenEnv(ctx, s, token, purpose)

@@ -299,6 +299,8 @@ func TestRunnerConfigureRun(t *testing.T) {
 	mk := func() *scriptHost {
 		h := newScriptHost()
 		h.on(argv, ok("√ Connected to GitHub\n√ Runner successfully added\n√ Settings Saved.\n"))
+		// Only root's and another account's processes run.
+		h.on(psArgv, ok("    0     1\n    0   310\n  501   422\n"))
 		h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
 		h.hashes[archive] = pin
 		h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 4}
@@ -335,6 +337,28 @@ func TestRunnerConfigureRun(t *testing.T) {
 			t.Errorf("%s: config.sh ran (%v, %d commands)", name, err, len(h.cmds))
 		}
 	}
+	// A process of the runner account (a job on another runner of the
+	// account, or one a job left behind) could read the token from
+	// config.sh's environment; a process table that is not whole (no
+	// launchd), a line that is not two numbers, or a ps that fails is
+	// no proof that none runs.
+	for name, out := range map[string]host.Result{
+		"a job of the account runs":  ok("    0     1\n  502  4242\n"),
+		"no launchd in the listing":  ok("  501   422\n"),
+		"a line that is not numbers": ok("    0     1\n  502  4242 evil\n"),
+		"ps fails":                   {Exit: 1, Stderr: "ps: sysctl: Operation not permitted\n"},
+	} {
+		h := mk()
+		h.replies[key(psArgv)] = []host.Result{out}
+		s := testSession(t, h)
+		err := runAction(s, actionsOf(t, mustEval(t, s, configure))[0])
+		if err == nil || len(h.cmds) != 1 || h.cmds[0].Principal() != host.Root {
+			t.Errorf("%s: config.sh ran (%v, %d commands)", name, err, len(h.cmds))
+		}
+		if name == "a job of the account runs" && (err == nil || !strings.Contains(err.Error(), "pid 4242")) {
+			t.Errorf("%s: the refusal does not name the process: %v", name, err)
+		}
+	}
 	h := mk()
 	s := testSession(t, h)
 	if err := runAction(s, actionsOf(t, mustEval(t, s, strings.Replace(configure, `, archive = "`+archive+`", sha256 = "`+pin+`"`, "", 1)))[0]); err == nil || len(h.cmds) != 0 {
@@ -344,7 +368,10 @@ func TestRunnerConfigureRun(t *testing.T) {
 	if err := runAction(s, a); err != nil {
 		t.Fatal(err)
 	}
-	c := h.cmds[0]
+	if len(h.cmds) != 2 || !reflect.DeepEqual(h.cmds[0].Argv, psArgv) || h.cmds[0].Principal() != host.Root {
+		t.Fatalf("commands %+v: want ps as root, then config.sh", h.cmds)
+	}
+	c := h.cmds[1]
 	want := []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: "ABCDEFGHIJKLMNOPQRSTUVWXYZ123", Secret: true}, {Name: "PATH", Value: "/opt/homebrew/bin:/usr/bin"}}
 	if !reflect.DeepEqual(c.Env, want) || c.Dir != root || c.User != "ghrunner" {
 		t.Errorf("cmd %+v", c)

@@ -551,6 +551,13 @@ func (m *Mac) deleteUser(c *call, args []string, log func(string, ...any)) (host
 		return unsupported(c, "deleting a secure-token user asks for an administrator's credentials")
 	}
 	log("Killing all processes for UID %d", u.UID)
+	procs := m.st.Processes[:0]
+	for _, p := range m.st.Processes {
+		if m.canonicalUser(p.User) != name {
+			procs = append(procs, p)
+		}
+	}
+	m.st.Processes = procs
 	for _, g := range m.st.Groups {
 		kept := g.Members[:0]
 		for _, member := range g.Members {

@@ -2,6 +2,7 @@ package fakemac
 
 import (
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -388,4 +389,86 @@ func (m *Mac) guiBootout(c *call, target string) (host.Result, error) {
 		return noGUIDomain(c, uid)
 	}
 	return bootoutJob(c, g.Jobs[l])
+}
+
+// ps emulates `ps -axo uid=,pid=`: one line per process (see
+// processes), its effective uid and its pid, right-aligned, without a
+// header, sorted by pid.
+func (m *Mac) ps(c *call) (host.Result, error) {
+	if len(c.argv) != 3 || c.argv[1] != "-axo" || c.argv[2] != "uid=,pid=" {
+		return unsupported(c, "only ps -axo uid=,pid= is emulated")
+	}
+	for _, p := range m.processes() {
+		c.outf("%5d %5d\n", p.uid, p.pid)
+	}
+	return c.result(0)
+}
+
+// proc is a running process: its effective uid and its pid.
+type proc struct{ uid, pid int }
+
+// processes returns the running processes, sorted by pid: launchd (pid 1,
+// root), every running job of the system domain (as its UserName, root
+// without one), every running LaunchAgent of a GUI session (as the
+// session's user) and the fixture's other Processes.
+func (m *Mac) processes() []proc {
+	uid := func(name string) int {
+		if name == "" {
+			return 0
+		}
+		if u := m.st.Users[m.canonicalUser(name)]; u != nil {
+			return u.UID
+		}
+		return -2 // nobody: a UserName launchd could not resolve
+	}
+	procs := []proc{{0, 1}}
+	for _, j := range m.st.Launchd.Jobs {
+		if j.State == "running" && j.PID > 0 {
+			procs = append(procs, proc{uid(j.UserName), j.PID})
+		}
+	}
+	for name, s := range m.st.Launchd.GUI {
+		if s == nil {
+			continue
+		}
+		for _, j := range s.Jobs {
+			if j.State == "running" && j.PID > 0 {
+				procs = append(procs, proc{uid(name), j.PID})
+			}
+		}
+	}
+	for _, p := range m.st.Processes {
+		procs = append(procs, proc{uid(p.User), p.PID})
+	}
+	sort.Slice(procs, func(i, k int) bool { return procs[i].pid < procs[k].pid })
+	return procs
+}
+
+// StartProcess models a process of user that no launchd job accounts for
+// (one a CI job left behind, or a login at the console) and returns its
+// pid. `ps` lists it until the account is deleted.
+func (m *Mac) StartProcess(user, command string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	pid := m.pid()
+	m.st.Processes = append(m.st.Processes, Process{PID: pid, User: m.canonicalUser(user), Command: command})
+	return pid
+}
+
+// ProcessesOf returns the pids of the running processes whose effective
+// uid is user's, as `ps` lists them.
+func (m *Mac) ProcessesOf(user string) []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u := m.st.Users[m.canonicalUser(user)]
+	if u == nil {
+		return nil
+	}
+	var out []int
+	for _, p := range m.processes() {
+		if p.uid == u.UID {
+			out = append(out, p.pid)
+		}
+	}
+	return out
 }

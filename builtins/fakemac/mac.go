@@ -403,6 +403,7 @@ var systemTools = map[string]handler{
 	"/usr/sbin/pkgutil":        (*Mac).pkgutil,
 	"/usr/sbin/installer":      (*Mac).installer,
 	"/bin/launchctl":           (*Mac).launchctl,
+	"/bin/ps":                  (*Mac).ps,
 	"/usr/bin/shasum":          (*Mac).shasum,
 	"/usr/bin/codesign":        (*Mac).codesign,
 	"/usr/bin/tar":             (*Mac).tar,

@@ -41,6 +41,12 @@ type State struct {
 	Receipts map[string]*Receipt `json:"receipts"`
 	Brew     Brew                `json:"brew"`
 	Launchd  Launchd             `json:"launchd"`
+	// Processes are the running processes other than launchd (pid 1)
+	// and the jobs launchd runs (a running job of the system domain or
+	// of a GUI session is a process of its UserName, or of the session's
+	// user): what a job left behind, a login at the console. `ps` lists
+	// them all.
+	Processes []Process `json:"processes,omitempty"`
 	// Defaults maps a domain (an absolute plist path without .plist, or
 	// "~USER/DOMAIN" for a user's domain) to string keys.
 	Defaults map[string]map[string]string `json:"defaults"`
@@ -270,6 +276,15 @@ type Job struct {
 	// BootingOut marks a job being removed: `print` shows it once more,
 	// then it is gone (launchctl bootout is asynchronous).
 	BootingOut bool `json:"booting_out,omitempty"`
+}
+
+// Process is a running process that no launchd job accounts for.
+type Process struct {
+	PID  int    `json:"pid"`
+	User string `json:"user"`
+	// Command is what it runs (for people reading the fixture; ps as
+	// hvfctl runs it prints only the uid and pid).
+	Command string `json:"command,omitempty"`
 }
 
 // TCC is the privacy database.

@@ -1,0 +1,104 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/engine"
+)
+
+// psArgv lists every process as its effective uid and pid, nothing else:
+// both are numbers the kernel fills in, so no process (whose name and
+// arguments its owner chooses) can add, hide or shift a line.
+var psArgv = []string{"/bin/ps", "-axo", "uid=,pid="}
+
+// maxWitnessesShown bounds the pids a refusal names.
+const maxWitnessesShown = 8
+
+// refuseWitnesses fails when any process of user is running at the
+// instant before config.sh would receive a token as user.
+//
+// On macOS any process may read the arguments and the environment of
+// every other process with the same effective uid (sysctl KERN_PROCARGS2,
+// what `ps -E` shows: xnu's sysctl_procargsx allows it to root and to the
+// same uid, is_procargs_content_read_permitted in bsd/kern/kern_sysctl.c),
+// and config.sh and the Runner.Listener it starts carry the token in
+// ACTIONS_RUNNER_INPUT_TOKEN for as long as they run. A CI job running as
+// the runner account at that moment (on another runner instance of the
+// same account, or a process an earlier job left behind) could read it
+// and, with a registration token, register a runner of its own to the
+// repository: that runner would then be sent jobs, secrets included, that
+// the workflow guard never lets near this Mac. So the token is handed over
+// only while the account has no process at all: a process that does not
+// exist when config.sh starts can only be started later by one that does,
+// or by root's schedulers (launchd jobs hvfctl stops first; a crontab or
+// at job of the account, which is persistence, see docs/security.md).
+func refuseWitnesses(ctx context.Context, s *engine.Session, user string) error {
+	in, ok := host.InspectorOf(s.Host())
+	if !ok {
+		return fmt.Errorf("cannot resolve %s on this host: the token is handed over only when no process of the account could read it", user)
+	}
+	uid, err := in.UserID(ctx, user)
+	if err != nil {
+		return err
+	}
+	cmd := host.Command{Argv: psArgv, Timeout: 30 * time.Second}
+	res, err := s.Host().Run(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("listing the processes of %s: %w", user, err)
+	}
+	if res.Exit != 0 {
+		return fmt.Errorf("listing the processes of %s: %w", user, exitError(strings.Join(psArgv, " "), res))
+	}
+	pids, err := processesOf(res.Stdout, uid)
+	if err != nil {
+		return fmt.Errorf("listing the processes of %s: %w", user, err)
+	}
+	if len(pids) == 0 {
+		return nil
+	}
+	shown := pids
+	more := ""
+	if len(shown) > maxWitnessesShown {
+		shown, more = shown[:maxWitnessesShown], fmt.Sprintf(" and %d more", len(pids)-maxWitnessesShown)
+	}
+	ids := make([]string, len(shown))
+	for i, p := range shown {
+		ids[i] = strconv.Itoa(p)
+	}
+	return fmt.Errorf("%d process(es) of %s are running (pid %s%s): any process of an account can read the environment of the account's other processes, so a job running now could read the token config.sh gets; stop every runner of %s (and let their jobs finish) and kill what is left, then run hvfctl again", len(pids), user, strings.Join(ids, ", "), more, user)
+}
+
+// processesOf parses the output of psArgv and returns the pids whose
+// effective uid is uid. Every line must be two numbers and the listing
+// must include launchd (pid 1, uid 0), or the output is not a whole
+// process table and the answer is an error rather than "none".
+func processesOf(out string, uid int) ([]int, error) {
+	var pids []int
+	sawLaunchd := false
+	for i, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			return nil, fmt.Errorf("ps output line %d is not \"UID PID\": %q", i+1, line)
+		}
+		u, err1 := strconv.Atoi(f[0])
+		p, err2 := strconv.Atoi(f[1])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("ps output line %d is not \"UID PID\": %q", i+1, line)
+		}
+		if p == 1 && u == 0 {
+			sawLaunchd = true
+		}
+		if u == uid {
+			pids = append(pids, p)
+		}
+	}
+	if !sawLaunchd {
+		return nil, fmt.Errorf("ps did not list launchd (pid 1): not a whole process table")
+	}
+	return pids, nil
+}
