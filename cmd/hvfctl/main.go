@@ -158,10 +158,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go stopOnSignal(sigs, cancel, func(code int) {
-		fmt.Fprintln(os.Stderr, "hvfctl: stopped: the run did not end within", stopGrace, "of the signal (or a second signal came)")
-		os.Exit(code)
-	})
+	go stopOnSignal(sigs, cancel, os.Stderr, stopGrace, os.Exit)
 	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin, exit: os.Exit,
 		trust: host.ProcessLocalTrust(os.Geteuid(), os.Getenv("SUDO_UID"))})
 	signal.Stop(sigs)
@@ -171,15 +168,20 @@ func main() {
 
 // stopOnSignal makes SIGINT and SIGTERM always stop hvfctl: the first
 // signal cancels the run (the recipe's thread, running commands and their
-// process groups), and if the run has not ended stopGrace later, or a
-// second signal comes, exit ends the process with status 1, whatever Go
-// code is still busy (a builtin call that checks no cancellation).
-func stopOnSignal(sigs <-chan os.Signal, cancel func(), exit func(code int)) {
-	<-sigs
+// process groups) and says on stderr that hvfctl is stopping; if the run
+// has not ended grace later (stopGrace in main), or a second signal
+// comes, it says which and exit ends the process with status 1, whatever
+// Go code is still busy (a builtin call that checks no cancellation).
+// exit is os.Exit in main; in tests it returns, and so does stopOnSignal.
+func stopOnSignal(sigs <-chan os.Signal, cancel func(), stderr io.Writer, grace time.Duration, exit func(code int)) {
+	sig := <-sigs
 	cancel()
+	fmt.Fprintf(stderr, "hvfctl: %v: stopping (a second signal ends hvfctl at once)\n", sig)
 	select {
-	case <-sigs:
-	case <-time.After(stopGrace):
+	case sig = <-sigs:
+		fmt.Fprintf(stderr, "hvfctl: stopped: a second signal came (%v)\n", sig)
+	case <-time.After(grace):
+		fmt.Fprintln(stderr, "hvfctl: stopped: the run did not end within", grace, "of the signal")
 	}
 	exit(1)
 }
