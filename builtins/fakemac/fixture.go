@@ -119,19 +119,9 @@ func parseFixture(file string, raw []byte) (*State, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s:%d: \"base\" must be a preset name (one of %s)", file, keyLine(raw, "base"), strings.Join(Presets(), ", "))
 		}
-		base, err := presetState(name)
+		baseMap, err := presetTree(name)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", file, keyLine(raw, "base"), err)
-		}
-		baseJSON, err := encodeState(base)
-		if err != nil {
-			return nil, err
-		}
-		var baseMap any
-		d := json.NewDecoder(bytes.NewReader(baseJSON))
-		d.UseNumber()
-		if err := d.Decode(&baseMap); err != nil {
-			return nil, fmt.Errorf("preset %s: %w", name, err)
 		}
 		delete(top, "base")
 		merged = mergePatch(baseMap, top)
@@ -387,17 +377,13 @@ func (st *State) validate() error {
 // (keys sorted, one value per line), so that a generated preset reads as
 // the list of what changed.
 func (m *Mac) Fixture(base string) ([]byte, error) {
-	from, err := presetState(base)
+	fromTree, err := presetTree(base)
 	if err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	to, err := stateTree(m.st)
 	m.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	fromTree, err := stateTree(from)
 	if err != nil {
 		return nil, err
 	}

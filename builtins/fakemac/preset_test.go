@@ -164,3 +164,49 @@ func TestDriftedIsConvergedAfterAnUpdate(t *testing.T) {
 		}
 	}
 }
+
+// TestPresetMemos checks that every preset has a memo and that the
+// memos hand out independent copies: changing one fake Mac, or the tree
+// a fixture is merged into, leaves the next one built from the same
+// preset as the first was.
+func TestPresetMemos(t *testing.T) {
+	if got, want := slices.Sorted(maps.Keys(presetMemos)), Presets(); !slices.Equal(got, want) {
+		t.Fatalf("memos of %v, want one per preset %v", got, want)
+	}
+	for _, name := range Presets() {
+		t.Run(name, func(t *testing.T) {
+			first := mustNew(t, name)
+			want, err := first.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			first.st.Clock++
+			for p, n := range first.st.Files {
+				n.Mode ^= 0o777
+				first.st.Files[p+"/changed"] = n
+				break
+			}
+			first.st.Users["changed"] = &User{}
+			tree, err := presetTree(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree.(map[string]any)["clock"] = "changed"
+			delete(tree.(map[string]any), "files")
+			got, err := mustNew(t, name).Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("a second %s differs from the first after the first was changed", name)
+			}
+			again, err := presetTree(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := again.(map[string]any)["files"]; !ok {
+				t.Errorf("changing a copy of %s's tree changed the memo", name)
+			}
+		})
+	}
+}

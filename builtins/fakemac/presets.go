@@ -5,9 +5,11 @@ import (
 	_ "embed"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
 )
@@ -112,19 +114,96 @@ func Presets() []string {
 	return out
 }
 
+// presetState returns a new State of the named preset (or alias),
+// which the caller may change: a deep copy of the preset built once per
+// process (presetMemo).
 func presetState(name string) (*State, error) {
+	built, err := builtPreset(name)
+	if err != nil {
+		return nil, err
+	}
+	st := deepCopy(reflect.ValueOf(built.st)).Interface().(*State)
+	st.joinLinks()
+	return st, nil
+}
+
+// builtPreset returns the named preset's memo, built on first use.
+func builtPreset(name string) (*presetMemo, error) {
 	if canon, ok := presetAliases[name]; ok {
 		name = canon
 	}
-	build, ok := presets()[name]
+	memo, ok := presetMemos[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown fake host preset %q (presets: %s)", name, strings.Join(Presets(), ", "))
 	}
-	st, err := build()
-	if err != nil {
-		return nil, fmt.Errorf("build preset %s: %w", name, err)
+	memo.once.Do(func() {
+		build := presets()[name]
+		memo.st, memo.err = build()
+		if memo.err != nil {
+			memo.err = fmt.Errorf("build preset %s: %w", name, memo.err)
+			return
+		}
+		memo.tree, memo.err = stateTree(memo.st)
+	})
+	if memo.err != nil {
+		return nil, memo.err
 	}
-	return st, nil
+	return memo, nil
+}
+
+// presetMemo is one preset as built once per process: building converged
+// (its embedded fixture parsed over fresh-m4) and the presets derived
+// from it costs milliseconds, and every --target fake run, every fixture
+// with "base" and many tests start from one. A memo never changes after
+// its once has run: presetState hands out deep copies of st, and a
+// fixture's merge works on a copy of tree (copyTree).
+type presetMemo struct {
+	once sync.Once
+	st   *State // the preset; never changed
+	tree any    // st as decoded JSON (stateTree); never changed
+	err  error
+}
+
+// presetMemos holds a memo of each preset of presets() (the names are
+// repeated here: built from presets(), the table would depend on
+// itself through converged's fixture; TestPresetMemos checks they are
+// the same). It is the only package-level data filled in at run time,
+// and only with immutable values computed from the embedded presets (the
+// same in every process).
+var presetMemos = map[string]*presetMemo{
+	"fresh-m4": {}, "fresh-m4-sequoia": {}, "filevault-off": {}, "part-way": {},
+	"converged": {}, "drifted": {}, "outdated": {}, "seed-manual": {},
+}
+
+// presetTree returns a copy of the named preset's decoded JSON, which
+// the caller may change.
+func presetTree(name string) (any, error) {
+	memo, err := builtPreset(name)
+	if err != nil {
+		return nil, err
+	}
+	return copyTree(memo.tree), nil
+}
+
+// copyTree deep-copies decoded JSON (objects and arrays; every other
+// value is immutable).
+func copyTree(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(v))
+		for k, e := range v {
+			c[k] = copyTree(e)
+		}
+		return c
+	case []any:
+		c := make([]any, len(v))
+		for i, e := range v {
+			c[i] = copyTree(e)
+		}
+		return c
+	default:
+		return v
+	}
 }
 
 func filevaultOff() (*State, error) {
