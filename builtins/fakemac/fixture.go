@@ -299,6 +299,9 @@ func (st *State) validate() error {
 		if _, ok := st.Groups[n.Group]; !ok && !isNumber(n.Group) {
 			return fmt.Errorf("files: %q has unknown group %q", p, n.Group)
 		}
+		if _, err := (&Mac{st: st}).aces(n.ACL); err != nil {
+			return fmt.Errorf("files: %q: %w", p, err)
+		}
 	}
 	if _, ok := st.Users["root"]; !ok {
 		return errors.New("users: root is missing")

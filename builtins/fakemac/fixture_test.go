@@ -82,6 +82,8 @@ func TestFixtureErrors(t *testing.T) {
 		{"wrong type", "{\n  \"base\": \"fresh-m4\",\n  \"clock\": \"noon\"\n}\n", "bad.json:3: key \"clock\""},
 		{"bad mode", "{\n  \"base\": \"fresh-m4\",\n  \"files\": {\"/x\": {\"type\": \"file\", \"mode\": \"0999\", \"owner\": \"root\", \"group\": \"wheel\", \"mtime\": 0}}\n}\n", "not an octal mode"},
 		{"orphan file", "{\n  \"base\": \"fresh-m4\",\n  \"files\": {\"/a/b\": {\"type\": \"file\", \"mode\": \"0644\", \"owner\": \"root\", \"group\": \"wheel\", \"mtime\": 0}}\n}\n", "\"/a/b\" has no parent directory"},
+		{"ACL of an unknown account", "{\n  \"base\": \"fresh-m4\",\n  \"files\": {\"/usr\": {\"acl\": [\"user:nobody2 allow write\"]}}\n}\n", "bad.json: files: \"/usr\": the fake's ACL model: ACL entry \"user:nobody2 allow write\": no such user \"nobody2\""},
+		{"ACL with an unknown right", "{\n  \"base\": \"fresh-m4\",\n  \"files\": {\"/usr\": {\"acl\": [\"group:staff allow fly\"]}}\n}\n", "unknown right \"fly\""},
 		{"empty fault prefix", "{\n  \"base\": \"fresh-m4\",\n  \"faults\": [{\"argv_prefix\": [], \"nth\": 1, \"exit\": 1, \"stderr\": \"\"}]\n}\n", "faults[0]: argv_prefix is empty"},
 	}
 	for _, tt := range tests {
