@@ -404,7 +404,7 @@ func filesModule() engine.Module {
 	rootCmd := func(argv ...string) host.Command { return host.Command{Argv: argv, User: host.Root} }
 	return engine.Module{
 		Name: m,
-		Doc:  "Files and directories: batched in-process stat and `ls -led` queries and atomic, owned, allowlisted changes.",
+		Doc:  "Files and directories: batched in-process stat and ACL queries and atomic, owned, allowlisted changes.",
 		Builtins: []engine.Builtin{
 			newBuiltin(m, "stat", "path", engine.KindQuery, `
 Returns `+"`struct(path, exists, type, mode, owner, group, size, links, target)`"+` for PATH

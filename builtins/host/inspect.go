@@ -32,11 +32,13 @@ type FileInfo struct {
 	Size   int64  // st_size
 	Nlink  int
 	Target string // a symlink's target
-	// ACLAllow lists, sorted and comma-separated, the rights some ACL
-	// entry allows some principal (chmod(1)'s names: "add_file",
+	// ACLAllow lists, sorted and comma-separated, the rights the ACL's
+	// allow entries grant to principals other than root and wheel
+	// (chmod(1)'s names for the object's type: "add_file",
 	// "delete_child", "write", ...; a string keeps FileInfo comparable).
-	// The fake models ACLs; the real backend does not read them and
-	// leaves it empty.
+	// Both backends compute it with kauth.Allowed: the real one from the
+	// ACL getattrlist returns for the walked entry, the fake from its
+	// model.
 	ACLAllow string `json:",omitempty"`
 }
 
