@@ -43,6 +43,7 @@ type scriptHost struct {
 	cmds      []host.Command
 	writes    []host.WriteRequest
 	downloads []host.DownloadRequest
+	extracts  []host.ExtractRequest
 }
 
 func newScriptHost() *scriptHost {
@@ -253,6 +254,22 @@ func (h *scriptHost) ListArchive(ctx context.Context, path string) ([]tarcheck.E
 		return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
 	}
 	return es, nil
+}
+
+// ExtractArchive decides on the archive's listed members as the real
+// backends do and records the request when they pass.
+func (h *scriptHost) ExtractArchive(ctx context.Context, req host.ExtractRequest) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	es, ok := h.archives[req.Archive]
+	if !ok {
+		return fmt.Errorf("%s: %w", req.Archive, fs.ErrNotExist)
+	}
+	if err := tarcheck.Check(req.Dest, es); err != nil {
+		return err
+	}
+	h.extracts = append(h.extracts, req)
+	return nil
 }
 
 // argvs returns the argv of every command run, joined by spaces.

@@ -93,6 +93,9 @@ func (h *scriptedHost) Hash(context.Context, string) (string, int64, error) {
 func (h *scriptedHost) ListArchive(context.Context, string) ([]tarcheck.Entry, error) {
 	return nil, host.ErrUnsupported
 }
+func (h *scriptedHost) ExtractArchive(context.Context, host.ExtractRequest) error {
+	return host.ErrUnsupported
+}
 
 // kvModule is the builtin module of the scripted host: a query (kv.get)
 // cached as one fact family, and two action constructors.

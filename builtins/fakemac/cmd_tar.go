@@ -3,7 +3,9 @@ package fakemac
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strconv"
@@ -254,25 +256,264 @@ func (m *Mac) ListArchive(ctx context.Context, p string) ([]tarcheck.Entry, erro
 	if !ok {
 		return nil, fmt.Errorf("tar-list %s: Unrecognized archive format", p)
 	}
-	out := make([]tarcheck.Entry, 0, len(entries))
-	for _, e := range entries {
-		te := tarcheck.Entry{Name: e.Name, Mode: int64(e.Mode) & 0o7777, Size: e.Size}
-		switch e.Type {
-		case TypeFile:
-			te.Type = tarcheck.File
-		case TypeDir:
-			te.Type = tarcheck.Dir
-		case TypeSymlink:
-			te.Type, te.Linkname = tarcheck.Symlink, e.Target
-		case "hardlink":
-			te.Type, te.Linkname = tarcheck.Hard, e.Target
-		default:
-			te.Type, te.Raw = tarcheck.Other, e.Type
-		}
-		out = append(out, te)
-	}
+	out := checkEntries(entries)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("tar-list %s: archive has no members", p)
 	}
 	return out, nil
+}
+
+// checkEntries converts modelled members to the form tarcheck decides on.
+func checkEntries(entries []TarEntry) []tarcheck.Entry {
+	out := make([]tarcheck.Entry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, checkEntry(e))
+	}
+	return out
+}
+
+func checkEntry(e TarEntry) tarcheck.Entry {
+	te := tarcheck.Entry{Name: e.Name, Mode: int64(e.Mode) & 0o7777, Size: e.Size}
+	switch e.Type {
+	case TypeFile:
+		te.Type = tarcheck.File
+	case TypeDir:
+		te.Type = tarcheck.Dir
+	case TypeSymlink:
+		te.Type, te.Linkname = tarcheck.Symlink, e.Target
+	case "hardlink":
+		te.Type, te.Linkname = tarcheck.Hard, e.Target
+	default:
+		te.Type, te.Raw = tarcheck.Other, e.Type
+	}
+	return te
+}
+
+// fakeMember is one member the fake extracts: its header and, for an
+// archive whose real bytes the fake holds, its content.
+type fakeMember struct {
+	tarcheck.Entry
+	mtime   int64
+	content *string
+}
+
+// archiveMembers returns the members of the archive file n: the
+// modelled entry list its Archive key names, or, for a file whose bytes
+// the fake holds (a download table entry with content), the members
+// read from those bytes with tarcheck.Walk, as the real backend reads
+// them.
+func (m *Mac) archiveMembers(n *Node) ([]fakeMember, error) {
+	if entries, ok := m.st.Archives[n.Archive]; ok && n.Archive != "" {
+		out := make([]fakeMember, 0, len(entries))
+		for _, e := range entries {
+			out = append(out, fakeMember{Entry: checkEntry(e), mtime: e.MTime})
+		}
+		return out, nil
+	}
+	if n.Content == nil {
+		return nil, errors.New("Unrecognized archive format")
+	}
+	var out []fakeMember
+	err := tarcheck.Walk(strings.NewReader(*n.Content), func(mb tarcheck.Member) error {
+		b, err := io.ReadAll(mb.Body)
+		if err != nil {
+			return err
+		}
+		fm := fakeMember{Entry: mb.Entry, mtime: mb.ModTime.Unix()}
+		if mb.Type == tarcheck.File {
+			fm.content = text(string(b))
+		}
+		out = append(out, fm)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ExtractArchive implements host.Host with the rules of the real backend
+// (builtins/darwin ExtractArchive) on the model: the archive is opened
+// as root (trusted links only) and must be root's, writable by no one
+// else; its SHA-256 must match the pin when one is given; every member
+// is decided on by tarcheck.Check before anything is created; the
+// destination must be a directory only root can change; each member is
+// then created without crossing any symlink (one the destination held or
+// the archive made is an error), an existing entry is replaced (never
+// followed), an existing directory is never replaced by a non-directory,
+// and every directory the extraction enters becomes root's without
+// group/other write. Entries are root:wheel with the archive's mode less
+// setuid, setgid, sticky and group/other write. A scripted reply for
+// `<tar-extract> ARCHIVE DEST` with a non-zero exit fails it before
+// anything is created. The SetBeforeRun hook runs first, as for a
+// command.
+func (m *Mac) ExtractArchive(ctx context.Context, req host.ExtractRequest) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("fakemac: %w", err)
+	}
+	argv := host.ExtractArgv(req)
+	m.mu.Lock()
+	hook := m.beforeRun
+	m.mu.Unlock()
+	if hook != nil {
+		hook(host.Command{Argv: argv, User: host.Root})
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.Clock++
+	if r, ok := m.scripted(argv); ok {
+		if err := scriptedErr("tar-extract "+req.Archive, r); err != nil {
+			return err
+		}
+	}
+	_, n, err := m.rootOpen(req.Archive)
+	if err != nil {
+		return fmt.Errorf("tar-extract: %w", err)
+	}
+	switch {
+	case !m.superuser(n.Owner):
+		return fmt.Errorf("tar-extract %s: the archive is owned by %s: root extracts only an archive that only root can change", req.Archive, n.Owner)
+	case n.Mode&0o022 != 0:
+		return fmt.Errorf("tar-extract %s: the archive has mode %04o: root extracts only an archive that only root can change", req.Archive, uint32(n.Mode))
+	}
+	if req.SHA256 != "" && n.sum() != req.SHA256 {
+		return fmt.Errorf("tar-extract %s: %w: its SHA-256 is %s, pinned %s; nothing was extracted", req.Archive, host.ErrChecksum, n.sum(), req.SHA256)
+	}
+	members, err := m.archiveMembers(n)
+	if err != nil {
+		return fmt.Errorf("tar-extract %s: %w", req.Archive, err)
+	}
+	es := make([]tarcheck.Entry, len(members))
+	for i, mb := range members {
+		es[i] = mb.Entry
+	}
+	if err := tarcheck.Check(req.Dest, es); err != nil {
+		return fmt.Errorf("refusing to extract %s: %w", req.Archive, err)
+	}
+	dest, err := m.rootDir(req.Dest)
+	if err != nil {
+		return fmt.Errorf("tar-extract: %w", err)
+	}
+	if dn := m.st.Files[dest]; !m.superuser(dn.Owner) || dn.Mode&0o022 != 0 {
+		return fmt.Errorf("tar-extract: %s is owned by %s with mode %04o: root extracts only into a directory that only root can change", req.Dest, dn.Owner, uint32(dn.Mode))
+	}
+	x := &fakeExtraction{m: m, key: n.Archive, dest: dest, shown: req.Dest, files: map[string]*Node{}}
+	for i, mb := range members {
+		if err := x.member(mb); err != nil {
+			return fmt.Errorf("tar-extract %s into %s: archive member %d %s: %w", req.Archive, req.Dest, i+1, strconv.Quote(mb.Name), err)
+		}
+	}
+	return nil
+}
+
+// fakeExtraction is one ExtractArchive on the model.
+type fakeExtraction struct {
+	m           *Mac
+	key         string // the archive's key (synthetic sums of its files)
+	dest, shown string // real path of the destination, and as named
+	files       map[string]*Node
+}
+
+// extractedMode is the mode an extracted entry gets.
+func extractedMode(mode int64) Mode { return Mode(mode) & 0o7777 &^ 0o7022 }
+
+// dir makes the directory at real path p (shown as shown) root's and
+// not writable by group or other, as the real backend does to every
+// directory the extraction enters.
+func (x *fakeExtraction) own(n *Node) {
+	if !x.m.superuser(n.Owner) {
+		n.Owner, n.Group = "root", "wheel"
+	}
+	n.Mode &^= 0o022
+}
+
+// parents returns the real path of the directory comps under the
+// destination, creating missing ones and crossing no symlink.
+func (x *fakeExtraction) parents(comps []string, create bool) (string, error) {
+	cur := x.dest
+	for i, c := range comps {
+		cur = path.Join(cur, c)
+		shown := path.Join(append([]string{x.shown}, comps[:i+1]...)...)
+		n := x.m.st.Files[cur]
+		switch {
+		case n == nil && create:
+			x.m.put(cur, &Node{Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel"})
+		case n == nil:
+			return "", fmt.Errorf("%s: %w", shown, fs.ErrNotExist)
+		case n.Type == TypeSymlink:
+			return "", fmt.Errorf("cannot extract through the symlink %s", shown)
+		case n.Type != TypeDir:
+			return "", fmt.Errorf("%s is a %s, not a directory", shown, fileType(n))
+		case create:
+			x.own(n)
+		}
+	}
+	return cur, nil
+}
+
+func (x *fakeExtraction) member(mb fakeMember) error {
+	comps := splitParts(mb.Name)
+	if len(comps) == 0 {
+		return nil // the destination itself keeps its owner and mode
+	}
+	key := strings.Join(comps, "/")
+	parent, err := x.parents(comps[:len(comps)-1], true)
+	if err != nil {
+		return err
+	}
+	p := path.Join(parent, comps[len(comps)-1])
+	shown := path.Join(append([]string{x.shown}, comps...)...)
+	old := x.m.st.Files[p]
+	if old != nil && old.Type == TypeDir && mb.Type != tarcheck.Dir {
+		return fmt.Errorf("%s is a directory; it is not replaced by a %s", shown, mb.Type)
+	}
+	if old != nil && old.Type != TypeDir {
+		x.m.removeTree(p)
+	}
+	delete(x.files, key)
+	mode := extractedMode(mb.Mode)
+	switch mb.Type {
+	case tarcheck.Dir:
+		if old != nil && old.Type == TypeDir {
+			x.own(old)
+			old.Mode = mode
+			return nil
+		}
+		x.m.put(p, &Node{Type: TypeDir, Mode: mode, Owner: "root", Group: "wheel", MTime: mb.mtime})
+	case tarcheck.File:
+		n := &Node{Type: TypeFile, Mode: mode, Owner: "root", Group: "wheel", MTime: mb.mtime}
+		if mb.content != nil {
+			n.Content = mb.content
+		} else {
+			n.Size, n.SHA256 = mb.Size, synthSum(x.key, mb.Name)
+		}
+		if n.size() > x.m.st.Disk.FreeBytes {
+			return fmt.Errorf("write %s: No space left on device", shown)
+		}
+		x.m.put(p, n)
+		x.files[key] = n
+	case tarcheck.Symlink:
+		x.m.put(p, &Node{Type: TypeSymlink, Target: mb.Linkname, Mode: 0o755, Owner: "root", Group: "wheel", MTime: mb.mtime})
+	case tarcheck.Hard:
+		src := splitParts(mb.Linkname)
+		n := x.files[strings.Join(src, "/")]
+		if n == nil || len(src) == 0 {
+			return fmt.Errorf("%s: a hard link to %s, which is not a regular file this extraction created", shown, strconv.Quote(mb.Linkname))
+		}
+		sp, err := x.parents(src[:len(src)-1], false)
+		if err != nil {
+			return err
+		}
+		from := path.Join(sp, src[len(src)-1])
+		if x.m.st.Files[from] != n {
+			return fmt.Errorf("%s: the hard-link source %s is no longer the file this extraction created", shown, strconv.Quote(mb.Linkname))
+		}
+		if err := x.m.hardLink(from, p); err != nil {
+			return fmt.Errorf("link %s: %w", shown, err)
+		}
+		x.files[key] = n
+	default:
+		return fmt.Errorf("is a %s; only files, directories and links are extracted", mb.Type)
+	}
+	return nil
 }

@@ -18,6 +18,7 @@
 //	<download> URL DEST               Download (size and SHA-256 verified)
 //	<sha256> PATH                     Hash
 //	<tar-list> PATH                   ListArchive (member headers, read in Go)
+//	<tar-extract> ARCHIVE DEST        ExtractArchive (as root, in Go, fd-relative)
 package host
 
 import (
@@ -39,6 +40,8 @@ const (
 	OpDownload = "<download>"
 	OpHash     = "<sha256>"
 	OpTarList  = "<tar-list>"
+	// OpTarExtract is ExtractArchive: `<tar-extract> ARCHIVE DEST`.
+	OpTarExtract = "<tar-extract>"
 )
 
 // EnvVar is one environment variable set for a command. A Secret value is
@@ -143,6 +146,27 @@ type DownloadRequest struct {
 	Group  string
 }
 
+// ExtractRequest asks for a tar archive (gzip-compressed or not) to be
+// extracted into Dest as root, in-process. The archive is opened once;
+// when SHA256 is set, the bytes read from that descriptor must have it.
+// Every member is decided on first (tarcheck.Check); only then is
+// anything created, each entry relative to a directory handle of Dest,
+// never through a symlink, whether Dest already held it or the archive
+// made it. Everything extracted is owned by root:wheel (uid 0, gid 0)
+// with the archive's permission bits less the setuid, setgid, sticky and
+// group/other write bits; Dest itself is not changed.
+type ExtractRequest struct {
+	Archive string
+	Dest    string
+	SHA256  string // 64 lower-case hex digits, or "" when not pinned
+}
+
+// ExtractArgv is the pseudo argv under which an extraction is shown and
+// recorded.
+func ExtractArgv(req ExtractRequest) []string {
+	return []string{OpTarExtract, req.Archive, req.Dest}
+}
+
 // Host is a Mac that hvfctl can observe and change.
 type Host interface {
 	// Name identifies the backend ("darwin", "fake").
@@ -167,6 +191,10 @@ type Host interface {
 	// tar extraction is decided from them by tarcheck.Check, never from
 	// a `tar -t` listing.
 	ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, error)
+	// ExtractArchive extracts an archive as root (see ExtractRequest).
+	// A SHA-256 mismatch wraps ErrChecksum; an archive tarcheck refuses
+	// leaves Dest untouched.
+	ExtractArchive(ctx context.Context, req ExtractRequest) error
 }
 
 // ErrChecksum is wrapped by Download errors when the fetched bytes do not

@@ -253,6 +253,16 @@ func (r *Recorder) ListArchive(ctx context.Context, path string) ([]tarcheck.Ent
 	return es, r.done([]string{OpTarList, path}, err)
 }
 
+// ExtractArchive implements Host: recorded as `<tar-extract> ARCHIVE
+// DEST`; the read guard is asked about the archive first.
+func (r *Recorder) ExtractArchive(ctx context.Context, req ExtractRequest) error {
+	if err := r.checkRead(req.Archive); err != nil {
+		return r.done(ExtractArgv(req), err)
+	}
+	err := r.inner.ExtractArchive(ctx, req)
+	return r.done(ExtractArgv(req), err)
+}
+
 // WriteArgv is the pseudo argv under which a write is shown and recorded.
 func WriteArgv(req WriteRequest) []string {
 	return []string{OpWrite, req.Path, fmt.Sprintf("%04o", req.Mode.Perm()), req.Owner + ":" + req.Group}

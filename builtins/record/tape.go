@@ -152,6 +152,11 @@ func (t *Tape) Download(_ context.Context, req host.DownloadRequest) error {
 	return fmt.Errorf("download %s: %w", req.URL, ErrReadOnly)
 }
 
+// ExtractArchive implements host.Host: refused while recording.
+func (t *Tape) ExtractArchive(_ context.Context, req host.ExtractRequest) error {
+	return fmt.Errorf("extract %s: %w", req.Archive, ErrReadOnly)
+}
+
 // Hash implements host.Host; the result is kept as the stdout
 // "SUM SIZE" of `<sha256> PATH`.
 func (t *Tape) Hash(ctx context.Context, p string) (string, int64, error) {

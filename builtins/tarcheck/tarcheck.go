@@ -27,6 +27,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -54,10 +55,16 @@ type Entry struct {
 	Raw      string // the tar type of an Other entry ("character device" …)
 }
 
-// Limits of an archive hvfctl decides on.
+// Limits of an archive hvfctl decides on or extracts. They stop a
+// decompression bomb while it is being read: a member past either limit
+// is an error before its bytes are read.
 const (
 	// MaxEntries bounds the number of members.
-	MaxEntries = 1 << 20
+	MaxEntries = 1 << 18
+	// MaxTotalSize bounds the sum of the sizes of the regular members
+	// (what extraction writes): 8 GiB, several times the largest
+	// toolchain hvfctl installs.
+	MaxTotalSize = 8 << 30
 	// MaxSymlinks bounds the number of symlink members (each symlink is
 	// re-resolved whenever the tree changes under it).
 	MaxSymlinks = 4096
@@ -68,36 +75,79 @@ const (
 	maxName = 4096
 )
 
-// Read reads every member header of a tar archive, gzip-compressed or
-// not (detected from its first bytes), without extracting anything.
-func Read(r io.Reader) ([]Entry, error) {
+// Member is one archive member as Walk reads it: its header, decided on
+// like any Entry, its modification time and its bytes (regular files
+// only; empty for every other type).
+type Member struct {
+	Entry
+	ModTime time.Time
+	Body    io.Reader
+}
+
+// Walk reads a tar archive, gzip-compressed or not (detected from its
+// first bytes), and calls fn with every member in order. It stops at the
+// first error of the archive or of fn, and refuses an archive with more
+// than MaxEntries members or whose regular members add up to more than
+// MaxTotalSize bytes before reading the member that crosses the limit.
+func Walk(r io.Reader, fn func(Member) error) error {
 	br := bufio.NewReader(r)
 	var src io.Reader = br
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return fmt.Errorf("gzip: %w", err)
 		}
 		defer zr.Close()
 		src = zr
 	}
 	tr := tar.NewReader(src)
-	var out []Entry
+	var n, total int64
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading archive member %d: %w", len(out)+1, err)
+			return fmt.Errorf("reading archive member %d: %w", n+1, err)
 		}
-		if len(out) >= MaxEntries {
-			return nil, fmt.Errorf("archive has more than %d members", MaxEntries)
+		n++
+		if n > MaxEntries {
+			return fmt.Errorf("archive has more than %d members; hvfctl refuses it as a decompression bomb", MaxEntries)
 		}
-		out = append(out, fromHeader(h))
+		e := fromHeader(h)
+		if e.Size < 0 {
+			return fmt.Errorf("archive member %d %s has a negative size", n, strconv.Quote(e.Name))
+		}
+		if e.Type == File {
+			total += e.Size
+			if total > MaxTotalSize {
+				return fmt.Errorf("archive member %d %s: the archive's files add up to more than %d bytes; hvfctl refuses it as a decompression bomb", n, strconv.Quote(e.Name), int64(MaxTotalSize))
+			}
+		}
+		m := Member{Entry: e, ModTime: h.ModTime, Body: tr}
+		if e.Type != File {
+			m.Body = strings.NewReader("")
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
 	}
-	if len(out) == 0 {
-		return nil, errors.New("archive has no members")
+	if n == 0 {
+		return errors.New("archive has no members")
+	}
+	return nil
+}
+
+// Read reads every member header of a tar archive, gzip-compressed or
+// not (detected from its first bytes), without extracting anything.
+func Read(r io.Reader) ([]Entry, error) {
+	var out []Entry
+	err := Walk(r, func(m Member) error {
+		out = append(out, m.Entry)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -156,6 +206,21 @@ type tree struct {
 func Check(dest string, entries []Entry) error {
 	if len(entries) == 0 {
 		return errors.New("archive has no members")
+	}
+	if len(entries) > MaxEntries {
+		return fmt.Errorf("archive has more than %d members; hvfctl refuses it as a decompression bomb", MaxEntries)
+	}
+	var total int64
+	for i, e := range entries {
+		if e.Size < 0 {
+			return fmt.Errorf("archive member %d %s has a negative size", i+1, strconv.Quote(e.Name))
+		}
+		if e.Type == File {
+			total += e.Size
+			if total > MaxTotalSize {
+				return fmt.Errorf("archive member %d %s: the archive's files add up to more than %d bytes; hvfctl refuses it as a decompression bomb", i+1, strconv.Quote(e.Name), int64(MaxTotalSize))
+			}
+		}
 	}
 	t := &tree{nodes: map[string]*node{"": {typ: Dir}}}
 	for _, e := range entries {

@@ -373,6 +373,11 @@ func (c *cancelAfter) ListArchive(ctx context.Context, p string) ([]tarcheck.Ent
 	return c.Host.ListArchive(ctx, p)
 }
 
+func (c *cancelAfter) ExtractArchive(ctx context.Context, req host.ExtractRequest) error {
+	defer c.count()
+	return c.Host.ExtractArchive(ctx, req)
+}
+
 // StatPaths forwards the batched stat of the wrapped host (the fake's),
 // counted as a command.
 func (c *cancelAfter) StatPaths(ctx context.Context, paths []string) ([]host.PathStat, error) {

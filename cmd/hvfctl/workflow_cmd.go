@@ -277,3 +277,7 @@ func (refusingHost) Hash(context.Context, string) (string, int64, error) {
 func (refusingHost) ListArchive(context.Context, string) ([]tarcheck.Entry, error) {
 	return nil, fmt.Errorf("%w: %w", errNoHost, host.ErrUnsupported)
 }
+
+func (refusingHost) ExtractArchive(context.Context, host.ExtractRequest) error {
+	return fmt.Errorf("%w: %w", errNoHost, host.ErrUnsupported)
+}

@@ -48,6 +48,9 @@ func (h *kvHost) Hash(context.Context, string) (string, int64, error) {
 func (h *kvHost) ListArchive(context.Context, string) ([]tarcheck.Entry, error) {
 	return nil, host.ErrUnsupported
 }
+func (h *kvHost) ExtractArchive(context.Context, host.ExtractRequest) error {
+	return host.ErrUnsupported
+}
 
 type factory struct{}
 
