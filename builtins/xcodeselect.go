@@ -48,9 +48,20 @@ func gatherXcodeSelect(ctx context.Context, h host.Host) (string, error) {
 // xcodeSelectFact is gatherXcodeSelect, read once per run.
 func xcodeSelectFact(s *engine.Session) (string, error) { return cached(s, "clt", gatherXcodeSelect) }
 
-// xcodeSwitchCmd is `xcode-select --switch DIR`.
+// xcodeSwitchCmd is `xcode-select --switch DIR`. Its Paths are what
+// xcode-select looks up under DIR before it accepts it (docs/host-commands.md,
+// "xcode-select"): a developer directory is valid only when it holds
+// usr/lib/libxcrun.dylib, and an Xcode.app bundle is taken as its
+// Contents/Developer (https://macops.ca/developer-binaries-on-os-x-xcode-select-and-xcrun).
+// RootOnly walks each from "/", so DIR and every directory on the way
+// are covered too.
 func xcodeSwitchCmd(dir string) host.Command {
-	return host.Command{Argv: []string{"/usr/bin/xcode-select", "--switch", dir}, User: host.Root, Paths: []string{dir}}
+	return host.Command{Argv: []string{"/usr/bin/xcode-select", "--switch", dir}, User: host.Root, Paths: xcodeSwitchPaths(dir)}
+}
+
+// xcodeSwitchPaths are the paths `xcode-select --switch DIR` reads.
+func xcodeSwitchPaths(dir string) []string {
+	return []string{dir, dir + "/usr/lib/libxcrun.dylib", dir + "/Contents/Developer/usr/lib/libxcrun.dylib"}
 }
 
 // xcodePathIs re-reads xcode-select -p: an error wrapping
