@@ -481,6 +481,65 @@ func TestTarExtractRun(t *testing.T) {
 	}
 }
 
+// TestTarExtractRunAs: as root the extraction is the host's in-process
+// primitive with the pin; as another account the pin is checked with
+// <sha256> before bsdtar reads the archive, and uid 0 under another name
+// is refused.
+func TestTarExtractRunAs(t *testing.T) {
+	const archive, dest = "/Library/Caches/hvfctl/t.tgz", "/opt/toolchain/dist/t"
+	pin := strings.Repeat("ab", 32)
+	entries := []tarcheck.Entry{{Name: "bin/", Type: tarcheck.Dir, Mode: 0o755}, {Name: "bin/gcc", Type: tarcheck.File, Mode: 0o755}}
+	t.Run("root", func(t *testing.T) {
+		h := newScriptHost()
+		h.archives[archive] = entries
+		s := testSession(t, h)
+		a := actionsOf(t, mustEval(t, s, `result = tar.extract("`+archive+`", "`+dest+`", "root", sha256 = "`+strings.ToUpper(pin)+`")`))[0]
+		if got := strings.Join(a.Argv, " "); got != "<tar-extract> "+archive+" "+dest || a.User != "root" {
+			t.Fatalf("argv %q as %s", got, a.User)
+		}
+		if err := runAction(s, a); err != nil {
+			t.Fatal(err)
+		}
+		if len(h.extracts) != 1 || h.extracts[0] != (host.ExtractRequest{Archive: archive, Dest: dest, SHA256: pin}) {
+			t.Errorf("extracts %+v", h.extracts)
+		}
+		if len(h.argvs()) != 0 {
+			t.Errorf("a program ran: %v", h.argvs())
+		}
+	})
+	extract := "/usr/bin/tar -xzf " + archive + " -C " + dest
+	for _, tt := range []struct {
+		name, user, sum string
+		ok             bool
+	}{
+		{"pin matches", "ghrunner", pin, true},
+		{"pin differs", "ghrunner", strings.Repeat("cd", 32), false},
+		{"uid 0 under another name", "Root", pin, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newScriptHost()
+			h.archives[archive] = entries
+			h.hashes[archive] = tt.sum
+			h.on(strings.Fields(extract), ok(""))
+			s := testSession(t, h)
+			err := runAction(s, actionsOf(t, mustEval(t, s, `result = tar.extract("`+archive+`", "`+dest+`", "`+tt.user+`", sha256 = "`+pin+`")`))[0])
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v", err)
+			}
+			if want := map[string]string{"pin differs": "checksum", "uid 0 under another name": "uid 0"}[tt.name]; want != "" && !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want it to name %q", err, want)
+			}
+			ran := false
+			for _, a := range h.argvs() {
+				ran = ran || a == extract
+			}
+			if ran != tt.ok {
+				t.Errorf("bsdtar ran = %v", ran)
+			}
+		})
+	}
+}
+
 func TestCLTInstallRun(t *testing.T) {
 	h := newScriptHost()
 	h.on([]string{"/usr/sbin/softwareupdate", "-l"}, ok("* Label: Command Line Tools for Xcode-16.4\n* Label: Command Line Tools for Xcode 26.1-26.1.1\n* Label: Command Line Tools beta for Xcode 26.2-26.2\n"))
