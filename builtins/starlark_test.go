@@ -510,7 +510,7 @@ func TestTarExtractRunAs(t *testing.T) {
 	extract := "/usr/bin/tar -xzf " + archive + " -C " + dest
 	for _, tt := range []struct {
 		name, user, sum string
-		ok             bool
+		ok              bool
 	}{
 		{"pin matches", "ghrunner", pin, true},
 		{"pin differs", "ghrunner", strings.Repeat("cd", 32), false},

@@ -199,7 +199,9 @@ type extractor struct {
 // permission bits less setuid, setgid, sticky and group/other write.
 func extractMode(m int64) uint32 { return uint32(m) & 0o7777 &^ 0o7022 }
 
-func (x *extractor) show(comps []string) string { return path.Join(append([]string{x.dest}, comps...)...) }
+func (x *extractor) show(comps []string) string {
+	return path.Join(append([]string{x.dest}, comps...)...)
+}
 
 // parents opens the directory comps (relative to the destination)
 // without following any symlink. With create, a missing directory is

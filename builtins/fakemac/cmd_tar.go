@@ -417,9 +417,8 @@ type fakeExtraction struct {
 // extractedMode is the mode an extracted entry gets.
 func extractedMode(mode int64) Mode { return Mode(mode) & 0o7777 &^ 0o7022 }
 
-// dir makes the directory at real path p (shown as shown) root's and
-// not writable by group or other, as the real backend does to every
-// directory the extraction enters.
+// own makes the directory n root's and not writable by group or other,
+// as the real backend does to every directory the extraction enters.
 func (x *fakeExtraction) own(n *Node) {
 	if !x.m.superuser(n.Owner) {
 		n.Owner, n.Group = "root", "wheel"
