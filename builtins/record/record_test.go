@@ -98,6 +98,9 @@ func TestTape(t *testing.T) {
 	if err := tape.Download(ctx, host.DownloadRequest{URL: "https://example.com/x", Dest: "/tmp/x"}); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("download while recording: %v", err)
 	}
+	if err := tape.ExtractArchive(ctx, host.ExtractRequest{Archive: "/tmp/x.tgz", Dest: "/tmp/x"}); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("extraction while recording: %v", err)
+	}
 	rs := tape.Responses()
 	var got []string
 	for _, r := range rs {
