@@ -249,6 +249,24 @@ func TestExtractArchivePinAndOwners(t *testing.T) {
 		}
 		s.owned(t, "x", 0o644)
 	})
+	t.Run("again over a partial or complete earlier extraction", func(t *testing.T) {
+		s := newExtractScene(t, tgz(t, td("bin/"), tf("bin/x", "x", 0o755), tl("bin/y", "x"), thl("bin/z", "bin/x")))
+		for i := 0; i < 2; i++ {
+			if err := extractArchive(t.Context(), s.req(""), nil); err != nil {
+				t.Fatalf("extraction %d: %v", i+1, err)
+			}
+		}
+		if err := os.Remove(s.at("bin/y")); err != nil {
+			t.Fatal(err)
+		}
+		if err := extractArchive(t.Context(), s.req(""), nil); err != nil {
+			t.Fatalf("over a partial tree: %v", err)
+		}
+		s.owned(t, "bin/x", 0o755)
+		if target, err := os.Readlink(s.at("bin/y")); err != nil || target != "x" {
+			t.Errorf("bin/y -> %q %v", target, err)
+		}
+	})
 	t.Run("pin differs", func(t *testing.T) {
 		s := newExtractScene(t, data)
 		err := extractArchive(t.Context(), s.req(strings.Repeat("0", 64)), nil)
