@@ -386,6 +386,14 @@ func launchctlModule() engine.Module {
 	labelArg := func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {
 		return c.stringArg(args, kwargs, "label", checkLabel)
 	}
+	// scoped makes an action that changes the system job LABEL write
+	// /Library/LaunchDaemons/LABEL.plist as far as allow_writes is
+	// concerned: a recipe changes only the jobs whose plists it may
+	// write, never another daemon of the Mac (sshd, a security agent).
+	scoped := func(a *engine.Action, label string) *engine.Action {
+		a.Writes = []string{daemonPlist(label)}
+		return a
+	}
 	return engine.Module{
 		Name: m,
 		Doc:  "LaunchDaemons in the system domain (`launchctl`), with its exit statuses understood (113 unknown service, 122 bad plist permissions, 5 the catch-all that may hide success).",
@@ -464,7 +472,7 @@ without UserName runs as root and needs a program only root can change.`,
 					if err := checkLabel(label); err != nil {
 						return nil, c.wrap(err)
 					}
-					return bootstrapAction(p, label), nil
+					return scoped(bootstrapAction(p, label), label), nil
 				}),
 			newBuiltin(m, "bootout", "label", engine.KindAction, `
 Returns one action, run as root: `+"`/bin/launchctl bootout system/LABEL`"+` (113,
@@ -475,7 +483,7 @@ exits 113 (bootout is asynchronous), for at most 10 seconds.`,
 					if err != nil {
 						return nil, err
 					}
-					return bootoutAction(label), nil
+					return scoped(bootoutAction(label), label), nil
 				}),
 			newBuiltin(m, "bootout_agent", "uid, label", engine.KindAction, `
 Returns one action, run as root: `+"`/bin/launchctl bootout gui/UID/LABEL`"+`, which
@@ -524,7 +532,7 @@ Returns the action `+"`/bin/launchctl enable system/LABEL`"+`, run as root.`,
 					if err != nil {
 						return nil, err
 					}
-					return engine.Exec(host.Command{Argv: []string{"/bin/launchctl", "enable", "system/" + label}, User: host.Root}, nil, nil), nil
+					return scoped(engine.Exec(host.Command{Argv: []string{"/bin/launchctl", "enable", "system/" + label}, User: host.Root}, nil, nil), label), nil
 				}),
 			newBuiltin(m, "kickstart", "label", engine.KindAction, `
 Returns the action `+"`/bin/launchctl kickstart -k system/LABEL`"+` (restart), run as
@@ -534,8 +542,12 @@ root, judged by `+"`launchctl print`"+` reporting state running within 10 second
 					if err != nil {
 						return nil, err
 					}
-					return kickstartAction(label), nil
+					return scoped(kickstartAction(label), label), nil
 				}),
 		},
 	}
 }
+
+// daemonPlist is the plist path of the system job label, the file whose
+// allow_writes entry lets a recipe change that job.
+func daemonPlist(label string) string { return daemonDir + "/" + label + ".plist" }
