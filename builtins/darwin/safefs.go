@@ -595,7 +595,7 @@ func (w *treeWalk) dir(fd int, p string, depth int) {
 		w.fail(p, fmt.Errorf("deeper than %d levels; not descended", maxTreeDepth))
 		return
 	}
-	dup, err := unix.Dup(fd)
+	dup, err := host.DupCloexec(fd)
 	if err != nil {
 		w.fail(p, err)
 		return

@@ -217,7 +217,7 @@ func (d DirSource) Open(ctx context.Context, path string) (io.ReadCloser, error)
 	}
 	defer root.Close()
 	parts := strings.Split(path, "/")
-	fd, err := unix.Dup(int(root.Fd()))
+	fd, err := host.DupCloexec(int(root.Fd()))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", full, err)
 	}

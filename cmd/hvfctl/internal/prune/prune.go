@@ -339,7 +339,7 @@ func (p *pruner) removeAt(n *node) (removed bool, err error) {
 		return false, fmt.Errorf("not inside %s", p.root)
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
-	fd, err := unix.Dup(p.rootFd)
+	fd, err := host.DupCloexec(p.rootFd)
 	if err != nil {
 		return false, err
 	}
