@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -380,5 +381,38 @@ func TestParseLaunchctlLimit(t *testing.T) {
 		if (err == nil) != tc.ok || soft != tc.soft || hard != tc.hard {
 			t.Errorf("%q: %d %d %v", tc.out, soft, hard, err)
 		}
+	}
+}
+
+func TestParsePs(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []Process
+		wantErr string
+	}{
+		{"columns and the padded name", "    1     0     0 launchd         \n 4296     1   502 runsvc.sh       \n",
+			[]Process{{PID: 1, PPID: 0, UID: 0, Name: "launchd"}, {PID: 4296, PPID: 1, UID: 502, Name: "runsvc.sh"}}, ""},
+		{"a name with spaces and wide numbers", "123456 99999 4294967294 Google Chrome He\n",
+			[]Process{{PID: 123456, PPID: 99999, UID: 4294967294, Name: "Google Chrome He"}}, ""},
+		{"header line", "  PID  PPID   UID UCOMM\n", nil, `"PID" is not a number`},
+		{"no name", "    1     0     0\n", nil, "want pid, ppid, uid and a name"},
+		{"blank name", "    1     0     0   \n", nil, "no process name"},
+		{"negative", "   -1     0     0 x\n", nil, "is not a number"},
+		{"empty", "", nil, "no process listed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParsePs(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParsePs(%q) = %v, %v; want error %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("ParsePs(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+			}
+		})
 	}
 }

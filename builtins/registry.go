@@ -10,6 +10,8 @@ func Modules() []engine.Module {
 		swVersModule(),
 		sysctlModule(),
 		dfModule(),
+		psModule(),
+		crontabModule(),
 		fdesetupModule(),
 		usersModule(),
 		dseditgroupModule(),

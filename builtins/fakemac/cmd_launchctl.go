@@ -391,26 +391,55 @@ func (m *Mac) guiBootout(c *call, target string) (host.Result, error) {
 	return bootoutJob(c, g.Jobs[l])
 }
 
-// ps emulates `ps -axo uid=,pid=`: one line per process (see
-// processes), its effective uid and its pid, right-aligned, without a
-// header, sorted by pid.
+// ps emulates the two forms hvfctl runs, over the same process table
+// (see processes), sorted by pid, without a header (every header is
+// emptied with =; ps(1) of macOS, apple-oss-distributions/adv_cmds
+// ps/ps.1):
+//   - `ps -axo uid=,pid=`: the effective uid and the pid, right-aligned;
+//   - `ps -A -o pid=,ppid=,uid=,ucomm=`: pid, parent pid and effective
+//     uid right-aligned in columns of five (PIDLEN, UIDLEN in
+//     ps/keyword.c), then the accounting name (p_comm, at most 16 bytes,
+//     MAXCOMLEN) left-aligned and padded to 16 (ps/print.c ucomm).
 func (m *Mac) ps(c *call) (host.Result, error) {
-	if len(c.argv) != 3 || c.argv[1] != "-axo" || c.argv[2] != "uid=,pid=" {
-		return unsupported(c, "only ps -axo uid=,pid= is emulated")
-	}
-	for _, p := range m.processes() {
-		c.outf("%5d %5d\n", p.uid, p.pid)
+	switch strings.Join(c.argv[1:], " ") {
+	case "-axo uid=,pid=":
+		for _, p := range m.processes() {
+			c.outf("%5d %5d\n", p.uid, p.pid)
+		}
+	case "-A -o pid=,ppid=,uid=,ucomm=":
+		for _, p := range m.processes() {
+			c.outf("%5d %5d %5d %-16s\n", p.pid, p.ppid, p.uid, p.name)
+		}
+	default:
+		return unsupported(c, "only ps -axo uid=,pid= and ps -A -o pid=,ppid=,uid=,ucomm= are emulated")
 	}
 	return c.result(0)
 }
 
-// proc is a running process: its effective uid and its pid.
-type proc struct{ uid, pid int }
+// proc is a running process: its effective uid, its pid, its parent's
+// pid and its accounting name.
+type proc struct {
+	uid, pid, ppid int
+	name           string
+}
+
+// ucomm is the accounting name of a program: its file name, cut to 16
+// bytes (MAXCOMLEN).
+func ucomm(program string) string {
+	name := path.Base(program)
+	if len(name) > 16 {
+		name = name[:16]
+	}
+	return name
+}
 
 // processes returns the running processes, sorted by pid: launchd (pid 1,
 // root), every running job of the system domain (as its UserName, root
-// without one), every running LaunchAgent of a GUI session (as the
-// session's user) and the fixture's other Processes.
+// without one; parent launchd, named after its program), every running
+// LaunchAgent of a GUI session (as the session's user) and the fixture's
+// other Processes (parent launchd unless they name one; named by Name, or
+// after Command's first word). A job's own children are not modelled
+// unless a fixture lists them.
 func (m *Mac) processes() []proc {
 	uid := func(name string) int {
 		if name == "" {
@@ -421,10 +450,10 @@ func (m *Mac) processes() []proc {
 		}
 		return -2 // nobody: a UserName launchd could not resolve
 	}
-	procs := []proc{{0, 1}}
+	procs := []proc{{uid: 0, pid: 1, ppid: 0, name: "launchd"}}
 	for _, j := range m.st.Launchd.Jobs {
 		if j.State == "running" && j.PID > 0 {
-			procs = append(procs, proc{uid(j.UserName), j.PID})
+			procs = append(procs, proc{uid(j.UserName), j.PID, 1, ucomm(j.Program)})
 		}
 	}
 	for name, s := range m.st.Launchd.GUI {
@@ -433,12 +462,26 @@ func (m *Mac) processes() []proc {
 		}
 		for _, j := range s.Jobs {
 			if j.State == "running" && j.PID > 0 {
-				procs = append(procs, proc{uid(name), j.PID})
+				procs = append(procs, proc{uid(name), j.PID, 1, ucomm(j.Program)})
 			}
 		}
 	}
 	for _, p := range m.st.Processes {
-		procs = append(procs, proc{uid(p.User), p.PID})
+		ppid, name := p.PPID, p.Name
+		if ppid == 0 {
+			ppid = 1
+		}
+		if name == "" {
+			if f := strings.Fields(p.Command); len(f) > 0 {
+				name = ucomm(f[0])
+			} else {
+				name = "?"
+			}
+		}
+		if len(name) > 16 {
+			name = name[:16]
+		}
+		procs = append(procs, proc{uid(p.User), p.PID, ppid, name})
 	}
 	sort.Slice(procs, func(i, k int) bool { return procs[i].pid < procs[k].pid })
 	return procs

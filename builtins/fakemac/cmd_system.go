@@ -72,6 +72,44 @@ func (m *Mac) sysctl(c *call) (host.Result, error) {
 	return c.result(exit)
 }
 
+// crontab emulates `crontab -r` run by a user other than root
+// (apple-oss-distributions/cron crontab/crontab.c): the invoking user
+// must be allowed (listed in /usr/lib/cron/cron.allow when it exists,
+// else not listed in cron.deny; neither file means allowed, as
+// ALLOW_ONLY_ROOT is not defined in cron/config.h); standard input is
+// not a terminal, so it does not ask; /usr/lib/cron/tabs/USER is
+// unlinked, or "crontab: no crontab for USER" with exit 1.
+func (m *Mac) crontab(c *call) (host.Result, error) {
+	if len(c.argv) != 2 || c.argv[1] != "-r" || c.user == host.Root {
+		return unsupported(c, "only crontab -r by a user other than root is emulated")
+	}
+	listed := func(file string) (bool, bool) {
+		n := m.st.Files[file]
+		if n == nil || n.Type != TypeFile || n.Content == nil {
+			return n != nil, false
+		}
+		for _, ln := range strings.Split(*n.Content, "\n") {
+			if ln == c.user {
+				return true, true
+			}
+		}
+		return true, false
+	}
+	allowExists, allowed := listed("/usr/lib/cron/cron.allow")
+	denyExists, denied := listed("/usr/lib/cron/cron.deny")
+	if (allowExists && !allowed) || (!allowExists && denyExists && denied) {
+		c.errf("crontab: you (%s) are not allowed to use this program\n", c.user)
+		return c.result(1)
+	}
+	tab := "/usr/lib/cron/tabs/" + c.user
+	if n := m.st.Files[tab]; n == nil {
+		c.errf("crontab: no crontab for %s\n", c.user)
+		return c.result(1)
+	}
+	m.removeTree(tab)
+	return c.result(0)
+}
+
 // df emulates df -k PATH... (§1.17).
 func (m *Mac) df(c *call) (host.Result, error) {
 	args := c.argv[1:]

@@ -60,6 +60,9 @@ func TestQueries(t *testing.T) {
 		{name: "df header and numeric columns", preset: "fresh-m4", cmd: as("admin", "/bin/df", "-k", "/System/Volumes/Data"),
 			contains: []string{"Filesystem   1024-blocks", "Available Capacity", "/dev/disk3s5", " 402653184 ", "/System/Volumes/Data\n"}},
 		{name: "df missing path", preset: "fresh-m4", cmd: as("admin", "/bin/df", "-k", "/nope"), exit: 1, stderrHas: "df: /nope: No such file or directory"},
+		{name: "crontab -r without a crontab", preset: "converged", cmd: as("ghrunner", "/usr/bin/crontab", "-r"), exit: 1, stderrHas: "crontab: no crontab for ghrunner"},
+		{name: "ps lists launchd and the running jobs, no header", preset: "converged", cmd: as("root", "/bin/ps", "-A", "-o", "pid=,ppid=,uid=,ucomm="),
+			stdout: "    1     0     0 launchd         \n 4296     1   502 runsvc.sh       \n"},
 		{name: "fdesetup on", preset: "fresh-m4", cmd: as("admin", "/usr/bin/fdesetup", "status"), stdout: "FileVault is On.\n"},
 		{name: "fdesetup off", preset: "filevault-off", cmd: as("admin", "/usr/bin/fdesetup", "status"), stdout: "FileVault is Off.\n"},
 		{name: "dscl read sorted", preset: "partial", cmd: as("admin", "/usr/bin/dscl", ".", "-read", "/Users/ghrunner", "UniqueID", "PrimaryGroupID", "NFSHomeDirectory", "UserShell"),
@@ -209,6 +212,9 @@ func TestUnsupportedIsLoud(t *testing.T) {
 		as("root", "/usr/bin/shasum", "/etc/paths"),
 		as("root", "/usr/bin/defaults", "write", "com.apple.x", "k", "v"),
 		as("root", "/usr/bin/tar", "-cjf", "/tmp/x.tbz", "/etc"),
+		as("root", "/bin/ps", "-axo", "pid,command"),
+		as("ghrunner", "/usr/bin/crontab", "-l"),
+		as("root", "/usr/bin/crontab", "-r"),
 	}
 	for _, cmd := range cmds {
 		m := mustNew(t, "partial")

@@ -378,6 +378,7 @@ var systemTools = map[string]handler{
 	"/usr/bin/sw_vers":         (*Mac).swVers,
 	"/usr/sbin/sysctl":         (*Mac).sysctl,
 	"/bin/df":                  (*Mac).df,
+	"/usr/bin/crontab":         (*Mac).crontab,
 	"/usr/bin/fdesetup":        (*Mac).fdesetup,
 	"/sbin/shutdown":           (*Mac).shutdown,
 	"/usr/bin/tail":            (*Mac).tail,

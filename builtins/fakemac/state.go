@@ -278,12 +278,23 @@ type Job struct {
 	BootingOut bool `json:"booting_out,omitempty"`
 }
 
-// Process is a running process that no launchd job accounts for.
+// Process is a running process that no launchd job accounts for: what a
+// CI job left running (a daemonized child of a step outlives its job
+// with launchd, pid 1, as its parent), a login at the console, or a
+// descendant of a running job (PPID the job's pid).
 type Process struct {
-	PID  int    `json:"pid"`
+	PID int `json:"pid"`
+	// PPID is its parent's pid; 0 (unset) means launchd (1), which
+	// adopts every orphan.
+	PPID int `json:"ppid,omitempty"`
+	// User is the account it runs as (its effective uid).
 	User string `json:"user"`
+	// Name is its accounting name (ps's ucomm): the executable's file
+	// name, at most 16 bytes; unset, the file name of Command's first
+	// word.
+	Name string `json:"name,omitempty"`
 	// Command is what it runs (for people reading the fixture; ps as
-	// hvfctl runs it prints only the uid and pid).
+	// hvfctl runs it never prints arguments).
 	Command string `json:"command,omitempty"`
 }
 
