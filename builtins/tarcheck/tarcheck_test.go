@@ -153,3 +153,39 @@ func TestReadBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestCaps: the member count and the total size of the regular members
+// are bounded by Check (the fake's modelled entries) and by Walk while
+// the archive is read (a header past the size cap is refused before its
+// bytes are decompressed).
+func TestCaps(t *testing.T) {
+	many := make([]Entry, MaxEntries+1)
+	for i := range many {
+		many[i] = Entry{Name: "d/", Type: Dir, Mode: 0o755}
+	}
+	if err := Check("/dest", many); err == nil || !strings.Contains(err.Error(), "decompression bomb") {
+		t.Errorf("%d members: %v", len(many), err)
+	}
+	if err := Check("/dest", many[:MaxEntries]); err != nil {
+		t.Errorf("%d members: %v", MaxEntries, err)
+	}
+	half := int64(MaxTotalSize/2 + 1)
+	big := []Entry{{Name: "a", Type: File, Mode: 0o644, Size: half}, {Name: "b", Type: File, Mode: 0o644, Size: half}}
+	if err := Check("/dest", big); err == nil || !strings.Contains(err.Error(), `member 2 "b"`) {
+		t.Errorf("two halves over the cap: %v", err)
+	}
+	if err := Check("/dest", big[:1]); err != nil {
+		t.Errorf("one half: %v", err)
+	}
+	// A header declaring more than the cap, and no bytes behind it.
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "huge", Typeflag: tar.TypeReg, Mode: 0o644, Size: MaxTotalSize + 1}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	err := Walk(&buf, func(Member) error { calls++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "decompression bomb") || calls != 0 {
+		t.Errorf("Walk over a huge header: %v after %d members", err, calls)
+	}
+}
