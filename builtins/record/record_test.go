@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,4 +163,47 @@ func writeFixture(t *testing.T, fx *Fixture) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// TestTapeKeepsACLs records the in-process ACL query (`<acl> PATH...`)
+// on a Mac whose /usr carries an ACL and replays it on the fake preset
+// the fixture is based on, which has none there: the replay answers what
+// was recorded (entries, and a missing path by kind), not its own model.
+func TestTapeKeepsACLs(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir() + "/src.json"
+	if err := os.WriteFile(src, []byte(`{"base": "`+Base+`", "files": {"/usr": {"acl": ["group:staff allow add_file", "group:everyone deny delete"]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := fakemac.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tape := NewTape(m)
+	paths := []string{"/usr", "/gone"}
+	as, err := tape.ACLPaths(ctx, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"group:staff allow add_file", "group:everyone deny delete"}
+	if !slices.Equal(as[0].Entries, want) || !errors.Is(as[1].Err, fs.ErrNotExist) {
+		t.Fatalf("recorded %+v", as)
+	}
+	rs := tape.Responses()
+	if len(rs) != 1 || strings.Join(rs[0].Argv, " ") != "<acl> /usr /gone" || rs[0].User != host.Root {
+		t.Fatalf("responses %+v", rs)
+	}
+	replay, err := fakemac.Load(writeFixture(t, Build(tape, Identity{}, nil, "test")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own, err := fakemac.New(Base); err != nil {
+		t.Fatal(err)
+	} else if a, _ := own.ACLPaths(ctx, []string{"/usr"}); len(a) != 1 || len(a[0].Entries) != 0 {
+		t.Fatalf("the base preset's /usr already has an ACL: %+v", a)
+	}
+	got, err := replay.ACLPaths(ctx, paths)
+	if err != nil || len(got) != 2 || !slices.Equal(got[0].Entries, want) || !errors.Is(got[1].Err, fs.ErrNotExist) || got[1].Err.Error() != as[1].Err.Error() {
+		t.Errorf("replayed %+v %v", got, err)
+	}
 }
