@@ -287,6 +287,8 @@ func (fst *filesState) readACLs(ctx context.Context, h host.Host, paths []string
 			fst.acls[a.Path] = append([]string{}, a.Entries...)
 		case errors.Is(a.Err, fs.ErrNotExist), errors.Is(a.Err, syscall.ENOTDIR):
 			// Removed since the stat: missing, as files.stat would say now.
+		case strings.Contains(a.Err.Error(), a.Path):
+			fst.aclErrs[a.Path] = a.Err
 		default:
 			fst.aclErrs[a.Path] = fmt.Errorf("acl %s: %w", a.Path, a.Err)
 		}
