@@ -112,7 +112,7 @@ an absolute path.`,
 						// defaults reads DOMAIN.plist: a path domain is a
 						// file read like files.read, kept from secrets.
 						for _, p := range []string{domain, domain + ".plist"} {
-							if err := c.s.CheckRead(p); err != nil {
+							if err := c.s.CheckQueryRead(p); err != nil {
 								return nil, c.wrap(err)
 							}
 						}

@@ -467,7 +467,9 @@ Reads at most MAX bytes (at most 64 MiB) of PATH in-process as root
 (`+"`<read> PATH`"+`) and returns them as a string, or None when the file is
 missing. A file larger than MAX, a FIFO, device or directory, a file with
 more than one hard link, a path through a symlink root did not make, and
-the secret locations of docs/security.md are errors.`,
+the secret locations of docs/security.md are errors, and so is a file in
+an account's home (/Users/NAME) that the recipe's allow_writes does not
+cover.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var p string
 					max := 1 << 20
@@ -479,6 +481,9 @@ the secret locations of docs/security.md are errors.`,
 					}
 					if max <= 0 || max > maxReadBytes {
 						return nil, c.argError("max must be between 1 and %d, got %d", maxReadBytes, max)
+					}
+					if err := c.s.CheckQueryRead(p); err != nil {
+						return nil, c.wrap(err)
 					}
 					data, ok, err := readFile(c.s, p, int64(max))
 					if err != nil {

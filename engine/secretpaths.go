@@ -116,3 +116,52 @@ func readGuard(protected []string) func(string) error {
 		return nil
 	}
 }
+
+// userHome returns the home directory under /Users that the normalized
+// path n lies in ("/users/NAME"), or "" (/Users/Shared, which every
+// account shares, is no one's home).
+func userHome(n string) string {
+	rest, ok := strings.CutPrefix(n, "/users/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	if name == "" || name == "shared" {
+		return ""
+	}
+	return "/users/" + name
+}
+
+// CheckQueryRead refuses a file a recipe's query may not read: a secret
+// location (CheckRead), and a file in an account's home under /Users
+// that the recipe's allow_writes does not cover. Homes hold credentials
+// no list of secret names can enumerate (gh's hosts.yml, ~/.aws, a
+// browser's cookies, shell history), and a shared recipe that read one
+// could hand it to the runner account in a file it writes; a recipe reads
+// a home only where it manages it.
+func (s *Session) CheckQueryRead(p string) error {
+	if err := s.readGuard(p); err != nil {
+		return err
+	}
+	n := normalize(p)
+	home := userHome(n)
+	if home == "" {
+		return nil
+	}
+	s.mu.Lock()
+	allow := append([]string(nil), s.allow...)
+	s.mu.Unlock()
+	for _, a := range allow {
+		na := normalize(a)
+		if IsPattern(a) {
+			if ok, err := path.Match(na, n); err == nil && ok {
+				return nil
+			}
+			continue
+		}
+		if n == na || strings.HasPrefix(n, strings.TrimSuffix(na, "/")+"/") {
+			return nil
+		}
+	}
+	return fmt.Errorf("refusing to read %s: it is in an account's home (%s) outside the recipe's allow_writes %v; a recipe reads a home only where it may write, so that it cannot take another account's credentials (docs/security.md)", p, home, allow)
+}

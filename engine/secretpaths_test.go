@@ -1,6 +1,9 @@
 package engine
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 func TestSecretPathReason(t *testing.T) {
 	protected := []string{"/Users/admin/hvfctl-token"}
@@ -37,6 +40,32 @@ func TestSecretPathReason(t *testing.T) {
 		got := SecretPathReason(tc.path, protected) != ""
 		if got != tc.secret {
 			t.Errorf("%s: secret = %v, want %v", tc.path, got, tc.secret)
+		}
+	}
+}
+
+// TestCheckQueryRead: a recipe reads an account's home only where its
+// allow_writes covers it, however the path is spelled.
+func TestCheckQueryRead(t *testing.T) {
+	s := NewSession(context.Background(), SessionOptions{Host: newScriptedHost(nil)})
+	s.AllowWrites("/Users/ghrunner", "/Library/LaunchDaemons/org.example.*.plist")
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{"/Users/ghrunner/actions-runner/.runner", true},
+		{"/users/GHRUNNER/actions-runner/.path", true},
+		{"/Users/admin/.config/gh/hosts.yml", false},
+		{"/System/Volumes/Data/Users/admin/.aws/credentials", false},
+		{"/USERS/Admin/Library/Cookies/Cookies.binarycookies", false},
+		{"/Users/ghrunner2/x", false},
+		{"/Users/Shared/build.log", true},
+		{"/Library/Application Support/hvfctl/test-fixtures.lock", true},
+		{"/etc/sudoers", false}, // a secret wherever allow_writes points
+	} {
+		err := s.CheckQueryRead(tc.path)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want allowed %v", tc.path, err, tc.ok)
 		}
 	}
 }
