@@ -94,7 +94,9 @@ Runs `+"`/usr/bin/defaults read DOMAIN KEY`"+` as USER (root when None) and
 returns its output, trimmed, as a string, or None when the pair does not
 exist (exit 1 with "does not exist"); any other failure fails the query
 with the command's exit status and stderr. DOMAIN is a reverse-DNS name or
-an absolute path.`,
+an absolute path. A path domain, or USER's own domain (a file in USER's
+home), in an account's home under /Users is read only where the recipe's
+allow_writes covers it.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var domain, key string
 					var userV starlark.Value = starlark.None
@@ -115,6 +117,13 @@ an absolute path.`,
 							if err := c.s.CheckQueryRead(p); err != nil {
 								return nil, c.wrap(err)
 							}
+						}
+					}
+					if !strings.HasPrefix(domain, "/") && !strings.EqualFold(user, host.Root) {
+						// USER's own domain is a file in USER's home: read
+						// only where the recipe may write, like files.read.
+						if err := c.s.CheckQueryRead("/Users/" + user + "/Library/Preferences/" + domain + ".plist"); err != nil {
+							return nil, c.wrap(err)
 						}
 					}
 					if err := checkPattern("defaults key", key, defaultsKeyPat); err != nil {
