@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/kauth"
 	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
@@ -99,6 +101,9 @@ func extractArchive(ctx context.Context, req host.ExtractRequest, hook func(i in
 	}
 	if dst.Uid != 0 || dst.Mode&0o022 != 0 {
 		return fmt.Errorf("tar-extract: %s is owned by uid %d with mode %04o: root extracts only into a directory that only root can change", req.Dest, dst.Uid, dst.Mode&0o7777)
+	}
+	if err := aclWriteCheck(destfd, req.Dest, &dst); err != nil {
+		return fmt.Errorf("tar-extract: %w", err)
 	}
 	x := &extractor{ctx: ctx, dest: req.Dest, destfd: destfd, dev: uint64(dst.Dev), files: map[string]fileID{}}
 	again := sha256.New()
@@ -259,6 +264,9 @@ func (x *extractor) own(fd int, shown string, change bool, mode int64) error {
 	if !change {
 		return nil
 	}
+	if err := aclWriteCheck(fd, shown, &st); err != nil {
+		return err
+	}
 	if st.Uid != 0 {
 		if err := unix.Fchown(fd, 0, 0); err != nil {
 			return &fs.PathError{Op: "chown", Path: shown, Err: err}
@@ -271,6 +279,34 @@ func (x *extractor) own(fd int, shown string, change bool, mode int64) error {
 	if uint32(st.Mode)&0o7777 != want || st.Uid != 0 {
 		if err := unix.Fchmod(fd, want); err != nil {
 			return &fs.PathError{Op: "chmod", Path: shown, Err: err}
+		}
+	}
+	return nil
+}
+
+// extractACLWrites are the rights an ACL entry may grant another account
+// on a directory that let it change the directory's entries or what root
+// creates there (the point-of-use rule's list, builtins/host/rootonly.go).
+var extractACLWrites = []string{"add_file", "add_subdirectory", "delete_child", "writesecurity", "chown", "writeattr", "writeextattr"}
+
+// aclWriteCheck refuses the directory open on fd (stat st, shown as
+// shown) when its ACL lets an account other than root or wheel change
+// its entries, or would give what root creates there such an entry
+// (inheritable entries count): hvfctl takes a directory back by owner
+// and mode, but does not rewrite an ACL.
+func aclWriteCheck(fd int, shown string, st *unix.Stat_t) error {
+	buf := make([]byte, kauth.BufSize)
+	if err := fgetattrlist(fd, buf); err != nil {
+		return &fs.PathError{Op: "getattrlist", Path: shown, Err: err}
+	}
+	aces, err := checkedACL(shown, buf, st)
+	if err != nil {
+		return err
+	}
+	allow := kauth.Allowed(aces, true)
+	for _, r := range strings.Split(allow, ",") {
+		if slices.Contains(extractACLWrites, r) {
+			return fmt.Errorf("%s has an ACL entry allowing %s to another account: root does not extract into it (remove the entry with chmod -N)", shown, allow)
 		}
 	}
 	return nil

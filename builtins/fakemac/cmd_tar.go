@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sysprog21/hvfctl/builtins/host"
+	"github.com/sysprog21/hvfctl/builtins/kauth"
 	"github.com/sysprog21/hvfctl/builtins/tarcheck"
 )
 
@@ -398,6 +399,9 @@ func (m *Mac) ExtractArchive(ctx context.Context, req host.ExtractRequest) error
 		return fmt.Errorf("tar-extract: %s is owned by %s with mode %04o: root extracts only into a directory that only root can change", req.Dest, dn.Owner, uint32(dn.Mode))
 	}
 	x := &fakeExtraction{m: m, key: n.Archive, dest: dest, shown: req.Dest, files: map[string]*Node{}}
+	if err := x.aclCheck(m.st.Files[dest], req.Dest); err != nil {
+		return fmt.Errorf("tar-extract: %w", err)
+	}
 	for i, mb := range members {
 		if err := x.member(mb); err != nil {
 			return fmt.Errorf("tar-extract %s into %s: archive member %d %s: %w", req.Archive, req.Dest, i+1, strconv.Quote(mb.Name), err)
@@ -417,13 +421,37 @@ type fakeExtraction struct {
 // extractedMode is the mode an extracted entry gets.
 func extractedMode(mode int64) Mode { return Mode(mode) & 0o7777 &^ 0o7022 }
 
-// own makes the directory n root's and not writable by group or other,
-// as the real backend does to every directory the extraction enters.
-func (x *fakeExtraction) own(n *Node) {
+// own makes the directory n (shown as shown) root's and not writable by
+// group or other, as the real backend does to every directory the
+// extraction enters; one whose ACL lets another account change it is
+// refused (see aclCheck).
+func (x *fakeExtraction) own(n *Node, shown string) error {
+	if err := x.aclCheck(n, shown); err != nil {
+		return err
+	}
 	if !x.m.superuser(n.Owner) {
 		n.Owner, n.Group = "root", "wheel"
 	}
 	n.Mode &^= 0o022
+	return nil
+}
+
+// aclCheck refuses a directory whose ACL grants an account other than
+// root or wheel a right that changes its entries or what root creates
+// there (the real backend's aclWriteCheck).
+func (x *fakeExtraction) aclCheck(n *Node, shown string) error {
+	aces, err := x.m.aces(n.ACL)
+	if err != nil {
+		return fmt.Errorf("%s: %w", shown, err)
+	}
+	allow := kauth.Allowed(aces, true)
+	for _, r := range strings.Split(allow, ",") {
+		switch r {
+		case "add_file", "add_subdirectory", "delete_child", "writesecurity", "chown", "writeattr", "writeextattr":
+			return fmt.Errorf("%s has an ACL entry allowing %s to another account: root does not extract into it (remove the entry with chmod -N)", shown, allow)
+		}
+	}
+	return nil
 }
 
 // parents returns the real path of the directory comps under the
@@ -444,7 +472,9 @@ func (x *fakeExtraction) parents(comps []string, create bool) (string, error) {
 		case n.Type != TypeDir:
 			return "", fmt.Errorf("%s is a %s, not a directory", shown, fileType(n))
 		case create:
-			x.own(n)
+			if err := x.own(n, shown); err != nil {
+				return "", err
+			}
 		}
 	}
 	return cur, nil
@@ -474,7 +504,9 @@ func (x *fakeExtraction) member(mb fakeMember) error {
 	switch mb.Type {
 	case tarcheck.Dir:
 		if old != nil && old.Type == TypeDir {
-			x.own(old)
+			if err := x.own(old, shown); err != nil {
+				return err
+			}
 			old.Mode = mode
 			return nil
 		}

@@ -124,6 +124,24 @@ func TestExtractArchive(t *testing.T) {
 					t.Errorf("config.sh = %+v", n)
 				}
 			}},
+		{name: "destination with an ACL another account may add to", members: []fakeMemberSpec{mf("x", "x", 0o644)},
+			plant: func(t *testing.T, m *Mac) {
+				m.mu.Lock()
+				m.st.Files[extractDest].ACL = []string{"user:admin allow add_file"}
+				m.mu.Unlock()
+			}, want: "has an ACL entry allowing add_file"},
+		{name: "entered directory with an inheritable ACL", members: []fakeMemberSpec{mf("bin/x", "x", 0o644)},
+			plant: func(t *testing.T, m *Mac) {
+				m.mu.Lock()
+				m.put(extractDest+"/bin", &Node{Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel", ACL: []string{"user:admin allow add_subdirectory,file_inherit,directory_inherit"}})
+				m.mu.Unlock()
+			}, want: "has an ACL entry allowing add_subdirectory"},
+		{name: "a read-only ACL is no obstacle", members: []fakeMemberSpec{mf("bin/x", "x", 0o644)},
+			plant: func(t *testing.T, m *Mac) {
+				m.mu.Lock()
+				m.put(extractDest+"/bin", &Node{Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel", ACL: []string{"user:admin allow list,search"}})
+				m.mu.Unlock()
+			}},
 		{name: "a drifted directory becomes root's", members: []fakeMemberSpec{mf("bin/x", "x", 0o644)},
 			plant: func(t *testing.T, m *Mac) {
 				m.mu.Lock()
