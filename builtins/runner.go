@@ -462,6 +462,52 @@ the runner is not configured.`,
 						"work_folder": starlark.String(r.WorkFolder), "agent_id": starlark.MakeInt64(r.AgentID),
 					}), nil
 				}),
+			newBuiltin(m, "stop_for_token", "label, token, purposes", engine.KindAction, `
+Returns the action `+"`/bin/launchctl bootout system/LABEL`"+` (as launchctl.bootout,
+LABEL's plist under allow_writes) that first obtains TOKEN for each of
+PURPOSES ("registration", "remove"): the runner daemons of an account
+stop before config.sh gets a token (no process of the account may run
+then), and a token that cannot be had (none given, no prompt) fails here,
+before any runner stopped, instead of leaving them stopped.`,
+				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+					var label string
+					var token starlark.Value
+					var purposes *starlark.List
+					if err := c.unpack(args, kwargs, "label", &label, "token", &token, "purposes", &purposes); err != nil {
+						return nil, err
+					}
+					if err := checkLabel(label); err != nil {
+						return nil, c.wrap(err)
+					}
+					sec, err := secretArg(c, token)
+					if err != nil {
+						return nil, err
+					}
+					var want []string
+					for i := 0; i < purposes.Len(); i++ {
+						p, ok := starlark.AsString(purposes.Index(i))
+						if !ok || (p != "registration" && p != "remove") {
+							return nil, c.argError("purposes: want \"registration\" or \"remove\", got %s", purposes.Index(i))
+						}
+						want = append(want, p)
+					}
+					if len(want) == 0 {
+						return nil, c.argError("purposes must name what the token is for")
+					}
+					a := bootoutAction(label)
+					a.Writes = []string{daemonPlist(label)}
+					a.Secrets = []*engine.Secret{sec}
+					run := a.Run
+					a.Run = func(ctx context.Context, s *engine.Session) error {
+						for _, p := range want {
+							if _, err := sec.Reveal(engine.WithSecretPurpose(ctx, p), s); err != nil {
+								return &engine.ActionError{Argv: a.Argv, User: a.User, Exit: -1, Err: fmt.Errorf("not stopping %s: the %s token is needed first (the runners stop only so that config.sh can get it): %w", label, p, err)}
+							}
+						}
+						return run(ctx, s)
+					}
+					return a, nil
+				}),
 			newBuiltin(m, "service_status", "root, user", engine.KindQuery, `
 Runs `+"`ROOT/svc.sh status`"+` as USER and returns "started", "stopped", "not
 installed", or unknown. USER must own ROOT and must not be uid 0 (under any

@@ -68,3 +68,32 @@ func TestTokenOnlyWhileNoRunnerProcess(t *testing.T) {
 		t.Errorf("no resource failed naming pid %d:\n%s", pid, describe(rep))
 	}
 }
+
+// TestNoTokenLeavesRunnersRunning: the runners stop for config.sh only
+// once the token is in hand. From three converged runners down to two
+// without a token, unregistering the third fails before the two kept
+// runners' daemons are stopped: they still run afterwards.
+func TestNoTokenLeavesRunnersRunning(t *testing.T) {
+	m := converged(t, map[string]string{"runner_count": "3"})
+	if n := len(m.ProcessesOf("ghrunner")); n != 3 {
+		t.Fatalf("%d processes of ghrunner on the converged three-runner Mac, want 3", n)
+	}
+	rep := loadFile(t, "m4.star", m, map[string]string{"runner_count": "2"}, secrets{}).Apply(context.Background())
+	failed := false
+	for _, r := range rep.Resources {
+		if r.ID == "runner:stale" && r.Status == engine.StatusFailed && strings.Contains(r.Error, "token is needed first") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("runner:stale did not fail for the missing token before stopping a runner:\n%s", describe(rep))
+	}
+	for _, e := range rep.HostCommands {
+		if strings.HasSuffix(e.Argv[0], "/config.sh") {
+			t.Errorf("config.sh ran without a token: %s", strings.Join(e.Argv[:2], " "))
+		}
+	}
+	if n := len(m.ProcessesOf("ghrunner")); n < 2 {
+		t.Errorf("%d runners run after the failed run: the kept ones were stopped although config.sh could not run", n)
+	}
+}
