@@ -256,7 +256,7 @@ func midRunPlant(t *testing.T, start *fakemac.Mac, tg midRunTarget, allow []stri
 	if strings.Contains(out, hostileCanary) {
 		bad = append(bad, "the runner token appears in the output")
 	}
-	if s := relCrash.FindString(out); s != "" {
+	if s := relCrashIn(out); s != "" {
 		bad = append(bad, "a panic or Go stack trace: "+s)
 	}
 	if files := m.Contains(hostileCanary); len(files) > 0 {
