@@ -43,19 +43,28 @@ vet:
 # local directory mode, so their counts ("N/N plantings safe", "N/N mid-run
 # plantings safe", "N/N faults recovered") are shown.
 BATTERIES ?= ^(TestFaultAtEveryCommand|TestInterruption|TestHostileRunner|TestMidRunPlanting|TestSecretCanaryCLI|TestManyRunnersToOne|TestHostileWorkflowBounded|TestManyUnknownsFail|TestBadInput|TestWorkflowRenderCases)$$
-# The packages that hold batteries.
-BATTERY_DIRS ?= cmd/hvfctl workflow/audit
+# The packages that hold batteries and otherwise run under -race (the
+# batteries of NORACE_PKGS run with the rest of their tests).
+BATTERY_DIRS ?= cmd/hvfctl
 # Packages whose tests all run once without -race, beside the batteries:
-# the recipe tests replay m4.star on the fake, one goroutine at a time,
-# through the engine and fake whose concurrency the race run covers in
-# their own packages (engine, builtins/fakemac, cmd/hvfctl); under -race
-# they cost five times the CPU for no extra coverage.
-NORACE_PKGS ?= ./recipes
+# - the recipe tests replay m4.star on the fake, one goroutine at a time,
+#   through the engine and fake whose concurrency the race run covers in
+#   their own packages (engine, builtins/fakemac, cmd/hvfctl); under -race
+#   they cost five times the CPU for no extra coverage;
+# - parsers and checkers whose code and tests start no goroutine (no go
+#   statement, no t.Parallel) and call no package that does: the workflow
+#   audit, renderer and expression language, the workflow loader, the
+#   recipe formatter, the ACL and tar readers. The race detector can only
+#   report accesses from two goroutines, so it finds nothing there, and a
+#   race binary per package cost a second of CPU to link and run. A
+#   package that starts goroutines goes back to the race run.
+NORACE_PKGS ?= ./recipes ./workflow/audit ./workflow/render ./workflow/expr ./workflow \
+	./cmd/hvfctl/internal/starfmt ./builtins/kauth ./builtins/tarcheck
 
 # The race run starts the packages whose tests take longest first (go
 # test runs them in the order given, two at a time on two cores): started
 # last, cmd/hvfctl's tests ran alone for most of a minute after the rest.
-RACE_FIRST ?= ./cmd/hvfctl ./ghapi ./builtins/fakemac ./engine ./workflow/audit
+RACE_FIRST ?= ./cmd/hvfctl ./ghapi ./builtins/fakemac ./engine
 
 # -trimpath keeps directories out of the build cache's keys, so a fresh
 # clone (CI's) reuses what the same sources compiled to anywhere on the
