@@ -51,8 +51,11 @@ func xcodeSelectFact(s *engine.Session) (string, error) { return cached(s, "clt"
 // xcodeSwitchCmd is `xcode-select --switch DIR`. Its Paths are what
 // xcode-select looks up under DIR before it accepts it (docs/host-commands.md,
 // "xcode-select"): a developer directory is valid only when it holds
-// usr/lib/libxcrun.dylib, and an Xcode.app bundle is taken as its
-// Contents/Developer (https://macops.ca/developer-binaries-on-os-x-xcode-select-and-xcrun).
+// usr/lib/libxcrun.dylib
+// (https://macops.ca/developer-binaries-on-os-x-xcode-select-and-xcrun),
+// and an Xcode.app bundle is taken as its Contents/Developer
+// (xcode-select(1), DEVELOPER_DIR:
+// https://unix.com/man-page/mojave/1/xcode-select/).
 // RootOnly walks each from "/", so DIR and every directory on the way
 // are covered too.
 func xcodeSwitchCmd(dir string) host.Command {

@@ -86,9 +86,11 @@ func (m *Mac) softwareupdate(c *call) (host.Result, error) {
 		}
 		_, ver := cltTitle(label)
 		c.outf("\nDownloading %s\nDownloaded %s\nInstalling %s\nDone with %s\nDone.\n", label, label, label, label)
-		for _, p := range []string{cltDir + "/usr/bin", cltDir + "/SDKs"} {
+		for _, p := range []string{cltDir + "/usr/bin", cltDir + "/usr/lib", cltDir + "/SDKs"} {
 			m.mkdirAll(p, 0o755, "root", "wheel")
 		}
+		// What xcode-select --switch requires of a developer directory.
+		m.put(cltDir+"/usr/lib/libxcrun.dylib", &Node{Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 105_904, SHA256: synthSum("clt", ver, "libxcrun.dylib")})
 		for _, tool := range []string{"git", "clang", "make", "python3", "as", "ld"} {
 			m.put(cltDir+"/usr/bin/"+tool, &Node{Type: TypeFile, Mode: 0o755, Owner: "root", Group: "wheel", Size: 167_120, SHA256: synthSum("clt", ver, tool)})
 		}
@@ -155,11 +157,20 @@ func (m *Mac) xcodeSelect(c *call) (host.Result, error) {
 			c.errf("xcode-select: error: --switch must be run as root (e.g. `sudo xcode-select --switch <xcode_folder_path>`).\n")
 			return c.result(1)
 		}
-		if n := m.st.Files[args[1]]; n == nil || n.Type != TypeDir {
+		// A developer directory holds usr/lib/libxcrun.dylib; an
+		// Xcode.app is taken as its Contents/Developer (docs/host-commands.md).
+		sel := ""
+		for _, dir := range []string{args[1], args[1] + "/Contents/Developer"} {
+			if _, n, err := m.lookup(c.user, dir+"/usr/lib/libxcrun.dylib", true); err == nil && n.Type == TypeFile {
+				sel = dir
+				break
+			}
+		}
+		if n := m.st.Files[args[1]]; n == nil || n.Type != TypeDir || sel == "" {
 			c.errf("xcode-select: error: invalid developer directory '%s'\n", args[1])
 			return c.result(1)
 		}
-		m.st.CLT.Selected = args[1]
+		m.st.CLT.Selected = sel
 		return c.result(0)
 	case len(args) == 1 && args[0] == "--install":
 		return unsupported(c, "xcode-select --install opens a GUI dialog; headless installs use softwareupdate")
