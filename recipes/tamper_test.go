@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/sysprog21/hvfctl/builtins/fakemac"
 	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
 )
@@ -73,5 +76,47 @@ func TestRunnerFilesTampered(t *testing.T) {
 				t.Errorf("%s was not reinstalled", tc.path)
 			}
 		})
+	}
+}
+
+// TestTamperedRunnerClaimingNewerVersion: the version check trusts what
+// bin/Runner.Listener prints, and a job can replace the listener. A job
+// that changes the worker and makes the listener claim a release newer
+// than the pin must not turn the hash check into "verify manually": bin/
+// is still a directory, not the link to bin.VERSION a self-update leaves,
+// so its files are hashed against the pinned archive and the change is
+// drift.
+func TestTamperedRunnerClaimingNewerVersion(t *testing.T) {
+	root := fakemac.RunnerRoot
+	fx := map[string]any{
+		"base": "converged",
+		"responses": []map[string]any{{
+			"argv": []string{root + "/bin/Runner.Listener", "--version"}, "stdout": "9.9.9\n", "exit": 0,
+		}},
+	}
+	b, err := json.Marshal(fx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := t.TempDir() + "/claims-newer.json"
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := fakemac.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := m.WriteFile(ctx, host.WriteRequest{Path: root + "/bin/Runner.Worker", Data: []byte("#!/bin/sh\nsteal secrets\n"), Mode: 0o755, Owner: "ghrunner", Group: "staff"}); err != nil {
+		t.Fatal(err)
+	}
+	rep := load(t, m, nil).Check(ctx)
+	if rep.ExitCode() != 2 {
+		t.Fatalf("check exits %d, want 2 (drift):\n%s", rep.ExitCode(), describe(rep))
+	}
+	for _, r := range rep.Resources {
+		if r.ID == "runner:macmini-m4-hvf:files" && !strings.Contains(r.Error+describe(rep), "not the link to bin.VERSION") {
+			t.Errorf("the drift does not say why the claimed version is not believed:\n%s", describe(rep))
+		}
 	}
 }
