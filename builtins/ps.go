@@ -12,27 +12,31 @@ import (
 	"github.com/sysprog21/hvfctl/engine"
 )
 
-// processTableArgv lists every process (-A: other users' processes too, with or
-// without a terminal) with its id, parent id, effective uid and
-// accounting name; the `=` after each keyword empties its header, and
-// with every header empty ps prints no header line (ps(1) of macOS,
-// apple-oss-distributions/adv_cmds ps/ps.1). ucomm is the kernel's name
-// of the process (p_comm, ps/print.c), at most 16 bytes, never its
-// arguments: those can hold a secret and the process can rewrite them.
-var processTableArgv = []string{"/bin/ps", "-A", "-o", "pid=,ppid=,uid=,ucomm="}
+// processesArgv lists the processes whose real uid is user's (-U; ps
+// includes those without a terminal then) with their id, parent id,
+// effective uid and accounting name; the `=` after each keyword empties
+// its header, and with every header empty ps prints no header line (ps(1)
+// of macOS, apple-oss-distributions/adv_cmds ps/ps.1, ps/ps.c). ucomm is
+// the kernel's name of the process (p_comm, ps/print.c), at most 16
+// bytes, never its arguments: those can hold a secret and the process can
+// rewrite them. Only the account's own processes are listed, so nothing
+// of other accounts (a recording shared with others included) is read.
+func processesArgv(user string) []string {
+	return []string{"/bin/ps", "-U", user, "-o", "pid=,ppid=,uid=,ucomm="}
+}
 
 // maxProcesses bounds what ParsePs accepts (macOS's kern.maxproc is a
 // few thousand; a longer listing is not ps's).
 const maxProcesses = 100000
 
-// Process is one line of processTableArgv's output.
+// Process is one line of processesArgv's output.
 type Process struct {
 	PID, PPID, UID int
 	// Name is the accounting name (ucomm); it may contain spaces.
 	Name string
 }
 
-// ParsePs reads the output of processTableArgv: per line, three decimal numbers
+// ParsePs reads the output of processesArgv: per line, three decimal numbers
 // right-aligned in their columns, then the name, which runs to the end
 // of the line (a file name may hold spaces). A line that does not have
 // that shape is an error naming it.
@@ -67,14 +71,21 @@ func ParsePs(out string) ([]Process, error) {
 	return procs, nil
 }
 
-func psFact(s *engine.Session) ([]Process, error) {
-	return cached(s, "process-table", func(ctx context.Context, h host.Host) ([]Process, error) {
-		res, err := run(ctx, h, host.Root, processTableArgv...)
+// psFact lists user's processes once per run. ps exits 1 without
+// output when no process matched (ps/ps.c: nkept == 0): the account runs
+// nothing.
+func psFact(s *engine.Session, user string) ([]Process, error) {
+	return cached(s, "processes:"+user, func(ctx context.Context, h host.Host) ([]Process, error) {
+		argv := processesArgv(user)
+		res, err := run(ctx, h, host.Root, argv...)
 		if err != nil {
 			return nil, err
 		}
+		if res.Exit == 1 && strings.TrimSpace(res.Stdout) == "" && strings.TrimSpace(res.Stderr) == "" {
+			return nil, nil
+		}
 		if res.Exit != 0 {
-			return nil, exitError(strings.Join(processTableArgv, " "), res)
+			return nil, exitError(strings.Join(argv, " "), res)
 		}
 		return ParsePs(res.Stdout)
 	})
@@ -83,19 +94,25 @@ func psFact(s *engine.Session) ([]Process, error) {
 func psModule() engine.Module {
 	return engine.Module{
 		Name: "ps",
-		Doc:  "The process table (`ps -A`), names only.",
+		Doc:  "An account's processes (`ps -U USER`), names only.",
 		Builtins: []engine.Builtin{
-			newBuiltin("ps", "processes", "", engine.KindQuery, `
-Runs `+"`/bin/ps -A -o pid=,ppid=,uid=,ucomm=`"+` as root (reading only) and returns
-a list of struct(pid, ppid, uid, name), one per process: its id, its
-parent's id, its effective uid and its accounting name (ucomm: the kernel's
-name of the executable, at most 16 bytes). Arguments and environments are
-never read: they can hold secrets.`,
+			newBuiltin("ps", "processes", "user", engine.KindQuery, `
+Runs `+"`/bin/ps -U USER -o pid=,ppid=,uid=,ucomm=`"+` as root (reading only) and
+returns a list of struct(pid, ppid, uid, name), one per process whose real
+uid is USER's: its id, its parent's id, its effective uid and its
+accounting name (ucomm: the kernel's name of the executable, at most 16
+bytes); an empty list when USER runs nothing. Arguments and environments
+are never read: they can hold secrets. No other account's processes are
+listed.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					if err := c.unpack(args, kwargs); err != nil {
+					var user string
+					if err := c.unpack(args, kwargs, "user", &user); err != nil {
 						return nil, err
 					}
-					procs, err := psFact(c.s)
+					if err := checkUser(user); err != nil {
+						return nil, c.wrap(err)
+					}
+					procs, err := psFact(c.s, user)
 					if err != nil {
 						return nil, c.hostError(err)
 					}

@@ -38,7 +38,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // with one batched in-process `<acl>` query (files.acl: root reads each
 // from the object its own walk reached, so no principal is chosen per
 // path). Each runner's .env is one in-process <read> (runner:NAME:env: what a
-// job left there reaches every later job), and `ps -A` one command (the
+// job left there reaches every later job), and `ps -U ghrunner` one command (the
 // runner account's processes that outlived their job); its LaunchAgents,
 // start-up files and crontab cost nothing more (the batched stat and the
 // listing runner:stale already makes).

@@ -396,22 +396,37 @@ func (m *Mac) guiBootout(c *call, target string) (host.Result, error) {
 // emptied with =; ps(1) of macOS, apple-oss-distributions/adv_cmds
 // ps/ps.1):
 //   - `ps -axo uid=,pid=`: the effective uid and the pid, right-aligned;
-//   - `ps -A -o pid=,ppid=,uid=,ucomm=`: pid, parent pid and effective
+//   - `ps -U USER -o pid=,ppid=,uid=,ucomm=`: the processes of USER's
+//     real uid (the fake keeps one uid per process), pid, parent pid and
 //     uid right-aligned in columns of five (PIDLEN, UIDLEN in
 //     ps/keyword.c), then the accounting name (p_comm, at most 16 bytes,
-//     MAXCOMLEN) left-aligned and padded to 16 (ps/print.c ucomm).
+//     MAXCOMLEN) left-aligned and padded to 16 (ps/print.c ucomm); exit 1
+//     without output when none matched (ps/ps.c).
 func (m *Mac) ps(c *call) (host.Result, error) {
-	switch strings.Join(c.argv[1:], " ") {
-	case "-axo uid=,pid=":
+	args := c.argv[1:]
+	switch {
+	case strings.Join(args, " ") == "-axo uid=,pid=":
 		for _, p := range m.processes() {
 			c.outf("%5d %5d\n", p.uid, p.pid)
 		}
-	case "-A -o pid=,ppid=,uid=,ucomm=":
+	case len(args) == 4 && args[0] == "-U" && args[2] == "-o" && args[3] == "pid=,ppid=,uid=,ucomm=":
+		u := m.st.Users[m.canonicalUser(args[1])]
+		if u == nil {
+			c.errf("ps: %s: no such user\n", args[1])
+			return c.result(1)
+		}
+		kept := 0
 		for _, p := range m.processes() {
-			c.outf("%5d %5d %5d %-16s\n", p.pid, p.ppid, p.uid, p.name)
+			if p.uid == u.UID {
+				c.outf("%5d %5d %5d %-16s\n", p.pid, p.ppid, p.uid, p.name)
+				kept++
+			}
+		}
+		if kept == 0 {
+			return c.result(1) // ps/ps.c: nothing matched
 		}
 	default:
-		return unsupported(c, "only ps -axo uid=,pid= and ps -A -o pid=,ppid=,uid=,ucomm= are emulated")
+		return unsupported(c, "only ps -axo uid=,pid= and ps -U USER -o pid=,ppid=,uid=,ucomm= are emulated")
 	}
 	return c.result(0)
 }
