@@ -341,6 +341,28 @@ func TestExtractArchiveRace(t *testing.T) {
 	})
 }
 
+// TestExtractArchiveHardLinkSourceSwapped: the source of a hard-link
+// member is replaced (by a hard link to a root file) right before the
+// member is made: the link is refused, never made to the other file.
+func TestExtractArchiveHardLinkSourceSwapped(t *testing.T) {
+	s := newExtractScene(t, tgz(t, td("bin/"), tf("bin/x", "x", 0o755), thl("bin/z", "bin/x")))
+	err := extractArchive(t.Context(), s.req(""), func(i int, name string) {
+		if name == "bin/z" {
+			os.Remove(s.at("bin/x"))
+			if err := os.Link(s.secret, s.at("bin/x")); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "no longer the file this extraction created") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Lstat(s.at("bin/z")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bin/z was made: %v", err)
+	}
+	s.unchanged(t)
+}
+
 func TestExtractArchiveBomb(t *testing.T) {
 	// A header that declares more bytes than the cap: refused before a
 	// byte of it is decompressed.
