@@ -52,14 +52,32 @@ func clean(dir, p string) string {
 }
 
 // splitParts returns the components of p without empty ones and ".".
+// Every path operation of the fake walks through it, so it makes one
+// allocation: the result.
 func splitParts(p string) []string {
-	var out []string
-	for _, c := range strings.Split(p, "/") {
+	out := make([]string, 0, strings.Count(p, "/")+1)
+	for p != "" {
+		c := p
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			c, p = p[:i], p[i+1:]
+		} else {
+			p = ""
+		}
 		if c != "" && c != "." {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// child is path.Join(dir, name) for a clean absolute dir and a name
+// that is one component (not empty, ".", ".." and without a slash),
+// without path.Join's cleaning.
+func child(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
 }
 
 // maxSymlinks is MAXSYMLINKS of macOS's sys/param.h.
@@ -113,7 +131,7 @@ func (m *Mac) walk(p string, follow bool, search func(dir *Node) error, cross fu
 			cur = path.Dir(cur)
 			continue
 		}
-		next := path.Join(cur, part)
+		next := child(cur, part) // cur is always clean and absolute
 		n := m.st.Files[next]
 		last := len(rest) == 0
 		if n != nil && n.Type == TypeSymlink && (!last || follow) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -251,5 +252,29 @@ func TestQueriesApplyTheRootWalk(t *testing.T) {
 	got, err := m.StatPaths(ctx, []string{"/x", "/y", "/z"})
 	if err != nil || len(got) != 3 || got[0].Info != sts[0].Info || !errors.Is(got[1].Err, host.ErrUntrustedLink) || got[1].Err.Error() != sts[1].Err.Error() || !errors.Is(got[2].Err, fs.ErrNotExist) {
 		t.Errorf("replayed %+v %v", got, err)
+	}
+}
+
+// TestSplitPartsAndChild: the walk's component splitter and join give
+// what strings.Split without empty and "." components and path.Join
+// give.
+func TestSplitPartsAndChild(t *testing.T) {
+	for _, p := range []string{"", "/", "//", ".", "./", "a", "/a", "a/", "/a/b/c", "//a//b/", "./a/./b", "/a/../b", "..", "/.../a", "a/.b/c.", "/Users/ghrunner/actions-runner/_work"} {
+		var want []string
+		for _, c := range strings.Split(p, "/") {
+			if c != "" && c != "." {
+				want = append(want, c)
+			}
+		}
+		if got := splitParts(p); !slices.Equal(got, want) {
+			t.Errorf("splitParts(%q) = %q, want %q", p, got, want)
+		}
+	}
+	for _, dir := range []string{"/", "/a", "/a/b", "/Users/ghrunner"} {
+		for _, name := range []string{"x", "...", ".hidden", "a b"} {
+			if got, want := child(dir, name), path.Join(dir, name); got != want {
+				t.Errorf("child(%q, %q) = %q, want %q", dir, name, got, want)
+			}
+		}
 	}
 }
