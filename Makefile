@@ -83,7 +83,8 @@ export GOGC ?= 400
 
 # A race-detector binary sleeps a second when it exits (ThreadSanitizer's
 # atexit_sleep_ms, for reports from goroutines still running), once per
-# package: 50 ms keeps the wait and saves most of twenty seconds
+# package run under -race (a second of wall time each, half a dozen
+# seconds on two cores): 50 ms keeps the wait for a late report
 # (https://go.dev/doc/articles/race_detector#Options, golang/go#20364).
 export GORACE := $(strip $(GORACE) atexit_sleep_ms=50)
 
