@@ -339,8 +339,27 @@ func configShAction(argv []string, root, user string, pin runnerPin, token *engi
 			if err := verifyRunnerRoot(ctx, s, root, user, pin.archive, pin.sha256); err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
 			}
+			if err := checkRunnerDestinations(ctx, s.Host(), root); err != nil {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
+			}
 			if err := refuseWitnesses(ctx, s, user); err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
+			}
+			// Runner.Listener sets every line of ROOT/.env in its own
+			// environment when it starts, configure and remove included
+			// (actions/runner src/Runner.Listener/Program.cs, Main calls
+			// LoadAndSetEnv first), and config.sh's env.sh keeps what is
+			// there: a .env a job wrote (an https_proxy of its own with
+			// GITHUB_ACTIONS_RUNNER_TLS_NO_VERIFY=1) would route the token
+			// through the job's server. It goes, removed as the runner
+			// account (its own file: never followed), and env.sh writes it
+			// anew from config.sh's environment.
+			rmEnv := host.Command{Argv: []string{"/bin/rm", "-f", root + "/.env"}, User: user, Dir: root, Timeout: time.Minute}
+			if res, err := s.Host().Run(ctx, rmEnv); err != nil || res.Exit != 0 {
+				if err == nil {
+					err = exitError("rm -f "+root+"/.env", res)
+				}
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: removing %s/.env first: %w", argv[0], root, err)}
 			}
 			tok, err := tokenEnv(ctx, s, token, purpose)
 			if err != nil {

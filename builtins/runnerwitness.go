@@ -1,8 +1,13 @@
 package builtins
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -101,4 +106,62 @@ func processesOf(out string, uid int) ([]int, error) {
 		return nil, fmt.Errorf("ps did not list launchd (pid 1): not a whole process table")
 	}
 	return pids, nil
+}
+
+// githubHost and actionsHostSuffix are where a runner's .runner may send
+// what config.sh gives it: github.com (and its API) and GitHub's Actions
+// service (pipelines…, broker.actions.githubusercontent.com).
+const (
+	githubHost        = "github.com"
+	actionsHostSuffix = ".actions.githubusercontent.com"
+)
+
+// checkRunnerDestinations refuses a runner root whose .runner names an
+// address that is not GitHub's. `config.sh remove` takes the GitHub URL
+// from .runner, sends the token to that host's API to get a credential
+// for the runner pool, and sends that credential to .runner's serverUrl
+// (actions/runner ConfigurationManager.UnconfigureAsync); .runner is the
+// runner account's file, so a job that pointed it at its own server would
+// receive the token. Every string in .runner that is an http(s) URL must
+// be https to github.com or to a host under actions.githubusercontent.com,
+// and gitHubUrl must be https://github.com/OWNER/REPO. A missing .runner
+// is fine (config.sh then registers from its --url, or has nothing to
+// remove).
+func checkRunnerDestinations(ctx context.Context, h host.Host, root string) error {
+	b, err := h.ReadFile(ctx, root+"/.runner", 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s/.runner: %w", root, err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF}), &fields); err != nil {
+		return fmt.Errorf("%s/.runner is not a JSON object: %w", root, err)
+	}
+	for _, k := range sortedKeys(fields) {
+		v, ok := fields[k].(string)
+		if !ok {
+			continue
+		}
+		lv := strings.ToLower(strings.TrimSpace(v))
+		if !strings.HasPrefix(lv, "http:") && !strings.HasPrefix(lv, "https:") && !strings.Contains(lv, "://") {
+			continue
+		}
+		u, err := url.Parse(strings.TrimSpace(v))
+		host := ""
+		if err == nil {
+			host = strings.ToLower(u.Hostname())
+		}
+		if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || (host != githubHost && !strings.HasSuffix(host, actionsHostSuffix)) {
+			return fmt.Errorf("%s/.runner gives %s as %q: config.sh would send the token, or a credential made from it, there; hvfctl hands the token only to a runner whose .runner names GitHub (https://github.com, *%s)", root, k, engine.EscapeControls(v), actionsHostSuffix)
+		}
+	}
+	if g, ok := fields["gitHubUrl"].(string); ok {
+		u, err := url.Parse(g)
+		if err != nil || u.Scheme != "https" || strings.ToLower(u.Host) != githubHost || u.RawQuery != "" || u.Fragment != "" || len(strings.Split(strings.Trim(u.Path, "/"), "/")) != 2 {
+			return fmt.Errorf("%s/.runner gives gitHubUrl %q, not https://github.com/OWNER/REPO: config.sh remove sends the token to that address's API", root, engine.EscapeControls(g))
+		}
+	}
+	return nil
 }

@@ -301,6 +301,7 @@ func TestRunnerConfigureRun(t *testing.T) {
 		h.on(argv, ok("√ Connected to GitHub\n√ Runner successfully added\n√ Settings Saved.\n"))
 		// Only root's and another account's processes run.
 		h.on(psArgv, ok("    0     1\n    0   310\n  501   422\n"))
+		h.on([]string{"/bin/rm", "-f", root + "/.env"}, ok(""))
 		h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
 		h.hashes[archive] = pin
 		h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 4}
@@ -337,6 +338,33 @@ func TestRunnerConfigureRun(t *testing.T) {
 			t.Errorf("%s: config.sh ran (%v, %d commands)", name, err, len(h.cmds))
 		}
 	}
+	// .runner is the runner account's file, and config.sh remove sends
+	// the token to its gitHubUrl's API and a credential made from it to
+	// its serverUrl: an address that is not GitHub's stops the action
+	// before the token is revealed.
+	for name, runnerFile := range map[string]string{
+		"gitHubUrl elsewhere":      `{"agentId":1,"agentName":"mini-1","gitHubUrl":"https://attacker.example/o/r"}`,
+		"serverUrl elsewhere":      `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrl":"https://pipelines.attacker.example/x/"}`,
+		"http":                     `{"agentId":1,"gitHubUrl":"http://github.com/o/r"}`,
+		"look-alike host":          `{"agentId":1,"gitHubUrl":"https://github.com.attacker.example/o/r"}`,
+		"suffix without the dot":   `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrlV2":"https://evilactions.githubusercontent.com/"}`,
+		"user info":                `{"agentId":1,"gitHubUrl":"https://github.com@attacker.example/o/r"}`,
+		"not a repository address": `{"agentId":1,"gitHubUrl":"https://github.com/o"}`,
+		"not JSON":                 `gitHubUrl=https://attacker.example`,
+	} {
+		h := mk()
+		h.files[root+"/.runner"] = []byte(runnerFile)
+		s := testSession(t, h)
+		err := runAction(s, actionsOf(t, mustEval(t, s, configure))[0])
+		for _, c := range h.cmds {
+			if c.Argv[0] == argv[0] {
+				t.Errorf("%s: config.sh ran (%v)", name, err)
+			}
+		}
+		if err == nil {
+			t.Errorf("%s: no refusal", name)
+		}
+	}
 	// A process of the runner account (a job on another runner of the
 	// account, or one a job left behind) could read the token from
 	// config.sh's environment; a process table that is not whole (no
@@ -368,10 +396,11 @@ func TestRunnerConfigureRun(t *testing.T) {
 	if err := runAction(s, a); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.cmds) != 2 || !reflect.DeepEqual(h.cmds[0].Argv, psArgv) || h.cmds[0].Principal() != host.Root {
-		t.Fatalf("commands %+v: want ps as root, then config.sh", h.cmds)
+	if len(h.cmds) != 3 || !reflect.DeepEqual(h.cmds[0].Argv, psArgv) || h.cmds[0].Principal() != host.Root ||
+		!reflect.DeepEqual(h.cmds[1].Argv, []string{"/bin/rm", "-f", root + "/.env"}) || h.cmds[1].User != "ghrunner" {
+		t.Fatalf("commands %+v: want ps as root, .env removed as ghrunner, then config.sh", h.cmds)
 	}
-	c := h.cmds[1]
+	c := h.cmds[2]
 	want := []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: "ABCDEFGHIJKLMNOPQRSTUVWXYZ123", Secret: true}, {Name: "PATH", Value: "/opt/homebrew/bin:/usr/bin"}}
 	if !reflect.DeepEqual(c.Env, want) || c.Dir != root || c.User != "ghrunner" {
 		t.Errorf("cmd %+v", c)
