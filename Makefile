@@ -89,9 +89,9 @@ export GOGC ?= 400
 export GORACE := $(strip $(GORACE) atexit_sleep_ms=50)
 
 # The race run and the batteries run side by side (the batteries in the
-# background, their output shown after the race run's): the race run ends
-# with cmd/hvfctl alone on one core, which the batteries fill. Both must
-# pass. The tests that run hvfctl as a subprocess run bin/hvfctl, which
+# background, their output shown after the race run's): cmd/hvfctl's race
+# run, the longest, starts first, and the batteries and the other packages
+# share the second core. Both must pass. The tests that run hvfctl as a subprocess run bin/hvfctl, which
 # the recipe tests run too (HVFCTL_TEST_BINARY; cmd/hvfctl's relBuild).
 gotest: build
 	@out=$$(mktemp -d) || exit 1; trap 'rm -rf "$$out"' EXIT; \
