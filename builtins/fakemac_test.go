@@ -73,6 +73,7 @@ func TestFactsOnFake(t *testing.T) {
 // answer (no command the fake does not understand).
 func TestQueriesOnFake(t *testing.T) {
 	s, _ := fakeSession(t)
+	s.AllowWrites("/Users/ghrunner") // runner.registration reads the runner's home
 	for _, expr := range []string{
 		`sw_vers.get()`, `sysctl.get()`, `df.free_bytes()`, `fdesetup.status()`, `users.all()`, `users.get("admin")`,
 		`dseditgroup.is_member("admin")`, `id.groups("admin")`, `sysadminctl.autologin()`, `sysadminctl.secure_token("admin")`,

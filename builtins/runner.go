@@ -456,7 +456,8 @@ func runnerModule() engine.Module {
 			newBuiltin(m, "registration", "root", engine.KindQuery, `
 Reads `+"`ROOT/.runner`"+` in-process as root (`+"`<read>`"+`, UTF-8 BOM stripped) and
 returns `+"`struct(agent_name, github_url, work_folder, agent_id)`"+`, or None when
-the runner is not configured.`,
+the runner is not configured. Like files.read, a ROOT in an account's home
+must be under the recipe's allow_writes.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					var root string
 					if err := c.unpack(args, kwargs, "root", &root); err != nil {
@@ -464,6 +465,9 @@ the runner is not configured.`,
 					}
 					if err := c.checkPaths("root", root); err != nil {
 						return nil, err
+					}
+					if err := c.s.CheckQueryRead(root + "/.runner"); err != nil {
+						return nil, c.wrap(err)
 					}
 					data, ok, err := readFile(c.s, root+"/.runner", 1<<20)
 					if err != nil {

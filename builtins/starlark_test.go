@@ -55,6 +55,9 @@ func TestRefusals(t *testing.T) {
 		{`result = users.get("bad name")`, "invalid user name"},
 		{`result = plist.encode({1: 2})`, "keys must be strings"},
 		{`result = plist.decode("<plist><dict><key>a</key></plist>")`, "plist"},
+		{`result = files.read("/Users/admin/.config/gh/hosts.yml")`, "in an account's home"},
+		{`result = runner.registration("/Users/admin/actions-runner")`, "in an account's home"},
+		{`result = defaults.read("com.example.sync", "AuthToken", user = "admin")`, "in an account's home"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
@@ -199,6 +202,9 @@ func TestQueries(t *testing.T) {
 		{`shasum.sum("/opt/none")`, `None`},
 		{`runner.label("https://github.com/sysprog21/elfuse", "mini-1")`, `"actions.runner.sysprog21-elfuse.mini-1"`},
 	}
+	// The runner roots are in the runner account's home, which a recipe
+	// reads only where it may write.
+	s.AllowWrites("/Users/ghrunner")
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
 			v := mustEval(t, s, "result = "+tt.expr)
