@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -114,9 +115,11 @@ func TestThreadGuardStopsOneOperation(t *testing.T) {
 			// The module's globals are frozen after its last step: no
 			// cancellation is seen, only the hard stop.
 			`^stopped in the top level of main\.star: one operation recursed`, ""},
-		// The list is built in Go: building it in Starlark could take the
-		// whole limit under the race detector.
-		{"quadratic formatting", "x = \"%s\" % [mk.deep_list(14000)]\n", Limits{MaxEvalTime: 20 * time.Millisecond, OperationGrace: 10 * time.Millisecond},
+		// An operation that never returns by itself (a builtin blocked
+		// until the hard stop is reported, as a quadratic formatting
+		// inside go.starlark.net would be for hours): deterministic,
+		// however fast or loaded the machine is.
+		{"an operation that never returns", "x = mk.block()\n", Limits{MaxEvalTime: 20 * time.Millisecond, OperationGrace: 10 * time.Millisecond},
 			`^stopped in the top level of main\.star: one operation was still running .* after the evaluation time limit of 20ms`, `main\.star:1:\d+: .*evaluation time limit of 20ms exceeded`},
 		{"a long loop", "def spin():\n    n = 0\n    for i in range(1 << 24):\n        n += i\n\nspin()\n", Limits{MaxEvalTime: 100 * time.Millisecond},
 			"", `main\.star:[34]:\d+: .*evaluation time limit of 100ms exceeded \(raise it with --max-eval-time\)`},
@@ -124,11 +127,18 @@ func TestThreadGuardStopsOneOperation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			hard := make(chan string, 1)
+			stopped := make(chan struct{})
+			var once sync.Once
 			lim := c.limits
-			lim.OnHardLimit = func(msg string) { hard <- msg }
+			lim.OnHardLimit = func(msg string) {
+				once.Do(func() {
+					hard <- msg
+					close(stopped)
+				})
+			}
 			_, err := loadRecipe(t, context.Background(), map[string]string{"main.star": c.src}, nil, func(o *Options) {
 				o.Limits = lim
-				o.Modules = append(o.Modules, deepListModule())
+				o.Modules = append(o.Modules, blockModule(stopped))
 				o.MaxSteps = 1 << 40
 			})
 			if c.loadErr != "" && (err == nil || !matches(c.loadErr, err.Error())) {
@@ -148,19 +158,20 @@ func TestThreadGuardStopsOneOperation(t *testing.T) {
 	}
 }
 
-// deepListModule has mk.deep_list(n): a list nested n deep.
-func deepListModule() Module {
-	return Module{Name: "mk", Doc: "Test values.", Builtins: []Builtin{{Name: "deep_list", Params: "n", Kind: KindUtil, Doc: "A list nested n deep.",
+// blockModule has mk.block(): a builtin that runs until stopped is
+// closed (the guard's hard stop), or ten seconds at most, so that a
+// missing hard stop fails the test instead of hanging it.
+func blockModule(stopped <-chan struct{}) Module {
+	return Module{Name: "mk", Doc: "Test values.", Builtins: []Builtin{{Name: "block", Kind: KindUtil, Doc: "Runs until the hard stop.",
 		Fn: func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var n int
-			if err := starlark.UnpackPositionalArgs(fn.Name(), args, kwargs, 1, &n); err != nil {
+			if err := starlark.UnpackPositionalArgs(fn.Name(), args, kwargs, 0); err != nil {
 				return nil, err
 			}
-			v := starlark.NewList(nil)
-			for range n {
-				v = starlark.NewList([]starlark.Value{v})
+			select {
+			case <-stopped:
+			case <-time.After(10 * time.Second):
 			}
-			return v, nil
+			return starlark.None, nil
 		}}}}
 }
 

@@ -28,13 +28,17 @@ func TestBoundsInsideOneOperation(t *testing.T) {
 		"check_format.star": "def deep(n):\n    t = ()\n    for _ in range(n):\n        t = ((((((((((t,),),),),),),),),),)\n    return t\n\n" +
 			"def check():\n    return {\"v\": \"%s\" % (deep(30000),)}\n\n" +
 			"resource(id = \"deep\", kind = \"x\", want = {\"v\": \"x\"}, check = check, fix = lambda have, want: [])\n",
-		"check_quadratic.star": "def deep(n):\n    t = []\n    for _ in range(n):\n        t = [t]\n    return t\n\n" +
-			"def check():\n    return {\"v\": \"{}\".format(deep(50000))}\n\n" +
+		// A list nested 200000 deep, built in 20000 steps (fast enough
+		// for the time limit even under load): formatting it checks
+		// each level against every enclosing one, some 2e10 comparisons,
+		// far past the limit and its grace on any machine.
+		"check_quadratic.star": "def deep(n):\n    t = []\n    for _ in range(n):\n        t = [[[[[[[[[[t]]]]]]]]]]\n    return t\n\n" +
+			"def check():\n    return {\"v\": \"{}\".format(deep(20000))}\n\n" +
 			"resource(id = \"deep\", kind = \"x\", want = {\"v\": \"x\"}, check = check, fix = lambda have, want: [])\n",
 		"check_loop.star": "def check():\n    n = 0\n    for i in range(1 << 24):\n        n += i\n    return {\"v\": n}\n\n" +
 			"resource(id = \"loop\", kind = \"x\", want = {\"v\": 1}, check = check, fix = lambda have, want: [])\n",
 		"hash_test.star":      "def test_deep(t):\n    x = ()\n    for _ in range(30000):\n        x = ((((((((((x,),),),),),),),),),)\n    y = {x: 1}\n",
-		"quadratic_test.star": "def test_deep(t):\n    x = []\n    for _ in range(50000):\n        x = [x]\n    y = \"%s\" % [x]\n",
+		"quadratic_test.star": "def test_deep(t):\n    x = []\n    for _ in range(20000):\n        x = [[[[[[[[[[x]]]]]]]]]]\n    y = \"%s\" % [x]\n",
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
