@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/sysprog21/hvfctl/builtins/host"
 )
 
 // Queries never read a secret (docs/security.md, "Secrets"): the paths
@@ -13,8 +15,10 @@ import (
 // contents. The token file hvfctl was given is protected the same way
 // (Options.ProtectedFiles).
 //
-// Paths are compared the way macOS resolves them: case-insensitively
-// (APFS volumes are case-insensitive by default), with the firmlinked
+// Paths are compared the way macOS resolves them: as a case-insensitive
+// APFS volume (the default) compares names, normalization- and
+// case-insensitively with Unicode's full case folding (host.FoldName:
+// `/etc/ſudoers` and `.ßh` are /etc/sudoers and .ssh), with the firmlinked
 // data volume (/System/Volumes/Data) and /private folded away
 // (/etc, /var and /tmp are symlinks into /private).
 
@@ -46,7 +50,7 @@ var secretNames = []string{
 
 // normalize folds a clean absolute macOS path for comparison.
 func normalize(p string) string {
-	p = strings.ToLower(path.Clean(p))
+	p = path.Clean(host.FoldName(path.Clean(p)))
 	if rest, ok := strings.CutPrefix(p, "/system/volumes/data"); ok && (rest == "" || rest[0] == '/') {
 		p = rest
 		if p == "" {

@@ -28,6 +28,17 @@ func TestSecretPathReason(t *testing.T) {
 		{"/etc/ssh/ssh_host_ed25519_key", true},
 		{"/users/ADMIN/hvfctl-token", true},
 		{"/etc/kcpassword", true},
+		// Spellings a case-insensitive APFS volume resolves to the same
+		// file (host.FoldName): full case folding and NFD, which
+		// strings.ToLower does not see.
+		{"/etc/\u017fudoers", true},                // long s
+		{"/etc/ma\ufb06er.passwd", true},           // st ligature
+		{"/Users/admin/.\u00dfh/id_ed25519", true}, // ß is ss
+		{"/Users/ghrunner/actions-runner/.credential\u017f", true},
+		{"/Users/x/Library/\u212aeychains/login.keychain-db", true},         // Kelvin sign
+		{"/Library/Application Support/com.apple.\u0422CC/other.db", false}, // Cyrillic Te is another letter
+		{"/private/var/db/d\u017flocal/nodes", true},
+		{"/\u017fystem/Volumes/Data/etc/sudoers", true},
 		{"/Users/admin/.ssh/id_ed25519.pub", false},
 		{"/etc/ssh/ssh_host_ed25519_key.pub", false},
 		{"/Users/ghrunner/actions-runner/.runner", false},
@@ -59,6 +70,10 @@ func TestCheckQueryRead(t *testing.T) {
 		{"/System/Volumes/Data/Users/admin/.aws/credentials", false},
 		{"/USERS/Admin/Library/Cookies/Cookies.binarycookies", false},
 		{"/Users/ghrunner2/x", false},
+		{"/U\u017fers/admin/.config/gh/hosts.yml", false}, // long s: /Users on APFS
+		{"/Users/ADMIN\u0301/x", false},                   // another account's name, whatever it is
+		{"/\u017fystem/Volumes/Data/Users/admin/.aws/credentials", false},
+		{"/Users/\u017fhared/build.log", true}, // /Users/Shared, spelled otherwise
 		{"/Users/Shared/build.log", true},
 		{"/Library/Application Support/hvfctl/test-fixtures.lock", true},
 		{"/etc/sudoers", false}, // a secret wherever allow_writes points
