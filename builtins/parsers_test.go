@@ -397,7 +397,18 @@ func TestParsePs(t *testing.T) {
 			[]Process{{PID: 123456, PPID: 99999, UID: 4294967294, Name: "Google Chrome He"}}, ""},
 		{"header line", "  PID  PPID   UID UCOMM\n", nil, `"PID" is not a number`},
 		{"no name", "    1     0     0\n", nil, "want pid, ppid, uid and a name"},
-		{"blank name", "    1     0     0   \n", nil, "no process name"},
+		{"blank name", "    1     0     0                 \n", nil, "no process name"},
+		{"a name that starts with a space", "   12     1   502  lead           \n",
+			[]Process{{PID: 12, PPID: 1, UID: 502, Name: " lead"}}, ""},
+		{"a name of 16 bytes with control characters", "   12     1   502 a\rb\x1b[2Jcdefghijk\n",
+			[]Process{{PID: 12, PPID: 1, UID: 502, Name: "a\rb\x1b[2Jcdefghijk"}}, ""},
+		// A program whose file name holds a line break forges a record:
+		// "x\n5001   412 5 y" (16 bytes) after its own pid, ppid and uid.
+		{"a name forging a record", " 5000     1   502 x\n5001   412 5 y \n 5001     1   502 sleep           \n", nil, "the name column is 1 bytes, not ps's 16"},
+		{"a forged record after a full-width first line", " 5000     1   502 abcdefghijklmnop\n5001   412 502 y\n", nil, "not ps's 16"},
+		{"a name forging a second record for its own pid", " 5000     1   502 x\n5000 412 5 y \n", nil, "not ps's 16"},
+		{"a pid listed twice", " 5000     1   502 a               \n 5000   412   502 b               \n", nil, "pid 5000 is listed twice"},
+		{"a name padded beyond the column", "    1     0     0 launchd          \n", nil, "not ps's 16"},
 		{"negative", "   -1     0     0 x\n", nil, "is not a number"},
 		{"empty", "", nil, "no process listed"},
 	}

@@ -36,13 +36,33 @@ type Process struct {
 	Name string
 }
 
-// ParsePs reads the output of processesArgv: per line, three decimal numbers
-// right-aligned in their columns, then the name, which runs to the end
-// of the line (a file name may hold spaces). A line that does not have
-// that shape is an error naming it.
+// ucommWidth is the width ps prints the ucomm column in: MAXCOMLEN (16),
+// left-aligned and padded with spaces (`printf("%-*s", 16, p_comm)`,
+// ps/print.c ucomm; the keyword has no dynamic width, ps/keyword.c), and
+// p_comm holds at most MAXCOMLEN bytes, so a record's name is exactly 16
+// bytes.
+const ucommWidth = 16
+
+// ParsePs reads the output of processesArgv: per line, three decimal
+// numbers right-aligned in their columns, one space, then the name in
+// exactly ucommWidth bytes (a file name may hold spaces). ps prints p_comm
+// as it is (no escaping, unlike the command column), and p_comm is the
+// file name of the program, which the process chose: a name that holds a
+// line break would split its record into lines that look like records of
+// their own (`x\n5001 412 502 y` forges a process 5001 whose parent is a
+// runner). Such a name leaves a fragment shorter than the column on every
+// line it spans, since the line break takes one of the 16 bytes and the
+// padding comes only after the whole name, so a line whose name is not
+// exactly 16 bytes is an error naming it, as is a pid listed twice or a
+// line that does not have the shape.
 func ParsePs(out string) ([]Process, error) {
 	var procs []Process
-	for _, ln := range lines(out) {
+	seen := map[int]bool{}
+	out = strings.TrimSuffix(out, "\n")
+	if out == "" {
+		return nil, fmt.Errorf("ps: no process listed")
+	}
+	for _, ln := range strings.Split(out, "\n") {
 		rest := strings.TrimLeft(ln, " ")
 		var nums [3]int
 		for i := range nums {
@@ -55,18 +75,27 @@ func ParsePs(out string) ([]Process, error) {
 				return nil, fmt.Errorf("ps: line %q: %q is not a number", engine.Tail(ln, 1), rest[:end])
 			}
 			nums[i] = n
-			rest = strings.TrimLeft(rest[end:], " ")
+			if i < len(nums)-1 {
+				rest = strings.TrimLeft(rest[end:], " ")
+			} else {
+				rest = rest[end+1:]
+			}
 		}
-		if rest == "" {
+		if len(rest) != ucommWidth {
+			return nil, fmt.Errorf("ps: line %q: the name column is %d bytes, not ps's %d: a process's name (the file name of its program, which the process chose) holds a line break or the line is not ps's; list the account's processes with `sudo ps -U USER -o pid,ppid,comm` and look at them", engine.Tail(ln, 1), len(rest), ucommWidth)
+		}
+		name := strings.TrimRight(rest, " ")
+		if name == "" {
 			return nil, fmt.Errorf("ps: line %q: no process name", engine.Tail(ln, 1))
 		}
+		if seen[nums[0]] {
+			return nil, fmt.Errorf("ps: pid %d is listed twice: a process's name forged a line", nums[0])
+		}
+		seen[nums[0]] = true
 		if len(procs) == maxProcesses {
 			return nil, fmt.Errorf("ps: more than %d processes", maxProcesses)
 		}
-		procs = append(procs, Process{PID: nums[0], PPID: nums[1], UID: nums[2], Name: strings.TrimRight(rest, " ")})
-	}
-	if len(procs) == 0 {
-		return nil, fmt.Errorf("ps: no process listed")
+		procs = append(procs, Process{PID: nums[0], PPID: nums[1], UID: nums[2], Name: name})
 	}
 	return procs, nil
 }
