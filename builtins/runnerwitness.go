@@ -116,6 +116,46 @@ const (
 	actionsHostSuffix = ".actions.githubusercontent.com"
 )
 
+// plainAuthority reports whether the URL raw names its host exactly as
+// host, in letters, digits, hyphens and dots only: `https://` then the
+// host, then the end or a `/`, and no backslash anywhere. Go's url.Parse
+// is not the parser that uses the address (the runner's .NET Uri is),
+// and the two differ on what they accept around a host: Go takes `;`,
+// `!`, `$` and percent-escaped non-ASCII bytes in a host name
+// (`https://evil.example;.actions.githubusercontent.com` ends with
+// GitHub's suffix for Go), .NET turns a backslash into a slash and maps
+// an internationalized name. A name of the LDH form (RFC 952, RFC 1123)
+// with nothing else in the authority reads alike in both.
+func plainAuthority(raw, host string) bool {
+	if strings.ContainsRune(raw, '\\') {
+		return false
+	}
+	rest, ok := strings.CutPrefix(strings.ToLower(raw), "https://")
+	if !ok {
+		return false
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		if rest[i] != '/' {
+			return false
+		}
+		rest = rest[:i]
+	}
+	if rest != host || host == "" {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // checkRunnerDestinations refuses a runner root whose .runner names an
 // address that is not GitHub's. `config.sh remove` takes the GitHub URL
 // from .runner, sends the token to that host's API to get a credential
@@ -153,7 +193,7 @@ func checkRunnerDestinations(ctx context.Context, h host.Host, root string) erro
 		if err == nil {
 			host = strings.ToLower(u.Hostname())
 		}
-		if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || (host != githubHost && !strings.HasSuffix(host, actionsHostSuffix)) {
+		if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || (host != githubHost && !strings.HasSuffix(host, actionsHostSuffix)) || !plainAuthority(strings.TrimSpace(v), host) {
 			return fmt.Errorf("%s/.runner gives %s as %q: config.sh would send the token, or a credential made from it, there; hvfctl hands the token only to a runner whose .runner names GitHub (https://github.com, *%s)", root, k, engine.EscapeControls(v), actionsHostSuffix)
 		}
 	}

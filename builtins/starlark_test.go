@@ -356,6 +356,14 @@ func TestRunnerConfigureRun(t *testing.T) {
 		"suffix without the dot":   `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrlV2":"https://evilactions.githubusercontent.com/"}`,
 		"user info":                `{"agentId":1,"gitHubUrl":"https://github.com@attacker.example/o/r"}`,
 		"not a repository address": `{"agentId":1,"gitHubUrl":"https://github.com/o"}`,
+		// Host names Go's url.Parse accepts and the runner's .NET Uri may
+		// read otherwise: only letters, digits, hyphens and dots.
+		"semicolon in the host":    `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrl":"https://evil.example;.actions.githubusercontent.com/x/"}`,
+		"escaped byte in the host": `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrl":"https://evil.example%C2%A0.actions.githubusercontent.com/x/"}`,
+		"ideographic full stop":    `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrlV2":"https://evil%E3%80%82example.actions.githubusercontent.com/"}`,
+		"dollar in the host":       `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrl":"https://evil$.actions.githubusercontent.com/"}`,
+		"backslash in the path":    `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrl":"https://pipelines.actions.githubusercontent.com/x\\@evil.example/"}`,
+		"empty label":              `{"agentId":1,"gitHubUrl":"https://github.com/o/r","serverUrl":"https://a..actions.githubusercontent.com/"}`,
 		"not JSON":                 `gitHubUrl=https://attacker.example`,
 	} {
 		h := mk()
