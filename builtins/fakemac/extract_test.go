@@ -136,6 +136,12 @@ func TestExtractArchive(t *testing.T) {
 				m.put(extractDest+"/bin", &Node{Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel", ACL: []string{"user:admin allow add_subdirectory,file_inherit,directory_inherit"}})
 				m.mu.Unlock()
 			}, want: "has an ACL entry allowing add_subdirectory"},
+		{name: "entered directory with an ACL granting only a generic right", members: []fakeMemberSpec{mf("bin/x", "x", 0o644)},
+			plant: func(t *testing.T, m *Mac) {
+				m.mu.Lock()
+				m.put(extractDest+"/bin", &Node{Type: TypeDir, Mode: 0o755, Owner: "root", Group: "wheel", ACL: []string{"group:staff allow generic_write"}})
+				m.mu.Unlock()
+			}, want: "has an ACL entry allowing add_file,add_subdirectory,delete,delete_child"},
 		{name: "a read-only ACL is no obstacle", members: []fakeMemberSpec{mf("bin/x", "x", 0o644)},
 			plant: func(t *testing.T, m *Mac) {
 				m.mu.Lock()

@@ -316,6 +316,58 @@ var rights = []right{
 	{1 << 13, "chown", true, true},
 }
 
+// The generic rights of an entry (KAUTH_ACE_GENERIC_*, bsd/sys/kauth.h):
+// the kernel expands each into a set of rights when it evaluates the ACL
+// (kauth_acl_evaluate in bsd/kern/kern_authorization.c, with the
+// KAUTH_VNODE_GENERIC_*_BITS that vnode_authorize passes), so an entry
+// granting generic_write grants add_file, delete_child and writesecurity
+// although none of those bits is set. ls -le names none of them (its
+// table, file_cmds ls/print.c, lists the rights above only), and acl(3)
+// cannot set them, but a kauth_filesec given to setattrlist or chmodx_np
+// carries whatever bits its writer chose.
+const (
+	GenericAll     = 1 << 21 // KAUTH_ACE_GENERIC_ALL
+	GenericExecute = 1 << 22 // KAUTH_ACE_GENERIC_EXECUTE
+	GenericWrite   = 1 << 23 // KAUTH_ACE_GENERIC_WRITE
+	GenericRead    = 1 << 24 // KAUTH_ACE_GENERIC_READ
+)
+
+// The expansions of the generic rights at evaluation time
+// (KAUTH_VNODE_GENERIC_READ_BITS, _WRITE_BITS, _EXECUTE_BITS, _ALL_BITS).
+const (
+	genericReadBits    = 1<<1 | 1<<7 | 1<<9 | 1<<11                       // read data, attributes, extended attributes, security
+	genericWriteBits   = 1<<2 | 1<<5 | 1<<4 | 1<<6 | 1<<8 | 1<<10 | 1<<12 // write, append, delete, delete_child, writeattr, writeextattr, writesecurity
+	genericExecuteBits = 1 << 3
+	genericAllBits     = genericReadBits | genericWriteBits | genericExecuteBits
+)
+
+// generics names the generic rights in Text (hvfctl's names: ls -le
+// shows none of them).
+var generics = []right{
+	{GenericAll, "generic_all", true, true},
+	{GenericExecute, "generic_execute", true, true},
+	{GenericWrite, "generic_write", true, true},
+	{GenericRead, "generic_read", true, true},
+}
+
+// Effective returns the rights an entry's rights field grants once the
+// kernel has expanded its generic rights.
+func Effective(r uint32) uint32 {
+	if r&GenericAll != 0 {
+		r |= genericAllBits
+	}
+	if r&GenericWrite != 0 {
+		r |= genericWriteBits
+	}
+	if r&GenericRead != 0 {
+		r |= genericReadBits
+	}
+	if r&GenericExecute != 0 {
+		r |= genericExecuteBits
+	}
+	return r
+}
+
 // flags are the inheritance flags ls -le prints after the rights
 // (file_cmds ls/print.c acl_flags).
 var flags = []right{
@@ -353,7 +405,10 @@ func CompatNamer(user, group func(id uint32) (string, bool)) Namer {
 // Text renders an entry as ls -le prints it after " N: ": the principal
 // (named by name, else the GUID), " inherited" when it was inherited,
 // "allow", "deny" or "unknown", then the rights and inheritance flags
-// that apply to a directory (dir) or a file, comma-separated.
+// that apply to a directory (dir) or a file, comma-separated. Unlike ls,
+// it names the generic rights too (generic_all, generic_write, ...,
+// before the flags): ls -le shows an entry holding only generic_write as
+// granting nothing, while the kernel grants what it expands to.
 func Text(a ACE, dir bool, name Namer) string {
 	who, ok := "", false
 	if name != nil {
@@ -377,6 +432,11 @@ func Text(a ACE, dir bool, name Namer) string {
 	for _, r := range rights {
 		if a.Rights&r.bit != 0 && (dir && r.dir || !dir && r.file) {
 			names = append(names, r.name)
+		}
+	}
+	for _, g := range generics {
+		if a.Rights&g.bit != 0 {
+			names = append(names, g.name)
 		}
 	}
 	for _, f := range flags {
@@ -403,7 +463,8 @@ func Privileged(g GUID) bool { return g == UserGUID(0) || g == GroupGUID(0) }
 // Allowed is the one rule behind host.FileInfo.ACLAllow on both
 // backends: the rights (named for a directory or a file, as Text names
 // them; sorted, comma-separated) that the PERMIT entries grant to a
-// principal other than root and wheel. Deny entries grant nothing. An
+// principal other than root and wheel, generic rights expanded as the
+// kernel expands them (Effective). Deny entries grant nothing. An
 // inherit-only entry is counted too: it grants nothing on the object
 // itself, but root's next object created below it would carry it.
 func Allowed(es []ACE, dir bool) string {
@@ -412,8 +473,9 @@ func Allowed(es []ACE, dir bool) string {
 		if a.Flags&KindMask != KindPermit || Privileged(a.Applicable) {
 			continue
 		}
+		granted := Effective(a.Rights)
 		for _, r := range rights {
-			if a.Rights&r.bit != 0 && (dir && r.dir || !dir && r.file) {
+			if granted&r.bit != 0 && (dir && r.dir || !dir && r.file) {
 				set[r.name] = true
 			}
 		}
@@ -476,6 +538,12 @@ next:
 		for _, r := range rights {
 			if r.name == n {
 				a.Rights |= r.bit
+				continue next
+			}
+		}
+		for _, g := range generics {
+			if g.name == n {
+				a.Rights |= g.bit
 				continue next
 			}
 		}

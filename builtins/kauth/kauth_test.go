@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -155,7 +156,7 @@ func TestText(t *testing.T) {
 		{ACE{UserGUID(501), KindPermit | FlagInherited | FlagFileInherit | FlagLimitInherit, 1 << 2}, false, "user:admin inherited allow write,limit_inherit"},
 		{ACE{UserGUID(777), 3, 1 << 13}, false, "FFFFEEEE-DDDD-CCCC-BBBB-AAAA00000309 unknown chown"},
 		{ACE{GroupGUID(20), KindPermit, 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12 | 1<<13 | 1<<20 | 1<<21}, false,
-			"group:staff allow readattr,writeattr,readextattr,writeextattr,readsecurity,writesecurity,chown"},
+			"group:staff allow readattr,writeattr,readextattr,writeextattr,readsecurity,writesecurity,chown,generic_all"}, // ls -le would not name generic_all
 	} {
 		if got := Text(c.a, c.dir, names); got != c.want {
 			t.Errorf("Text(%+v, dir %v) = %q, want %q", c.a, c.dir, got, c.want)
@@ -177,6 +178,7 @@ func TestParseTextRoundTrip(t *testing.T) {
 	}
 	for _, s := range []string{
 		"group:everyone deny delete",
+		"12345678-9ABC-DEF0-1234-56789ABCDEF0 allow generic_write",
 		"user:admin inherited allow add_file,file_inherit,directory_inherit,limit_inherit,only_inherit",
 		"12345678-9ABC-DEF0-1234-56789ABCDEF0 allow list,add_file,search,add_subdirectory,delete_child",
 	} {
@@ -215,6 +217,29 @@ func TestAllowed(t *testing.T) {
 	}
 	if got := Allowed(es[:3], true); got != "" {
 		t.Errorf("root, wheel and deny entries grant %q", got)
+	}
+	// Generic rights: the kernel expands them when it evaluates the ACL
+	// (kauth_acl_evaluate), so an entry with only KAUTH_ACE_GENERIC_WRITE
+	// grants what its expansion holds.
+	for _, tc := range []struct {
+		rights          uint32
+		name, dir, file string
+	}{
+		{GenericWrite, "generic_write", "add_file,add_subdirectory,delete,delete_child,writeattr,writeextattr,writesecurity", "append,delete,write,writeattr,writeextattr,writesecurity"},
+		{GenericAll, "generic_all", "add_file,add_subdirectory,delete,delete_child,list,readattr,readextattr,readsecurity,search,writeattr,writeextattr,writesecurity", "append,delete,execute,read,readattr,readextattr,readsecurity,write,writeattr,writeextattr,writesecurity"},
+		{GenericRead, "generic_read", "list,readattr,readextattr,readsecurity", "read,readattr,readextattr,readsecurity"},
+		{GenericExecute, "generic_execute", "search", "execute"},
+	} {
+		g := []ACE{{ghrunner, KindPermit, tc.rights}}
+		if got := Allowed(g, true); got != tc.dir {
+			t.Errorf("%#x on a directory grants %q, want %q", tc.rights, got, tc.dir)
+		}
+		if got := Allowed(g, false); got != tc.file {
+			t.Errorf("%#x on a file grants %q, want %q", tc.rights, got, tc.file)
+		}
+		if got := Text(g[0], true, nil); !strings.HasSuffix(got, " allow "+tc.name) {
+			t.Errorf("Text hides the generic right: %q", got)
+		}
 	}
 }
 
