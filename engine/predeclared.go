@@ -212,8 +212,8 @@ func (ev *evaluator) allowWrites(t *starlark.Thread, fn *starlark.Builtin, args 
 			ev.sess.Errorf(pos, "allow_writes: want path strings, got %s", a.Type())
 		case !path.IsAbs(s):
 			ev.sess.Errorf(pos, "allow_writes: %q is not an absolute path", s)
-		case path.Clean(s) == "/":
-			ev.sess.Errorf(pos, "allow_writes: \"/\" would allow writing anywhere; name the directories")
+		case normalize(s) == "/":
+			ev.sess.Errorf(pos, "allow_writes: %q is \"/\" (or the data volume all of it lives on) and would allow writing anywhere; name the directories", s)
 		case IsPattern(s) && badPattern(s) != "":
 			ev.sess.Errorf(pos, "allow_writes: pattern %q: %s", s, badPattern(s))
 		default:
@@ -227,7 +227,8 @@ func (ev *evaluator) allowWrites(t *starlark.Thread, fn *starlark.Builtin, args 
 // be well-formed, and only its last element may hold wildcards, with a
 // literal part before the first one and a literal directory of at least
 // two components above it (so that "/Library/LaunchDaemons/*", "/*/x" or
-// "/U*" cannot open a whole directory tree by accident).
+// "/U*" cannot open a whole directory tree by accident), counted after
+// the aliases macOS resolves are folded away (normalize).
 func badPattern(p string) string {
 	if _, err := path.Match(p, ""); err != nil {
 		return "malformed pattern"
@@ -236,7 +237,10 @@ func badPattern(p string) string {
 	if IsPattern(dir) {
 		return "only the last path element may hold wildcards"
 	}
-	if n := len(strings.Split(strings.Trim(dir, "/"), "/")); dir == "/" || n < 2 {
+	// The directory is counted as macOS resolves it: /private/etc is
+	// /etc, /System/Volumes/Data/Users is /Users (the firmlinked data
+	// volume), whatever the case, so "/private/etc/s*" is "/etc/s*".
+	if canon := normalize(dir); canon == "/" || len(strings.Split(strings.Trim(canon, "/"), "/")) < 2 {
 		return "a pattern needs a literal directory of at least two path components before its wildcard (like /Library/LaunchDaemons/NAME*.plist), or it opens whole trees such as /Users"
 	}
 	if i := strings.IndexAny(base, "*?["); i == 0 {
