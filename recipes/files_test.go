@@ -121,7 +121,24 @@ func TestFreshApplyFiles(t *testing.T) {
 					label := "actions.runner.sysprog21-elfuse." + name
 					path := "/Library/LaunchDaemons/" + label + ".plist"
 					d := decodePlist(t, path, readFake(t, m, path))
-					logs := "/Users/ghrunner/Library/Logs/" + label
+					logs := "/Library/Logs/hvfctl/" + label
+					// Root's directory, ghrunner's files, private to it.
+					for _, want := range []struct {
+						p, typ, owner string
+						mode          fs.FileMode
+					}{
+						{logs, "dir", "root:wheel", 0o755},
+						{logs + "/stdout.log", "file", "ghrunner:staff", 0o600},
+						{logs + "/stderr.log", "file", "ghrunner:staff", 0o600},
+					} {
+						fi, err := m.Lstat(context.Background(), want.p)
+						if err != nil || fi.Type != want.typ || fi.Owner+":"+fi.Group != want.owner || fi.Mode != want.mode || (want.typ == "file" && fi.Nlink != 1) {
+							t.Errorf("%s: %+v %v, want %s %s %o with one link", want.p, fi, err, want.typ, want.owner, want.mode)
+						}
+					}
+					if exists(t, m, "/Users/ghrunner/Library/Logs/"+label) {
+						t.Errorf("the runner logs in its home too")
+					}
 					want := map[string]any{
 						"Label":             label,
 						"ProgramArguments":  []any{root + "/bin/runsvc.sh"},

@@ -120,8 +120,8 @@ func renamedRunnerIsCleanedUp(t *testing.T, preset string) {
 	for _, a := range stale.Actions {
 		acts = append(acts, strings.Join(a.Argv, " "))
 	}
-	// The old runner's logs go too (as ghrunner, their owner).
-	want := []string{"/bin/launchctl bootout system/" + oldLabel, "/bin/rm -f " + daemonDir + "/" + oldLabel + ".plist", "/bin/rm -rf /Users/ghrunner/Library/Logs/" + oldLabel}
+	// The old runner's logs go too (as root: the directory is root's).
+	want := []string{"/bin/launchctl bootout system/" + oldLabel, "/bin/rm -f " + daemonDir + "/" + oldLabel + ".plist", "/bin/rm -rf /Library/Logs/hvfctl/" + oldLabel}
 	if strings.Join(acts, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("runner:stale plans\n%s\nwant\n%s", strings.Join(acts, "\n"), strings.Join(want, "\n"))
 	}
@@ -240,8 +240,8 @@ func TestManyRunnersToOne(t *testing.T) {
 			root,
 			daemonDir + "/" + runnerLabel + ".plist",
 			daemonDir + "/" + pruneLabel + ".plist",
-			"/Users/ghrunner/Library/Logs/" + runnerLabel,
-			"/Users/ghrunner/Library/Logs/" + pruneLabel,
+			"/Library/Logs/hvfctl/" + runnerLabel,
+			"/Library/Logs/hvfctl/" + pruneLabel,
 		} {
 			if exists(t, m, p) {
 				t.Errorf("%s is still there", p)
@@ -269,13 +269,18 @@ const (
 	leftHome  = "/Users/ghrunner"
 	leftLogs  = leftHome + "/Library/Logs"
 	leftPrune = "org.sysprog21.hvfctl.prune.macmini-m4-hvf-9"
+	// rootLogs is the daemons' log tree of today (root's).
+	rootLogs = "/Library/Logs/hvfctl"
 )
 
-// leftovers are what plantLeftovers leaves of instances 3, 9 and 17.
+// leftovers are what plantLeftovers leaves of instances 3, 9 and 17:
+// logs of the earlier layout in the runner account's home (3, 17 and
+// the prune daemon 9) and of today's in root's tree (17 and 9).
 var leftovers = []string{
 	leftHome + "/actions-runner-3", leftHome + "/actions-runner-17",
 	leftLogs + "/" + newLabel + "-3", leftLogs + "/" + newLabel + "-17",
 	leftLogs + "/" + leftPrune, daemonDir + "/" + leftPrune + ".plist",
+	rootLogs + "/" + newLabel + "-17", rootLogs + "/" + leftPrune,
 }
 
 // plantLeftovers plants on m what instances of a count no run recorded
@@ -292,12 +297,18 @@ func plantLeftovers(t *testing.T, m *fakemac.Mac) []string {
 		plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", logs+"/"+newLabel+sfx)
 	}
 	plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", logs+"/"+prune)
+	for _, d := range []string{rootLogs + "/" + newLabel + "-17", rootLogs + "/" + prune} {
+		plant(t, m, host.Root, "/bin/mkdir", "-p", "-m", "755", d)
+		if err := m.WriteFile(context.Background(), host.WriteRequest{Path: d + "/stdout.log", Data: []byte("old\n"), Mode: 0o600, Owner: fakemac.RunnerUser, Group: "staff"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	body := `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>Label</key><string>` + prune + `</string><key>ProgramArguments</key><array><string>/usr/local/bin/hvfctl</string><string>prune</string><string>--older-than</string><string>7d</string><string>` + home + `/actions-runner-9/_work.noindex</string></array></dict></plist>`
 	if err := m.WriteFile(context.Background(), host.WriteRequest{Path: daemonDir + "/" + prune + ".plist", Data: []byte(body), Mode: 0o644, Owner: "root", Group: "wheel"}); err != nil {
 		t.Fatal(err)
 	}
 	// Look-alikes that are no instance's: never touched.
-	keep := []string{home + "/actions-runner-07", home + "/actions-runner-x", home + "/actions-runner-5", logs + "/actions.runner.other-repo.macmini-m4-hvf-2"}
+	keep := []string{home + "/actions-runner-07", home + "/actions-runner-x", home + "/actions-runner-5", logs + "/actions.runner.other-repo.macmini-m4-hvf-2", rootLogs + "/actions.runner.other-repo.macmini-m4-hvf-2"}
 	for _, d := range []string{keep[0], keep[1], keep[3]} {
 		plant(t, m, fakemac.RunnerUser, "/bin/mkdir", "-p", "-m", "755", d)
 		if err := m.WriteFile(context.Background(), host.WriteRequest{Path: d + "/config.sh", Data: []byte("#!/bin/sh\n"), Mode: 0o755, Owner: fakemac.RunnerUser, Group: "staff"}); err != nil {
@@ -305,6 +316,7 @@ func plantLeftovers(t *testing.T, m *fakemac.Mac) []string {
 		}
 	}
 	plant(t, m, fakemac.RunnerUser, "/bin/ln", "-s", "/opt/toolchain", keep[2])
+	plant(t, m, host.Root, "/bin/mkdir", "-p", "-m", "755", keep[4])
 	return keep
 }
 
@@ -334,9 +346,9 @@ func TestLeftoversOfAnUnrecordedCount(t *testing.T) {
 	const home, logs, prune = leftHome, leftLogs, leftPrune
 	want := map[string]string{
 		"runner:stale stale_trees":  `["` + home + `/actions-runner-17", "` + home + `/actions-runner-3"]`,
-		"runner:stale stale_logs":   `["` + logs + "/" + newLabel + `-17", "` + logs + "/" + newLabel + `-3"]`,
+		"runner:stale stale_logs":   `["` + rootLogs + "/" + newLabel + `-17", "` + logs + "/" + newLabel + `-17", "` + logs + "/" + newLabel + `-3"]`,
 		"prune:stale stale_daemons": `["` + prune + `"]`,
-		"prune:stale stale_logs":    `["` + logs + "/" + prune + `"]`,
+		"prune:stale stale_logs":    `["` + rootLogs + "/" + prune + `", "` + logs + "/" + prune + `"]`,
 	}
 	for k, v := range want {
 		if drift[k] != v {

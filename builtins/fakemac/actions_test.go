@@ -372,16 +372,95 @@ func TestLaunchctl(t *testing.T) {
 			t.Errorf("kickstart -k: %+v (old pid %d)", j, pid)
 		}
 	})
-	t.Run("a missing log directory is created as root and the job cannot start", func(t *testing.T) {
-		m := mustNew(t, "drifted")
-		m.removeTree("/Users/ghrunner/Library/Logs/" + RunnerLabel)
-		if r := exec(t, m, bootstrap); r.Exit != 0 {
-			t.Fatalf("bootstrap: %d %q", r.Exit, r.Stderr)
+	// How launchd gives a starting job its log files (openLogs): the
+	// drifted Mac has the runner's plist but the job booted out, so a
+	// bootstrap starts it.
+	logDir := "/Library/Logs/hvfctl/" + RunnerLabel
+	stdout := logDir + "/stdout.log"
+	for _, tc := range []struct {
+		name    string
+		prepare func(m *Mac)
+		running bool
+		check   func(t *testing.T, m *Mac)
+	}{
+		{name: "the pre-made files are opened as the account", running: true, prepare: func(m *Mac) {
+			m.st.Files[stdout].Content = text("earlier\n")
+		}, check: func(t *testing.T, m *Mac) {
+			if n := wantNode(t, m, stdout, TypeFile, 0o600, RunnerUser, "staff"); n.Content == nil || *n.Content != "earlier\n" {
+				t.Errorf("%s lost its content: %+v", stdout, n)
+			}
+		}},
+		{name: "a missing file in root's directory cannot be created by the account", prepare: func(m *Mac) {
+			m.removeTree(stdout)
+		}, check: func(t *testing.T, m *Mac) {
+			if m.st.Files[stdout] != nil {
+				t.Errorf("%s was created", stdout)
+			}
+		}},
+		{name: "a root-owned log file is not writable by the account", prepare: func(m *Mac) {
+			m.st.Files[stdout].Owner = "root"
+			m.st.Files[stdout].Mode = 0o644
+		}},
+		{name: "a directory where the file belongs", prepare: func(m *Mac) {
+			m.removeTree(stdout)
+			m.put(stdout, &Node{Type: TypeDir, Mode: 0o777, Owner: RunnerUser, Group: "staff"})
+		}},
+		{name: "a missing directory is created as root and the job cannot start", prepare: func(m *Mac) {
+			m.removeTree(logDir)
+		}, check: func(t *testing.T, m *Mac) {
+			wantNode(t, m, logDir, TypeDir, 0o744, "root", "wheel")
+		}},
+		{name: "a missing file in a directory the account can write is created as the account", running: true, prepare: func(m *Mac) {
+			m.removeTree(stdout)
+			m.st.Files[logDir].Owner = RunnerUser
+			m.st.Files[logDir].Group = "staff"
+		}, check: func(t *testing.T, m *Mac) {
+			wantNode(t, m, stdout, TypeFile, 0o644, RunnerUser, "staff")
+		}},
+		{name: "root creates a missing directory wherever a link leads", prepare: func(m *Mac) {
+			m.removeTree("/Library/Logs/hvfctl")
+			m.put("/Library/Logs/hvfctl", &Node{Type: TypeSymlink, Mode: 0o755, Owner: RunnerUser, Group: "staff", Target: "/private/var/root"})
+		}, check: func(t *testing.T, m *Mac) {
+			wantNode(t, m, "/private/var/root/"+RunnerLabel, TypeDir, 0o744, "root", "wheel")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustNew(t, "drifted")
+			tc.prepare(m)
+			if r := exec(t, m, bootstrap); r.Exit != 0 {
+				t.Fatalf("bootstrap: %d %q", r.Exit, r.Stderr)
+			}
+			r := exec(t, m, print)
+			if tc.running && !strings.Contains(r.Stdout, "\tstate = running\n") {
+				t.Errorf("the job does not run:\n%s", r.Stdout)
+			}
+			if !tc.running && (!strings.Contains(r.Stdout, "\tstate = not running\n") || !strings.Contains(r.Stdout, "\tlast exit code = 78: EX_CONFIG\n")) {
+				t.Errorf("the job is not refused with 78:\n%s", r.Stdout)
+			}
+			if tc.check != nil {
+				tc.check(t, m)
+			}
+		})
+	}
+	t.Run("the account can plant nothing in the log tree", func(t *testing.T) {
+		m := mustNew(t, "converged")
+		for _, p := range []string{"/Library/Logs/hvfctl/x", logDir + "/x", stdout, logDir + "/stderr.log"} {
+			if m.PlantableBy(RunnerUser, p) {
+				t.Errorf("%s can take a planting by %s", p, RunnerUser)
+			}
 		}
-		wantNode(t, m, "/Users/ghrunner/Library/Logs/"+RunnerLabel, TypeDir, 0o744, "root", "wheel")
-		if r := exec(t, m, print); !strings.Contains(r.Stdout, "\tstate = not running\n") || !strings.Contains(r.Stdout, "\tlast exit code = 78: EX_CONFIG\n") {
-			t.Errorf("print: %s", r.Stdout)
+		// Renaming its own log away or hard linking a root file in its
+		// place needs an entry in root's directory.
+		for _, argv := range [][]string{
+			{"/bin/mv", stdout, "/Users/ghrunner/stdout.log"},
+			{"/bin/rm", "-f", stdout},
+			{"/bin/ln", "-sfh", "/private/etc/sudoers", stdout},
+		} {
+			if r := exec(t, m, as(RunnerUser, argv...)); r.Exit == 0 {
+				t.Errorf("%v as %s succeeded", argv, RunnerUser)
+			}
 		}
+		wantNode(t, m, stdout, TypeFile, 0o600, RunnerUser, "staff")
 	})
 }
 

@@ -16,6 +16,7 @@ type launchdPlist struct {
 	Program           string   `plist:"Program"`
 	ProgramArguments  []string `plist:"ProgramArguments"`
 	UserName          string   `plist:"UserName"`
+	GroupName         string   `plist:"GroupName"`
 	WorkingDirectory  string   `plist:"WorkingDirectory"`
 	StandardOutPath   string   `plist:"StandardOutPath"`
 	StandardErrorPath string   `plist:"StandardErrorPath"`
@@ -195,32 +196,10 @@ func (m *Mac) bootstrap(c *call, plistPath string) (host.Result, error) {
 	if prog == "" {
 		return fail(5, "Input/output error")
 	}
-	j := &Job{Path: real, Program: prog, Arguments: pl.ProgramArguments, UserName: pl.UserName, WorkingDirectory: pl.WorkingDirectory, State: "not running", LastExit: "(never exited)"}
+	j := &Job{Path: real, Program: prog, Arguments: pl.ProgramArguments, UserName: pl.UserName, GroupName: pl.GroupName, WorkingDirectory: pl.WorkingDirectory,
+		StdoutPath: pl.StandardOutPath, StderrPath: pl.StandardErrorPath, State: "not running", LastExit: "(never exited)"}
 	m.st.Launchd.Jobs[pl.Label] = j
-	// launchd creates missing log directories as root (0744), which a
-	// UserName job then cannot write to.
-	logDirOK := true
-	for _, lp := range []string{pl.StandardOutPath, pl.StandardErrorPath} {
-		if lp == "" {
-			continue
-		}
-		dir := path.Dir(lp)
-		if d := m.st.Files[dir]; d == nil {
-			if m.st.Files[path.Dir(dir)] != nil {
-				m.put(dir, &Node{Type: TypeDir, Mode: 0o744, Owner: "root", Group: "wheel"})
-			}
-		}
-		if j.UserName != "" && j.UserName != "root" {
-			if d := m.st.Files[dir]; d == nil || !m.canCreateIn(j.UserName, dir) {
-				logDirOK = false
-			}
-		}
-	}
 	if !pl.RunAtLoad {
-		return c.result(0)
-	}
-	if !logDirOK {
-		j.LastExit = "78: EX_CONFIG"
 		return c.result(0)
 	}
 	m.spawn(j)
@@ -249,8 +228,73 @@ func (m *Mac) spawn(j *Job) {
 			return
 		}
 	}
+	if !m.openLogs(j, user) {
+		j.LastExit = "78: EX_CONFIG"
+		return
+	}
 	j.State, j.PID = "running", m.pid()
 	j.Runs++
+}
+
+// openLogs gives a starting job its StandardOutPath and
+// StandardErrorPath the way launchd does (docs/security.md, "launchd and
+// the daemons' log files"), and reports whether both opened:
+//
+//   - A missing log directory is created by launchd itself, as root,
+//     mode 0744, wherever the path leads (root follows every link in
+//     it); a UserName job then cannot create its file there.
+//   - The file is opened as the job's account (launchd-842 core.c:
+//     job_setup_fd with O_WRONLY|O_CREAT|O_APPEND after
+//     job_postfork_become_user), following links; a missing one is
+//     created as that account, mode 0644 (DEFFILEMODE under umask 022),
+//     group GroupName or the account's primary group.
+//   - When the file cannot be opened for writing (the account cannot
+//     create it, cannot write it, it is a directory, or a FIFO, which
+//     would block the spawn), the job does not run: 78 EX_CONFIG, as
+//     today's launchd reports it.
+func (m *Mac) openLogs(j *Job, user string) bool {
+	for _, lp := range []string{j.StdoutPath, j.StderrPath} {
+		if lp == "" {
+			continue
+		}
+		if dir, err := m.resolve(host.Root, path.Dir(lp), true); err == nil && m.st.Files[dir] == nil {
+			if parent := m.st.Files[path.Dir(dir)]; parent != nil && parent.Type == TypeDir {
+				m.put(dir, &Node{Type: TypeDir, Mode: 0o744, Owner: "root", Group: "wheel"})
+			}
+		}
+		real, err := m.resolve(user, lp, true)
+		if err != nil {
+			return false
+		}
+		n := m.st.Files[real]
+		if n == nil {
+			if !m.canCreateIn(user, path.Dir(real)) {
+				return false
+			}
+			m.put(real, &Node{Type: TypeFile, Mode: 0o644, Owner: user, Group: m.jobGroup(j, user), Content: text("")})
+			continue
+		}
+		if n.Type != TypeFile || !m.may(user, n, 2) {
+			return false
+		}
+	}
+	return true
+}
+
+// jobGroup is the group a job's new files get: its GroupName, else its
+// account's primary group.
+func (m *Mac) jobGroup(j *Job, user string) string {
+	if j.GroupName != "" {
+		return j.GroupName
+	}
+	if u := m.st.Users[user]; u != nil {
+		for _, name := range sortedKeys(m.st.Groups) {
+			if m.st.Groups[name].GID == u.GID {
+				return name
+			}
+		}
+	}
+	return "wheel"
 }
 
 // printJob prints a job the way launchctl print does.

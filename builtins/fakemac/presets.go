@@ -330,7 +330,7 @@ func freshM4() *State {
 	for _, p := range []string{"/Applications", "/Library"} {
 		dir(p, 0o775, "root", "admin")
 	}
-	for _, p := range []string{"/Library/LaunchDaemons", "/Library/LaunchAgents", "/Library/Preferences", "/Library/Apple", "/Library/Apple/usr",
+	for _, p := range []string{"/Library/LaunchDaemons", "/Library/LaunchAgents", "/Library/Logs", "/Library/Preferences", "/Library/Apple", "/Library/Apple/usr",
 		"/Library/Application Support", "/System", "/System/Volumes", "/System/Volumes/Data", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/usr/local",
 		"/private", "/private/etc", "/private/etc/paths.d", "/private/var", "/private/var/db", "/private/var/log", "/Library/WebServer"} {
 		dir(p, 0o755, "root", "wheel")

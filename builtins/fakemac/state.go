@@ -268,11 +268,16 @@ type Job struct {
 	Program          string   `json:"program"`
 	Arguments        []string `json:"arguments,omitempty"`
 	UserName         string   `json:"user_name,omitempty"`
+	GroupName        string   `json:"group_name,omitempty"`
 	WorkingDirectory string   `json:"working_directory,omitempty"`
-	State            string   `json:"state"`
-	PID              int      `json:"pid,omitempty"`
-	LastExit         string   `json:"last_exit"`
-	Runs             int      `json:"runs,omitempty"`
+	// StdoutPath and StderrPath are the plist's StandardOutPath and
+	// StandardErrorPath, opened at every start (openLogs).
+	StdoutPath string `json:"stdout_path,omitempty"`
+	StderrPath string `json:"stderr_path,omitempty"`
+	State      string `json:"state"`
+	PID        int    `json:"pid,omitempty"`
+	LastExit   string `json:"last_exit"`
+	Runs       int    `json:"runs,omitempty"`
 	// BootingOut marks a job being removed: `print` shows it once more,
 	// then it is gone (launchctl bootout is asynchronous).
 	BootingOut bool `json:"booting_out,omitempty"`

@@ -15,7 +15,7 @@ import (
 
 const (
 	runnerLabel = "actions.runner.sysprog21-elfuse.macmini-m4-hvf"
-	runnerLog   = "/Users/ghrunner/Library/Logs/" + runnerLabel + "/stdout.log"
+	runnerLog   = "/Library/Logs/hvfctl/" + runnerLabel + "/stdout.log"
 )
 
 // consoleLog is a runner console as RunnerService.js copies it to the
@@ -39,7 +39,7 @@ func rebootFixture(t *testing.T, log string, extra string) string {
 	t.Helper()
 	body := `{"base": "converged"` + extra
 	if log != "" {
-		body += `, "files": {"` + runnerLog + `": {"type": "file", "mode": "0644", "owner": "ghrunner", "group": "staff", "content": ` + jsonString(log) + `}}`
+		body += `, "files": {"` + runnerLog + `": {"type": "file", "mode": "0600", "owner": "ghrunner", "group": "staff", "content": ` + jsonString(log) + `}}`
 	}
 	body += "}"
 	p := filepath.Join(t.TempDir(), "mac.json")
