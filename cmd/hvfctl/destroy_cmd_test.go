@@ -20,7 +20,7 @@ const (
 func leftovers(st map[string]any, withAccount bool) []string {
 	var out []string
 	prefixes := []string{
-		"/Users/ghrunner/actions-runner", "/Users/ghrunner/Library/Logs/",
+		"/Users/ghrunner/actions-runner", "/Users/ghrunner/Library/Logs/", "/Library/Logs/hvfctl/",
 		"/opt/toolchain", "/Applications/ArmGNUToolchain/14.3.rel1/aarch64-none-elf",
 		"/Library/LaunchDaemons/actions.runner.sysprog21-elfuse.", "/Library/LaunchDaemons/org.sysprog21.hvfctl.prune.",
 	}
