@@ -60,3 +60,24 @@ func TestACLReadIsTheWalkedObject(t *testing.T) {
 		t.Fatalf("after a swap the read gave %v, %v; want the change reported", aces, err)
 	}
 }
+
+// TestLocalACL: LocalTrust's reader answers for an entry without
+// following it (a symlink is read itself, a missing entry is an error);
+// on Linux, where the tests run, no object has an ACL.
+func TestLocalACL(t *testing.T) {
+	d := t.TempDir()
+	if err := os.WriteFile(d+"/f", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nonexistent", d+"/l"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/", d, d + "/f", d + "/l"} {
+		if got, err := LocalACL(p, p != d+"/f" && p != d+"/l"); err != nil || got != "" {
+			t.Errorf("LocalACL(%s) = %q, %v", p, got, err)
+		}
+	}
+	if _, err := LocalACL(d+"/missing", false); err == nil {
+		t.Error("a missing entry gave an answer")
+	}
+}

@@ -35,6 +35,43 @@ type LocalTrust struct {
 	// through any other group (staff, which every local account is in,
 	// the runner account included) makes a file untrusted.
 	GIDs []int
+	// ACL, when set, reads the ACL of a local path without following it
+	// and returns the rights its allow entries grant principals other
+	// than root and wheel, named as kauth.Allowed names them ("" for
+	// none); dir says the path is a directory. An ACL can let another
+	// account change a file or directory whatever its mode and owner say
+	// (chmod +a "group:staff allow add_file,delete_child"), so every
+	// directory, symlink and file the check walks is read. The CLI sets
+	// it on macOS (darwin.LocalACL); nil reads no ACL (Linux has none).
+	ACL func(path string, dir bool) (string, error)
+}
+
+// readOnlyRights are the ACL rights that change nothing: anything else
+// an entry grants another account (write, append, add_file,
+// add_subdirectory, delete, delete_child, writeattr, writeextattr,
+// writesecurity, chown) makes the object untrusted.
+var readOnlyRights = []string{"execute", "list", "read", "readattr", "readextattr", "readsecurity", "search"}
+
+// aclOK refuses an object whose ACL grants another account a right that
+// changes something.
+func (t *LocalTrust) aclOK(p, what string, dir bool) error {
+	if t.ACL == nil {
+		return nil
+	}
+	allow, err := t.ACL(p, dir)
+	if err != nil {
+		return fmt.Errorf("the ACL of the %s %s cannot be read: %v", what, p, err)
+	}
+	var bad []string
+	for _, r := range strings.Split(allow, ",") {
+		if r != "" && !slices.Contains(readOnlyRights, r) {
+			bad = append(bad, r)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("the %s %s has an ACL entry allowing %s to an account other than root and wheel", what, p, strings.Join(bad, ","))
+	}
+	return nil
 }
 
 // maxLocalLinks bounds the symlinks crossed while checking a local path
@@ -145,6 +182,9 @@ func (t *LocalTrust) checkPath(abs string, dirOnly bool, given string) error {
 		}
 		switch st.Mode & syscall.S_IFMT {
 		case syscall.S_IFLNK:
+			if err := t.aclOK(next, "symlink", false); err != nil {
+				return fail(err.Error(), ErrUntrustedLocal)
+			}
 			if hops++; hops > maxLocalLinks {
 				return &fs.PathError{Op: "trust", Path: given, Err: ErrLoop}
 			}
@@ -187,6 +227,9 @@ func (t *LocalTrust) dirOK(p string, st *syscall.Stat_t) error {
 	if !slices.Contains(t.UIDs, int(st.Uid)) {
 		return fmt.Errorf("the directory %s is owned by uid %d", p, st.Uid)
 	}
+	if err := t.aclOK(p, "directory", true); err != nil {
+		return err
+	}
 	if st.Mode&syscall.S_ISVTX != 0 {
 		return nil
 	}
@@ -198,6 +241,9 @@ func (t *LocalTrust) dirOK(p string, st *syscall.Stat_t) error {
 func (t *LocalTrust) objectOK(p string, st *syscall.Stat_t) error {
 	if !slices.Contains(t.UIDs, int(st.Uid)) {
 		return fmt.Errorf("the file %s is owned by uid %d", p, st.Uid)
+	}
+	if err := t.aclOK(p, "file", false); err != nil {
+		return err
 	}
 	return t.modeOK(p, "file", st)
 }

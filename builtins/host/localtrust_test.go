@@ -178,3 +178,45 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestLocalTrustReadsACLs: an ACL entry that lets another account change
+// a directory on the way, a symlink crossed or the file itself makes
+// the file untrusted whatever its owner and mode; entries that only
+// read, and no ACL reader (Linux), change nothing.
+func TestLocalTrustReadsACLs(t *testing.T) {
+	d := t.TempDir()
+	must(t, os.MkdirAll(d+"/src", 0o755))
+	must(t, os.WriteFile(d+"/src/r.star", []byte("x = 1\n"), 0o644))
+	must(t, os.Symlink("src", d+"/link"))
+	for _, tc := range []struct {
+		name string
+		acls map[string]string
+		path string
+		want string
+	}{
+		{"no ACL", nil, d + "/src/r.star", ""},
+		{"read-only entries", map[string]string{d + "/src": "list,readattr,search", d + "/src/r.star": "read,readsecurity"}, d + "/src/r.star", ""},
+		{"staff may add files to the directory", map[string]string{d + "/src": "add_file,delete_child"}, d + "/src/r.star", "the directory " + d + "/src has an ACL entry allowing add_file,delete_child"},
+		{"another account may write the file", map[string]string{d + "/src/r.star": "append,write"}, d + "/src/r.star", "the file " + d + "/src/r.star has an ACL entry allowing append,write"},
+		{"another account may take the file", map[string]string{d + "/src/r.star": "chown"}, d + "/src/r.star", "allowing chown"},
+		{"another account may rewrite the link's ACL", map[string]string{d + "/link": "writesecurity"}, d + "/link/r.star", "the symlink " + d + "/link has an ACL entry allowing writesecurity"},
+		{"a parent directory", map[string]string{d: "add_subdirectory"}, d + "/src/r.star", "allowing add_subdirectory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &LocalTrust{UIDs: []int{0, os.Geteuid()}, GIDs: []int{0, os.Getegid()}, ACL: func(p string, dir bool) (string, error) {
+				return tc.acls[p], nil
+			}}
+			_, err := ReadTrustedLocalFile(tr, tc.path, 1<<20)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrUntrustedLocal)):
+				t.Fatalf("got %v, want an ErrUntrustedLocal saying %q", err, tc.want)
+			}
+		})
+	}
+	failing := &LocalTrust{UIDs: []int{0, os.Geteuid()}, GIDs: []int{0}, ACL: func(string, bool) (string, error) { return "", errors.New("getattrlist: bad answer") }}
+	if _, err := ReadTrustedLocalFile(failing, d+"/src/r.star", 1<<20); err == nil || !strings.Contains(err.Error(), "cannot be read") {
+		t.Fatalf("an unreadable ACL: %v", err)
+	}
+}

@@ -12,11 +12,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/sysprog21/hvfctl/builtins/darwin"
 	"github.com/sysprog21/hvfctl/builtins/host"
 	"github.com/sysprog21/hvfctl/engine"
 	"github.com/sysprog21/hvfctl/ghapi"
@@ -160,10 +162,22 @@ func main() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go stopOnSignal(sigs, cancel, os.Stderr, stopGrace, os.Exit)
 	code := run(ctx, os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, ghLookup: ghapi.StoredLogin, exit: os.Exit,
-		trust: host.ProcessLocalTrust(os.Geteuid(), os.Getenv("SUDO_UID"))})
+		trust: processTrust()})
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)
+}
+
+// processTrust is the LocalTrust of this process (nil unless it runs as
+// root); on macOS it reads ACLs too, since an entry such as
+// "group:staff allow add_file" lets the runner account change a file
+// whatever its mode says.
+func processTrust() *host.LocalTrust {
+	t := host.ProcessLocalTrust(os.Geteuid(), os.Getenv("SUDO_UID"))
+	if t != nil && runtime.GOOS == "darwin" {
+		t.ACL = darwin.LocalACL
+	}
+	return t
 }
 
 // stopOnSignal makes SIGINT and SIGTERM always stop hvfctl: the first
