@@ -48,6 +48,41 @@ func oldLogLayout(t *testing.T, m *fakemac.Mac) []string {
 func TestOldLogLayoutMigrates(t *testing.T) {
 	m := fake(t, "converged")
 	old := oldLogLayout(t, m)
+	testMigration(t, m, old)
+}
+
+// TestOldLogLayoutWithPlantedLink: the same Mac after a job replaced
+// ~/Library/Logs with a link to /Library/LaunchDaemons. The run neither
+// lists nor removes anything through it (the old directories are not
+// looked at), the daemons move to root's tree, and nothing in
+// /Library/LaunchDaemons but the two plists changes.
+func TestOldLogLayoutWithPlantedLink(t *testing.T) {
+	m := fake(t, "converged")
+	oldLogLayout(t, m)
+	plant(t, m, fakemac.RunnerUser, "/bin/rm", "-rf", "/Users/ghrunner/Library/Logs")
+	plant(t, m, fakemac.RunnerUser, "/bin/ln", "-s", daemonDir, "/Users/ghrunner/Library/Logs")
+	before := listDir(t, m, daemonDir)
+	testMigration(t, m, nil)
+	if after := listDir(t, m, daemonDir); strings.Join(after, " ") != strings.Join(before, " ") {
+		t.Errorf("%s holds %v, was %v", daemonDir, after, before)
+	}
+	fi, err := m.Lstat(context.Background(), "/Users/ghrunner/Library/Logs")
+	if err != nil || fi.Type != "symlink" || fi.Owner != fakemac.RunnerUser {
+		t.Errorf("the account's link: %+v %v", fi, err)
+	}
+}
+
+func listDir(t *testing.T, m *fakemac.Mac, dir string) []string {
+	t.Helper()
+	names, err := m.ReadDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+func testMigration(t *testing.T, m *fakemac.Mac, old []string) {
+	t.Helper()
 	if c := load(t, m, nil).Check(context.Background()); c.ExitCode() != 2 {
 		t.Fatalf("check of the old layout exits %d, want 2:\n%s", c.ExitCode(), describe(c))
 	}
@@ -73,7 +108,10 @@ func TestOldLogLayoutMigrates(t *testing.T) {
 			removed = i
 		}
 	}
-	if bootstrap < 0 || removed < bootstrap {
+	if old == nil && removed >= 0 {
+		t.Errorf("%s was removed through the planted link", strings.Join(rep.HostCommands[removed].Argv, " "))
+	}
+	if bootstrap < 0 || (old != nil && removed < bootstrap) {
 		t.Errorf("the old runner logs go (step %d) before the runner starts on its new plist (step %d):\n%s", removed, bootstrap, strings.Join(ran(rep.HostCommands), "\n"))
 	}
 	out, err := m.Run(context.Background(), host.Command{Argv: []string{"/bin/launchctl", "print", "system/" + fakemac.RunnerLabel}, User: host.Root})
