@@ -119,6 +119,9 @@ func (h *scriptHost) Lstat(ctx context.Context, p string) (host.FileInfo, error)
 	if fi, ok := h.stats[p]; ok {
 		return fi, nil
 	}
+	if err, ok := h.statErrs[p]; ok {
+		return host.FileInfo{}, err
+	}
 	if _, ok := h.files[p]; ok {
 		return host.FileInfo{Type: host.TypeFile, Mode: 0o644, Owner: "root", Nlink: 1}, nil
 	}

@@ -12,6 +12,7 @@ func Modules() []engine.Module {
 		dfModule(),
 		psModule(),
 		crontabModule(),
+		sshdModule(),
 		fdesetupModule(),
 		usersModule(),
 		dseditgroupModule(),

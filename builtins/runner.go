@@ -342,6 +342,9 @@ func configShAction(argv []string, root, user string, pin runnerPin, token *engi
 			if err := checkRunnerDestinations(ctx, s.Host(), root); err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
 			}
+			if err := refuseStarters(ctx, s, user); err != nil {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
+			}
 			if err := refuseWitnesses(ctx, s, user); err != nil {
 				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: fmt.Errorf("refusing to hand the token to %s: %w", argv[0], err)}
 			}
@@ -367,6 +370,11 @@ func configShAction(argv []string, root, user string, pin runnerPin, token *engi
 			}
 			cmd := host.Command{Argv: argv, User: user, Dir: root, Timeout: 5 * time.Minute, Env: append([]host.EnvVar{tok}, env...)}
 			res, err := runStep(ctx, s, cmd, judge)
+			// Whatever config.sh did, a process of the account that runs
+			// now ran beside it or outlived it: the token may be read.
+			if werr := refuseAfterConfig(ctx, s, user, purpose); werr != nil {
+				return &engine.ActionError{Argv: argv, User: user, Exit: -1, Err: werr}
+			}
 			if err != nil {
 				return err
 			}

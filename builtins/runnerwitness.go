@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,29 +44,45 @@ const maxWitnessesShown = 8
 // or by root's schedulers (launchd jobs hvfctl stops first; a crontab or
 // at job of the account, which is persistence, see docs/security.md).
 func refuseWitnesses(ctx context.Context, s *engine.Session, user string) error {
-	in, ok := host.InspectorOf(s.Host())
-	if !ok {
-		return fmt.Errorf("cannot resolve %s on this host: the token is handed over only when no process of the account could read it", user)
-	}
-	uid, err := in.UserID(ctx, user)
+	pids, err := witnesses(ctx, s, user)
 	if err != nil {
 		return err
-	}
-	cmd := host.Command{Argv: psArgv, Timeout: 30 * time.Second}
-	res, err := s.Host().Run(ctx, cmd)
-	if err != nil {
-		return fmt.Errorf("listing the processes of %s: %w", user, err)
-	}
-	if res.Exit != 0 {
-		return fmt.Errorf("listing the processes of %s: %w", user, exitError(strings.Join(psArgv, " "), res))
-	}
-	pids, err := processesOf(res.Stdout, uid)
-	if err != nil {
-		return fmt.Errorf("listing the processes of %s: %w", user, err)
 	}
 	if len(pids) == 0 {
 		return nil
 	}
+	return fmt.Errorf("%s: any process of an account can read the environment of the account's other processes, so a job running now could read the token config.sh gets; stop every runner of %s (and let their jobs finish) and kill what is left, then run hvfctl again", running(user, pids), user)
+}
+
+// witnesses lists the pids of the processes of user (by effective uid),
+// as root: an error when the listing is not a whole process table.
+func witnesses(ctx context.Context, s *engine.Session, user string) ([]int, error) {
+	in, ok := host.InspectorOf(s.Host())
+	if !ok {
+		return nil, fmt.Errorf("cannot resolve %s on this host: the token is handed over only when no process of the account could read it", user)
+	}
+	uid, err := in.UserID(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	cmd := host.Command{Argv: psArgv, Timeout: 30 * time.Second}
+	res, err := s.Host().Run(ctx, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("listing the processes of %s: %w", user, err)
+	}
+	if res.Exit != 0 {
+		return nil, fmt.Errorf("listing the processes of %s: %w", user, exitError(strings.Join(psArgv, " "), res))
+	}
+	pids, err := processesOf(res.Stdout, uid)
+	if err != nil {
+		return nil, fmt.Errorf("listing the processes of %s: %w", user, err)
+	}
+	return pids, nil
+}
+
+// running says how many processes of user run, naming at most
+// maxWitnessesShown pids.
+func running(user string, pids []int) string {
 	shown := pids
 	more := ""
 	if len(shown) > maxWitnessesShown {
@@ -75,7 +92,85 @@ func refuseWitnesses(ctx context.Context, s *engine.Session, user string) error 
 	for i, p := range shown {
 		ids[i] = strconv.Itoa(p)
 	}
-	return fmt.Errorf("%d process(es) of %s are running (pid %s%s): any process of an account can read the environment of the account's other processes, so a job running now could read the token config.sh gets; stop every runner of %s (and let their jobs finish) and kill what is left, then run hvfctl again", len(pids), user, strings.Join(ids, ", "), more, user)
+	return fmt.Sprintf("%d process(es) of %s are running (pid %s%s)", len(pids), user, strings.Join(ids, ", "), more)
+}
+
+// refuseStarters fails unless nothing can start a process of user while
+// config.sh holds the token: refuseWitnesses proves that none runs at
+// that instant, and a process that does not exist then can only be
+// started later by one that does or by a scheduler that starts the
+// account's programs by itself. Those of the account are refused here,
+// right before the token is revealed (in-process stats as root, and the
+// Remote Login query):
+//   - a crontab (CronTabs/USER): cron runs its lines as the account;
+//   - any entry in HOME/Library/LaunchAgents: launchd starts a per-user
+//     agent in the account's sessions (one a job loaded itself with
+//     StartInterval would fire while config.sh runs);
+//   - Remote Login open to the account (remoteLoginOf): a key a job added
+//     to ~/.ssh/authorized_keys gives a shell as the account at any time.
+//
+// The runner and prune LaunchDaemons that run as the account are root's
+// jobs; the stdlib boots the runners out first (runner.stop_for_token).
+// HOME is the account's home in the directory (NFSHomeDirectory), where
+// launchd and sshd look.
+func refuseStarters(ctx context.Context, s *engine.Session, user string) error {
+	in, ok := host.InspectorOf(s.Host())
+	if !ok {
+		return fmt.Errorf("cannot inspect this host: the token is handed over only when nothing can start a process of %s while config.sh runs", user)
+	}
+	users, err := gatherUsers(ctx, s.Host())
+	if err != nil {
+		return fmt.Errorf("reading the account %s: %w", user, err)
+	}
+	u, ok := users[user]
+	if !ok || u.Home == "" {
+		return fmt.Errorf("the directory has no home for %s", user)
+	}
+	tab := CronTabs + "/" + user
+	switch _, err := in.Lstat(ctx, tab); {
+	case err == nil:
+		return fmt.Errorf("%s has a crontab (%s): cron could start a process of the account that reads the token from config.sh's environment; remove it first (persistence:%s:crontab, or `sudo crontab -u %s -r`)", user, tab, user, user)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("looking for the crontab of %s: %w", user, err)
+	}
+	agents := u.Home + "/Library/LaunchAgents"
+	names, err := in.ReadDir(ctx, agents)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("listing %s: %w", agents, err)
+	case len(names) > 0:
+		slices.Sort(names)
+		return fmt.Errorf("%s holds %d LaunchAgent(s) (%s): launchd could start one as %s while config.sh runs, and it could read the token from config.sh's environment; remove them first (persistence:%s:launch-agents)", agents, len(names), engine.EscapeControls(strings.Join(names[:min(len(names), maxWitnessesShown)], ", ")), user, user)
+	}
+	rl, err := remoteLoginOf(ctx, s.Host(), user)
+	if err != nil {
+		return fmt.Errorf("asking whether %s may log in over SSH: %w", user, err)
+	}
+	if rl.Allowed {
+		return fmt.Errorf("%s: a job that added a key to ~%s/.ssh/authorized_keys could log in as %s while config.sh runs and read the token from its environment; keep %s out of Remote Login first (persistence:%s:remote-login)", rl.Why, user, user, user, user)
+	}
+	return nil
+}
+
+// refuseAfterConfig fails when any process of user runs right after
+// config.sh exited. None should: the runners of the account were booted
+// out before the token was revealed, refuseWitnesses found no process,
+// refuseStarters found nothing that starts one, and config.sh waits for
+// the listener it starts. A process there either ran beside config.sh
+// (and could have read the token from its environment) or outlived it
+// (and holds the token in its own). The registration may have happened;
+// the error says what the maintainer has to do.
+func refuseAfterConfig(ctx context.Context, s *engine.Session, user, purpose string) error {
+	const todo = "A registration token cannot be revoked; it expires one hour after it was created: until then look at the repository's Settings > Actions > Runners and remove every runner you did not register"
+	pids, err := witnesses(ctx, s, user)
+	if err != nil {
+		return fmt.Errorf("after config.sh exited, whether a process of %s could have read the %s token is not known: %w. %s", user, purpose, err, todo)
+	}
+	if len(pids) == 0 {
+		return nil
+	}
+	return fmt.Errorf("after config.sh exited, %s: THE %s TOKEN MAY HAVE BEEN READ (a process of %s ran beside config.sh, which held it in its environment, or outlived it and holds it). %s. Stop the process (`sudo kill PID`) and find what started it (`ps -o pid,ppid,lstart,ucomm -p PID`), and re-provision %s before trusting it again", running(user, pids), strings.ToUpper(purpose), user, todo, user)
 }
 
 // processesOf parses the output of psArgv and returns the pids whose

@@ -3,6 +3,7 @@ package builtins
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -308,6 +309,12 @@ func TestRunnerConfigureRun(t *testing.T) {
 		// Only root's and another account's processes run.
 		h.on(psArgv, ok("    0     1\n    0   310\n  501   422\n"))
 		h.on([]string{"/bin/rm", "-f", root + "/.env"}, ok(""))
+		// Nothing can start a process of the account while config.sh
+		// runs: no crontab, no LaunchAgents, Remote Login off.
+		h.on(usersArgv, ok("NFSHomeDirectory: /Users/ghrunner\nPrimaryGroupID: 20\nRealName: GH Actions Runner\nRecordName: ghrunner\nUniqueID: 502\nUserShell: /bin/zsh\n"))
+		h.statErrs[CronTabs+"/ghrunner"] = fs.ErrNotExist
+		h.statErrs["/Users/ghrunner/Library/LaunchAgents"] = fs.ErrNotExist
+		h.on(sshdPrint, host.Result{Exit: 113, Stderr: "Could not find service \"com.openssh.sshd\" in domain for system\n"})
 		h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
 		h.hashes[archive] = pin
 		h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 4}
@@ -394,7 +401,7 @@ func TestRunnerConfigureRun(t *testing.T) {
 		h.replies[key(psArgv)] = []host.Result{out}
 		s := testSession(t, h)
 		err := runAction(s, actionsOf(t, mustEval(t, s, configure))[0])
-		if err == nil || len(h.cmds) != 1 || h.cmds[0].Principal() != host.Root {
+		if err == nil || len(h.cmds) != 3 || h.cmds[2].Principal() != host.Root || !reflect.DeepEqual(h.cmds[2].Argv, psArgv) {
 			t.Errorf("%s: config.sh ran (%v, %d commands)", name, err, len(h.cmds))
 		}
 		if name == "a job of the account runs" && (err == nil || !strings.Contains(err.Error(), "pid 4242")) {
@@ -410,17 +417,142 @@ func TestRunnerConfigureRun(t *testing.T) {
 	if err := runAction(s, a); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.cmds) != 3 || !reflect.DeepEqual(h.cmds[0].Argv, psArgv) || h.cmds[0].Principal() != host.Root ||
-		!reflect.DeepEqual(h.cmds[1].Argv, []string{"/bin/rm", "-f", root + "/.env"}) || h.cmds[1].User != "ghrunner" {
-		t.Fatalf("commands %+v: want ps as root, .env removed as ghrunner, then config.sh", h.cmds)
+	if len(h.cmds) != 6 || !reflect.DeepEqual(h.cmds[0].Argv, usersArgv) || !reflect.DeepEqual(h.cmds[1].Argv, sshdPrint) ||
+		!reflect.DeepEqual(h.cmds[2].Argv, psArgv) || h.cmds[2].Principal() != host.Root ||
+		!reflect.DeepEqual(h.cmds[3].Argv, []string{"/bin/rm", "-f", root + "/.env"}) || h.cmds[3].User != "ghrunner" ||
+		!reflect.DeepEqual(h.cmds[5].Argv, psArgv) || h.cmds[5].Principal() != host.Root {
+		t.Fatalf("commands %+v: want the account read, Remote Login asked, ps as root, .env removed as ghrunner, config.sh, then ps again", h.cmds)
 	}
-	c := h.cmds[2]
+	c := h.cmds[4]
 	want := []host.EnvVar{{Name: "ACTIONS_RUNNER_INPUT_TOKEN", Value: "ABCDEFGHIJKLMNOPQRSTUVWXYZ123", Secret: true}, {Name: "PATH", Value: "/opt/homebrew/bin:/usr/bin"}}
 	if !reflect.DeepEqual(c.Env, want) || c.Dir != root || c.User != "ghrunner" {
 		t.Errorf("cmd %+v", c)
 	}
 	if strings.Contains(strings.Join(c.Argv, " "), "ABCDEFGHIJ") {
 		t.Error("token in argv")
+	}
+}
+
+// sshdPrint asks launchd whether Remote Login is on.
+var sshdPrint = []string{"/bin/launchctl", "print", "system/com.openssh.sshd"}
+
+// TestRunnerConfigureTokenWindow: config.sh gets the token only when
+// nothing can start a process of the runner account while it runs (a
+// crontab, a LaunchAgent, Remote Login open to the account), and a
+// process of the account found right after it exited fails the action
+// loudly, saying that the token may have been read.
+func TestRunnerConfigureTokenWindow(t *testing.T) {
+	root := "/Users/ghrunner/actions-runner"
+	configSh := root + "/config.sh"
+	archive, pin := "/Library/Caches/hvfctl/runner.tar.gz", strings.Repeat("ab", 32)
+	argv := []string{configSh, "--unattended", "--url", "https://github.com/sysprog21/elfuse", "--name", "mini-1", "--labels", "self-hosted", "--work", "_work", "--replace"}
+	sshdLoaded := ok("system/com.openssh.sshd = {\n\tactive count = 0\n\tpath = /System/Library/LaunchDaemons/ssh.plist\n\tstate = waiting\n}\n")
+	groups := func(names ...string) host.Result {
+		return ok(strings.Join(append([]string{"_www", "admin", "staff"}, names...), "\n") + "\n")
+	}
+	member := func(g string, yes bool) ([]string, host.Result) {
+		argv := []string{"/usr/sbin/dseditgroup", "-o", "checkmember", "-m", "ghrunner", g}
+		if yes {
+			return argv, ok("yes ghrunner is a member of " + g + "\n")
+		}
+		return argv, host.Result{Exit: 67, Stdout: "no ghrunner is NOT a member of " + g + "\n"}
+	}
+	mk := func() *scriptHost {
+		h := newScriptHost()
+		h.on(argv, ok("√ Runner successfully added\n√ Settings Saved.\n"))
+		h.on(psArgv, ok("    0     1\n  501   422\n"))
+		h.on([]string{"/bin/rm", "-f", root + "/.env"}, ok(""))
+		h.on(usersArgv, ok("NFSHomeDirectory: /Users/ghrunner\nPrimaryGroupID: 20\nRecordName: ghrunner\nUniqueID: 502\n"))
+		h.statErrs[CronTabs+"/ghrunner"] = fs.ErrNotExist
+		h.statErrs["/Users/ghrunner/Library/LaunchAgents"] = fs.ErrNotExist
+		h.on(sshdPrint, host.Result{Exit: 113})
+		h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
+		h.hashes[archive] = pin
+		h.stats[root] = host.FileInfo{Type: host.TypeDir, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 4}
+		h.members[archive] = map[string]string{"config.sh": strings.Repeat("01", 32)}
+		h.files[configSh] = []byte("config.sh")
+		h.hashes[configSh] = strings.Repeat("01", 32)
+		h.stats[configSh] = host.FileInfo{Type: host.TypeFile, Mode: 0o755, UID: 502, Owner: "ghrunner", Nlink: 1}
+		return h
+	}
+	configure := `result = runner.configure("` + root + `", "https://github.com/sysprog21/elfuse", "mini-1", ["self-hosted"], "_work", token, ["/usr/bin"], "ghrunner", archive = "` + archive + `", sha256 = "` + pin + `")`
+	ran := func(h *scriptHost) bool {
+		for _, c := range h.cmds {
+			if c.Argv[0] == configSh {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(h *scriptHost)
+		want  string // in the error; "" = config.sh runs and the action succeeds
+	}{
+		{"nothing starts a process", func(h *scriptHost) {}, ""},
+		{"a crontab", func(h *scriptHost) {
+			h.stats[CronTabs+"/ghrunner"] = host.FileInfo{Type: host.TypeFile, Mode: 0o600, Owner: "root", Nlink: 1}
+		}, "has a crontab"},
+		{"a LaunchAgent", func(h *scriptHost) {
+			delete(h.statErrs, "/Users/ghrunner/Library/LaunchAgents")
+			h.stats["/Users/ghrunner/Library/LaunchAgents/evil.plist"] = host.FileInfo{Type: host.TypeFile, Mode: 0o644, Owner: "ghrunner", Nlink: 1}
+		}, "evil.plist"},
+		{"Remote Login for all users", func(h *scriptHost) {
+			h.replies[key(sshdPrint)] = []host.Result{sshdLoaded}
+			h.on(groupsArgv, groups())
+		}, "Remote Login is on for all users"},
+		{"Remote Login, the account in com.apple.access_ssh", func(h *scriptHost) {
+			h.replies[key(sshdPrint)] = []host.Result{sshdLoaded}
+			h.on(groupsArgv, groups("com.apple.access_ssh"))
+			h.on(member("com.apple.access_ssh", true))
+		}, "is in com.apple.access_ssh"},
+		{"Remote Login, only others in com.apple.access_ssh", func(h *scriptHost) {
+			h.replies[key(sshdPrint)] = []host.Result{sshdLoaded}
+			h.on(groupsArgv, groups("com.apple.access_ssh"))
+			h.on(member("com.apple.access_ssh", false))
+		}, ""},
+		// com.apple.access_all_services decides for every service when
+		// it exists (mbr_check_service_membership asks it first).
+		{"Remote Login, access_all_services without the account", func(h *scriptHost) {
+			h.replies[key(sshdPrint)] = []host.Result{sshdLoaded}
+			h.on(groupsArgv, groups("com.apple.access_all_services", "com.apple.access_ssh"))
+			h.on(member("com.apple.access_all_services", false))
+			h.on(member("com.apple.access_ssh", true))
+		}, ""},
+		{"a checkmember without an answer", func(h *scriptHost) {
+			h.replies[key(sshdPrint)] = []host.Result{sshdLoaded}
+			h.on(groupsArgv, groups("com.apple.access_ssh"))
+			h.on([]string{"/usr/sbin/dseditgroup", "-o", "checkmember", "-m", "ghrunner", "com.apple.access_ssh"}, host.Result{Exit: 64, Stderr: "Group not found.\n"})
+		}, "checkmember"},
+		{"launchctl fails", func(h *scriptHost) {
+			h.replies[key(sshdPrint)] = []host.Result{{Exit: 5, Stderr: "Input/output error\n"}}
+		}, "launchctl print system/com.openssh.sshd exited 5"},
+		{"a process appears while config.sh runs", func(h *scriptHost) {
+			h.replies[key(psArgv)] = []host.Result{ok("    0     1\n"), ok("    0     1\n  502  4343\n")}
+		}, "MAY HAVE BEEN READ"},
+		{"ps fails after config.sh", func(h *scriptHost) {
+			h.replies[key(psArgv)] = []host.Result{ok("    0     1\n"), {Exit: 1, Stderr: "ps: sysctl failed\n"}}
+		}, "is not known"},
+	} {
+		h := mk()
+		tc.setup(h)
+		s := testSession(t, h)
+		err := runAction(s, actionsOf(t, mustEval(t, s, configure))[0])
+		after := tc.name == "a process appears while config.sh runs" || tc.name == "ps fails after config.sh"
+		switch {
+		case tc.want == "" && (err != nil || !ran(h)):
+			t.Errorf("%s: want config.sh to run, got %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: want an error with %q, got %v", tc.name, tc.want, err)
+		case tc.want != "" && ran(h) != after:
+			t.Errorf("%s: config.sh ran: %v", tc.name, ran(h))
+		}
+		if after && err != nil && (!strings.Contains(err.Error(), "expires one hour") || !strings.Contains(err.Error(), "Settings > Actions > Runners")) {
+			t.Errorf("%s: the error does not say what to do: %v", tc.name, err)
+		}
+		if tc.name == "a process appears while config.sh runs" && err != nil && !strings.Contains(err.Error(), "pid 4343") {
+			t.Errorf("%s: the error does not name the process: %v", tc.name, err)
+		}
 	}
 }
 
