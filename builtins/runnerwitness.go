@@ -170,7 +170,7 @@ func refuseAfterConfig(ctx context.Context, s *engine.Session, user, purpose str
 	if len(pids) == 0 {
 		return nil
 	}
-	return fmt.Errorf("after config.sh exited, %s: THE %s TOKEN MAY HAVE BEEN READ (a process of %s ran beside config.sh, which held it in its environment, or outlived it and holds it). %s. Stop the process (`sudo kill PID`) and find what started it (`ps -o pid,ppid,lstart,ucomm -p PID`), and re-provision %s before trusting it again", running(user, pids), strings.ToUpper(purpose), user, todo, user)
+	return fmt.Errorf("after config.sh exited, %s: THE %s TOKEN MAY HAVE BEEN READ (a process of %s ran beside config.sh, which held it in its environment, or outlived it and holds it). %s. Look at the process (`sudo ps -o pid,ppid,lstart,comm -p PID`: hvfctl cannot tell a helper macOS started for the account from a job's process), stop it (`sudo kill PID`), find what started it, and re-provision %s before trusting it again", running(user, pids), strings.ToUpper(purpose), user, todo, user)
 }
 
 // processesOf parses the output of psArgv and returns the pids whose

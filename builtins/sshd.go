@@ -47,9 +47,10 @@ type RemoteLogin struct {
 // `launchctl print system/com.openssh.sshd` (113: Remote Login is off),
 // then, while it is on, `dscl . -list /Groups` for the service ACL groups
 // and `dseditgroup -o checkmember` for the first one that exists (nested
-// groups included; its first word yes or no decides). `systemsetup
-// -getremotelogin` is not used: it needs Full Disk Access for the calling
-// process on recent macOS.
+// groups included; its first word yes or no decides). launchd is asked
+// directly rather than `systemsetup -getremotelogin`, whose Remote Login
+// verbs are reported to need Full Disk Access for the calling process on
+// recent macOS.
 func remoteLoginOf(ctx context.Context, h host.Host, user string) (RemoteLogin, error) {
 	st, err := printJob(ctx, h, SSHDLabel)
 	if err != nil {
