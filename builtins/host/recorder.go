@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -203,11 +204,19 @@ func (r *Recorder) setOutput(out string) {
 	r.mu.Unlock()
 }
 
+// done records an in-process operation as root: exit 0, 1 when it
+// failed, -1 when it did not complete because the run was cancelled or
+// timed out (as a command that could not run).
 func (r *Recorder) done(argv []string, err error) error {
 	exit := 0
 	msg := ""
 	if err != nil {
 		exit = 1
+		// Refused because the run was cancelled or timed out: it did not
+		// complete, as a command that could not run (-1).
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			exit = -1
+		}
 		msg = r.redactor.Scrub(err.Error())
 		err = &scrubbedError{msg: msg, cause: err}
 	}
