@@ -71,6 +71,14 @@ func (m *Mac) fixtureTree(dir, manifest string) (*fixturelock.Manifest, fixturel
 		node := fixturelock.Node{Path: strings.TrimPrefix(p, prefix)}
 		switch n.Type {
 		case TypeFile:
+			if n.Ino != 0 {
+				if l := m.links(n); l > 1 {
+					// As the real backend lists it: never read as root.
+					node.Type = fixturelock.TypeOther
+					node.Kind = fixturelock.HardLinkedKind(l)
+					break
+				}
+			}
 			node.Type = fixturelock.TypeFile
 			node.Size = n.size()
 			node.SHA256 = n.sum()

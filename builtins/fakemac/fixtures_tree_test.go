@@ -61,6 +61,11 @@ func TestVerifyTree(t *testing.T) {
 			delete(m.st.Files, treeDir+"/kernel/Image")
 			m.put(treeDir+"/alpine/evil.apk", &Node{Type: TypeFile, Mode: 0o644, Owner: "ghrunner", Group: "staff", Content: text("x")})
 		}, missing: []string{"kernel/Image"}, extra: []string{"alpine/evil.apk"}},
+		{name: "a listed file replaced by a hard link to a root file of the same bytes", mutate: func(m *Mac) {
+			root := &Node{Type: TypeFile, Mode: 0o600, Owner: "root", Group: "wheel", Size: 40 << 20, SHA256: bigSum, Ino: m.nextIno()}
+			m.put("/private/etc/kcpassword", root)
+			m.st.Files[treeDir+"/kernel/Image"] = root
+		}, changed: []string{"kernel/Image"}},
 		{name: "link retargeted", mutate: func(m *Mac) {
 			m.st.Files[treeDir+"/alpine/latest.apk"].Target = "/etc/passwd"
 		}, changed: []string{"alpine/latest.apk"}},

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -165,7 +166,15 @@ func (d DirSource) list(ctx context.Context, dir *os.File, rel string, skip map[
 			}
 			continue
 		case unix.S_IFREG:
-			if !skip[r] {
+			switch {
+			case skip[r]:
+			case st.Nlink > 1:
+				// Another name of a file anywhere on the volume, which
+				// any account may make of a file it cannot read (link(2)
+				// checks only the directory): root never reads, sizes or
+				// hashes it.
+				*nodes = append(*nodes, Node{Path: r, Type: TypeOther, Kind: HardLinkedKind(int(st.Nlink))})
+			default:
 				*nodes = append(*nodes, Node{Path: r, Type: TypeFile, Size: st.Size})
 			}
 		case unix.S_IFLNK:
@@ -248,7 +257,19 @@ func (d DirSource) Open(ctx context.Context, path string) (io.ReadCloser, error)
 		f.Close()
 		return nil, fmt.Errorf("open %s: not a regular file (%s)", full, describeMode(info.Mode().Type()))
 	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+		f.Close()
+		return nil, fmt.Errorf("open %s: a %s", full, HardLinkedKind(int(st.Nlink)))
+	}
 	return f, nil
+}
+
+// HardLinkedKind describes a regular file with n names (n > 1) in a
+// fixture tree: it is listed as TypeOther and never read, since it may be
+// a root-only file elsewhere on the volume that another account linked
+// into the tree.
+func HardLinkedKind(n int) string {
+	return fmt.Sprintf("file with %d hard links (possibly another file of the volume, which hvfctl does not read)", n)
 }
 
 func describeMode(t fs.FileMode) string {

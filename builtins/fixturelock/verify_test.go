@@ -430,6 +430,41 @@ func TestLockRefusesSpecialFiles(t *testing.T) {
 	}
 }
 
+// TestHardLinkNeverRead: a file of the tree with another name (a hard
+// link a job made of a file it cannot read, say /etc/kcpassword, on the
+// same volume) is neither hashed nor sized: Lock refuses it, Verify
+// reports it without its digest or size, Open refuses it (the link made
+// between the listing and the read).
+func TestHardLinkNeverRead(t *testing.T) {
+	dir := baseTree(t)
+	m, err := LockDir(context.Background(), dir, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := Verify(context.Background(), dirSource(dir, DefaultManifest(dir), Options{}), m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "secret")
+	must(t, os.WriteFile(outside, []byte("root's secret bytes"), 0o600))
+	sum := fmt.Sprintf("%x", sha256.Sum256([]byte("root's secret bytes")))
+	must(t, os.Link(outside, filepath.Join(dir, "planted")))
+	if _, err := LockDir(context.Background(), dir, filepath.Join(t.TempDir(), "m.lock"), Options{}); err == nil || !strings.Contains(err.Error(), "planted is a file with 2 hard links") {
+		t.Errorf("Lock: %v, want the hard link refused", err)
+	}
+	rep, err := Verify(context.Background(), dirSource(dir, DefaultManifest(dir), Options{}), m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprintf("%+v", rep)
+	if !strings.Contains(text, "planted") || strings.Contains(text, sum) || rep.Bytes != before.Bytes {
+		t.Errorf("Verify: %s", text)
+	}
+	if _, err := (DirSource{Dir: dir}).Open(context.Background(), "planted"); err == nil || !strings.Contains(err.Error(), "hard links") {
+		t.Errorf("Open: %v, want a refusal", err)
+	}
+}
+
 // countingProgress checks that progress sees every hashed byte.
 type countingProgress struct {
 	total, added atomic.Int64
