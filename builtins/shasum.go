@@ -42,11 +42,16 @@ func shasumModule() engine.Module {
 			newBuiltin("shasum", "sum", "path", engine.KindQuery, `
 Returns the lower-case hex SHA-256 of the bytes of PATH (`+"`<sha256> PATH`"+`,
 computed in-process as root, like `+"`shasum -a 256`"+`), or None when PATH is
-missing.`,
+missing. A digest of a secret is a secret: PATH is refused where files.read
+refuses it (secret paths, another account's home outside allow_writes),
+and a file with more than one hard link is not read.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 					p, err := c.pathArg(args, kwargs, "path")
 					if err != nil {
 						return nil, err
+					}
+					if err := c.s.CheckQueryRead(p); err != nil {
+						return nil, c.wrap(err)
 					}
 					st, err := hashFact(c.s, p)
 					if err != nil {
@@ -68,6 +73,9 @@ in-process hash as shasum.sum.`,
 					}
 					if err := c.checkPaths("path", p); err != nil {
 						return nil, err
+					}
+					if err := c.s.CheckQueryRead(p); err != nil {
+						return nil, c.wrap(err)
 					}
 					want, err := normSHA256(want)
 					if err != nil {

@@ -59,6 +59,9 @@ func TestRefusals(t *testing.T) {
 		{`result = files.read("/Users/admin/.config/gh/hosts.yml")`, "in an account's home"},
 		{`result = runner.registration("/Users/admin/actions-runner")`, "in an account's home"},
 		{`result = defaults.read("com.example.sync", "AuthToken", user = "admin")`, "in an account's home"},
+		{`result = shasum.sum("/Users/admin/.zsh_history")`, "in an account's home"},
+		{`result = shasum.sum("/etc/kcpassword")`, "is a secret"},
+		{`result = shasum.verify("/Users/admin/.config/gh/hosts.yml", "` + strings.Repeat("a", 64) + `")`, "in an account's home"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {

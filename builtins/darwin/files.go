@@ -44,12 +44,6 @@ func (h *Host) ReadFile(ctx context.Context, path string, max int64) ([]byte, er
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	defer f.Close()
-	if n, err := linkCount(f); err != nil || n > 1 {
-		if err == nil {
-			err = fmt.Errorf("%s has %d hard links; hvfctl does not read a file that may be another file's alias", path, n)
-		}
-		return nil, fmt.Errorf("read: %w", err)
-	}
 	b, err := io.ReadAll(io.LimitReader(ctxReader{ctx, f}, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -135,8 +129,10 @@ func (h *Host) ListArchive(ctx context.Context, path string) ([]tarcheck.Entry, 
 
 // openRegular opens the regular file path for reading without blocking:
 // the parent chain is walked with directory handles, a final symlink is
-// followed only when trusted (root's, in a root-only directory), and
-// anything but a regular file is refused before it is opened.
+// followed only when trusted (root's, in a root-only directory),
+// anything but a regular file is refused before it is opened, and a file
+// with more than one hard link once it is (every read, hash and archive
+// listing goes through it, as in the fake's rootOpen).
 func openRegular(path string) (*os.File, error) {
 	for hops := 0; ; hops++ {
 		if hops > maxLinkDepth {
@@ -175,7 +171,18 @@ func openRegular(path string) (*os.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		return os.NewFile(uintptr(fd), path), nil
+		f := os.NewFile(uintptr(fd), path)
+		// On the descriptor: a hard link may be an alias of a root-only
+		// file anywhere on the volume, which the runner account could
+		// make without reading it. No read, hash or listing of it.
+		if n, err := linkCount(f); err != nil || n > 1 {
+			f.Close()
+			if err == nil {
+				err = fmt.Errorf("%s has %d hard links; hvfctl does not read a file that may be another file's alias", path, n)
+			}
+			return nil, err
+		}
+		return f, nil
 	}
 }
 

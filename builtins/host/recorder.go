@@ -247,8 +247,14 @@ func (r *Recorder) Download(ctx context.Context, req DownloadRequest) error {
 	return r.done([]string{OpDownload, req.URL, req.Dest}, err)
 }
 
-// Hash implements Host.
+// Hash implements Host. The read guard is asked first: a digest of a
+// secret is a secret too (a low-entropy one, such as the obfuscated
+// auto-login password in /etc/kcpassword, falls to a dictionary of
+// guesses hashed offline).
 func (r *Recorder) Hash(ctx context.Context, path string) (string, int64, error) {
+	if err := r.checkRead(path); err != nil {
+		return "", 0, r.done([]string{OpHash, path}, err)
+	}
 	sum, size, err := r.inner.Hash(ctx, path)
 	return sum, size, r.done([]string{OpHash, path}, err)
 }
