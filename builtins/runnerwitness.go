@@ -103,6 +103,7 @@ func running(user string, pids []int) string {
 // right before the token is revealed (in-process stats as root, and the
 // Remote Login query):
 //   - a crontab (CronTabs/USER): cron runs its lines as the account;
+//   - an at job of the account (refuseAtJobs);
 //   - any entry in HOME/Library/LaunchAgents: launchd starts a per-user
 //     agent in the account's sessions (one a job loaded itself with
 //     StartInterval would fire while config.sh runs);
@@ -133,6 +134,9 @@ func refuseStarters(ctx context.Context, s *engine.Session, user string) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("looking for the crontab of %s: %w", user, err)
 	}
+	if err := refuseAtJobs(ctx, in, user, u.UID); err != nil {
+		return err
+	}
 	agents := u.Home + "/Library/LaunchAgents"
 	names, err := in.ReadDir(ctx, agents)
 	switch {
@@ -149,6 +153,48 @@ func refuseStarters(ctx context.Context, s *engine.Session, user string) error {
 	}
 	if rl.Allowed {
 		return fmt.Errorf("%s: a job that added a key to ~%s/.ssh/authorized_keys could log in as %s while config.sh runs and read the token from its environment; keep %s out of Remote Login first (persistence:%s:remote-login)", rl.Why, user, user, user, user)
+	}
+	return nil
+}
+
+// AtJobs is where at(1) of macOS queues jobs: one file per job, made by
+// at and handed to the submitting account (apple-oss-distributions/
+// system_cmds at/pathnames.h _PATH_ATJOBS, at/at.c fchown to the real
+// uid), which atrun runs as the file's owner (atrun/atrun.c run_file with
+// st_uid). atrun is disabled on macOS (atrun/com.apple.atrun.plist), but
+// an administrator may enable it, and any account may queue jobs.
+const AtJobs = "/usr/lib/cron/jobs"
+
+// maxAtJobs bounds the entries of AtJobs looked at before the token.
+const maxAtJobs = 4096
+
+// refuseAtJobs fails when AtJobs holds a file of uid (user): atrun, if
+// enabled, would run it as the account, maybe while config.sh holds the
+// token. In-process, as root: the directory is listed and each entry
+// stat'ed (never read). A missing directory holds no job.
+func refuseAtJobs(ctx context.Context, in host.Inspector, user string, uid int) error {
+	names, err := in.ReadDir(ctx, AtJobs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing the at jobs (%s): %w", AtJobs, err)
+	}
+	if len(names) > maxAtJobs {
+		return fmt.Errorf("%s holds %d entries, more than the %d hvfctl looks at before handing over the token: look at them (`sudo ls -ln %s`) and remove those of %s (`sudo atrm JOB`)", AtJobs, len(names), maxAtJobs, AtJobs, user)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fi, err := in.Lstat(ctx, AtJobs+"/"+n)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("looking at the at job %s/%s: %w", AtJobs, engine.EscapeControls(n), err)
+		}
+		if fi.UID == uid {
+			return fmt.Errorf("%s has an at job (%s/%s): atrun, when enabled, runs it as the account, which could read the token from config.sh's environment; look at it (`sudo atq`, `sudo at -c JOB`) and remove it (`sudo atrm JOB`) first", user, AtJobs, engine.EscapeControls(n))
+		}
 	}
 	return nil
 }

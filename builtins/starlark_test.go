@@ -467,6 +467,7 @@ func TestRunnerConfigureTokenWindow(t *testing.T) {
 		h.on([]string{"/bin/rm", "-f", root + "/.env"}, ok(""))
 		h.on(usersArgv, ok("NFSHomeDirectory: /Users/ghrunner\nPrimaryGroupID: 20\nRecordName: ghrunner\nUniqueID: 502\n"))
 		h.statErrs[CronTabs+"/ghrunner"] = fs.ErrNotExist
+		h.statErrs[AtJobs] = fs.ErrNotExist
 		h.statErrs["/Users/ghrunner/Library/LaunchAgents"] = fs.ErrNotExist
 		h.on(sshdPrint, host.Result{Exit: 113})
 		h.files[root+"/.runner"] = []byte(`{"agentId":1,"agentName":"mini-1"}`)
@@ -496,6 +497,16 @@ func TestRunnerConfigureTokenWindow(t *testing.T) {
 		{"a crontab", func(h *scriptHost) {
 			h.stats[CronTabs+"/ghrunner"] = host.FileInfo{Type: host.TypeFile, Mode: 0o600, Owner: "root", Nlink: 1}
 		}, "has a crontab"},
+		// at(1) hands each job file to the account that queued it, and
+		// atrun runs it as the file's owner.
+		{"an at job", func(h *scriptHost) {
+			delete(h.statErrs, AtJobs)
+			h.stats[AtJobs+"/a0000101b2c3d4"] = host.FileInfo{Type: host.TypeFile, Mode: 0o700, UID: 502, Owner: "ghrunner", Nlink: 1}
+		}, "has an at job"},
+		{"another account's at job", func(h *scriptHost) {
+			delete(h.statErrs, AtJobs)
+			h.stats[AtJobs+"/a0000101b2c3d4"] = host.FileInfo{Type: host.TypeFile, Mode: 0o700, UID: 501, Owner: "admin", Nlink: 1}
+		}, ""},
 		{"a LaunchAgent", func(h *scriptHost) {
 			delete(h.statErrs, "/Users/ghrunner/Library/LaunchAgents")
 			h.stats["/Users/ghrunner/Library/LaunchAgents/evil.plist"] = host.FileInfo{Type: host.TypeFile, Mode: 0o644, Owner: "ghrunner", Nlink: 1}
