@@ -32,7 +32,7 @@ func verifyTree(s *engine.Session, dir, manifest string) (treeCheck, error) {
 			return treeCheck{unknown: fmt.Sprintf("the %s host cannot verify a fixture tree; run `hvfctl fixtures verify %s` on the Mac", rec.Name(), dir)}, nil
 		}
 		argv := []string{fixturelock.OpVerifyTree, dir, manifest}
-		rep, err := v.VerifyTree(ctx, dir, manifest)
+		rep, err := v.VerifyTree(ctx, dir, manifest, s.CheckQueryRead)
 		switch {
 		case err == nil:
 			exit := 0
@@ -118,6 +118,15 @@ manifest or an unreadable file fails the check.`,
 							return nil, err
 						}
 						man = s
+					}
+					// The tree and the manifest are read as root: DIR and
+					// MANIFEST follow files.read's rules, and so does every
+					// entry of the tree (a digest, a size or a match of a
+					// secret file is a read of it).
+					for _, p := range []string{dir, man} {
+						if err := c.s.CheckQueryRead(p); err != nil {
+							return nil, c.wrap(err)
+						}
 					}
 					tc, err := verifyTree(c.s, dir, man)
 					if err != nil {

@@ -146,7 +146,7 @@ func TestFixturesVerifyLocal(t *testing.T) {
 }
 
 func TestFixturesVerifyNoCapability(t *testing.T) {
-	v, s, err := callVerify(t, plainHost{}, starlark.String("/Users/runner/.cache/elfuse-ci/test-fixtures"))
+	v, s, err := callVerify(t, plainHost{}, starlark.String("/Library/Caches/elfuse-ci/test-fixtures"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,21 +143,21 @@ func TestVerifyTreeRefusesALinkInItsPath(t *testing.T) {
 	if _, err := fixturelock.LockDir(ctx, tree, manifest, fixturelock.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := h.VerifyTree(ctx, tree, manifest); err != nil || !rep.OK() || rep.Files != 1 {
+	if rep, err := h.VerifyTree(ctx, tree, manifest, nil); err != nil || !rep.OK() || rep.Files != 1 {
 		t.Fatalf("the tree itself: %+v %v", rep, err)
 	}
 	link := s.plant(t, "cache", symlinkTo(filepath.Dir(s.sys)))
-	_, err = h.VerifyTree(ctx, filepath.Join(link, "tree"), manifest)
+	_, err = h.VerifyTree(ctx, filepath.Join(link, "tree"), manifest, nil)
 	if !errors.Is(err, host.ErrUntrustedLink) || !strings.Contains(err.Error(), link+" is a symlink not made by root") {
 		t.Fatalf("VerifyTree through a planted link: %v", err)
 	}
 	// Nor is a manifest behind a planted link.
-	_, err = h.VerifyTree(ctx, tree, filepath.Join(link, "tree.lock"))
+	_, err = h.VerifyTree(ctx, tree, filepath.Join(link, "tree.lock"), nil)
 	if !errors.Is(err, host.ErrUntrustedLink) || !strings.Contains(err.Error(), link+" is a symlink not made by root") {
 		t.Fatalf("VerifyTree with a manifest through a planted link: %v", err)
 	}
 	// A tree whose root is itself a link is not read either.
-	if _, err := h.VerifyTree(ctx, s.plant(t, "tree", symlinkTo(tree)), manifest); err == nil || !strings.Contains(err.Error(), "symlink") {
+	if _, err := h.VerifyTree(ctx, s.plant(t, "tree", symlinkTo(tree)), manifest, nil); err == nil || !strings.Contains(err.Error(), "symlink") {
 		t.Fatalf("VerifyTree of a linked root: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // tree's files are compared by the size and SHA-256 their nodes carry. A
 // fixture fault or response on `<verify-tree> DIR MANIFEST` with a
 // non-zero exit makes it fail the way a real error would.
-func (m *Mac) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock.Report, error) {
+func (m *Mac) VerifyTree(ctx context.Context, dir, manifest string, guard func(string) error) (fixturelock.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return fixturelock.Report{}, fmt.Errorf("fakemac: %w", err)
 	}
@@ -26,7 +26,7 @@ func (m *Mac) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock
 	if err != nil {
 		return fixturelock.Report{}, err
 	}
-	return fixturelock.Verify(ctx, src, man, fixturelock.Options{})
+	return fixturelock.Verify(ctx, src, man, fixturelock.Options{Guard: guard})
 }
 
 // fixtureTree reads the manifest and lists the tree under the lock, so

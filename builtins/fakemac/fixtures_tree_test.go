@@ -76,7 +76,7 @@ func TestVerifyTree(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(m)
 			}
-			rep, err := m.VerifyTree(context.Background(), treeDir, treeLock)
+			rep, err := m.VerifyTree(context.Background(), treeDir, treeLock, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,11 +90,33 @@ func TestVerifyTree(t *testing.T) {
 	}
 }
 
+// TestVerifyTreeGuard: the guard is asked about every entry before
+// anything is compared; a refusal stops the verification with no report
+// (no digest, size or match of the refused file).
+func TestVerifyTreeGuard(t *testing.T) {
+	m := fixtureMac(t)
+	var asked []string
+	guard := func(p string) error {
+		asked = append(asked, p)
+		if strings.HasSuffix(p, "/kernel/Image") {
+			return errors.New("refusing to read " + p)
+		}
+		return nil
+	}
+	rep, err := m.VerifyTree(context.Background(), treeDir, treeLock, guard)
+	if err == nil || !strings.Contains(err.Error(), "refusing to read "+treeDir+"/kernel/Image") || rep.Files != 0 {
+		t.Errorf("got %+v, %v; want the refusal and no report", rep, err)
+	}
+	if len(asked) < 2 || asked[0] != treeDir+"/alpine/apk-tools.apk" {
+		t.Errorf("asked %q", asked)
+	}
+}
+
 func TestVerifyTreeManifestInside(t *testing.T) {
 	m := fixtureMac(t)
 	inside := treeDir + "/" + fixturelock.DefaultName
 	m.put(inside, m.st.Files[treeLock])
-	rep, err := m.VerifyTree(context.Background(), treeDir, inside)
+	rep, err := m.VerifyTree(context.Background(), treeDir, inside, nil)
 	if err != nil || !rep.OK() {
 		t.Errorf("manifest inside the tree: %+v, %v", rep, err)
 	}
@@ -103,24 +125,24 @@ func TestVerifyTreeManifestInside(t *testing.T) {
 func TestVerifyTreeErrors(t *testing.T) {
 	ctx := context.Background()
 	m := fixtureMac(t)
-	if _, err := m.VerifyTree(ctx, treeDir, treeDir+"/nope.lock"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := m.VerifyTree(ctx, treeDir, treeDir+"/nope.lock", nil); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing manifest: %v", err)
 	}
-	if _, err := m.VerifyTree(ctx, treeDir+"/nope", treeLock); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := m.VerifyTree(ctx, treeDir+"/nope", treeLock, nil); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing tree: %v", err)
 	}
 	m.st.Files[treeLock].Content = text(fixturelock.Header + "\nf 1 zz a\n")
-	_, err := m.VerifyTree(ctx, treeDir, treeLock)
+	_, err := m.VerifyTree(ctx, treeDir, treeLock, nil)
 	var pe *fixturelock.ParseError
 	if !errors.As(err, &pe) || pe.Line != 2 {
 		t.Errorf("malformed manifest: %v", err)
 	}
 	m = fixtureMac(t)
 	m.st.Faults = append(m.st.Faults, Fault{ArgvPrefix: []string{fixturelock.OpVerifyTree}, Nth: 1, Exit: 1, Stderr: "Permission denied"})
-	if _, err := m.VerifyTree(ctx, treeDir, treeLock); !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), treeDir) {
+	if _, err := m.VerifyTree(ctx, treeDir, treeLock, nil); !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), treeDir) {
 		t.Errorf("fault: %v", err)
 	}
-	if _, err := m.VerifyTree(ctx, treeDir, treeLock); err != nil {
+	if _, err := m.VerifyTree(ctx, treeDir, treeLock, nil); err != nil {
 		t.Errorf("the fault was for the first call only: %v", err)
 	}
 }

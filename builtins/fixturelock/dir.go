@@ -30,7 +30,8 @@ type TreeVerifier interface {
 	// file at manifest (absolute; when it lies inside dir it is left out
 	// of the tree). The error is non-nil when the verification could not
 	// be carried out: no or malformed manifest, unreadable file.
-	VerifyTree(ctx context.Context, dir, manifest string) (Report, error)
+	// guard, when not nil, is Options.Guard.
+	VerifyTree(ctx context.Context, dir, manifest string, guard func(path string) error) (Report, error)
 }
 
 // OpVerifyTree is the pseudo argv[0] under which a VerifyTree call is

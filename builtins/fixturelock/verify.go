@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"runtime"
 	"sort"
 	"sync"
@@ -47,6 +48,12 @@ type Options struct {
 	// means host.ReadLocalFile, which follows symlinks in the path. The
 	// darwin backend passes its own read (only root's links crossed).
 	ReadFile func(path string, max int64) ([]byte, error)
+	// Guard, when set, is asked about the absolute path of every entry of
+	// the tree before anything is compared: an error stops the
+	// verification and nothing of the tree is reported (a recipe's
+	// fixtures.verify passes the session's read rule, so that a tree
+	// holding a secret yields neither its digest, its size nor a match).
+	Guard func(path string) error
 }
 
 func (o Options) workers(jobs int) int {
@@ -160,6 +167,13 @@ func Verify(ctx context.Context, src Source, m *Manifest, opts Options) (Report,
 	}
 	if err := sortNodes(src, nodes); err != nil {
 		return rep, err
+	}
+	if opts.Guard != nil {
+		for _, n := range nodes {
+			if err := opts.Guard(path.Join(src.Root(), n.Path)); err != nil {
+				return rep, fmt.Errorf("verify %s: %w", src.Root(), err)
+			}
+		}
 	}
 	type pending struct {
 		path string

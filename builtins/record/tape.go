@@ -192,12 +192,12 @@ func (t *Tape) ListArchive(ctx context.Context, p string) ([]tarcheck.Entry, err
 // the report is kept as JSON on the stdout of `<verify-tree> DIR
 // MANIFEST` (exit 0 matched, 1 differences; an error as for any
 // primitive).
-func (t *Tape) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock.Report, error) {
+func (t *Tape) VerifyTree(ctx context.Context, dir, manifest string, guard func(string) error) (fixturelock.Report, error) {
 	v, ok := t.inner.(fixturelock.TreeVerifier)
 	if !ok {
 		return fixturelock.Report{}, fmt.Errorf("verify fixtures %s: the %s host cannot verify a fixture tree", dir, t.inner.Name())
 	}
-	rep, err := v.VerifyTree(ctx, dir, manifest)
+	rep, err := v.VerifyTree(ctx, dir, manifest, guard)
 	argv := []string{fixturelock.OpVerifyTree, dir, manifest}
 	if err != nil {
 		msg, exit := primitiveError(err)

@@ -125,8 +125,8 @@ func (r *rawRecorder) HashArchive(ctx context.Context, p string) (map[string]str
 }
 
 // VerifyTree forwards the fixture-tree capability of the wrapped host.
-func (r *rawRecorder) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock.Report, error) {
-	return relVerifyTree(ctx, r.Host, dir, manifest)
+func (r *rawRecorder) VerifyTree(ctx context.Context, dir, manifest string, guard func(string) error) (fixturelock.Report, error) {
+	return relVerifyTree(ctx, r.Host, dir, manifest, guard)
 }
 
 // canaryApply plans, applies and checks m4.star on a fresh fake with the

@@ -401,18 +401,18 @@ func (c *cancelAfter) ListDir(ctx context.Context, dir string) ([]string, error)
 
 // VerifyTree forwards the fixture-tree capability of the wrapped host
 // (the fake's), counted as a command.
-func (c *cancelAfter) VerifyTree(ctx context.Context, dir, manifest string) (fixturelock.Report, error) {
+func (c *cancelAfter) VerifyTree(ctx context.Context, dir, manifest string, guard func(string) error) (fixturelock.Report, error) {
 	defer c.count()
-	return relVerifyTree(ctx, c.Host, dir, manifest)
+	return relVerifyTree(ctx, c.Host, dir, manifest, guard)
 }
 
 // relVerifyTree calls the fixture-tree capability of h.
-func relVerifyTree(ctx context.Context, h host.Host, dir, manifest string) (fixturelock.Report, error) {
+func relVerifyTree(ctx context.Context, h host.Host, dir, manifest string, guard func(string) error) (fixturelock.Report, error) {
 	v, ok := h.(fixturelock.TreeVerifier)
 	if !ok {
 		return fixturelock.Report{}, fmt.Errorf("%s cannot verify a fixture tree", h.Name())
 	}
-	return v.VerifyTree(ctx, dir, manifest)
+	return v.VerifyTree(ctx, dir, manifest, guard)
 }
 
 // TestInterruption cancels a fresh-m4 run after command k for several k:
