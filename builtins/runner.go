@@ -79,7 +79,14 @@ func ParseListenerVersion(out string) (string, error) {
 // per run and returns what it printed; a command that cannot run or exits
 // non-zero is an error.
 func listenerOutput(s *engine.Session, root, user string) (string, error) {
-	return cached(s, "runner-version:"+root, func(ctx context.Context, h host.Host) (string, error) {
+	return cached(s, "runner-version:"+root+"\x00"+user, func(ctx context.Context, h host.Host) (string, error) {
+		// The listener is the runner account's file: it runs only as
+		// the account that owns the root, never as another one (an
+		// administrator's account would run what a job wrote), and
+		// never as uid 0, as svc.sh and config.sh do.
+		if _, _, err := runnerOwnedRoot(ctx, s, root, user); err != nil {
+			return "", fmt.Errorf("%s/bin/Runner.Listener --version not run: %w", root, err)
+		}
 		// No working directory: the listener finds its root from its own
 		// path, and --version reads nothing there.
 		cmd := host.Command{Argv: []string{root + "/bin/Runner.Listener", "--version"}, User: user, Timeout: time.Minute}
@@ -679,7 +686,9 @@ runner.configure does.`,
 				}),
 			newBuiltin(m, "version", "root, user", engine.KindQuery, `
 Runs `+"`ROOT/bin/Runner.Listener --version`"+` as USER (the runner account, never
-root: the runner tree is the account's own) and returns the
+root: the runner tree is the account's own; USER must own ROOT, a real
+directory reached through no link another account made, as for
+`+"`runner.service_status`"+`) and returns the
 version it prints (`+"`2.335.1`"+`): the version compiled into the listener
 (actions/runner src/Runner.Listener/Runner.cs prints
 BuildConstants.RunnerPackage.Version for --version). After a self-update,
