@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"strings"
@@ -111,7 +112,49 @@ func SecretPathReason(p string, protected []string) string {
 	return ""
 }
 
-// readGuard is the host.Recorder read guard of a session.
+// realPath returns a function giving the real path of a path on the host
+// of rec (host.Resolve: every symlink resolved as the kernel resolves it,
+// the final one included), or "" when the host cannot be inspected, the
+// path is not absolute or cannot be resolved, or it has no link on its
+// way.
+func realPath(ctx context.Context, rec *host.Recorder) func(string) string {
+	in, ok := host.InspectorOf(rec)
+	if !ok {
+		return func(string) string { return "" }
+	}
+	return func(p string) string {
+		if !path.IsAbs(p) {
+			return ""
+		}
+		res, err := host.Resolve(ctx, in, p, true)
+		if err != nil || len(res.Links) == 0 || res.Path == path.Clean(p) {
+			return ""
+		}
+		return res.Path
+	}
+}
+
+// resolvingGuard applies lexical, the name-based read rule, to a path as
+// given and, when it crosses symlinks, as the kernel resolves it: the
+// backends follow a link that root made in a directory only root can
+// change (`/etc -> private/etc`, `/Volumes/Macintosh HD -> /`,
+// `/home -> /System/Volumes/Data/home`), so a secret reached through one
+// under another name is refused by what it is.
+func resolvingGuard(lexical func(string) error, resolve func(string) string) func(string) error {
+	return func(p string) error {
+		if err := lexical(p); err != nil {
+			return err
+		}
+		if real := resolve(p); real != "" {
+			if err := lexical(real); err != nil {
+				return fmt.Errorf("%w (%s leads there through symbolic links)", err, p)
+			}
+		}
+		return nil
+	}
+}
+
+// readGuard is the lexical host.Recorder read guard of a session.
 func readGuard(protected []string) func(string) error {
 	return func(p string) error {
 		if why := SecretPathReason(p, protected); why != "" {
@@ -147,6 +190,20 @@ func (s *Session) CheckQueryRead(p string) error {
 	if err := s.readGuard(p); err != nil {
 		return err
 	}
+	if err := s.homeRule(p); err != nil {
+		return err
+	}
+	if real := s.resolve(p); real != "" {
+		if err := s.homeRule(real); err != nil {
+			return fmt.Errorf("%w (%s leads there through symbolic links)", err, p)
+		}
+	}
+	return nil
+}
+
+// homeRule refuses a path in an account's home outside allow_writes
+// (CheckQueryRead), by its name.
+func (s *Session) homeRule(p string) error {
 	n := normalize(p)
 	home := userHome(n)
 	if home == "" {

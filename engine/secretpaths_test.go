@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -81,6 +82,34 @@ func TestCheckQueryRead(t *testing.T) {
 		err := s.CheckQueryRead(tc.path)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: %v, want allowed %v", tc.path, err, tc.ok)
+		}
+	}
+}
+
+// TestResolvingGuard: the read rule applies to the path as given and as
+// the host resolves it (a link root made, such as /Volumes/Macintosh HD
+// -> /, leads a harmless name to a secret).
+func TestResolvingGuard(t *testing.T) {
+	real := map[string]string{
+		"/Volumes/Macintosh HD/etc/sudoers": "/private/etc/sudoers",
+		"/Volumes/Macintosh HD/etc/hosts":   "/private/etc/hosts",
+		"/opt/alias/keys/id_ed25519":        "/var/root/.ssh/id_ed25519",
+		"/Library/LaunchDaemons/x.plist":    "",
+	}
+	g := resolvingGuard(readGuard(nil), func(p string) string { return real[p] })
+	for p, want := range map[string]string{
+		"/Volumes/Macintosh HD/etc/sudoers": "/etc/sudoers is a secret",
+		"/opt/alias/keys/id_ed25519":        "/var/root holds secrets",
+		"/Volumes/Macintosh HD/etc/hosts":   "",
+		"/Library/LaunchDaemons/x.plist":    "",
+		"/etc/sudoers":                      "/etc/sudoers is a secret",
+	} {
+		err := g(p)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", p, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want %q", p, err, want)
 		}
 	}
 }

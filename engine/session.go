@@ -60,6 +60,10 @@ type Session struct {
 	vars       map[string]string
 	services   map[string]any
 	readGuard  func(string) error
+	// resolve returns the real path of a path on the host (every
+	// symlink resolved the way the kernel resolves it), or "" when it
+	// cannot tell; the read rules apply to both forms.
+	resolve func(string) string
 
 	mu        sync.Mutex
 	phase     Phase
@@ -119,7 +123,8 @@ func NewSession(ctx context.Context, o SessionOptions) *Session {
 	if !ok {
 		rec = host.NewRecorder(o.Host, o.Redactor)
 	}
-	guard := readGuard(o.ProtectedFiles)
+	resolve := realPath(ctx, rec)
+	guard := resolvingGuard(readGuard(o.ProtectedFiles), resolve)
 	rec.GuardReads(guard)
 	log := o.Log
 	if log == nil {
@@ -127,7 +132,7 @@ func NewSession(ctx context.Context, o SessionOptions) *Session {
 	}
 	return &Session{
 		ctx: ctx, rec: rec, principals: o.Principals, secrets: o.Secrets,
-		vars: o.Vars, services: o.Services, readGuard: guard, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
+		vars: o.Vars, services: o.Services, readGuard: guard, resolve: resolve, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
 	}
 }
 
