@@ -61,6 +61,7 @@ func TestRefusals(t *testing.T) {
 		{`result = defaults.read("com.example.sync", "AuthToken", user = "admin")`, "in an account's home"},
 		{`result = shasum.sum("/Users/admin/.zsh_history")`, "in an account's home"},
 		{`result = shasum.sum("/etc/kcpassword")`, "is a secret"},
+		{`result = sysadminctl.delete_user("ROOT", "/var/root")`, "refusing to delete ROOT"},
 		{`result = fixtures.verify("/var/root/.ssh", "/tmp/m.lock")`, "/var/root holds secrets"},
 		{`result = fixtures.verify("/Users/admin/.config", "/tmp/m.lock")`, "in an account's home"},
 		{`result = fixtures.verify("/tmp/tree", "/Users/admin/m.lock")`, "in an account's home"},

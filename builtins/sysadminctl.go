@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -99,6 +100,54 @@ func addUserAction(name, fullName, shell, home string, admin bool, password *eng
 			return confirmed(cmd, res, userCreated(ctx, s.Host(), name))
 		},
 	}
+}
+
+// checkDeletion refuses, right before sysadminctl -deleteUser NAME runs,
+// to delete an account that is not the one the action declared: NAME is
+// looked up as Open Directory looks it up (case-insensitively), and the
+// account must not be uid 0, a system account (uid below 500), the
+// administrator running hvfctl or the Homebrew owner (compared by uid),
+// and its real home (NFSHomeDirectory) must be HOME, the path the action
+// declares it writes and allow_writes must cover. sysadminctl deletes the
+// account's own home whatever HOME the recipe named, so a recipe could
+// otherwise delete another account and its home under the name of a
+// path it may write. A missing account passes (sysadminctl deletes
+// nothing).
+func checkDeletion(s *engine.Session, name, home string) error {
+	users, err := usersFact(s)
+	if err != nil {
+		return fmt.Errorf("looking up %s before deleting it: %w", name, err)
+	}
+	find := func(n string) (User, bool) {
+		if n == "" {
+			return User{}, false
+		}
+		for k, u := range users {
+			if strings.EqualFold(k, n) {
+				return u, true
+			}
+		}
+		return User{}, false
+	}
+	u, ok := find(name)
+	if !ok {
+		return nil
+	}
+	p := s.Principals()
+	for _, other := range []string{p.Invoker, p.BrewOwner} {
+		if o, ok := find(other); ok && o.UID == u.UID {
+			return fmt.Errorf("refusing to delete %s: it is %s (uid %d), the administrator running hvfctl or the Homebrew owner", name, o.Name, u.UID)
+		}
+	}
+	switch {
+	case u.UID == 0:
+		return fmt.Errorf("refusing to delete %s: it is uid 0", name)
+	case u.UID < 500:
+		return fmt.Errorf("refusing to delete %s: uid %d is a system account", name, u.UID)
+	case path.Clean(u.Home) != path.Clean(home):
+		return fmt.Errorf("refusing to delete %s: its home is %s, not %s (the path this action declares and allow_writes covers); sysadminctl deletes the account's own home", name, u.Home, home)
+	}
+	return nil
 }
 
 // autologinArgv reads the auto-login user.
@@ -235,7 +284,10 @@ Refuses root and the administrator running hvfctl.`,
 					if err := c.checkPaths("home", home); err != nil {
 						return nil, err
 					}
-					if p := c.s.Principals(); name == host.Root || name == p.Invoker || name == p.BrewOwner {
+					// Open Directory matches names case-insensitively: "Admin"
+					// is admin. The action checks again by uid and home
+					// right before it runs (checkDeletion).
+					if p := c.s.Principals(); strings.EqualFold(name, host.Root) || (p.Invoker != "" && strings.EqualFold(name, p.Invoker)) || (p.BrewOwner != "" && strings.EqualFold(name, p.BrewOwner)) {
 						return nil, c.argError("refusing to delete %s: it is root, the administrator running hvfctl or the Homebrew owner", name)
 					}
 					cmd := host.Command{Argv: []string{"/usr/sbin/sysadminctl", "-deleteUser", name}, User: host.Root, Timeout: 5 * time.Minute}
@@ -251,6 +303,13 @@ Refuses root and the administrator running hvfctl.`,
 					})
 					a.Writes = []string{home}
 					a.Destroys = "account " + name + " and its home " + home
+					run := a.Run
+					a.Run = func(ctx context.Context, s *engine.Session) error {
+						if err := checkDeletion(s, name, home); err != nil {
+							return &engine.ActionError{Argv: cmd.Argv, User: host.Root, Exit: -1, Err: err}
+						}
+						return run(ctx, s)
+					}
 					return a, nil
 				}),
 			newBuiltin(m, "autologin_off", "", engine.KindAction, `

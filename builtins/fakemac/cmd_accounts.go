@@ -537,7 +537,9 @@ func (m *Mac) deleteUser(c *call, args []string, log func(string, ...any)) (host
 	default:
 		return unsupported(c, "only sysadminctl -deleteUser NAME [-keepHome] is emulated")
 	}
-	name := args[1]
+	// The record is found as Open Directory finds it (case-insensitive
+	// names, aliases).
+	name := m.canonicalUser(args[1])
 	if c.user != host.Root {
 		log("Deleting a user requires root privileges")
 		return c.result(0)
