@@ -230,6 +230,17 @@ func (s *Session) resolvedAllow(ctx context.Context, in host.Inspector) (resolve
 			if base != "" {
 				real = path.Join(real, base)
 			}
+			// The rules on an entry's width (not "/", a pattern's literal
+			// directory of two components) hold for the entry as the
+			// host resolves it: a link root made (the boot volume's
+			// alias /Volumes/Macintosh HD -> /) would otherwise widen
+			// "/Volumes/Macintosh HD/U*" to "/U*".
+			if normalize(real) == "/" {
+				return ra, fmt.Errorf("allow_writes entry %q resolves to %q on the host, which would allow writing anywhere: name the directories", e, real)
+			}
+			if base != "" && badPattern(real) != "" {
+				return ra, fmt.Errorf("allow_writes entry %q resolves to %q on the host: %s", e, real, badPattern(real))
+			}
 			if real != e {
 				forms = append(forms, real)
 			}
