@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -713,7 +714,12 @@ creates and removes (an upgrade's unpacked archive).`,
 					if err := c.s.CheckWrite(p); err != nil {
 						return nil, c.wrap(err)
 					}
-					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-rf", p}, User: user}, []string{p}, nil)
+					// Paths: the directory rm acts in must be changeable only
+					// by root and USER (host.CheckCommand): as root rm is
+					// in-process and walks by handles; as another account a
+					// directory a third account could swap for a link would
+					// steer USER's rm.
+					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-rf", p}, User: user, Paths: []string{path.Dir(p)}}, []string{p}, nil)
 					if !scratch {
 						a.Destroys = "directory tree " + p
 					}
@@ -746,7 +752,7 @@ A missing PATH is not an error.`,
 					if err := c.s.CheckWrite(p); err != nil {
 						return nil, c.wrap(err)
 					}
-					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-f", p}, User: user}, []string{p}, nil)
+					a := engine.Exec(host.Command{Argv: []string{"/bin/rm", "-f", p}, User: user, Paths: []string{path.Dir(p)}}, []string{p}, nil)
 					a.Destroys = "file " + p
 					a.Replaces = true // unlink(2): a link is removed, never followed
 					return a, nil

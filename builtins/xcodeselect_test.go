@@ -40,14 +40,14 @@ func TestXcodeSwitchPaths(t *testing.T) {
 		}
 	}
 	cmd := xcodeSwitchCmd(cltPath)
-	if err := host.CheckCommand(t.Context(), table(dir(0o755, 0)), cmd, "", true); err != nil {
+	if err := host.CheckCommand(t.Context(), table(dir(0o755, 0)), cmd, "", 0); err != nil {
 		t.Fatalf("root-only developer directory refused: %v", err)
 	}
 	for name, lib := range map[string]host.FileInfo{
 		"usr/lib owned by the runner account": dir(0o755, 502),
 		"usr/lib writable by everyone":        dir(0o777, 0),
 	} {
-		err := host.CheckCommand(t.Context(), table(lib), cmd, "", true)
+		err := host.CheckCommand(t.Context(), table(lib), cmd, "", 0)
 		if !errors.Is(err, host.ErrNotRootOnly) {
 			t.Errorf("%s: got %v, want a refusal", name, err)
 		}

@@ -58,7 +58,7 @@ func (h *Host) Run(ctx context.Context, c host.Command) (host.Result, error) {
 	if h.opts.ToolRoot != "" {
 		program = ""
 	}
-	if err := host.CheckCommand(ctx, h, c, program, p.uid == 0); err != nil {
+	if err := host.CheckCommand(ctx, h, c, program, p.uid); err != nil {
 		return host.Result{}, fmt.Errorf("run %s: %w", name, err)
 	}
 	timeout := c.Timeout

@@ -551,6 +551,15 @@ func (m *Mac) canonicalUser(name string) string {
 
 // superuser reports whether user is uid 0 (root, or another record with
 // uid 0).
+// principalUID is the uid of user as Open Directory finds it, -1 when unknown
+// (then only root's paths pass the point-of-use rule).
+func (m *Mac) principalUID(user string) int {
+	if u := m.st.Users[m.canonicalUser(user)]; u != nil {
+		return u.UID
+	}
+	return -1
+}
+
 func (m *Mac) superuser(user string) bool {
 	u := m.st.Users[m.canonicalUser(user)]
 	return u != nil && u.UID == 0

@@ -339,8 +339,10 @@ func (m *Mac) Run(ctx context.Context, cmd host.Command) (host.Result, error) {
 	// The point-of-use rule of the real backend (builtins/darwin Run):
 	// a program run as root looks its paths up again itself, so each must
 	// be one that root alone can change.
-	if !m.toolsOnly && !host.InProcessFileOp(cmd.Argv) {
-		if err := host.CheckCommand(ctx, lockedLstater{m}, cmd, prog, m.superuser(user)); err != nil {
+	// The real backend performs the file operations itself only as
+	// root; as any other account they run as programs and are checked.
+	if !m.toolsOnly && !(host.InProcessFileOp(cmd.Argv) && m.superuser(user)) {
+		if err := host.CheckCommand(ctx, lockedLstater{m}, cmd, prog, m.principalUID(user)); err != nil {
 			return host.Result{Exit: -1}, fmt.Errorf("run %s: %w", prog, err)
 		}
 	}

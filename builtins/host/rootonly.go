@@ -31,23 +31,34 @@ type Lstater interface {
 
 // CheckCommand is the point-of-use rule both backends apply to every
 // command they hand to an external program (the in-process file
-// operations excepted), right before it starts. When the principal is
-// uid 0 (superuser), the program (program, the file executed; "" skips
-// it), the working directory Dir and every path in Paths must pass
-// RootOnly; every path in Verified must pass it whatever the principal.
-func CheckCommand(ctx context.Context, in Lstater, c Command, program string, superuser bool) error {
+// operations excepted), right before it starts. The working directory
+// Dir and every path in Paths (the objects the builtin hands the
+// program) must be such that no account but root and the principal (uid,
+// the uid the command runs as) can change them: RootOnly when uid is 0,
+// OnlyChangeableBy(uid) otherwise, since a program run as an
+// administrator (or any account) on a path another account can steer
+// acts with the administrator's rights (bsdtar extracting into a
+// directory the runner account can swap, rm -f through its link). The
+// program itself (program, the file executed; "" skips it) must pass
+// RootOnly when uid is 0; run as another account it is a fixed system or
+// Homebrew path, or a runner root's file run only as the account that
+// owns the root (runnerOwnedRoot). Every path in Verified must pass
+// RootOnly whatever the principal.
+func CheckCommand(ctx context.Context, in Lstater, c Command, program string, uid int) error {
 	var paths []string
-	if superuser {
-		if program != "" {
-			paths = append(paths, program)
-		}
-		if c.Dir != "" {
-			paths = append(paths, c.Dir)
-		}
-		paths = append(paths, c.Paths...)
+	if program != "" && uid == 0 {
+		paths = append(paths, program)
 	}
-	paths = append(paths, c.Verified...)
+	if c.Dir != "" {
+		paths = append(paths, c.Dir)
+	}
+	paths = append(paths, c.Paths...)
 	for _, p := range paths {
+		if err := OnlyChangeableBy(ctx, in, p, uid); err != nil {
+			return fmt.Errorf("refusing to run it as %s: %w", c.Principal(), err)
+		}
+	}
+	for _, p := range c.Verified {
 		if err := RootOnly(ctx, in, p); err != nil {
 			return fmt.Errorf("refusing to run it as %s: %w", c.Principal(), err)
 		}
@@ -78,6 +89,15 @@ func CheckCommand(ctx context.Context, in Lstater, c Command, program string, su
 // accepted: only root can create it. What lies inside a directory that
 // p names (the entries of tar's -C DEST) is not examined.
 func RootOnly(ctx context.Context, in Lstater, p string) error {
+	return OnlyChangeableBy(ctx, in, p, 0)
+}
+
+// OnlyChangeableBy is RootOnly with the account uid trusted beside root:
+// every owner that RootOnly requires to be root may be uid too (the
+// principal a command runs as may change its own files; nobody else
+// may). For uid 0 it is RootOnly.
+func OnlyChangeableBy(ctx context.Context, in Lstater, p string, uid int) error {
+	trusted := func(u int) bool { return u == 0 || u == uid }
 	refuse := func(format string, a ...any) error {
 		return fmt.Errorf("%s: %s: %w", p, fmt.Sprintf(format, a...), ErrNotRootOnly)
 	}
@@ -113,7 +133,7 @@ func RootOnly(ctx context.Context, in Lstater, p string) error {
 		if err != nil && !missing {
 			return fmt.Errorf("%s: lstat %s: %w", p, next, err)
 		}
-		if why := containerWhy(cur, curInfo, next, info, missing); why != "" {
+		if why := containerWhy(cur, curInfo, next, info, missing, trusted); why != "" {
 			return refuse("%s", why)
 		}
 		if missing {
@@ -121,7 +141,7 @@ func RootOnly(ctx context.Context, in Lstater, p string) error {
 			return nil
 		}
 		if info.Type == TypeSymlink {
-			if info.UID != 0 {
+			if !trusted(info.UID) {
 				return refuse("%s is a symlink owned by %s, who can point it elsewhere", next, info.Owner)
 			}
 			hops++
@@ -139,15 +159,15 @@ func RootOnly(ctx context.Context, in Lstater, p string) error {
 		}
 		cur, curInfo = next, info
 	}
-	return finalWhy(p, cur, curInfo, refuse)
+	return finalWhy(p, cur, curInfo, refuse, trusted)
 }
 
 // containerWhy says why an account other than root could change which
 // object the entry next of directory dir (described by d) is; "" when
 // only root can. e describes next unless missing.
-func containerWhy(dir string, d FileInfo, next string, e FileInfo, missing bool) string {
+func containerWhy(dir string, d FileInfo, next string, e FileInfo, missing bool, trusted func(int) bool) string {
 	switch {
-	case d.UID != 0:
+	case !trusted(d.UID):
 		return fmt.Sprintf("%s is owned by %s, who can replace %s", dir, d.Owner, path.Base(next))
 	case hasAny(d.ACLAllow, "delete_child", "writesecurity", "chown"):
 		return fmt.Sprintf("%s has an ACL entry allowing %s: another account can replace its entries", dir, d.ACLAllow)
@@ -161,7 +181,7 @@ func containerWhy(dir string, d FileInfo, next string, e FileInfo, missing bool)
 		return fmt.Sprintf("%s is writable by %s, who can replace %s", dir, writers(d), path.Base(next))
 	case missing:
 		return fmt.Sprintf("%s is writable by %s (sticky) and %s does not exist: any of them can create it", dir, writers(d), path.Base(next))
-	case e.UID != 0:
+	case !trusted(e.UID):
 		return fmt.Sprintf("%s is writable by %s (sticky) and %s is owned by %s, who can replace it", dir, writers(d), path.Base(next), e.Owner)
 	case e.Type != TypeDir && e.Nlink > 1:
 		// Any account may hard link a root-owned file or symlink into a
@@ -173,7 +193,7 @@ func containerWhy(dir string, d FileInfo, next string, e FileInfo, missing bool)
 }
 
 // finalWhy checks the object a path leads to.
-func finalWhy(p, real string, e FileInfo, refuse func(string, ...any) error) error {
+func finalWhy(p, real string, e FileInfo, refuse func(string, ...any) error, trusted func(int) bool) error {
 	name := real
 	if real != p {
 		name = fmt.Sprintf("%s (what %s leads to)", real, p)
@@ -181,7 +201,7 @@ func finalWhy(p, real string, e FileInfo, refuse func(string, ...any) error) err
 	switch {
 	case e.Type != TypeFile && e.Type != TypeDir:
 		return refuse("%s is a %s, not a file or directory", name, typeWord(e.Type))
-	case e.UID != 0:
+	case !trusted(e.UID):
 		return refuse("%s is owned by %s, who can change it", name, e.Owner)
 	case othersWrite(e):
 		return refuse("%s is writable by %s", name, writers(e))

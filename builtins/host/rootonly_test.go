@@ -123,35 +123,47 @@ func TestRootOnly(t *testing.T) {
 	}
 }
 
-// TestCheckCommand pins who the rule applies to: every path of a root
-// command (the program, Dir and Paths), Verified whatever the principal,
-// nothing else of a command another account runs.
+// TestCheckCommand pins who the rule applies to: every path of a command
+// (the program, Dir and Paths) must be changeable only by root and the
+// account it runs as, Verified only by root whatever the principal.
 func TestCheckCommand(t *testing.T) {
 	in := baseFS()
 	ctx := context.Background()
 	home := Command{Argv: []string{"/usr/bin/tar", "-xzf", "/Library/Caches/x.pkg", "-C", "/Users/ghrunner"}, User: "ghrunner",
 		Paths: []string{"/Library/Caches/x.pkg", "/Users/ghrunner"}, Verified: []string{"/Library/Caches/x.pkg"}}
-	if err := CheckCommand(ctx, in, home, home.Argv[0], false); err != nil {
+	if err := CheckCommand(ctx, in, home, home.Argv[0], 502); err != nil {
 		t.Errorf("the runner account's own extraction: %v", err)
 	}
-	if err := CheckCommand(ctx, in, home, home.Argv[0], true); err == nil || !strings.Contains(err.Error(), "refusing to run it as ghrunner") {
+	// An administrator's bsdtar extracting into the runner account's
+	// directory writes with the administrator's rights where the runner
+	// account can swap a component for a link.
+	admin := home
+	admin.User = "admin"
+	if err := CheckCommand(ctx, in, admin, admin.Argv[0], 501); !errors.Is(err, ErrNotRootOnly) || !strings.Contains(err.Error(), "refusing to run it as admin: /Users/ghrunner: /Users/ghrunner is owned by ghrunner") {
+		t.Errorf("the same extraction as another account: %v", err)
+	}
+	rm := Command{Argv: []string{"/bin/rm", "-f", "/Users/ghrunner/evil"}, User: "admin", Paths: []string{"/Users/ghrunner/evil"}}
+	if err := CheckCommand(ctx, in, rm, rm.Argv[0], 501); !errors.Is(err, ErrNotRootOnly) {
+		t.Errorf("an administrator's rm in the runner account's directory: %v", err)
+	}
+	if err := CheckCommand(ctx, in, home, home.Argv[0], 0); err == nil || !strings.Contains(err.Error(), "refusing to run it as ghrunner") {
 		t.Errorf("the same extraction as uid 0: %v", err)
 	}
 	swapped := home
 	swapped.Verified = []string{"/Users/ghrunner/x.pkg"}
-	if err := CheckCommand(ctx, in, swapped, "", false); !errors.Is(err, ErrNotRootOnly) {
+	if err := CheckCommand(ctx, in, swapped, "", 502); !errors.Is(err, ErrNotRootOnly) {
 		t.Errorf("a verified archive the runner account can replace: %v", err)
 	}
 	prog := Command{Argv: []string{"/Users/ghrunner/x.pkg"}}
-	if err := CheckCommand(ctx, in, prog, prog.Argv[0], true); !errors.Is(err, ErrNotRootOnly) {
+	if err := CheckCommand(ctx, in, prog, prog.Argv[0], 0); !errors.Is(err, ErrNotRootOnly) {
 		t.Errorf("a program the runner account can replace, run as root: %v", err)
 	}
 	dir := Command{Argv: []string{"/usr/bin/true"}, Dir: "/Users/ghrunner"}
-	if err := CheckCommand(ctx, in, dir, "", true); !errors.Is(err, ErrNotRootOnly) {
+	if err := CheckCommand(ctx, in, dir, "", 0); !errors.Is(err, ErrNotRootOnly) {
 		t.Errorf("root in a working directory the runner account owns: %v", err)
 	}
 	record := Command{Argv: []string{"/usr/bin/dscl", ".", "-read", "/Users/ghrunner"}}
-	if err := CheckCommand(ctx, in, record, "", true); err != nil {
+	if err := CheckCommand(ctx, in, record, "", 0); err != nil {
 		t.Errorf("an argv element that is not a declared path: %v", err)
 	}
 }
