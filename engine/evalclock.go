@@ -24,6 +24,10 @@ type evalClock struct {
 	paused int
 	since  time.Time // start of the interval not yet added to total
 	total  time.Duration
+	// onLeave, when set (by the guard, before the thread runs), is
+	// called with what the thread ran each time it leaves it, outside
+	// the lock.
+	onLeave func(what string)
 }
 
 // clockKey is the thread-local key of a thread's evalClock.
@@ -47,6 +51,9 @@ func (c *evalClock) enter(what string) (leave func()) {
 	n := len(c.where)
 	c.mu.Unlock()
 	return func() {
+		if c.onLeave != nil {
+			c.onLeave(what)
+		}
 		c.mu.Lock()
 		c.settle(time.Now())
 		c.where = c.where[:n-1]

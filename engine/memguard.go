@@ -137,19 +137,49 @@ func guardThread(t *starlark.Thread, l Limits) (stop func()) {
 	base, _ := runtimeBytes()
 	heapHardAt := base + l.MaxHeapBytes + max(l.MaxHeapBytes/4, 32<<20)
 	timeHardAt := l.MaxEvalTime + l.OperationGrace
+	hard := func(msg string) bool {
+		if l.OnHardLimit == nil {
+			return false
+		}
+		l.OnHardLimit(msg)
+		return true
+	}
+	// overStack reports, once, a Go stack past the limit while the
+	// thread ran where: it cancels the thread and asks for the hard stop
+	// (true when there is one). The sampler calls it, and so does the
+	// clock each time the thread leaves what it ran: a recursion that
+	// grew the stack and returned between two samples (hashing a deep
+	// value takes milliseconds) is still seen, since Go gives stack
+	// memory back only at a collection, and is named after what ran it.
+	var stackMu sync.Mutex
+	stackCancelled := false
+	overStack := func(where string, stack uint64) bool {
+		stackMu.Lock()
+		defer stackMu.Unlock()
+		if stackCancelled || stack <= l.MaxStackBytes {
+			return false
+		}
+		stackCancelled = true
+		stopped := "stopped"
+		if where != "" {
+			stopped += " in " + where
+		}
+		// Nothing returns from this recursion in time: cancelling is
+		// for a caller without a hard stop.
+		msg := fmt.Sprintf("%s: one operation recursed through %d MiB of Go stack, past the limit of %d MiB (--max-stack): a value is nested far too deep (Go would crash at 1 GB)", stopped, stack>>20, l.MaxStackBytes>>20)
+		t.Cancel(msg)
+		return hard(msg)
+	}
+	clock.onLeave = func(what string) {
+		_, stack := runtimeBytes()
+		overStack(what, stack)
+	}
 	done := make(chan struct{})
 	var once sync.Once
 	go func() {
 		tick := time.NewTicker(memSampleEvery)
 		defer tick.Stop()
-		heapCancelled, timeCancelled, stackCancelled := false, false, false
-		hard := func(msg string) bool {
-			if l.OnHardLimit == nil {
-				return false
-			}
-			l.OnHardLimit(msg)
-			return true
-		}
+		heapCancelled, timeCancelled := false, false
 		for {
 			select {
 			case <-done:
@@ -166,15 +196,8 @@ func guardThread(t *starlark.Thread, l Limits) (stop func()) {
 			// a collection here would give the recipe time to double
 			// its allocation again.
 			cur, stack := runtimeBytes()
-			if !stackCancelled && stack > l.MaxStackBytes {
-				// Nothing returns from this recursion in time: cancelling
-				// is for a caller without a hard stop.
-				stackCancelled = true
-				msg := fmt.Sprintf("%s: one operation recursed through %d MiB of Go stack, past the limit of %d MiB (--max-stack): a value is nested far too deep (Go would crash at 1 GB)", stopped, stack>>20, l.MaxStackBytes>>20)
-				t.Cancel(msg)
-				if hard(msg) {
-					return
-				}
+			if overStack(where, stack) {
+				return
 			}
 			if !heapCancelled && cur > base+l.MaxHeapBytes {
 				t.Cancel(fmt.Sprintf("memory limit exceeded: the recipe grew the heap by %d MiB, more than the limit of %d MiB", (cur-base)>>20, l.MaxHeapBytes>>20))

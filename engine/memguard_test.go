@@ -121,6 +121,11 @@ func TestThreadGuardStopsOneOperation(t *testing.T) {
 		// however fast or loaded the machine is.
 		{"an operation that never returns", "x = mk.block()\n", Limits{MaxEvalTime: 20 * time.Millisecond, OperationGrace: 10 * time.Millisecond},
 			`^stopped in the top level of main\.star: one operation was still running .* after the evaluation time limit of 20ms`, `main\.star:1:\d+: .*evaluation time limit of 20ms exceeded`},
+		// A recursion that grew the stack past the limit and returned
+		// before the sampler looked: the clock's check as the top level
+		// ends still sees it (without it this case fails now and then).
+		{"a recursion that returned between two samples", "mk.grow()\n", Limits{MaxStackBytes: 8 << 20},
+			`^stopped in the top level of main\.star: one operation recursed through \d+ MiB of Go stack, past the limit of 8 MiB`, ""},
 		{"a long loop", "def spin():\n    n = 0\n    for i in range(1 << 24):\n        n += i\n\nspin()\n", Limits{MaxEvalTime: 100 * time.Millisecond},
 			"", `main\.star:[34]:\d+: .*evaluation time limit of 100ms exceeded \(raise it with --max-eval-time\)`},
 	}
@@ -160,9 +165,14 @@ func TestThreadGuardStopsOneOperation(t *testing.T) {
 
 // blockModule has mk.block(): a builtin that runs until stopped is
 // closed (the guard's hard stop), or ten seconds at most, so that a
-// missing hard stop fails the test instead of hanging it.
+// missing hard stop fails the test instead of hanging it; and
+// mk.grow(): a Go recursion through some 16 MiB of stack that returns
+// at once.
 func blockModule(stopped <-chan struct{}) Module {
-	return Module{Name: "mk", Doc: "Test values.", Builtins: []Builtin{{Name: "block", Kind: KindUtil, Doc: "Runs until the hard stop.",
+	return Module{Name: "mk", Doc: "Test values.", Builtins: []Builtin{{Name: "grow", Kind: KindUtil, Doc: "Grows the Go stack and returns.",
+		Fn: func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			return starlark.MakeInt(growStack(256)), nil
+		}}, {Name: "block", Kind: KindUtil, Doc: "Runs until the hard stop.",
 		Fn: func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			if err := starlark.UnpackPositionalArgs(fn.Name(), args, kwargs, 0); err != nil {
 				return nil, err
@@ -173,6 +183,16 @@ func blockModule(stopped <-chan struct{}) Module {
 			}
 			return starlark.None, nil
 		}}}}
+}
+
+// growStack recurses n deep through 64 KiB frames.
+func growStack(n int) int {
+	var frame [64 << 10]byte
+	frame[n%len(frame)] = byte(n)
+	if n == 0 {
+		return int(frame[0])
+	}
+	return growStack(n-1) + int(frame[n%len(frame)])
 }
 
 // slowHost is a scripted host whose commands take delay.
