@@ -66,6 +66,19 @@ func (c *call) unpack(args starlark.Tuple, kwargs []starlark.Tuple, pairs ...any
 	return nil
 }
 
+// unpackUser unpacks a builtin's single argument USER, an account name
+// validated by checkUser, and positions any error.
+func (c *call) unpackUser(args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {
+	var user string
+	if err := c.unpack(args, kwargs, "user", &user); err != nil {
+		return "", err
+	}
+	if err := checkUser(user); err != nil {
+		return "", c.wrap(err)
+	}
+	return user, nil
+}
+
 // newBuiltin describes one builtin of module mod.
 func newBuiltin(mod, name, params string, kind engine.Kind, doc string, impl implFunc) engine.Builtin {
 	qualified := mod + "." + name

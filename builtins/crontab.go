@@ -41,12 +41,9 @@ crontab(1) removes the crontab of the account that runs it,
 ask). Judged by exit 0, or crontab's "no crontab for USER" (nothing left).
 The recipe's allow_writes must allow /usr/lib/cron/tabs/USER.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.unpackUser(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					if user == host.Root {
 						return nil, c.argError("crontab.remove must not run as root: it would remove root's crontab")

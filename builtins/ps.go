@@ -134,12 +134,9 @@ bytes); an empty list when USER runs nothing. Arguments and environments
 are never read: they can hold secrets. No other account's processes are
 listed.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.unpackUser(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					procs, err := psFact(c.s, user)
 					if err != nil {

@@ -103,12 +103,9 @@ com.apple.access_all_services then com.apple.access_ssh, per `+"`dscl . -list\n/
 in). WHY names the fact that decided. Run as root; a failing command or a
 checkmember answer without yes or no fails the query.`,
 				func(c *call, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-					var user string
-					if err := c.unpack(args, kwargs, "user", &user); err != nil {
+					user, err := c.unpackUser(args, kwargs)
+					if err != nil {
 						return nil, err
-					}
-					if err := checkUser(user); err != nil {
-						return nil, c.wrap(err)
 					}
 					rl, err := cached(c.s, "sshd:"+user, func(ctx context.Context, h host.Host) (RemoteLogin, error) { return remoteLoginOf(ctx, h, user) })
 					if err != nil {
