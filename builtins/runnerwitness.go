@@ -151,7 +151,7 @@ func refuseStarters(ctx context.Context, s *engine.Session, user string) error {
 	if err != nil {
 		return fmt.Errorf("asking whether %s may log in over SSH: %w", user, err)
 	}
-	if rl.Allowed {
+	if rl.Allowed() {
 		return fmt.Errorf("%s: a job that added a key to ~%s/.ssh/authorized_keys could log in as %s while config.sh runs and read the token from its environment; keep %s out of Remote Login first (persistence:%s:remote-login)", rl.Why, user, user, user, user)
 	}
 	return nil
@@ -208,15 +208,15 @@ func refuseAtJobs(ctx context.Context, in host.Inspector, user string, uid int) 
 // (and holds the token in its own). The registration may have happened;
 // the error says what the maintainer has to do.
 func refuseAfterConfig(ctx context.Context, s *engine.Session, user, purpose string) error {
-	const todo = "A registration token cannot be revoked; it expires one hour after it was created: until then look at the repository's Settings > Actions > Runners and remove every runner you did not register"
+	const afterExposure = "A registration token cannot be revoked; it expires one hour after it was created: until then look at the repository's Settings > Actions > Runners and remove every runner you did not register"
 	pids, err := witnesses(ctx, s, user)
 	if err != nil {
-		return fmt.Errorf("after config.sh exited, whether a process of %s could have read the %s token is not known: %w. %s", user, purpose, err, todo)
+		return fmt.Errorf("after config.sh exited, whether a process of %s could have read the %s token is not known: %w. %s", user, purpose, err, afterExposure)
 	}
 	if len(pids) == 0 {
 		return nil
 	}
-	return fmt.Errorf("after config.sh exited, %s: THE %s TOKEN MAY HAVE BEEN READ (a process of %s ran beside config.sh, which held it in its environment, or outlived it and holds it). %s. Look at the process (`sudo ps -o pid,ppid,lstart,comm -p PID`: hvfctl cannot tell a helper macOS started for the account from a job's process), stop it (`sudo kill PID`), find what started it, and re-provision %s before trusting it again", running(user, pids), strings.ToUpper(purpose), user, todo, user)
+	return fmt.Errorf("after config.sh exited, %s: THE %s TOKEN MAY HAVE BEEN READ (a process of %s ran beside config.sh, which held it in its environment, or outlived it and holds it). %s. Look at the process (`sudo ps -o pid,ppid,lstart,comm -p PID`: hvfctl cannot tell a helper macOS started for the account from a job's process), stop it (`sudo kill PID`), find what started it, and re-provision %s before trusting it again", running(user, pids), strings.ToUpper(purpose), user, afterExposure, user)
 }
 
 // processesOf parses the output of psArgv and returns the pids whose

@@ -33,15 +33,16 @@ var groupsArgv = []string{"/usr/bin/dscl", ".", "-list", "/Groups"}
 
 // RemoteLogin is whether an account may log in over SSH now.
 type RemoteLogin struct {
-	// Allowed is true when Remote Login is on and no service ACL keeps
-	// the account out.
-	Allowed bool
 	// State is "off" (Remote Login is off), "denied" (a service ACL
 	// group exists and the account is not in it) or "allowed".
 	State string
 	// Why says which fact decided.
 	Why string
 }
+
+// Allowed reports whether Remote Login is on and no service ACL keeps the
+// account out.
+func (r RemoteLogin) Allowed() bool { return r.State == "allowed" }
 
 // remoteLoginOf decides whether user may log in over SSH, as root, now:
 // `launchctl print system/com.openssh.sshd` (113: Remote Login is off),
@@ -82,11 +83,11 @@ func remoteLoginOf(ctx context.Context, h host.Host, user string) (RemoteLogin, 
 			return RemoteLogin{}, fmt.Errorf("dseditgroup -o checkmember -m %s %s answered neither yes nor no: %q", user, g, m.detail)
 		}
 		if m.member {
-			return RemoteLogin{Allowed: true, State: "allowed", Why: fmt.Sprintf("Remote Login is on and %s is in %s", user, g)}, nil
+			return RemoteLogin{State: "allowed", Why: fmt.Sprintf("Remote Login is on and %s is in %s", user, g)}, nil
 		}
 		return RemoteLogin{State: "denied", Why: fmt.Sprintf("Remote Login is on, and only the members of %s may log in", g)}, nil
 	}
-	return RemoteLogin{Allowed: true, State: "allowed", Why: "Remote Login is on for all users (there is no " + SSHAccessGroups[1] + " group)"}, nil
+	return RemoteLogin{State: "allowed", Why: "Remote Login is on for all users (there is no " + SSHAccessGroups[1] + " group)"}, nil
 }
 
 func sshdModule() engine.Module {

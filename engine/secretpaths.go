@@ -187,18 +187,14 @@ func userHome(n string) string {
 // could hand it to the runner account in a file it writes; a recipe reads
 // a home only where it manages it.
 func (s *Session) CheckQueryRead(p string) error {
-	if err := s.readGuard(p); err != nil {
-		return err
-	}
-	if err := s.homeRule(p); err != nil {
-		return err
-	}
-	if real := s.resolve(p); real != "" {
-		if err := s.homeRule(real); err != nil {
-			return fmt.Errorf("%w (%s leads there through symbolic links)", err, p)
+	// Both rules by name, on the path as given and, resolved once, as
+	// the kernel reaches it.
+	return resolvingGuard(func(p string) error {
+		if err := s.readRule(p); err != nil {
+			return err
 		}
-	}
-	return nil
+		return s.homeRule(p)
+	}, s.resolve)(p)
 }
 
 // homeRule refuses a path in an account's home outside allow_writes

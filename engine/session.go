@@ -59,7 +59,8 @@ type Session struct {
 	secrets    SecretSource
 	vars       map[string]string
 	services   map[string]any
-	readGuard  func(string) error
+	readGuard  func(string) error // readRule on the path as given and as resolved
+	readRule   func(string) error // the name-based read rule (secret locations, the token file)
 	// resolve returns the real path of a path on the host (every
 	// symlink resolved the way the kernel resolves it), or "" when it
 	// cannot tell; the read rules apply to both forms.
@@ -124,7 +125,8 @@ func NewSession(ctx context.Context, o SessionOptions) *Session {
 		rec = host.NewRecorder(o.Host, o.Redactor)
 	}
 	resolve := realPath(ctx, rec)
-	guard := resolvingGuard(readGuard(o.ProtectedFiles), resolve)
+	rule := readGuard(o.ProtectedFiles)
+	guard := resolvingGuard(rule, resolve)
 	rec.GuardReads(guard)
 	log := o.Log
 	if log == nil {
@@ -132,7 +134,7 @@ func NewSession(ctx context.Context, o SessionOptions) *Session {
 	}
 	return &Session{
 		ctx: ctx, rec: rec, principals: o.Principals, secrets: o.Secrets,
-		vars: o.Vars, services: o.Services, readGuard: guard, resolve: resolve, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
+		vars: o.Vars, services: o.Services, readGuard: guard, readRule: rule, resolve: resolve, facts: map[string]factEntry{}, kept: map[string]any{}, secretVal: map[string]string{}, log: log,
 	}
 }
 
