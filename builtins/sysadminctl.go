@@ -104,7 +104,8 @@ func addUserAction(name, fullName, shell, home string, admin bool, password *eng
 
 // checkDeletion refuses, right before sysadminctl -deleteUser NAME runs,
 // to delete an account that is not the one the action declared: NAME is
-// looked up as Open Directory looks it up (case-insensitively), and the
+// looked up as Open Directory looks it up (case-insensitively) in the
+// session's account facts (read afresh after any action ran), and the
 // account must not be uid 0, a system account (uid below 500), the
 // administrator running hvfctl or the Homebrew owner (compared by uid),
 // and its real home (NFSHomeDirectory) must be HOME, the path the action
