@@ -288,10 +288,8 @@ func (m *Mac) jobGroup(j *Job, user string) string {
 		return j.GroupName
 	}
 	if u := m.st.Users[user]; u != nil {
-		for _, name := range sortedKeys(m.st.Groups) {
-			if m.st.Groups[name].GID == u.GID {
-				return name
-			}
+		if name := m.groupName(u.GID); name != "" {
+			return name
 		}
 	}
 	return "wheel"
